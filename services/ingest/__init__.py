@@ -1,0 +1,1 @@
+"""Ingest: the only door into the event store for portal events."""

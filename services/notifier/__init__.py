@@ -1,0 +1,1 @@
+"""Notifier: tells officials when units cross thresholds, fall behind or miss targets."""

@@ -1,0 +1,1 @@
+"""Code every service shares: event contracts, the pure domain core and persistence adapters."""
