@@ -1,0 +1,130 @@
+"""The envelope upstream portals send, and its strict decoding into typed facts.
+
+Every rejection carries a stable ``code`` a portal developer can branch on and a message
+a person can act on; the raw bytes are never needed to understand why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from shared.contracts.base import EventData, Identifier, Text
+from shared.contracts.registry import (
+    CURRENT,
+    EventRegistry,
+    UnknownEventType,
+    UnsupportedSchemaVersion,
+)
+
+MAX_EVENT_BYTES = 256 * 1024
+
+
+class RejectionCode(StrEnum):
+    OVERSIZED = "oversized"
+    MALFORMED_JSON = "malformed_json"
+    INVALID_ENVELOPE = "invalid_envelope"
+    NAIVE_TIMESTAMP = "naive_timestamp"
+    UNKNOWN_TYPE = "unknown_type"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    INVALID_DATA = "invalid_data"
+
+
+class ContractViolation(ValueError):
+    """A portal event that can never become valid as sent."""
+
+    def __init__(self, code: RejectionCode, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class PortalEnvelope(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="Unique per fact; the idempotency key"
+    )
+    type: Annotated[str, Field(min_length=1, max_length=100)]
+    schema_version: Annotated[int, Field(ge=1)] = 1
+    occurred_at: AwareDatetime = Field(description="When it happened, with a UTC offset")
+    source: Text = Field(description="The portal that sends the fact")
+    correlation_id: Identifier | None = Field(
+        default=None, description="Ties related facts together; defaults to event_id"
+    )
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PortalEvent:
+    """A decoded portal fact: the envelope's metadata and the typed, current-version payload."""
+
+    event_id: str
+    occurred_at: AwareDatetime
+    source: str
+    correlation_id: str | None
+    data: EventData
+
+    @property
+    def type(self) -> str:
+        return self.data.type
+
+
+def decode_portal_event(
+    raw: bytes | str | Mapping[str, Any],
+    registry: EventRegistry = CURRENT,
+    max_bytes: int = MAX_EVENT_BYTES,
+) -> PortalEvent:
+    """Decode one portal event or raise :class:`ContractViolation` saying why not."""
+    document = _parse_json(raw, max_bytes) if isinstance(raw, bytes | str) else raw
+    try:
+        envelope = PortalEnvelope.model_validate(document)
+    except ValidationError as error:
+        if any(item["type"] == "timezone_aware" for item in error.errors()):
+            raise ContractViolation(
+                RejectionCode.NAIVE_TIMESTAMP,
+                "occurred_at must carry a UTC offset, e.g. 2022-05-31T23:30:00+07:00",
+            ) from None
+        raise ContractViolation(RejectionCode.INVALID_ENVELOPE, describe(error)) from None
+    try:
+        data = registry.load(envelope.type, envelope.schema_version, envelope.data)
+    except UnknownEventType as error:
+        raise ContractViolation(RejectionCode.UNKNOWN_TYPE, str(error)) from None
+    except UnsupportedSchemaVersion as error:
+        raise ContractViolation(RejectionCode.UNSUPPORTED_VERSION, str(error)) from None
+    except ValidationError as error:
+        raise ContractViolation(
+            RejectionCode.INVALID_DATA, f"{envelope.type}: {describe(error, 'data')}"
+        ) from None
+    return PortalEvent(
+        event_id=envelope.event_id,
+        occurred_at=envelope.occurred_at,
+        source=envelope.source,
+        correlation_id=envelope.correlation_id,
+        data=data,
+    )
+
+
+def _parse_json(raw: bytes | str, max_bytes: int) -> Any:
+    size = len(raw.encode() if isinstance(raw, str) else raw)
+    if size > max_bytes:
+        raise ContractViolation(
+            RejectionCode.OVERSIZED, f"event is {size} bytes; the limit is {max_bytes}"
+        )
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ContractViolation(RejectionCode.MALFORMED_JSON, str(error)) from None
+
+
+def describe(error: ValidationError, *prefix: str) -> str:
+    """One clause per problem, each naming the field path, e.g. ``data.authors.0.name``."""
+    return "; ".join(
+        f"{'.'.join((*prefix, *(str(part) for part in item['loc']))) or '(root)'}: {item['msg']}"
+        for item in error.errors()
+    )

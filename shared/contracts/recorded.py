@@ -1,0 +1,95 @@
+"""Events as the event store records them and as ``initiatives.events.v1`` carries them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from shared.contracts.base import EventData
+from shared.contracts.portal import PortalEvent
+from shared.contracts.registry import CURRENT, EventRegistry, Payload
+
+
+class EventMetadata(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    source: str
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+class NewEvent(BaseModel):
+    """An event about to be appended; the store assigns position and stream version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stream_id: str
+    event_id: str
+    type: str
+    schema_version: int
+    occurred_at: AwareDatetime
+    data: Payload
+    metadata: EventMetadata
+
+    @classmethod
+    def from_fact(
+        cls,
+        fact: EventData,
+        *,
+        event_id: str,
+        occurred_at: dt.datetime,
+        metadata: EventMetadata,
+    ) -> NewEvent:
+        return cls(
+            stream_id=fact.stream_id(),
+            event_id=event_id,
+            type=fact.type,
+            schema_version=fact.schema_version,
+            occurred_at=occurred_at,
+            data=fact.model_dump(mode="json"),
+            metadata=metadata,
+        )
+
+    @classmethod
+    def from_portal(cls, event: PortalEvent) -> NewEvent:
+        return cls.from_fact(
+            event.data,
+            event_id=event.event_id,
+            occurred_at=event.occurred_at,
+            metadata=EventMetadata(
+                source=event.source,
+                correlation_id=event.correlation_id or event.event_id,
+            ),
+        )
+
+
+class RecordedEvent(BaseModel):
+    """A stored event. ``position`` orders all events; ``stream_version`` orders one stream."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    position: int
+    stream_id: str
+    stream_version: int
+    event_id: str
+    type: str
+    schema_version: int
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    data: Payload
+    metadata: EventMetadata
+
+    def fact(self, registry: EventRegistry = CURRENT) -> EventData:
+        """The typed payload at the current schema version (old versions are upcast)."""
+        return registry.load(self.type, self.schema_version, self.data)
+
+    def to_wire(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_wire(cls, raw: bytes | str | dict[str, Any]) -> RecordedEvent:
+        if isinstance(raw, dict):
+            return cls.model_validate(raw)
+        return cls.model_validate_json(raw)

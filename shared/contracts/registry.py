@@ -1,0 +1,109 @@
+"""Which payload model a ``(type, schema_version)`` pair maps to, and how old versions upcast.
+
+A registry is a value, not a global, so a test can introduce a v2 of a type and prove that
+v1 payloads stored earlier still load through the upcaster chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.contracts.base import EventData
+from shared.contracts.campaigns import CampaignDefined, PlanSet
+from shared.contracts.initiatives import (
+    InitiativeApproved,
+    InitiativeRecognized,
+    InitiativeRegistered,
+    InitiativeRejected,
+    InitiativeResubmitted,
+    InitiativeRevisionRequested,
+    InitiativeSubmitted,
+    InitiativeWithdrawn,
+)
+from shared.contracts.units import (
+    UnitClosed,
+    UnitMembershipReported,
+    UnitMerged,
+    UnitMoved,
+    UnitRegistered,
+)
+
+Payload = dict[str, Any]
+Upcaster = Callable[[Payload], Payload]
+"""Turns a payload of version N into version N + 1 of the same type."""
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+class UnsupportedSchemaVersion(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class EventRegistry:
+    models: Mapping[str, type[EventData]]
+    upcasters: Mapping[tuple[str, int], Upcaster] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        models: Iterable[type[EventData]],
+        upcasters: Mapping[tuple[str, int], Upcaster] | None = None,
+    ) -> EventRegistry:
+        return cls({model.type: model for model in models}, dict(upcasters or {}))
+
+    def model_for(self, event_type: str) -> type[EventData]:
+        try:
+            return self.models[event_type]
+        except KeyError:
+            raise UnknownEventType(f"unknown event type {event_type!r}") from None
+
+    def upcast(self, event_type: str, schema_version: int, data: Payload) -> Payload:
+        """Bring a payload of any supported version up to the current one."""
+        current = self.model_for(event_type).schema_version
+        if not 1 <= schema_version <= current:
+            raise UnsupportedSchemaVersion(
+                f"{event_type} schema_version {schema_version} is not supported "
+                f"(current is {current})"
+            )
+        for version in range(schema_version, current):
+            try:
+                step = self.upcasters[(event_type, version)]
+            except KeyError:
+                raise UnsupportedSchemaVersion(
+                    f"no upcaster for {event_type} from schema_version {version}"
+                ) from None
+            data = step(data)
+        return data
+
+    def load(self, event_type: str, schema_version: int, data: Payload) -> EventData:
+        """Validate a payload of any supported version into the current model."""
+        return self.model_for(event_type).model_validate(
+            self.upcast(event_type, schema_version, data)
+        )
+
+
+CURRENT = EventRegistry.of(
+    [
+        UnitRegistered,
+        UnitMembershipReported,
+        UnitMoved,
+        UnitMerged,
+        UnitClosed,
+        CampaignDefined,
+        PlanSet,
+        InitiativeRegistered,
+        InitiativeSubmitted,
+        InitiativeRevisionRequested,
+        InitiativeResubmitted,
+        InitiativeApproved,
+        InitiativeRejected,
+        InitiativeRecognized,
+        InitiativeWithdrawn,
+    ]
+)
+"""Every event type the system knows today, all at schema_version 1."""

@@ -1,0 +1,205 @@
+"""The event store on SQLAlchemy async: PostgreSQL (asyncpg) in production, SQLite embedded.
+
+One transaction per batch: duplicate check, version check, multi-row insert and outbox rows.
+A concurrent writer that wins a stream version makes ours fail on the unique constraint,
+which surfaces as :class:`ConcurrencyConflict` for the caller to retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.contracts.recorded import EventMetadata, NewEvent, RecordedEvent
+from shared.eventstore.batch import fresh_events, outcomes, plan_versions
+from shared.eventstore.port import (
+    AppendOutcome,
+    Clock,
+    ConcurrencyConflict,
+    OutboxBacklog,
+    utc_now,
+)
+from shared.persistence.schema import events, outbox
+
+_COLUMNS = (
+    events.c.position,
+    events.c.stream_id,
+    events.c.stream_version,
+    events.c.event_id,
+    events.c.type,
+    events.c.schema_version,
+    events.c.occurred_at,
+    events.c.recorded_at,
+    events.c.data,
+    events.c.metadata,
+)
+
+
+def _record(row: sa.Row[*tuple[Any, ...]]) -> RecordedEvent:
+    return RecordedEvent(
+        position=row.position,
+        stream_id=row.stream_id,
+        stream_version=row.stream_version,
+        event_id=row.event_id,
+        type=row.type,
+        schema_version=row.schema_version,
+        occurred_at=row.occurred_at,
+        recorded_at=row.recorded_at,
+        data=row.data,
+        metadata=EventMetadata.model_validate(row.metadata),
+    )
+
+
+class SqlEventStore:
+    def __init__(self, engine: AsyncEngine, clock: Clock = utc_now, outbox: bool = True) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._use_outbox = outbox
+
+    async def append(
+        self, events_: Sequence[NewEvent], expected_versions: Mapping[str, int] | None = None
+    ) -> list[AppendOutcome]:
+        if not events_:
+            return []
+        try:
+            async with self._engine.begin() as connection:
+                appended = await self._append(connection, events_, expected_versions)
+        except IntegrityError as error:
+            raise ConcurrencyConflict(
+                {event.stream_id for event in events_}, str(error.orig)
+            ) from error
+        return outcomes(events_, appended)
+
+    async def _append(
+        self,
+        connection: AsyncConnection,
+        events_: Sequence[NewEvent],
+        expected_versions: Mapping[str, int] | None,
+    ) -> dict[str, tuple[int, int]]:
+        known = await self._known(connection, [event.event_id for event in events_])
+        fresh = fresh_events(events_, known)
+        if not fresh:
+            return {}
+        current = await self._versions(connection, {event.stream_id for event in fresh})
+        planned = plan_versions(fresh, current, expected_versions)
+        recorded_at = self._clock()
+        rows = [
+            {
+                "stream_id": item.event.stream_id,
+                "stream_version": item.stream_version,
+                "event_id": item.event.event_id,
+                "type": item.event.type,
+                "schema_version": item.event.schema_version,
+                "occurred_at": item.event.occurred_at,
+                "recorded_at": recorded_at,
+                "data": item.event.data,
+                "metadata": item.event.metadata.model_dump(mode="json"),
+            }
+            for item in planned
+        ]
+        inserted = await connection.execute(
+            events.insert().returning(
+                events.c.position,
+                events.c.event_id,
+                events.c.stream_version,
+                sort_by_parameter_order=True,
+            ),
+            rows,
+        )
+        appended = {row.event_id: (row.position, row.stream_version) for row in inserted}
+        if self._use_outbox:
+            await connection.execute(
+                outbox.insert(),
+                [
+                    {"position": position, "stream_id": row["stream_id"], "created_at": recorded_at}
+                    for row, (position, _) in zip(rows, appended.values(), strict=True)
+                ],
+            )
+        return appended
+
+    @staticmethod
+    async def _known(connection: AsyncConnection, event_ids: Collection[str]) -> set[str]:
+        result = await connection.execute(
+            sa.select(events.c.event_id).where(events.c.event_id.in_(list(set(event_ids))))
+        )
+        return set(result.scalars())
+
+    @staticmethod
+    async def _versions(connection: AsyncConnection, stream_ids: Collection[str]) -> dict[str, int]:
+        result = await connection.execute(
+            sa.select(events.c.stream_id, sa.func.max(events.c.stream_version))
+            .where(events.c.stream_id.in_(list(stream_ids)))
+            .group_by(events.c.stream_id)
+        )
+        return dict(result.all())
+
+    async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
+        return (await self.read_streams([stream_id])).get(stream_id, [])
+
+    async def read_streams(self, stream_ids: Collection[str]) -> dict[str, list[RecordedEvent]]:
+        found: dict[str, list[RecordedEvent]] = {}
+        if not stream_ids:
+            return found
+        async with self._engine.connect() as connection:
+            result = await connection.execute(
+                sa.select(*_COLUMNS)
+                .where(events.c.stream_id.in_(list(stream_ids)))
+                .order_by(events.c.stream_id, events.c.stream_version)
+            )
+            for row in result:
+                found.setdefault(row.stream_id, []).append(_record(row))
+        return found
+
+    async def read_all(
+        self, after: int = 0, batch_size: int = 1000
+    ) -> AsyncIterator[RecordedEvent]:
+        query = (
+            sa.select(*_COLUMNS)
+            .where(events.c.position > after)
+            .order_by(events.c.position)
+            .execution_options(yield_per=batch_size)
+        )
+        async with self._engine.connect() as connection:
+            result = await connection.stream(query)
+            async for row in result:
+                yield _record(row)
+
+    async def known_event_ids(self, event_ids: Collection[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        async with self._engine.connect() as connection:
+            return await self._known(connection, event_ids)
+
+    async def last_position(self) -> int:
+        async with self._engine.connect() as connection:
+            last = await connection.scalar(sa.select(sa.func.max(events.c.position)))
+        return int(last or 0)
+
+    async def outbox_batch(self, limit: int) -> list[RecordedEvent]:
+        async with self._engine.connect() as connection:
+            result = await connection.execute(
+                sa.select(*_COLUMNS)
+                .join(outbox, outbox.c.position == events.c.position)
+                .order_by(outbox.c.position)
+                .limit(limit)
+            )
+            return [_record(row) for row in result]
+
+    async def mark_published(self, positions: Collection[int]) -> None:
+        if not positions:
+            return
+        async with self._engine.begin() as connection:
+            await connection.execute(outbox.delete().where(outbox.c.position.in_(list(positions))))
+
+    async def outbox_backlog(self) -> OutboxBacklog:
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    sa.select(sa.func.count(), sa.func.min(outbox.c.created_at))
+                )
+            ).one()
+        return OutboxBacklog(size=int(row[0]), oldest=row[1])

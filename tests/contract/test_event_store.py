@@ -1,0 +1,183 @@
+"""The event-store contract: every adapter appends, dedupes, orders and relays identically."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from shared.contracts.initiatives import InitiativeRejected
+from shared.contracts.recorded import EventMetadata, NewEvent
+from shared.contracts.registry import EventRegistry
+from shared.eventstore.port import ConcurrencyConflict, EventStore
+
+OCCURRED = dt.datetime(2022, 5, 31, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+
+
+def event(stream: str, event_id: str, **data: object) -> NewEvent:
+    return NewEvent(
+        stream_id=stream,
+        event_id=event_id,
+        type="initiative.approved",
+        schema_version=1,
+        occurred_at=OCCURRED,
+        data={"initiative_id": stream.removeprefix("initiative-"), **data},
+        metadata=EventMetadata(source="test-portal", correlation_id=f"c-{event_id}"),
+    )
+
+
+async def test_append_numbers_each_stream_and_reads_it_back_in_order(store: EventStore) -> None:
+    outcomes = await store.append(
+        [event("initiative-a", "e1"), event("initiative-b", "e2"), event("initiative-a", "e3")]
+    )
+
+    assert [(o.stream_id, o.stream_version, o.duplicate) for o in outcomes] == [
+        ("initiative-a", 1, False),
+        ("initiative-b", 1, False),
+        ("initiative-a", 2, False),
+    ]
+    positions = [o.position for o in outcomes]
+    assert positions == sorted(positions)
+    stream = await store.read_stream("initiative-a")
+    assert [(r.event_id, r.stream_version) for r in stream] == [("e1", 1), ("e3", 2)]
+    assert stream[0].occurred_at == OCCURRED
+    assert stream[0].occurred_at.utcoffset() is not None
+    assert stream[0].metadata == EventMetadata(source="test-portal", correlation_id="c-e1")
+    assert stream[0].data == {"initiative_id": "a"}
+
+
+async def test_an_event_id_seen_before_is_a_duplicate_and_changes_nothing(
+    store: EventStore,
+) -> None:
+    await store.append([event("initiative-a", "e1")])
+
+    outcomes = await store.append(
+        [event("initiative-a", "e1"), event("initiative-a", "e2"), event("initiative-a", "e2")]
+    )
+
+    assert [(o.event_id, o.duplicate, o.stream_version) for o in outcomes] == [
+        ("e1", True, None),
+        ("e2", False, 2),
+        ("e2", True, None),
+    ]
+    assert [r.event_id for r in await store.read_stream("initiative-a")] == ["e1", "e2"]
+    assert await store.known_event_ids(["e1", "e2", "e9"]) == {"e1", "e2"}
+
+
+async def test_a_stale_expected_version_fails_the_whole_batch(store: EventStore) -> None:
+    await store.append([event("initiative-a", "e1")], expected_versions={"initiative-a": 0})
+
+    with pytest.raises(ConcurrencyConflict) as raised:
+        await store.append(
+            [event("initiative-b", "e2"), event("initiative-a", "e3")],
+            expected_versions={"initiative-a": 0, "initiative-b": 0},
+        )
+
+    assert raised.value.stream_ids == {"initiative-a"}
+    assert await store.read_stream("initiative-b") == []
+    assert await store.last_position() == 1
+
+
+async def test_read_all_streams_every_event_after_a_position_in_order(store: EventStore) -> None:
+    for chunk in range(5):
+        await store.append([event(f"initiative-{chunk}-{i}", f"e{chunk}-{i}") for i in range(7)])
+
+    everything = [r async for r in store.read_all(batch_size=4)]
+    tail = [r async for r in store.read_all(after=everything[29].position, batch_size=4)]
+
+    assert len(everything) == 35
+    assert [r.position for r in everything] == sorted({r.position for r in everything})
+    assert [r.event_id for r in tail] == [r.event_id for r in everything[30:]]
+
+
+async def test_the_outbox_holds_appended_events_until_marked_published(
+    store: EventStore,
+) -> None:
+    outcomes = await store.append([event("initiative-a", f"e{i}") for i in range(5)])
+
+    backlog = await store.outbox_backlog()
+    first = await store.outbox_batch(limit=3)
+    await store.mark_published([r.position for r in first])
+    rest = await store.outbox_batch(limit=10)
+
+    assert backlog.size == 5
+    assert backlog.oldest is not None
+    assert [r.event_id for r in first] == ["e0", "e1", "e2"]
+    assert [r.position for r in rest] == [o.position for o in outcomes[3:]]
+    await store.mark_published([r.position for r in rest])
+    assert (await store.outbox_backlog()).size == 0
+
+
+async def test_concurrent_appenders_lose_nothing_duplicate_nothing_and_detect_conflicts(
+    store: EventStore,
+) -> None:
+    writers, appends_each = 4, 10
+    conflicts = 0
+
+    async def writer(name: str) -> None:
+        nonlocal conflicts
+        for n in range(appends_each):
+            while True:
+                version = len(await store.read_stream("initiative-hot"))
+                try:
+                    await store.append(
+                        [
+                            event("initiative-hot", f"{name}-{n}"),
+                            event(f"initiative-{name}", f"{name}+{n}"),
+                        ],
+                        expected_versions={"initiative-hot": version},
+                    )
+                    break
+                except ConcurrencyConflict:
+                    conflicts += 1
+                    await asyncio.sleep(0)
+
+    await asyncio.gather(*(writer(f"w{i}") for i in range(writers)))
+
+    hot = await store.read_stream("initiative-hot")
+    assert [r.stream_version for r in hot] == list(range(1, writers * appends_each + 1))
+    assert len({r.event_id for r in hot}) == writers * appends_each
+    for i in range(writers):
+        own = await store.read_stream(f"initiative-w{i}")
+        assert [r.stream_version for r in own] == list(range(1, appends_each + 1))
+    assert await store.last_position() >= 2 * writers * appends_each
+
+
+class InitiativeRejectedV2(InitiativeRejected):
+    """A hypothetical v2 that splits the free-text reason into a code and a note."""
+
+    schema_version = 2
+
+    reason_code: str
+
+
+def rejected_v1_to_v2(data: dict[str, object]) -> dict[str, object]:
+    return {**data, "reason_code": "unspecified"}
+
+
+async def test_a_v1_payload_stored_earlier_still_loads_after_v2_is_introduced(
+    store: EventStore,
+) -> None:
+    v1 = InitiativeRejected(initiative_id="a", reason="trùng lặp")
+    await store.append(
+        [
+            NewEvent.from_fact(
+                v1,
+                event_id="e1",
+                occurred_at=OCCURRED,
+                metadata=EventMetadata(source="test-portal"),
+            )
+        ]
+    )
+    v2_registry = EventRegistry.of(
+        [InitiativeRejectedV2], {("initiative.rejected", 1): rejected_v1_to_v2}
+    )
+
+    [stored] = await store.read_stream("initiative-a")
+    loaded = stored.fact(v2_registry)
+
+    assert stored.schema_version == 1
+    assert loaded == InitiativeRejectedV2(
+        initiative_id="a", reason="trùng lặp", reason_code="unspecified"
+    )
