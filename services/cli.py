@@ -10,7 +10,7 @@ import typer
 
 app = typer.Typer(
     name="initiatives",
-    help="Track an initiative campaign (\"1 triệu sáng kiến\") across a hierarchy of union units.",
+    help='Track an initiative campaign ("1 triệu sáng kiến") across a hierarchy of union units.',
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
@@ -64,3 +64,7 @@ def notifier() -> None:
 def api() -> None:
     """Serve the query API and dashboard."""
     _not_yet("api")
+
+
+if __name__ == "__main__":
+    app()

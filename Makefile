@@ -1,0 +1,47 @@
+# One entry point for every developer task. Each target installs what it needs first.
+SHELL := /bin/bash
+UV ?= uv
+RUN := $(UV) run --locked
+
+.PHONY: help setup demo test test-unit lint format schemas infra-up infra-down infra-status clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+setup: ## Install Python and dev dependencies into .venv (uv, from the lock file)
+	@command -v $(UV) >/dev/null || python3 -m pip install --quiet 'uv>=0.5,<1'
+	$(UV) sync --locked
+
+demo: setup ## Run the whole system on the embedded default (SQLite, in-process) with sample data
+	$(RUN) initiatives demo
+
+test: setup ## The whole test suite: unit, contract and integration tests on real Kafka + PostgreSQL
+	$(RUN) pytest
+
+test-unit: setup ## Fast tests only (no servers)
+	$(RUN) pytest -m "not integration and not e2e"
+
+lint: setup ## Ruff lint and format check, strict mypy, import contracts
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+	$(RUN) lint-imports
+
+format: setup ## Apply ruff's fixes and formatting
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+schemas: setup ## Regenerate docs/schemas from the event contracts
+	$(RUN) python -c "from pathlib import Path; from shared.contracts.schemas import write_schemas; write_schemas(Path('docs/schemas'))"
+
+infra-up: setup ## Start local PostgreSQL and Kafka; prints the variables to export
+	deploy/local/infra.sh up
+
+infra-down: ## Stop the local PostgreSQL and Kafka and delete their data
+	deploy/local/infra.sh down
+
+infra-status: ## Show whether the local PostgreSQL and Kafka run
+	deploy/local/infra.sh status
+
+clean: ## Remove caches and the embedded database
+	rm -rf .mypy_cache .ruff_cache .pytest_cache var test-artifacts
