@@ -1,0 +1,138 @@
+"""Targets (chỉ tiêu): which one governs a unit in a phase, how many initiatives it requires,
+and in which phase an initiative counts for each unit above it.
+
+Resolution cascades: a unit's own ``self`` target wins; otherwise the nearest ancestor rule
+applies, where the parent offers its ``children`` rule first and any ancestor its
+``descendants`` rule ("each grassroots union ≥ 30 % of its staff per phase").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from typing import NamedTuple
+
+from shared.contracts.campaigns import AppliesTo, Metric, PhaseSpec, PlanSet, TargetKind, TargetSpec
+from shared.domain.campaign import Campaign
+from shared.domain.hierarchy import Hierarchy
+from shared.domain.phases import local_date, phase_containing
+from shared.domain.plans import Plans, effective_plan
+
+_CASCADE: tuple[tuple[AppliesTo, ...], ...] = (
+    (AppliesTo.SELF,),
+    (AppliesTo.CHILDREN, AppliesTo.DESCENDANTS),
+    (AppliesTo.DESCENDANTS,),
+)
+"""Rules a plan offers, by distance from the unit: itself, its parent, any higher ancestor."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedTarget:
+    """A target as it applies to one unit.
+
+    ``required`` is the absolute count to reach; it is None for a ratio target when nobody in
+    the unit's subtree reported membership, so dashboards can say so instead of guessing.
+    """
+
+    kind: TargetKind
+    value: Decimal
+    metric: Metric
+    required: int | None
+    source_unit_id: str
+    applies_to: AppliesTo
+    members: int | None
+    """The membership a ratio was applied to; None for count targets."""
+
+
+def required_count(kind: TargetKind, value: Decimal, members: int | None) -> int | None:
+    """A count as given; a ratio rounded up on exact decimals (5 % of 13,300 is 665)."""
+    if kind is TargetKind.COUNT:
+        return int(value)
+    if members is None:
+        return None
+    with localcontext() as context:
+        context.prec = 64  # exact for any value × members the contracts allow
+        return math.ceil(value * members)
+
+
+def effective_target(
+    hierarchy: Hierarchy, plans: Plans, campaign_id: str, unit_id: str, phase_id: str | None
+) -> ResolvedTarget | None:
+    """The target governing ``unit_id`` for ``phase_id`` (None: the whole campaign).
+
+    A phase id names a phase of the plan that sets the target; ratio targets use the unit's
+    members on that phase's first day (for the whole campaign: the plan's first phase).
+    """
+    for distance, source_id in enumerate(hierarchy.ancestors(unit_id)):
+        plan = plans.own(campaign_id, source_id)
+        if plan is None:
+            continue
+        for applies_to in _CASCADE[min(distance, len(_CASCADE) - 1)]:
+            spec = _target(plan, phase_id, applies_to)
+            if spec is not None:
+                return _resolve(hierarchy, plan, spec, unit_id)
+    return None
+
+
+def _target(plan: PlanSet, phase_id: str | None, applies_to: AppliesTo) -> TargetSpec | None:
+    return next(
+        (t for t in plan.targets if t.phase_id == phase_id and t.applies_to is applies_to), None
+    )
+
+
+def _resolve(hierarchy: Hierarchy, plan: PlanSet, spec: TargetSpec, unit_id: str) -> ResolvedTarget:
+    members = None
+    if spec.kind is TargetKind.RATIO_OF_MEMBERS:
+        starts = [p.starts_on for p in plan.phases if spec.phase_id in (None, p.phase_id)]
+        members = hierarchy.members_on(unit_id, min(starts))
+    return ResolvedTarget(
+        kind=spec.kind,
+        value=spec.value,
+        metric=spec.metric,
+        required=required_count(spec.kind, spec.value, members),
+        source_unit_id=plan.unit_id,
+        applies_to=spec.applies_to,
+        members=members,
+    )
+
+
+def phase_for(
+    hierarchy: Hierarchy,
+    plans: Plans,
+    campaign: Campaign,
+    unit_id: str,
+    first_submitted_at: dt.datetime,
+) -> PhaseSpec | None:
+    """The phase of the unit's effective plan containing the submission's local date."""
+    plan = effective_plan(hierarchy, plans, campaign.campaign_id, unit_id)
+    if plan is None:
+        return None
+    return phase_containing(plan.phases, local_date(first_submitted_at, campaign.zone))
+
+
+class Attribution(NamedTuple):
+    unit_id: str
+    phase: PhaseSpec | None
+
+
+def counting_path(
+    hierarchy: Hierarchy,
+    plans: Plans,
+    campaign: Campaign,
+    unit_id: str,
+    first_submitted_at: dt.datetime,
+) -> tuple[Attribution, ...]:
+    """Every unit an initiative filed under ``unit_id`` counts for, nearest first, each with
+    the phase it counts in there (None: outside that unit's phases or no plan).
+
+    A merged unit's initiatives count for the unit it was merged into.
+    """
+    path = hierarchy.ancestors(hierarchy.counting_unit(unit_id))
+    return tuple(
+        Attribution(
+            ancestor_id, phase_for(hierarchy, plans, campaign, ancestor_id, first_submitted_at)
+        )
+        for ancestor_id in path
+    )
