@@ -36,6 +36,11 @@ def initiative_stream(initiative_id: str) -> str:
     return f"initiative-{initiative_id}"
 
 
+HIERARCHY_STREAM = "hierarchy"
+"""Structural unit facts share one stream: the tree's invariants (no cycles, only open
+units receive children) span units, so the whole hierarchy is one consistency boundary."""
+
+
 def unit_stream(unit_id: str) -> str:
     return f"unit-{unit_id}"
 

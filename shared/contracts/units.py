@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from shared.contracts.base import EventData, Identifier, Text, unit_stream
+from shared.contracts.base import HIERARCHY_STREAM, EventData, Identifier, Text, unit_stream
 
 
 class UnitLevel(StrEnum):
@@ -25,7 +25,14 @@ class _UnitFact(EventData):
         return unit_stream(self.unit_id)
 
 
-class UnitRegistered(_UnitFact):
+class _StructuralFact(_UnitFact):
+    """Changes the shape of the tree, so it is appended to the one hierarchy stream."""
+
+    def stream_id(self) -> str:
+        return HIERARCHY_STREAM
+
+
+class UnitRegistered(_StructuralFact):
     """A unit joins the hierarchy; ``parent_id`` is null only for the national level."""
 
     type = "unit.registered"
@@ -51,7 +58,7 @@ class UnitMembershipReported(_UnitFact):
     as_of: dt.date
 
 
-class UnitMoved(_UnitFact):
+class UnitMoved(_StructuralFact):
     type = "unit.moved"
 
     new_parent_id: Identifier
@@ -63,7 +70,7 @@ class UnitMoved(_UnitFact):
         return self
 
 
-class UnitMerged(_UnitFact):
+class UnitMerged(_StructuralFact):
     """The unit is absorbed by ``into_unit_id``: its initiatives count for the target from now."""
 
     type = "unit.merged"
@@ -77,7 +84,7 @@ class UnitMerged(_UnitFact):
         return self
 
 
-class UnitClosed(_UnitFact):
+class UnitClosed(_StructuralFact):
     type = "unit.closed"
 
     reason: Text | None = None
