@@ -80,6 +80,9 @@ _ACTIONS: Mapping[type[EventData], str] = {
 }
 """The verb used in refusal reasons: "cannot approve initiative 'x': it is withdrawn"."""
 
+FACT_TYPES: frozenset[str] = frozenset(model.type for model in _ACTIONS)
+"""The ``type`` names of every fact about an initiative."""
+
 _SUBMITTED = frozenset(
     {_S.UNDER_REVIEW, _S.REVISION_REQUESTED, _S.APPROVED, _S.REJECTED, _S.RECOGNIZED}
 )

@@ -55,7 +55,9 @@ class EventStore(Protocol):
         saw (0 for a new stream); streams not named are appended at their current end."""
         ...
 
-    async def read_stream(self, stream_id: str) -> list[RecordedEvent]: ...
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
+        """The stream's events with a version above ``after_version``, in order."""
+        ...
 
     async def read_streams(self, stream_ids: Collection[str]) -> dict[str, list[RecordedEvent]]:
         """Several streams in one round trip; streams without events are absent."""

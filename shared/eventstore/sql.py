@@ -137,8 +137,14 @@ class SqlEventStore:
         )
         return dict(result.all())
 
-    async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
-        return (await self.read_streams([stream_id])).get(stream_id, [])
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
+        async with self._engine.connect() as connection:
+            result = await connection.execute(
+                sa.select(*_COLUMNS)
+                .where(events.c.stream_id == stream_id, events.c.stream_version > after_version)
+                .order_by(events.c.stream_version)
+            )
+            return [_record(row) for row in result]
 
     async def read_streams(self, stream_ids: Collection[str]) -> dict[str, list[RecordedEvent]]:
         found: dict[str, list[RecordedEvent]] = {}

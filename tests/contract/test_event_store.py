@@ -45,6 +45,7 @@ async def test_append_numbers_each_stream_and_reads_it_back_in_order(store: Even
     assert stream[0].occurred_at.utcoffset() is not None
     assert stream[0].metadata == EventMetadata(source="test-portal", correlation_id="c-e1")
     assert stream[0].data == {"initiative_id": "a"}
+    assert [r.event_id for r in await store.read_stream("initiative-a", after_version=1)] == ["e3"]
 
 
 async def test_an_event_id_seen_before_is_a_duplicate_and_changes_nothing(

@@ -1,0 +1,104 @@
+"""Builders of portal events as portals send them (plain JSON documents), for every test layer."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+CAMPAIGN = "1-trieu-sang-kien"
+_ids = itertools.count(1)
+
+Event = dict[str, Any]
+
+
+def envelope(
+    event_type: str, data: dict[str, Any], *, at: str, event_id: str | None = None
+) -> Event:
+    return {
+        "event_id": event_id or f"ev-{next(_ids)}",
+        "type": event_type,
+        "schema_version": 1,
+        "occurred_at": at,
+        "source": "test-portal",
+        "data": data,
+    }
+
+
+def campaign_defined(campaign_id: str = CAMPAIGN, **kw: Any) -> Event:
+    return envelope(
+        "campaign.defined",
+        {"campaign_id": campaign_id, "name": "1 triệu sáng kiến"},
+        at="2022-01-01T08:00:00+07:00",
+        **kw,
+    )
+
+
+def unit_registered(
+    unit_id: str, parent_id: str | None, level: str = "grassroots", **kw: Any
+) -> Event:
+    data = {"unit_id": unit_id, "name": f"Đơn vị {unit_id}", "parent_id": parent_id, "level": level}
+    return envelope("unit.registered", data, at="2022-01-02T08:00:00+07:00", **kw)
+
+
+def unit_moved(unit_id: str, new_parent_id: str, **kw: Any) -> Event:
+    data = {"unit_id": unit_id, "new_parent_id": new_parent_id}
+    return envelope("unit.moved", data, at="2022-03-01T08:00:00+07:00", **kw)
+
+
+def unit_closed(unit_id: str, **kw: Any) -> Event:
+    return envelope("unit.closed", {"unit_id": unit_id}, at="2022-03-01T08:00:00+07:00", **kw)
+
+
+def membership(unit_id: str, members: int, as_of: str = "2021-12-31", **kw: Any) -> Event:
+    data = {"unit_id": unit_id, "members": members, "as_of": as_of}
+    return envelope("unit.membership_reported", data, at="2022-01-03T08:00:00+07:00", **kw)
+
+
+def plan_set(
+    unit_id: str, phases: list[tuple[str, str, str]], targets: list[dict[str, Any]], **kw: Any
+) -> Event:
+    data = {
+        "campaign_id": CAMPAIGN,
+        "unit_id": unit_id,
+        "phases": [
+            {"phase_id": p, "name": p, "starts_on": start, "ends_on": end}
+            for p, start, end in phases
+        ],
+        "targets": targets,
+    }
+    return envelope("plan.set", data, at="2022-01-04T08:00:00+07:00", **kw)
+
+
+def submitted(
+    initiative_id: str, unit_id: str, at: str = "2022-05-12T10:00:00+07:00", **kw: Any
+) -> Event:
+    data = {
+        "initiative_id": initiative_id,
+        "campaign_id": CAMPAIGN,
+        "unit_id": unit_id,
+        "title": f"Sáng kiến {initiative_id}",
+        "category": "productivity",
+        "solution_type": "technical",
+        "authors": [{"name": "Nguyễn Văn A", "author_type": "member"}],
+    }
+    return envelope("initiative.submitted", data, at=at, **kw)
+
+
+def reviewed(
+    event_type: str, initiative_id: str, at: str = "2022-05-20T10:00:00+07:00", **data: Any
+) -> Event:
+    """``initiative.approved``, ``.rejected`` (pass reason=), ``.withdrawn``, ``.recognized`` …"""
+    event_id = data.pop("event_id", None)
+    return envelope(event_type, {"initiative_id": initiative_id, **data}, at=at, event_id=event_id)
+
+
+def small_tree() -> list[Event]:
+    """A campaign and a province → district → two grassroots unions."""
+    return [
+        campaign_defined(),
+        unit_registered("vn", None, "national"),
+        unit_registered("bk", "vn", "province"),
+        unit_registered("bk-bt", "bk", "district"),
+        unit_registered("bk-cdcs-1", "bk-bt", "grassroots"),
+        unit_registered("bk-cdcs-2", "bk-bt", "grassroots"),
+    ]
