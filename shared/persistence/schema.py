@@ -65,3 +65,27 @@ outbox = sa.Table(
     sa.Column("stream_id", sa.String(200), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
+
+parked_events = sa.Table(
+    "parked_events",
+    metadata,
+    sa.Column("event_id", sa.String(200), primary_key=True),
+    sa.Column("raw", sa.Text, nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("origin", Json, nullable=False),
+    sa.Column("parked_at", UtcDateTime, nullable=False),
+    sa.Column("retry_until", UtcDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+)
+
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", Position, primary_key=True, autoincrement=True),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("origin", Json, nullable=False),
+    sa.Column("dead_lettered_at", UtcDateTime, nullable=False),
+)
