@@ -29,7 +29,9 @@ def async_database_url(url: str) -> str:
 class DatabaseSettings(BaseSettings):
     """Where the event store and read models live; the embedded default is a SQLite file."""
 
-    model_config = SettingsConfigDict(env_prefix="INITIATIVES_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="INITIATIVES_", extra="ignore", populate_by_name=True
+    )
 
     database_url: str = Field(
         default=f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}",
@@ -45,7 +47,9 @@ class DatabaseSettings(BaseSettings):
 class KafkaSettings(BaseSettings):
     """The Kafka cluster; unset means the embedded in-process transport."""
 
-    model_config = SettingsConfigDict(env_prefix="INITIATIVES_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="INITIATIVES_", extra="ignore", populate_by_name=True
+    )
 
     kafka_bootstrap_servers: str | None = Field(
         default=None,

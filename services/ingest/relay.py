@@ -1,0 +1,76 @@
+"""The outbox relay: publishes appended events to Kafka, then forgets them.
+
+Keyed by stream id, so one initiative's events share a partition and keep their order.
+A row leaves the outbox only after the broker acknowledged it (acks=all), so a crash in
+between publishes it again on restart: duplicates are possible (consumers dedupe by
+stream version), gaps and reorders within a stream are not, because every pass publishes
+the oldest unpublished rows in position order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaProducer
+
+from services.ingest.metrics import IngestMetrics
+from shared.eventstore.port import Clock, EventStore, utc_now
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        store: EventStore,
+        producer: AIOKafkaProducer,
+        topic: str,
+        metrics: IngestMetrics,
+        *,
+        batch_size: int = 1000,
+        idle_seconds: float = 0.05,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._store = store
+        self._producer = producer
+        self._topic = topic
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._idle_seconds = idle_seconds
+        self._clock = clock
+
+    async def relay_once(self) -> int:
+        """Publish the oldest unpublished events; the number published."""
+        batch = await self._store.outbox_batch(self._batch_size)
+        if not batch:
+            return 0
+        acks = [
+            await self._producer.send(
+                self._topic, value=record.to_wire(), key=record.stream_id.encode()
+            )
+            for record in batch
+        ]
+        await asyncio.gather(*acks)
+        await self._store.mark_published([record.position for record in batch])
+        self._metrics.published.inc(len(batch))
+        return len(batch)
+
+    async def observe_backlog(self) -> None:
+        backlog = await self._store.outbox_backlog()
+        self._metrics.outbox_backlog.set(backlog.size)
+        age = 0.0 if backlog.oldest is None else (self._clock() - backlog.oldest).total_seconds()
+        self._metrics.outbox_oldest_age.set(max(age, 0.0))
+
+    async def run(self) -> None:
+        """Relay until cancelled; a failing pass is logged and retried after a pause."""
+        while True:
+            try:
+                published = await self.relay_once()
+                await self.observe_backlog()
+            except Exception:
+                log.exception("outbox relay pass failed; retrying")
+                published = 0
+                await asyncio.sleep(1.0)
+            if published < self._batch_size:
+                await asyncio.sleep(self._idle_seconds)
