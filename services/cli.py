@@ -6,6 +6,8 @@ missing optional piece never breaks the others.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -13,6 +15,7 @@ app = typer.Typer(
     help='Track an initiative campaign ("1 triệu sáng kiến") across a hierarchy of union units.',
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode="markdown",
 )
 
 
@@ -37,15 +40,93 @@ def demo() -> None:
 
 
 @app.command()
-def load() -> None:
-    """Bulk-load portal events from NDJSON files through ingest's validation."""
-    _not_yet("load")
+def load(
+    files: Annotated[
+        list[str],
+        typer.Argument(metavar="FILE", help="NDJSON files, one event a line; - is stdin"),
+    ],
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=10_000,
+            help="Events per transaction (default: INITIATIVES_INGEST_BATCH_SIZE or 1000)",
+        ),
+    ] = None,
+) -> None:
+    """Bulk-load portal events from NDJSON files through ingest's validation.
+
+    Every line is checked like an event from Kafka or HTTP. Rejected lines
+    are also dead-lettered with their FILE:LINE, so nothing is lost. Facts
+    that come before the fact they refer to are retried once all files are
+    read.
+
+    An embedded SQLite database is migrated automatically; any other
+    database must have been migrated with `initiatives migrate`.
+
+    Exit status: 0 when every event was accepted or is a duplicate, 1 when
+    some were rejected or are still parked, 2 when a file or the database
+    cannot be used.
+    """
+    import asyncio
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from services.ingest.load import STDIN, load_into_database, load_progress
+    from services.ingest.settings import IngestSettings
+    from shared.persistence.migrations import DatabaseNotMigrated
+
+    missing = [name for name in files if name != STDIN and not Path(name).exists()]
+    if missing:
+        typer.echo(f"no such file: {', '.join(missing)}", err=True)
+        raise typer.Exit(code=2)
+    settings = IngestSettings()
+    if batch_size is not None:
+        settings = settings.model_copy(update={"batch_size": batch_size})
+    try:
+        with load_progress(Console(stderr=True)) as progress:
+            summary = asyncio.run(load_into_database(files, settings, progress))
+    except (DatabaseNotMigrated, OSError) as refused:
+        typer.echo(f"cannot load: {refused}", err=True)
+        raise typer.Exit(code=2) from None
+    Console().print(summary.render())
+    raise typer.Exit(code=0 if summary.complete else 1)
+
+
+@app.command("api-key-hash")
+def api_key_hash(
+    key: Annotated[
+        str | None, typer.Argument(help="The portal's key; asked for (hidden) when left out")
+    ] = None,
+) -> None:
+    """Print the sha256:<hex> form of a portal's API key, for INITIATIVES_INGEST_API_KEYS."""
+    from services.ingest.http import hash_api_key
+
+    typer.echo(hash_api_key(key or typer.prompt("API key", hide_input=True)))
 
 
 @app.command()
-def ingest() -> None:
-    """Run the ingest service (Kafka consumer, HTTP input, outbox relay)."""
-    _not_yet("ingest")
+def ingest(
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR")] = "INFO",
+) -> None:
+    """Run the ingest service: the Kafka door (when KAFKA_BOOTSTRAP_SERVERS is set), the outbox
+    relay, retries of parked facts, and the HTTP door with /healthz, /readyz and /metrics.
+
+    Configured by INITIATIVES_INGEST_* variables (see docs/ingest.md). Refuses to start on a
+    database whose schema is not at the code's revision: run `initiatives migrate` first.
+    """
+    import asyncio
+
+    from services.ingest.main import serve
+    from services.ingest.settings import IngestSettings
+    from shared.persistence.migrations import DatabaseNotMigrated
+
+    try:
+        asyncio.run(serve(IngestSettings(), log_level))
+    except DatabaseNotMigrated as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=2) from None
 
 
 @app.command()

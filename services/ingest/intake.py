@@ -19,8 +19,6 @@ from services.ingest.pipeline import IngestPipeline
 from services.ingest.verdicts import Verdict, VerdictStatus
 from shared.eventstore.port import Clock, utc_now
 
-PARK_BATCH = 1000
-
 
 @dataclass(frozen=True)
 class Incoming:
@@ -43,12 +41,14 @@ class Intake:
         dead_letters: DeadLetterSink,
         metrics: IngestMetrics,
         clock: Clock = utc_now,
+        retry_batch: int = 1000,
     ) -> None:
         self.pipeline = pipeline
         self._parking = parking
         self._dead_letters = dead_letters
         self._metrics = metrics
         self._clock = clock
+        self._retry_batch = retry_batch
 
     async def receive(
         self, items: Sequence[Incoming], dead_letter_rejections: bool
@@ -82,10 +82,10 @@ class Intake:
             self._metrics.dead_letters.labels(letter.code).inc()
 
     async def retry_parked(self) -> RetryReport:
-        """Try the parked facts again (oldest first); dead-letter those whose hold is over."""
+        """Retry parked facts, least recently tried first; dead-letter those whose hold is over."""
         report = RetryReport()
         now = self._clock()
-        parked = await self._parking.take(PARK_BATCH)
+        parked = await self._parking.take(self._retry_batch)
         if not parked:
             return report
         verdicts = await self.pipeline.submit([item.raw for item in parked])

@@ -58,6 +58,7 @@ class ParkingLot:
                         "code": statement.excluded.code,
                         "message": statement.excluded.message,
                         "attempts": parked_events.c.attempts + 1,
+                        "last_attempt_at": statement.excluded.last_attempt_at,
                     },
                 ),
                 [
@@ -69,6 +70,7 @@ class ParkingLot:
                         "origin": origin.as_dict(),
                         "parked_at": now,
                         "retry_until": now + self._hold,
+                        "last_attempt_at": now,
                         "attempts": 1,
                     }
                     for event_id, raw, code, message, origin in items
@@ -76,10 +78,12 @@ class ParkingLot:
             )
 
     async def take(self, limit: int) -> list[ParkedEvent]:
-        """The longest-waiting parked facts, oldest first."""
+        """The parked facts tried least recently, so a stuck head cannot starve the rest."""
         async with self._engine.connect() as connection:
             rows = await connection.execute(
-                sa.select(parked_events).order_by(parked_events.c.parked_at).limit(limit)
+                sa.select(parked_events)
+                .order_by(parked_events.c.last_attempt_at, parked_events.c.parked_at)
+                .limit(limit)
             )
             return [
                 ParkedEvent(

@@ -76,6 +76,7 @@ parked_events = sa.Table(
     sa.Column("origin", Json, nullable=False),
     sa.Column("parked_at", UtcDateTime, nullable=False),
     sa.Column("retry_until", UtcDateTime, nullable=False),
+    sa.Column("last_attempt_at", UtcDateTime, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
 )
 

@@ -1,0 +1,46 @@
+"""``initiatives ingest``: the Kafka door, the relay, parked retries and the HTTP door in one
+process, until SIGINT or SIGTERM (uvicorn handles the signals and we stop the rest)."""
+
+from __future__ import annotations
+
+import uvicorn
+from aiokafka.admin import AIOKafkaAdminClient
+
+from services.ingest.components import ingest_components
+from services.ingest.http import create_ingest_app
+from services.ingest.service import IngestService
+from services.ingest.settings import IngestSettings
+from shared.web.logging import configure_logging
+from shared.web.ops import ReadinessCheck, database_ready
+
+
+def kafka_ready(bootstrap_servers: str) -> ReadinessCheck:
+    async def check() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3000)
+        await admin.start()
+        try:
+            await admin.list_topics()
+        finally:
+            await admin.close()
+
+    return check
+
+
+async def serve(settings: IngestSettings, log_level: str = "INFO") -> None:
+    configure_logging("ingest", log_level)
+    async with ingest_components(settings) as parts:
+        checks = {"database": database_ready(parts.engine)}
+        if settings.kafka_bootstrap_servers:
+            checks["kafka"] = kafka_ready(settings.kafka_bootstrap_servers)
+        service = IngestService(parts)
+        await service.start()
+        try:
+            config = uvicorn.Config(
+                create_ingest_app(parts, readiness_checks=checks),
+                host=settings.http_host,
+                port=settings.http_port,
+                log_config=None,
+            )
+            await uvicorn.Server(config).serve()
+        finally:
+            await service.stop()
