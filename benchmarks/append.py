@@ -60,11 +60,11 @@ async def measure(store: SqlEventStore, batch_size: int, events: int) -> float:
     return len(batches) * batch_size / (time.perf_counter() - started)
 
 
-async def main(url: str, sizes: list[int], runs: int, out: Path) -> None:
+async def main(url: str, sizes: list[int], runs: int) -> dict[int, dict[str, object]]:
     engine = create_engine(async_database_url(url))
     await upgrade(engine)
     store = SqlEventStore(engine)
-    results = {}
+    results: dict[int, dict[str, object]] = {}
     for size in sizes:
         events = 2_000 if size == 1 else 20_000
         rates = [await measure(store, size, events) for _ in range(runs)]
@@ -76,8 +76,7 @@ async def main(url: str, sizes: list[int], runs: int, out: Path) -> None:
     for size, result in results.items():
         table.add_row(str(size), f"{result['median_events_per_s']:,.0f}")
     Console().print(table)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"benchmark": "append", "results": results}, indent=2))
+    return results
 
 
 if __name__ == "__main__":
@@ -88,4 +87,6 @@ if __name__ == "__main__":
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/append.json"))
     args = parser.parse_args()
     sizes = [int(size) for size in args.batch_sizes.split(",")]
-    asyncio.run(main(args.database_url, sizes, args.runs, args.out))
+    results = asyncio.run(main(args.database_url, sizes, args.runs))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"benchmark": "append", "results": results}, indent=2))
