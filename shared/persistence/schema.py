@@ -90,3 +90,146 @@ dead_letters = sa.Table(
     sa.Column("origin", Json, nullable=False),
     sa.Column("dead_lettered_at", UtcDateTime, nullable=False),
 )
+
+# -- read models (projector) ---------------------------------------------------------------
+# Every figure is a count of initiatives in one status; the submitted and approved metrics
+# are sums of these columns, so a transition is always "-1 here, +1 there".
+STATUS_COLUMNS = (
+    "registered",
+    "under_review",
+    "revision_requested",
+    "approved",
+    "rejected",
+    "recognized",
+    "withdrawn",
+)
+
+
+def _status_counts() -> list[sa.Column[int]]:
+    return [
+        sa.Column(name, sa.Integer, nullable=False, server_default="0") for name in STATUS_COLUMNS
+    ]
+
+
+rm_units = sa.Table(
+    "rm_units",
+    metadata,
+    sa.Column("unit_id", sa.String(128), primary_key=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("name_folded", sa.String(500), nullable=False, index=True),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("parent_id", sa.String(128), index=True),
+    sa.Column("cluster", sa.String(128)),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("merged_into", sa.String(128)),
+)
+
+rm_closure = sa.Table(
+    "rm_closure",
+    metadata,
+    sa.Column("ancestor_id", sa.String(128), primary_key=True),
+    sa.Column("descendant_id", sa.String(128), primary_key=True, index=True),
+    sa.Column("depth", sa.Integer, nullable=False),
+)
+
+rm_initiatives = sa.Table(
+    "rm_initiatives",
+    metadata,
+    sa.Column("initiative_id", sa.String(128), primary_key=True),
+    sa.Column("campaign_id", sa.String(128), nullable=False),
+    sa.Column("unit_id", sa.String(128), nullable=False, index=True),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("title_folded", sa.String(500), nullable=False),
+    sa.Column("category", sa.String(500)),
+    sa.Column("solution_type", sa.String(32)),
+    sa.Column("author_types", Json, nullable=False),
+    sa.Column("bucket_date", sa.Date, nullable=False),
+    sa.Column("registered_at", UtcDateTime),
+    sa.Column("first_submitted_at", UtcDateTime),
+    sa.Column("approved_at", UtcDateTime),
+    sa.Column("rejected_at", UtcDateTime),
+    sa.Column("recognized_at", UtcDateTime),
+    sa.Column("withdrawn_at", UtcDateTime),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+rm_initiative_history = sa.Table(
+    "rm_initiative_history",
+    metadata,
+    sa.Column("initiative_id", sa.String(128), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),
+)
+
+rm_rollup_daily = sa.Table(
+    "rm_rollup_daily",
+    metadata,
+    sa.Column("unit_id", sa.String(128), primary_key=True),
+    sa.Column("campaign_id", sa.String(128), primary_key=True),
+    sa.Column("bucket_date", sa.Date, primary_key=True),
+    *_status_counts(),
+)
+
+rm_progress = sa.Table(
+    "rm_progress",
+    metadata,
+    sa.Column("unit_id", sa.String(128), primary_key=True),
+    sa.Column("campaign_id", sa.String(128), primary_key=True),
+    sa.Column("phase_id", sa.String(128), primary_key=True),
+    *_status_counts(),
+)
+
+rm_targets = sa.Table(
+    "rm_targets",
+    metadata,
+    sa.Column("unit_id", sa.String(128), primary_key=True),
+    sa.Column("campaign_id", sa.String(128), primary_key=True),
+    sa.Column("phase_id", sa.String(128), primary_key=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("ends_on", sa.Date, nullable=False),
+    sa.Column("metric", sa.String(16)),
+    sa.Column("kind", sa.String(24)),
+    sa.Column("value", sa.String(32)),
+    sa.Column("required", sa.Integer),
+    sa.Column("members", sa.Integer),
+    sa.Column("source_unit_id", sa.String(128)),
+)
+
+rm_series_daily = sa.Table(
+    "rm_series_daily",
+    metadata,
+    sa.Column("unit_id", sa.String(128), primary_key=True),
+    sa.Column("campaign_id", sa.String(128), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("submitted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("approved", sa.Integer, nullable=False, server_default="0"),
+)
+
+rm_breakdowns = sa.Table(
+    "rm_breakdowns",
+    metadata,
+    sa.Column("unit_id", sa.String(128), primary_key=True),
+    sa.Column("campaign_id", sa.String(128), primary_key=True),
+    sa.Column("dimension", sa.String(16), primary_key=True),
+    sa.Column("value", sa.String(500), primary_key=True),
+    sa.Column("submitted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("approved", sa.Integer, nullable=False, server_default="0"),
+)
+
+rm_stream_versions = sa.Table(
+    "rm_stream_versions",
+    metadata,
+    sa.Column("stream_id", sa.String(200), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+rm_checkpoints = sa.Table(
+    "rm_checkpoints",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("position", Position, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
