@@ -15,11 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.ingest.reference import ReferenceView
 from services.ingest.rules import CHECKERS, InitiativeStates, may_become_valid
 from services.ingest.verdicts import Verdict, VerdictStatus
-from shared.contracts.base import HIERARCHY_STREAM, campaign_stream, initiative_stream
-from shared.contracts.campaigns import CampaignDefined
+from shared.contracts.base import REFERENCE_STREAM, initiative_stream
 from shared.contracts.portal import (
     MAX_EVENT_BYTES,
     ContractViolation,
@@ -30,6 +28,7 @@ from shared.contracts.recorded import NewEvent
 from shared.domain import initiative
 from shared.domain.errors import DomainError
 from shared.eventstore.port import ConcurrencyConflict, EventStore
+from shared.reference import ReferenceView
 
 RawEvent = bytes | str | Mapping[str, Any]
 
@@ -107,10 +106,9 @@ class IngestPipeline:
             return verdicts
         reference = self._reference
         await reference.catch_up()
-        await reference.load_campaigns(_campaign_ids(fresh))
         states, expected = await self._initiative_states(fresh)
-        if any(item.event.data.stream_id() == HIERARCHY_STREAM for item in fresh):
-            expected[HIERARCHY_STREAM] = reference.hierarchy_version
+        if any(item.event.data.stream_id() == REFERENCE_STREAM for item in fresh):
+            expected[REFERENCE_STREAM] = reference.version
         accepted: list[_Decoded] = []
         for item in fresh:
             fact = item.event.data
@@ -120,8 +118,6 @@ class IngestPipeline:
                 status = VerdictStatus.PARKED if may_become_valid(error) else VerdictStatus.REJECTED
                 verdicts[item.index] = _verdict(status, item.event, error.code, error.reason)
                 continue
-            if isinstance(fact, CampaignDefined):
-                expected[campaign_stream(fact.campaign_id)] = 0
             accepted.append(item)
         try:
             outcomes = await self._store.append(
@@ -152,14 +148,6 @@ class IngestPipeline:
             states[initiative_id] = initiative.fold((r.fact(), r.occurred_at) for r in history)
             expected[initiative_stream(initiative_id)] = len(history)
         return states, expected
-
-
-def _campaign_ids(fresh: list[_Decoded]) -> set[str]:
-    return {
-        campaign_id
-        for item in fresh
-        if isinstance(campaign_id := getattr(item.event.data, "campaign_id", None), str)
-    }
 
 
 def _verdict(

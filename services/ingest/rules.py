@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, MutableMapping
 
-from services.ingest.reference import ReferenceView
 from shared.contracts.base import EventData
 from shared.contracts.campaigns import CampaignDefined, PlanSet
 from shared.contracts.initiatives import InitiativeRegistered, InitiativeSubmitted
@@ -24,6 +23,7 @@ from shared.contracts.units import (
 from shared.domain import initiative
 from shared.domain.errors import DomainError, UnknownCampaign, UnknownInitiative, UnknownUnit
 from shared.domain.plans import check_plan
+from shared.reference import ReferenceView
 
 InitiativeStates = MutableMapping[str, initiative.Initiative | None]
 Checker = Callable[[EventData, dt.datetime, ReferenceView, InitiativeStates], None]
@@ -35,13 +35,9 @@ def may_become_valid(error: DomainError) -> bool:
     return isinstance(error, MAY_BECOME_VALID)
 
 
-def _structural(fact: EventData, _: dt.datetime, ref: ReferenceView, __: InitiativeStates) -> None:
+def _unit(fact: EventData, _: dt.datetime, ref: ReferenceView, __: InitiativeStates) -> None:
     ref.hierarchy.check(fact)
     ref.hierarchy.apply(fact)
-
-
-def _membership(fact: EventData, _: dt.datetime, ref: ReferenceView, __: InitiativeStates) -> None:
-    ref.hierarchy.check(fact)
 
 
 def _campaign(fact: EventData, _: dt.datetime, ref: ReferenceView, __: InitiativeStates) -> None:
@@ -53,6 +49,7 @@ def _campaign(fact: EventData, _: dt.datetime, ref: ReferenceView, __: Initiativ
 def _plan(fact: EventData, _: dt.datetime, ref: ReferenceView, __: InitiativeStates) -> None:
     assert isinstance(fact, PlanSet)
     check_plan(fact, ref.hierarchy, ref.campaigns)
+    ref.plans.set(fact)
 
 
 def _initiative(
@@ -71,11 +68,11 @@ def _initiative(
 
 
 CHECKERS: dict[str, Checker] = {
-    UnitRegistered.type: _structural,
-    UnitMoved.type: _structural,
-    UnitMerged.type: _structural,
-    UnitClosed.type: _structural,
-    UnitMembershipReported.type: _membership,
+    UnitRegistered.type: _unit,
+    UnitMoved.type: _unit,
+    UnitMerged.type: _unit,
+    UnitClosed.type: _unit,
+    UnitMembershipReported.type: _unit,
     CampaignDefined.type: _campaign,
     PlanSet.type: _plan,
     **dict.fromkeys(initiative.FACT_TYPES, _initiative),

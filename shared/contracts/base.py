@@ -36,14 +36,18 @@ def initiative_stream(initiative_id: str) -> str:
     return f"initiative-{initiative_id}"
 
 
-HIERARCHY_STREAM = "hierarchy"
-"""Structural unit facts share one stream: the tree's invariants (no cycles, only open
-units receive children) span units, so the whole hierarchy is one consistency boundary."""
+REFERENCE_STREAM = "reference"
+"""Every reference fact (units, membership, campaigns, plans) goes to this one stream.
+
+The hierarchy's invariants span units (no cycles; only open units take children), a plan
+needs its campaign and unit, and every service needs the whole reference set at start-up:
+one stream, appended with an expected version, gives all of that without locks, and is
+read in one go. Reference changes are rare and batched, so one stream costs no throughput.
+"""
 
 
-def unit_stream(unit_id: str) -> str:
-    return f"unit-{unit_id}"
+class ReferenceFact(EventData):
+    """A fact about the campaign's reference data rather than about one initiative."""
 
-
-def campaign_stream(campaign_id: str) -> str:
-    return f"campaign-{campaign_id}"
+    def stream_id(self) -> str:
+        return REFERENCE_STREAM

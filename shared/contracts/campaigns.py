@@ -11,19 +11,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from shared.contracts.base import (
-    EventData,
-    Identifier,
-    Text,
-    ValueObject,
-    campaign_stream,
-    unit_stream,
-)
+from shared.contracts.base import Identifier, ReferenceFact, Text, ValueObject
 
 DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh"
 
 
-class CampaignDefined(EventData):
+class CampaignDefined(ReferenceFact):
     """A campaign and the time zone in which its dates are read."""
 
     type = "campaign.defined"
@@ -40,9 +33,6 @@ class CampaignDefined(EventData):
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown IANA time zone {value!r}") from error
         return value
-
-    def stream_id(self) -> str:
-        return campaign_stream(self.campaign_id)
 
 
 class TargetKind(StrEnum):
@@ -98,7 +88,7 @@ class TargetSpec(ValueObject):
         return self
 
 
-class PlanSet(EventData):
+class PlanSet(ReferenceFact):
     """A unit's plan for a campaign; a later plan replaces the earlier one as a whole."""
 
     type = "plan.set"
@@ -128,6 +118,3 @@ class PlanSet(EventData):
                 )
             seen.add(key)
         return self
-
-    def stream_id(self) -> str:
-        return unit_stream(self.unit_id)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from shared.contracts.base import HIERARCHY_STREAM, EventData, Identifier, Text, unit_stream
+from shared.contracts.base import Identifier, ReferenceFact, Text
 
 
 class UnitLevel(StrEnum):
@@ -18,21 +18,11 @@ class UnitLevel(StrEnum):
     GRASSROOTS = "grassroots"
 
 
-class _UnitFact(EventData):
+class _UnitFact(ReferenceFact):
     unit_id: Identifier
 
-    def stream_id(self) -> str:
-        return unit_stream(self.unit_id)
 
-
-class _StructuralFact(_UnitFact):
-    """Changes the shape of the tree, so it is appended to the one hierarchy stream."""
-
-    def stream_id(self) -> str:
-        return HIERARCHY_STREAM
-
-
-class UnitRegistered(_StructuralFact):
+class UnitRegistered(_UnitFact):
     """A unit joins the hierarchy; ``parent_id`` is null only for the national level."""
 
     type = "unit.registered"
@@ -58,7 +48,7 @@ class UnitMembershipReported(_UnitFact):
     as_of: dt.date
 
 
-class UnitMoved(_StructuralFact):
+class UnitMoved(_UnitFact):
     type = "unit.moved"
 
     new_parent_id: Identifier
@@ -70,7 +60,7 @@ class UnitMoved(_StructuralFact):
         return self
 
 
-class UnitMerged(_StructuralFact):
+class UnitMerged(_UnitFact):
     """The unit is absorbed by ``into_unit_id``: its initiatives count for the target from now."""
 
     type = "unit.merged"
@@ -84,7 +74,7 @@ class UnitMerged(_StructuralFact):
         return self
 
 
-class UnitClosed(_StructuralFact):
+class UnitClosed(_UnitFact):
     type = "unit.closed"
 
     reason: Text | None = None

@@ -58,8 +58,15 @@ async def test_valid_facts_are_appended_to_their_streams_in_order(
         ("initiative.submitted", 1),
         ("initiative.approved", 2),
     ]
-    hierarchy = await store.read_stream("hierarchy")
-    assert [r.data["unit_id"] for r in hierarchy] == ["vn", "bk", "bk-bt", "bk-cdcs-1", "bk-cdcs-2"]
+    reference = await store.read_stream("reference")
+    assert [r.data.get("unit_id", r.type) for r in reference] == [
+        "campaign.defined",
+        "vn",
+        "bk",
+        "bk-bt",
+        "bk-cdcs-1",
+        "bk-cdcs-2",
+    ]
 
 
 async def test_the_same_event_twice_is_stored_once(

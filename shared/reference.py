@@ -1,0 +1,61 @@
+"""An in-memory view of the reference data, kept current from the one ``reference`` stream.
+
+Ingest validates against it and the projector resolves ancestors, phases and targets with
+it. Every holder catches up by reading only the versions after the one it holds, so any
+number of instances stay consistent without locks; a holder that applied facts it then
+failed to store reloads from scratch.
+"""
+
+from __future__ import annotations
+
+from shared.contracts.base import REFERENCE_STREAM
+from shared.contracts.campaigns import CampaignDefined, PlanSet
+from shared.contracts.recorded import RecordedEvent
+from shared.contracts.units import (
+    UnitClosed,
+    UnitMembershipReported,
+    UnitMerged,
+    UnitMoved,
+    UnitRegistered,
+)
+from shared.domain.campaign import Campaigns
+from shared.domain.hierarchy import Hierarchy
+from shared.domain.plans import Plans
+from shared.eventstore.port import EventStore
+
+UNIT_FACTS = (UnitRegistered, UnitMembershipReported, UnitMoved, UnitMerged, UnitClosed)
+
+
+class ReferenceView:
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self.hierarchy = Hierarchy()
+        self.campaigns = Campaigns()
+        self.plans = Plans()
+        self.version = 0
+
+    def apply(self, record: RecordedEvent) -> None:
+        """Apply one stored reference fact (already checked when it was accepted)."""
+        fact = record.fact()
+        if isinstance(fact, UNIT_FACTS):
+            self.hierarchy.apply(fact)
+        elif isinstance(fact, CampaignDefined):
+            self.campaigns.apply(fact)
+        elif isinstance(fact, PlanSet):
+            self.plans.set(fact)
+        self.version = record.stream_version
+
+    async def catch_up(self) -> list[RecordedEvent]:
+        """Apply what other writers appended since the version held; returns those facts."""
+        fresh = await self._store.read_stream(REFERENCE_STREAM, self.version)
+        for record in fresh:
+            self.apply(record)
+        return fresh
+
+    async def reload(self) -> None:
+        """Forget local changes that were never stored (a failed append) and read afresh."""
+        self.hierarchy = Hierarchy()
+        self.campaigns = Campaigns()
+        self.plans = Plans()
+        self.version = 0
+        await self.catch_up()
