@@ -41,3 +41,6 @@ class Campaigns:
             return self._campaigns[campaign_id]
         except KeyError:
             raise UnknownCampaign(f"campaign {campaign_id!r} is not defined") from None
+
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self._campaigns)

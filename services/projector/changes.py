@@ -1,0 +1,112 @@
+"""Which (unit, campaign, phase) figures a batch changed, with their values before and after.
+
+"Before" is read just before targets are rewritten for units whose reference data changed;
+for every other row it is "after" minus the batch's own delta, so no extra read is needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.projector.deltas import STATUS_INDEX, Key
+from shared.contracts.progress import ProgressChanged, ProgressFigures
+from shared.persistence.schema import STATUS_COLUMNS, rm_progress, rm_targets
+
+CHUNK = 500
+METRIC_STATUSES = {
+    "submitted": ("under_review", "revision_requested", "approved", "rejected", "recognized"),
+    "approved": ("approved", "recognized"),
+}
+
+
+@dataclass(frozen=True)
+class Figures:
+    name: str
+    starts_on: dt.date
+    ends_on: dt.date
+    metric: str | None
+    target: int | None
+    counts: tuple[int, ...]
+
+    @property
+    def value(self) -> int:
+        return metric_value(self.metric, self.counts)
+
+
+def metric_value(metric: str | None, counts: tuple[int, ...] | list[int]) -> int:
+    return sum(counts[STATUS_INDEX[status]] for status in METRIC_STATUSES[metric or "submitted"])
+
+
+Snapshot = dict[tuple[str, str, str], Figures]
+
+
+async def snapshot(connection: AsyncConnection, units: Collection[str]) -> Snapshot:
+    """Targets and counts of every phase row of ``units``."""
+    found: Snapshot = {}
+    ordered = sorted(units)
+    join = sa.and_(
+        rm_progress.c.unit_id == rm_targets.c.unit_id,
+        rm_progress.c.campaign_id == rm_targets.c.campaign_id,
+        rm_progress.c.phase_id == rm_targets.c.phase_id,
+    )
+    for start in range(0, len(ordered), CHUNK):
+        result = await connection.execute(
+            sa.select(
+                rm_targets,
+                *(sa.func.coalesce(rm_progress.c[c], 0).label(f"n_{c}") for c in STATUS_COLUMNS),
+            )
+            .select_from(rm_targets.outerjoin(rm_progress, join))
+            .where(rm_targets.c.unit_id.in_(ordered[start : start + CHUNK]))
+        )
+        for row in result.mappings():
+            found[(row["unit_id"], row["campaign_id"], row["phase_id"])] = Figures(
+                name=row["name"],
+                starts_on=row["starts_on"],
+                ends_on=row["ends_on"],
+                metric=row["metric"],
+                target=row["required"],
+                counts=tuple(row[f"n_{c}"] for c in STATUS_COLUMNS),
+            )
+    return found
+
+
+def changed(
+    before: Snapshot,
+    after: Snapshot,
+    progress_deltas: Mapping[Key, list[int]],
+    as_of: dt.datetime,
+) -> list[ProgressChanged]:
+    """One message per phase row whose value or target differs from before the batch."""
+    messages = []
+    for key, now in sorted(after.items()):
+        then = before.get(key)
+        if then is None:
+            delta = progress_deltas.get(key)
+            old_value = now.value - (metric_value(now.metric, delta) if delta else 0)
+            old = ProgressFigures(value=old_value, target=now.target)
+        else:
+            old = ProgressFigures(value=metric_value(now.metric, then.counts), target=then.target)
+        new = ProgressFigures(value=now.value, target=now.target)
+        if old == new:
+            continue
+        unit_id, campaign_id, phase_id = key
+        messages.append(
+            ProgressChanged(
+                unit_id=unit_id,
+                campaign_id=campaign_id,
+                phase_id=phase_id,
+                phase_name=now.name,
+                starts_on=now.starts_on,
+                ends_on=now.ends_on,
+                metric=now.metric,
+                before=old,
+                after=new,
+                as_of=as_of,
+            )
+        )
+    return messages

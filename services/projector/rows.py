@@ -1,0 +1,178 @@
+"""One initiative as the read models see it, and what it contributes to each aggregate.
+
+A fact changes an initiative's row; the aggregates change by the row's new contribution
+minus its old one. Keeping contributions as plain values makes redelivery, moves and
+rebuilds all the same arithmetic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from shared.contracts.base import EventData
+from shared.contracts.initiatives import (
+    InitiativeApproved,
+    InitiativeRecognized,
+    InitiativeRegistered,
+    InitiativeRejected,
+    InitiativeResubmitted,
+    InitiativeRevisionRequested,
+    InitiativeSubmitted,
+    InitiativeWithdrawn,
+)
+from shared.domain.initiative import InitiativeStatus, counts_as_approved, counts_as_submitted
+from shared.domain.phases import local_date
+from shared.text import fold
+
+S = InitiativeStatus
+
+
+@dataclass(frozen=True)
+class InitiativeRow:
+    initiative_id: str
+    campaign_id: str
+    unit_id: str
+    status: InitiativeStatus
+    title: str
+    category: str | None
+    solution_type: str | None
+    author_types: tuple[str, ...]
+    registered_at: dt.datetime | None
+    first_submitted_at: dt.datetime | None
+    approved_at: dt.datetime | None
+    rejected_at: dt.datetime | None
+    recognized_at: dt.datetime | None
+    withdrawn_at: dt.datetime | None
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_record(cls, record: Mapping[Any, Any]) -> InitiativeRow:
+        return cls(
+            initiative_id=record["initiative_id"],
+            campaign_id=record["campaign_id"],
+            unit_id=record["unit_id"],
+            status=InitiativeStatus(record["status"]),
+            title=record["title"],
+            category=record["category"],
+            solution_type=record["solution_type"],
+            author_types=tuple(record["author_types"]),
+            registered_at=record["registered_at"],
+            first_submitted_at=record["first_submitted_at"],
+            approved_at=record["approved_at"],
+            rejected_at=record["rejected_at"],
+            recognized_at=record["recognized_at"],
+            withdrawn_at=record["withdrawn_at"],
+            updated_at=record["updated_at"],
+        )
+
+    def bucket_date(self, zone: ZoneInfo) -> dt.date:
+        """The local day that decides the phase: first submission, else registration."""
+        anchor = self.first_submitted_at or self.registered_at or self.updated_at
+        return local_date(anchor, zone)
+
+    def as_record(self, zone: ZoneInfo) -> dict[str, object]:
+        return {
+            "initiative_id": self.initiative_id,
+            "campaign_id": self.campaign_id,
+            "unit_id": self.unit_id,
+            "status": self.status.value,
+            "title": self.title,
+            "title_folded": fold(self.title),
+            "category": self.category,
+            "solution_type": self.solution_type,
+            "author_types": list(self.author_types),
+            "bucket_date": self.bucket_date(zone),
+            "registered_at": self.registered_at,
+            "first_submitted_at": self.first_submitted_at,
+            "approved_at": self.approved_at,
+            "rejected_at": self.rejected_at,
+            "recognized_at": self.recognized_at,
+            "withdrawn_at": self.withdrawn_at,
+            "updated_at": self.updated_at,
+        }
+
+
+def evolve(row: InitiativeRow | None, fact: EventData, at: dt.datetime) -> InitiativeRow:
+    """The row after ``fact``; facts were checked by ingest, so every transition is valid."""
+    if isinstance(fact, InitiativeRegistered | InitiativeSubmitted):
+        base = row or InitiativeRow(
+            initiative_id=fact.initiative_id,
+            campaign_id=fact.campaign_id,
+            unit_id=fact.unit_id,
+            status=S.REGISTERED,
+            title=fact.title,
+            category=None,
+            solution_type=None,
+            author_types=(),
+            registered_at=None,
+            first_submitted_at=None,
+            approved_at=None,
+            rejected_at=None,
+            recognized_at=None,
+            withdrawn_at=None,
+            updated_at=at,
+        )
+        if isinstance(fact, InitiativeRegistered):
+            return replace(base, registered_at=at, updated_at=at)
+        return replace(
+            base,
+            unit_id=fact.unit_id,
+            status=S.UNDER_REVIEW,
+            title=fact.title,
+            category=fact.category,
+            solution_type=fact.solution_type.value,
+            author_types=tuple(dict.fromkeys(a.author_type.value for a in fact.authors)),
+            first_submitted_at=base.first_submitted_at or at,
+            updated_at=at,
+        )
+    if row is None:
+        raise ValueError(f"{fact.type} for an initiative the read models have never seen")
+    if isinstance(fact, InitiativeRevisionRequested):
+        return replace(row, status=S.REVISION_REQUESTED, updated_at=at)
+    if isinstance(fact, InitiativeResubmitted):
+        return replace(row, status=S.UNDER_REVIEW, title=fact.title or row.title, updated_at=at)
+    if isinstance(fact, InitiativeApproved):
+        return replace(row, status=S.APPROVED, approved_at=at, updated_at=at)
+    if isinstance(fact, InitiativeRejected):
+        return replace(row, status=S.REJECTED, rejected_at=at, updated_at=at)
+    if isinstance(fact, InitiativeRecognized):
+        return replace(row, status=S.RECOGNIZED, recognized_at=at, updated_at=at)
+    if isinstance(fact, InitiativeWithdrawn):
+        return replace(row, status=S.WITHDRAWN, withdrawn_at=at, updated_at=at)
+    raise ValueError(f"{fact.type} is not a fact about an initiative")
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one initiative adds, per unit it counts for (its unit and every ancestor)."""
+
+    bucket_date: dt.date
+    status: InitiativeStatus
+    series: tuple[tuple[dt.date, int, int], ...]
+    """(local day, submitted change, approved change): net metric changes in event time."""
+    breakdowns: tuple[tuple[str, str, int, int], ...]
+    """(dimension, value, submitted, approved)."""
+
+
+def contribution(row: InitiativeRow, zone: ZoneInfo) -> Contribution:
+    series: list[tuple[dt.date, int, int]] = []
+    if row.first_submitted_at is not None:
+        series.append((local_date(row.first_submitted_at, zone), 1, 0))
+        if row.withdrawn_at is not None:
+            series.append((local_date(row.withdrawn_at, zone), -1, 0))
+    if row.approved_at is not None:
+        series.append((local_date(row.approved_at, zone), 0, 1))
+    submitted = int(counts_as_submitted(row.status))
+    approved = int(counts_as_approved(row.status))
+    breakdowns: list[tuple[str, str, int, int]] = []
+    if submitted or approved:
+        if row.category:
+            breakdowns.append(("category", row.category, submitted, approved))
+        if row.solution_type:
+            breakdowns.append(("solution_type", row.solution_type, submitted, approved))
+        breakdowns.extend(("author_type", kind, submitted, approved) for kind in row.author_types)
+    return Contribution(row.bucket_date(zone), row.status, tuple(series), tuple(breakdowns))

@@ -1,0 +1,166 @@
+"""The projector turns stored events into progress per unit and phase, counting every
+initiative once for its unit and each ancestor, in the phase of that ancestor's plan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.ingest.pipeline import IngestPipeline
+from services.projector.projection import Projection
+from shared.contracts.recorded import RecordedEvent
+from shared.eventstore.sql import SqlEventStore
+from shared.persistence.engine import create_engine
+from shared.persistence.schema import rm_closure, rm_progress, rm_targets
+from tests.portal_events import (
+    membership,
+    plan_set,
+    reviewed,
+    small_tree,
+    submitted,
+    unit_moved,
+    unit_registered,
+)
+
+BK_PLAN = plan_set(
+    "bk",
+    [("bk-1", "2022-01-01", "2022-05-31"), ("bk-2", "2022-06-01", "2022-12-31")],
+    [
+        {"phase_id": "bk-1", "kind": "ratio_of_members", "value": "0.05"},
+        {"phase_id": "bk-2", "kind": "ratio_of_members", "value": "0.04"},
+        {"phase_id": None, "kind": "ratio_of_members", "value": "0.15"},
+    ],
+)
+
+
+@pytest.fixture
+async def engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(sqlite_url)
+    yield engine
+    await engine.dispose()
+
+
+async def ingest_and_project(
+    engine: AsyncEngine, events: list[dict[str, Any]], projection: Projection | None = None
+) -> tuple[Projection, list[RecordedEvent]]:
+    store = SqlEventStore(engine, outbox=False)
+    verdicts = await IngestPipeline(store).submit(events)
+    assert {v.status for v in verdicts} <= {"accepted", "duplicate"}, verdicts
+    projection = projection or Projection(engine, store)
+    if projection.view.version == 0:
+        await projection.start()
+    records = [r async for r in store.read_all()]
+    await projection.apply(records)
+    return projection, records
+
+
+async def progress(engine: AsyncEngine, unit_id: str) -> dict[str, tuple[int, int | None]]:
+    """phase_id → (submitted value, required target)."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            sa.select(rm_targets.c.phase_id, rm_targets.c.required, rm_progress)
+            .select_from(
+                rm_targets.outerjoin(
+                    rm_progress,
+                    sa.and_(
+                        rm_progress.c.unit_id == rm_targets.c.unit_id,
+                        rm_progress.c.phase_id == rm_targets.c.phase_id,
+                    ),
+                )
+            )
+            .where(rm_targets.c.unit_id == unit_id)
+        )
+        return {
+            row.phase_id: (
+                sum(row._mapping[c] or 0 for c in ("under_review", "approved", "rejected")),
+                row.required,
+            )
+            for row in rows
+        }
+
+
+SCENARIO = [
+    *small_tree(),
+    membership("bk", 13500),
+    BK_PLAN,
+    submitted("sk-1", "bk-cdcs-1", at="2022-05-31T23:30:00+07:00"),
+    submitted("sk-2", "bk-cdcs-2", at="2022-05-31T17:00:00+00:00"),
+    submitted("sk-3", "bk-cdcs-2", at="2022-03-01T09:00:00+07:00"),
+    reviewed("initiative.approved", "sk-3"),
+]
+
+
+async def test_each_initiative_counts_for_its_unit_and_ancestors_in_their_phases(
+    engine: AsyncEngine,
+) -> None:
+    await ingest_and_project(engine, SCENARIO)
+
+    assert await progress(engine, "bk") == {"bk-1": (2, 675), "bk-2": (1, 540), "": (3, 2025)}
+    assert await progress(engine, "bk-bt") == {"bk-1": (2, None), "bk-2": (1, None), "": (3, None)}
+    assert await progress(engine, "bk-cdcs-2") == {
+        "bk-1": (1, None),
+        "bk-2": (1, None),
+        "": (2, None),
+    }
+    assert await progress(engine, "vn") == {}
+
+
+async def test_a_redelivered_batch_changes_nothing(engine: AsyncEngine) -> None:
+    projection, records = await ingest_and_project(engine, SCENARIO)
+
+    outcome = await projection.apply(records)
+
+    assert outcome.applied == 0
+    assert outcome.duplicates == len([r for r in records if r.stream_id != "reference"])
+    assert await progress(engine, "bk") == {"bk-1": (2, 675), "bk-2": (1, 540), "": (3, 2025)}
+
+
+async def test_moving_a_unit_moves_its_subtree_s_figures_to_the_new_ancestors(
+    engine: AsyncEngine,
+) -> None:
+    projection, _ = await ingest_and_project(
+        engine, [*SCENARIO, unit_registered("bk-cm", "bk", "district")]
+    )
+
+    await ingest_and_project(engine, [unit_moved("bk-cdcs-2", "bk-cm")], projection)
+
+    assert await progress(engine, "bk-bt") == {"bk-1": (1, None), "bk-2": (0, None), "": (1, None)}
+    assert await progress(engine, "bk-cm") == {"bk-1": (1, None), "bk-2": (1, None), "": (2, None)}
+    assert await progress(engine, "bk") == {"bk-1": (2, 675), "bk-2": (1, 540), "": (3, 2025)}
+    async with engine.connect() as connection:
+        ancestors = await connection.execute(
+            sa.select(rm_closure.c.ancestor_id, rm_closure.c.depth)
+            .where(rm_closure.c.descendant_id == "bk-cdcs-2")
+            .order_by(rm_closure.c.depth)
+        )
+        assert ancestors.all() == [("bk-cdcs-2", 0), ("bk-cm", 1), ("bk", 2), ("vn", 3)]
+
+
+async def test_progress_changes_name_only_the_rows_whose_value_or_target_moved(
+    engine: AsyncEngine,
+) -> None:
+    projection, _ = await ingest_and_project(engine, SCENARIO)
+    store = SqlEventStore(engine, outbox=False)
+    await IngestPipeline(store).submit(
+        [submitted("sk-4", "bk-cdcs-1", at="2022-04-01T10:00:00+07:00")]
+    )
+    last = await store.last_position()
+
+    outcome = await projection.apply([r async for r in store.read_all(after=last - 1)])
+
+    moved = {
+        (c.unit_id, c.phase_id): (c.before.value, c.after.value, c.after.target)
+        for c in outcome.changes
+    }
+    assert moved == {
+        ("bk", "bk-1"): (2, 3, 675),
+        ("bk", ""): (3, 4, 2025),
+        ("bk-bt", "bk-1"): (2, 3, None),
+        ("bk-bt", ""): (3, 4, None),
+        ("bk-cdcs-1", "bk-1"): (1, 2, None),
+        ("bk-cdcs-1", ""): (1, 2, None),
+    }
