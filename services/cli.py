@@ -130,9 +130,27 @@ def ingest(
 
 
 @app.command()
-def projector() -> None:
-    """Run the projector service (read models and progress changes)."""
-    _not_yet("projector")
+def projector(
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR")] = "INFO",
+) -> None:
+    """Run the projector: keeps the read models (progress per unit and phase) current and
+    publishes progress changes for the notifier.
+
+    With KAFKA_BOOTSTRAP_SERVERS it consumes initiatives.events.v1; without, it follows the
+    event store itself (the embedded default). Serves /healthz, /readyz and /metrics on
+    INITIATIVES_PROJECTOR_HTTP_PORT (default 8002). Refuses an un-migrated database.
+    """
+    import asyncio
+
+    from services.projector.main import serve
+    from services.projector.settings import ProjectorSettings
+    from shared.persistence.migrations import DatabaseNotMigrated
+
+    try:
+        asyncio.run(serve(ProjectorSettings(), log_level))
+    except DatabaseNotMigrated as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=2) from None
 
 
 @app.command()

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ingest.dead_letters import DeadLetterSink, KafkaDeadLetters, SqlDeadLetters
 from services.ingest.intake import Intake
 from services.ingest.metrics import IngestMetrics
 from services.ingest.parking import ParkingLot
 from services.ingest.pipeline import IngestPipeline
 from services.ingest.settings import IngestSettings
+from shared.dead_letters import DeadLetterSink, KafkaDeadLetters, SqlDeadLetters
 from shared.eventstore.port import Clock, EventStore, utc_now
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine

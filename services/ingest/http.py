@@ -25,10 +25,10 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel, Field
 
 from services.ingest.components import IngestComponents
-from services.ingest.dead_letters import Origin
 from services.ingest.intake import Incoming
 from services.ingest.pipeline import ConflictsPersisted
 from services.ingest.verdicts import Verdict, VerdictStatus
+from shared.dead_letters import Origin
 from shared.web.ops import ReadinessCheck, database_ready, ops_router
 
 log = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from services.ingest.dead_letters import DeadLetter, DeadLetterSink, Origin
 from services.ingest.metrics import IngestMetrics
 from services.ingest.parking import ParkingLot
 from services.ingest.pipeline import IngestPipeline
 from services.ingest.verdicts import Verdict, VerdictStatus
+from shared.dead_letters import DeadLetter, DeadLetterSink, Origin
 from shared.eventstore.port import Clock, utc_now
 
 

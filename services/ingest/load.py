@@ -35,10 +35,10 @@ from rich.table import Table
 from rich.text import Text
 
 from services.ingest.components import ingest_components
-from services.ingest.dead_letters import Origin
 from services.ingest.intake import Incoming, Intake
 from services.ingest.settings import IngestSettings
 from services.ingest.verdicts import Verdict, VerdictStatus
+from shared.dead_letters import Origin
 from shared.persistence.engine import create_engine, is_sqlite
 from shared.persistence.migrations import upgrade
 

@@ -4,26 +4,14 @@ process, until SIGINT or SIGTERM (uvicorn handles the signals and we stop the re
 from __future__ import annotations
 
 import uvicorn
-from aiokafka.admin import AIOKafkaAdminClient
 
 from services.ingest.components import ingest_components
 from services.ingest.http import create_ingest_app
 from services.ingest.service import IngestService
 from services.ingest.settings import IngestSettings
+from shared.messaging.health import kafka_ready
 from shared.web.logging import configure_logging
-from shared.web.ops import ReadinessCheck, database_ready
-
-
-def kafka_ready(bootstrap_servers: str) -> ReadinessCheck:
-    async def check() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3000)
-        await admin.start()
-        try:
-            await admin.list_topics()
-        finally:
-            await admin.close()
-
-    return check
+from shared.web.ops import database_ready
 
 
 async def serve(settings: IngestSettings, log_level: str = "INFO") -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ingest.dead_letters import Origin
+from shared.dead_letters import Origin
 from shared.eventstore.port import Clock, utc_now
 from shared.persistence.schema import parked_events
 from shared.persistence.upsert import insert_on_conflict

@@ -31,6 +31,7 @@ from shared.domain.phases import phase_containing
 from shared.domain.plans import effective_plan
 from shared.eventstore.port import EventStore
 from shared.persistence.schema import (
+    progress_outbox,
     rm_checkpoints,
     rm_initiative_history,
     rm_initiatives,
@@ -134,6 +135,15 @@ class Projection:
         after = await snapshot(connection, units)
         as_of = max((r.occurred_at for r in records), default=dt.datetime.now(dt.UTC))
         outcome.changes = changed(before, after, deltas.progress, as_of)
+        if outcome.changes:
+            now = dt.datetime.now(dt.UTC)
+            await connection.execute(
+                progress_outbox.insert(),
+                [
+                    {"unit_id": c.unit_id, "payload": c.model_dump(mode="json"), "created_at": now}
+                    for c in outcome.changes
+                ],
+            )
         return outcome
 
     def _units_of(self, row: InitiativeRow) -> tuple[str, ...]:

@@ -233,3 +233,12 @@ rm_checkpoints = sa.Table(
     sa.Column("position", Position, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
+
+progress_outbox = sa.Table(
+    "progress_outbox",
+    metadata,
+    sa.Column("id", Position, primary_key=True, autoincrement=True),
+    sa.Column("unit_id", sa.String(128), nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)

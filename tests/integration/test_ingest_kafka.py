@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
 from services.ingest.components import IngestComponents, ingest_components
-from services.ingest.dead_letters import Origin
 from services.ingest.intake import Incoming
 from services.ingest.relay import OutboxRelay
-from services.ingest.service import IngestService
 from services.ingest.settings import IngestSettings
 from shared.contracts.recorded import RecordedEvent
+from shared.dead_letters import Origin
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, read_topic, wait_until
 from tests.portal_events import reviewed, small_tree, submitted
+from tests.running import running_ingest
 
 pytestmark = pytest.mark.integration
 
@@ -50,17 +48,6 @@ async def settings(
         partitions=4,
     )
     return ingest
-
-
-@asynccontextmanager
-async def running_ingest(settings: IngestSettings) -> AsyncIterator[IngestComponents]:
-    async with ingest_components(settings) as parts:
-        service = IngestService(parts)
-        await service.start()
-        try:
-            yield parts
-        finally:
-            await service.stop()
 
 
 async def stored(parts: IngestComponents) -> list[RecordedEvent]:

@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 
 from services.cli import app as cli
 from services.ingest.components import IngestComponents, ingest_components
-from services.ingest.dead_letters import Origin
 from services.ingest.http import create_ingest_app, hash_api_key
 from services.ingest.pipeline import ConflictsPersisted
 from services.ingest.settings import IngestSettings
 from services.ingest.verdicts import Verdict
+from shared.dead_letters import Origin
 from shared.persistence.engine import create_engine
 from shared.web.ops import database_ready
 from tests.portal_events import campaign_defined, reviewed, small_tree, submitted

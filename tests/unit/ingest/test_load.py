@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from services.cli import app as cli
 from services.ingest.components import IngestComponents, ingest_components
-from services.ingest.dead_letters import SqlDeadLetters
 from services.ingest.load import load_files, load_progress
 from services.ingest.settings import IngestSettings
+from shared.dead_letters import SqlDeadLetters
 from tests.portal_events import reviewed, small_tree, submitted
 
 

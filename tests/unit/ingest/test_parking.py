@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from services.ingest.dead_letters import Origin, SqlDeadLetters
 from services.ingest.intake import Incoming, Intake
 from services.ingest.metrics import IngestMetrics
 from services.ingest.parking import ParkingLot
 from services.ingest.pipeline import IngestPipeline
+from shared.dead_letters import Origin, SqlDeadLetters
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
 from tests.conftest import FrozenClock

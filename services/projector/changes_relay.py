@@ -1,0 +1,93 @@
+"""Publishes committed progress changes, oldest first, then forgets them.
+
+The sink is Kafka (``progress.changes.v1``, keyed by unit id) in a deployment, or the
+notifier's handler in the embedded one-process mode. A crash between delivery and delete
+delivers again; the notifier's unique decision keys make that harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.projector.metrics import ProjectorMetrics
+from shared.contracts.progress import ProgressChanged
+from shared.persistence.schema import progress_outbox
+
+log = logging.getLogger(__name__)
+
+
+class ChangeSink(Protocol):
+    async def deliver(self, changes: Sequence[ProgressChanged]) -> None: ...
+
+
+class KafkaChangeSink:
+    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+        self._producer = producer
+        self._topic = topic
+
+    async def deliver(self, changes: Sequence[ProgressChanged]) -> None:
+        acks = [
+            await self._producer.send(
+                self._topic, value=change.model_dump_json().encode(), key=change.unit_id.encode()
+            )
+            for change in changes
+        ]
+        await asyncio.gather(*acks)
+
+
+class ChangesRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sink: ChangeSink,
+        metrics: ProjectorMetrics,
+        *,
+        batch_size: int = 1000,
+        idle_seconds: float = 0.1,
+    ) -> None:
+        self._engine = engine
+        self._sink = sink
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._idle_seconds = idle_seconds
+
+    async def relay_once(self) -> int:
+        async with self._engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(progress_outbox.c.id, progress_outbox.c.payload)
+                    .order_by(progress_outbox.c.id)
+                    .limit(self._batch_size)
+                )
+            ).all()
+            backlog = await connection.scalar(
+                sa.select(sa.func.count()).select_from(progress_outbox)
+            )
+        self._metrics.changes_backlog.set(backlog or 0)
+        if not rows:
+            return 0
+        await self._sink.deliver([ProgressChanged.model_validate(payload) for _, payload in rows])
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                progress_outbox.delete().where(progress_outbox.c.id.in_([i for i, _ in rows]))
+            )
+        self._metrics.changes.inc(len(rows))
+        return len(rows)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                published = await self.relay_once()
+            except Exception:
+                log.exception("publishing progress changes failed; retrying")
+                published = 0
+                await asyncio.sleep(1.0)
+            if published < self._batch_size:
+                await asyncio.sleep(self._idle_seconds)

@@ -1,0 +1,33 @@
+"""``initiatives projector``: keeps the read models current and serves /healthz, /readyz and
+/metrics, until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import uvicorn
+from fastapi import FastAPI
+
+from services.projector.components import projector_components
+from services.projector.service import ProjectorService
+from services.projector.settings import ProjectorSettings
+from shared.messaging.health import kafka_ready
+from shared.web.logging import configure_logging
+from shared.web.ops import database_ready, ops_router
+
+
+async def serve(settings: ProjectorSettings, log_level: str = "INFO") -> None:
+    configure_logging("projector", log_level)
+    async with projector_components(settings) as parts:
+        checks = {"database": database_ready(parts.engine)}
+        if settings.kafka_bootstrap_servers:
+            checks["kafka"] = kafka_ready(settings.kafka_bootstrap_servers)
+        app = FastAPI(title="initiatives projector", docs_url=None, redoc_url=None)
+        app.include_router(ops_router(parts.metrics.registry, checks))
+        service = ProjectorService(parts)
+        await service.start()
+        try:
+            config = uvicorn.Config(
+                app, host=settings.http_host, port=settings.http_port, log_config=None
+            )
+            await uvicorn.Server(config).serve()
+        finally:
+            await service.stop()

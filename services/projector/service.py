@@ -1,0 +1,63 @@
+"""The projector's long-running parts: Kafka consumer and changes relay, or, embedded, the
+event-store tailer. Changes are left in the outbox in embedded mode for the in-process
+notifier to drain."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from faststream.kafka import KafkaBroker
+
+from services.projector.changes_relay import ChangesRelay, KafkaChangeSink
+from services.projector.components import ProjectorComponents
+from services.projector.kafka_input import subscribe_recorded_events
+from services.projector.tailer import StoreTailer
+from shared.dead_letters import KafkaDeadLetters
+
+
+class ProjectorService:
+    def __init__(self, parts: ProjectorComponents) -> None:
+        self._parts = parts
+        self.broker: KafkaBroker | None = None
+        self.tailer: StoreTailer | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        parts, settings = self._parts, self._parts.settings
+        if settings.kafka_bootstrap_servers is None or parts.producer is None:
+            self.tailer = StoreTailer(
+                parts.engine,
+                parts.store,
+                parts.projection,
+                parts.metrics,
+                batch_size=settings.batch_size,
+                interval_seconds=settings.tail_interval_seconds,
+            )
+            self._tasks.append(asyncio.create_task(self.tailer.run(), name="store-tailer"))
+            return
+        relay = ChangesRelay(
+            parts.engine,
+            KafkaChangeSink(parts.producer, settings.changes_topic),
+            parts.metrics,
+            idle_seconds=settings.relay_idle_seconds,
+        )
+        self._tasks.append(asyncio.create_task(relay.run(), name="changes-relay"))
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap_servers, client_id="initiatives-projector"
+        )
+        dead_letters = KafkaDeadLetters(parts.producer, f"{settings.events_topic}.dlq")
+        subscribe_recorded_events(
+            self.broker, parts.projection, settings, parts.metrics, dead_letters
+        )
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        if self.broker is not None:
+            await self.broker.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()

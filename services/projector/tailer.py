@@ -1,0 +1,78 @@
+"""Embedded mode: the projector follows the event store itself instead of Kafka.
+
+With one writer there are no position gaps, so "everything after the checkpoint" is exact;
+the checkpoint moves in the same transaction as the read models.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.projector.metrics import ProjectorMetrics
+from services.projector.projection import Projection
+from shared.contracts.recorded import RecordedEvent
+from shared.eventstore.port import EventStore, utc_now
+from shared.persistence.schema import rm_checkpoints
+
+CHECKPOINT = "event-store-tail"
+
+
+class StoreTailer:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        store: EventStore,
+        projection: Projection,
+        metrics: ProjectorMetrics,
+        *,
+        batch_size: int,
+        interval_seconds: float,
+    ) -> None:
+        self._engine = engine
+        self._store = store
+        self._projection = projection
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._interval = interval_seconds
+
+    async def checkpoint(self) -> int:
+        async with self._engine.connect() as connection:
+            position = await connection.scalar(
+                sa.select(rm_checkpoints.c.position).where(rm_checkpoints.c.name == CHECKPOINT)
+            )
+        return int(position or 0)
+
+    async def catch_up(self) -> int:
+        """Apply everything appended since the checkpoint; the number of events read."""
+        position = await self.checkpoint()
+        total = 0
+        while batch := await self._next_batch(position):
+            started = time.perf_counter()
+            outcome = await self._projection.apply(
+                batch, checkpoint=(CHECKPOINT, batch[-1].position)
+            )
+            self._metrics.observe(outcome, len(batch), time.perf_counter() - started)
+            self._metrics.freshness.set((utc_now() - batch[-1].recorded_at).total_seconds())
+            position = batch[-1].position
+            total += len(batch)
+        return total
+
+    async def run(self) -> None:
+        while True:
+            await self.catch_up()
+            await asyncio.sleep(self._interval)
+
+    async def _next_batch(self, after: int) -> list[RecordedEvent]:
+        batch: list[RecordedEvent] = []
+        records = self._store.read_all(after=after, batch_size=self._batch_size)
+        async with contextlib.aclosing(records) as stream:  # type: ignore[type-var]
+            async for record in stream:
+                batch.append(record)
+                if len(batch) == self._batch_size:
+                    break
+        return batch

@@ -1,0 +1,1 @@
+"""Kafka plumbing every service shares: batch subscription with manual acknowledgement."""

@@ -1,0 +1,97 @@
+"""The two cases from the source articles, as portal events (see docs/domain.md).
+
+Ba Chẽ (Quảng Ninh): the union of government agencies, count targets 36 (phase I, to the
+end of May 2022) and 82 (phase II, June 2022 to September 2023), 118 overall.
+Bắc Kạn: ratio targets on 13,500 members, 5 % + 4 % + 6 % = 15 % (675 + 540 + 810 = 2,025).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from tests.portal_events import (
+    campaign_defined,
+    membership,
+    plan_set,
+    submitted,
+    unit_registered,
+)
+
+UTC7 = dt.timezone(dt.timedelta(hours=7))
+
+
+def hierarchy() -> list[dict[str, Any]]:
+    return [
+        campaign_defined(),
+        unit_registered("vgcl", None, "national"),
+        unit_registered("quang-ninh", "vgcl", "province"),
+        unit_registered("bache", "quang-ninh", "district"),
+        unit_registered("bache-khoi-cq", "bache", "district"),
+        *(unit_registered(f"bache-cq-{n}", "bache-khoi-cq") for n in range(1, 4)),
+        unit_registered("bac-kan", "vgcl", "province"),
+        unit_registered("bk-bach-thong", "bac-kan", "district"),
+        *(unit_registered(f"bk-cdcs-{n}", "bk-bach-thong") for n in range(1, 6)),
+        membership("bac-kan", 13_500),
+    ]
+
+
+def plans() -> list[dict[str, Any]]:
+    return [
+        plan_set(
+            "bache-khoi-cq",
+            [("bc-1", "2022-01-01", "2022-05-31"), ("bc-2", "2022-06-01", "2023-09-30")],
+            [
+                {"phase_id": "bc-1", "kind": "count", "value": 36},
+                {"phase_id": "bc-2", "kind": "count", "value": 82},
+                {"phase_id": None, "kind": "count", "value": 118},
+            ],
+        ),
+        plan_set(
+            "bac-kan",
+            [
+                ("bk-1", "2022-01-01", "2022-05-31"),
+                ("bk-2", "2022-06-01", "2022-12-31"),
+                ("bk-3", "2023-01-01", "2023-09-30"),
+            ],
+            [
+                {"phase_id": "bk-1", "kind": "ratio_of_members", "value": "0.05"},
+                {"phase_id": "bk-2", "kind": "ratio_of_members", "value": "0.04"},
+                {"phase_id": "bk-3", "kind": "ratio_of_members", "value": "0.06"},
+                {"phase_id": None, "kind": "ratio_of_members", "value": "0.15"},
+            ],
+        ),
+    ]
+
+
+def ba_che_submissions() -> list[dict[str, Any]]:
+    """20 in phase I (the last one second before local midnight), 3 right after it."""
+    events = [
+        submitted(f"bc-{n}", f"bache-cq-{n % 3 + 1}", at=f"2022-05-{n + 1:02d}T09:00:00+07:00")
+        for n in range(19)
+    ]
+    events.append(submitted("bc-last-may", "bache-cq-1", at="2022-05-31T23:59:59+07:00"))
+    events.append(submitted("bc-first-june", "bache-cq-2", at="2022-05-31T17:00:00+00:00"))
+    events += [
+        submitted(f"bc-june-{n}", "bache-cq-3", at=f"2022-06-0{n + 2}T10:00:00+07:00")
+        for n in range(2)
+    ]
+    return events
+
+
+def bac_kan_submissions(before: int = 455, after: int = 20) -> list[dict[str, Any]]:
+    """``before`` submissions up to 12 May 2022 13:30 local, ``after`` later that month."""
+    start = dt.datetime(2022, 1, 10, 8, 0, tzinfo=UTC7)
+    cutoff = dt.datetime(2022, 5, 12, 13, 30, tzinfo=UTC7)
+    step = (cutoff - start) / before
+    events = [
+        submitted(f"bk-{n}", f"bk-cdcs-{n % 5 + 1}", at=(start + step * n).isoformat())
+        for n in range(before)
+    ]
+    events += [
+        submitted(
+            f"bk-late-{n}", f"bk-cdcs-{n % 5 + 1}", at=f"2022-05-{13 + n % 15:02d}T10:00:00+07:00"
+        )
+        for n in range(after)
+    ]
+    return events
