@@ -7,7 +7,6 @@ another event loop and stop them at will, as a crash or a deploy would.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from faststream.kafka import KafkaBroker
@@ -15,6 +14,7 @@ from faststream.kafka import KafkaBroker
 from services.ingest.components import IngestComponents
 from services.ingest.kafka_input import subscribe_portal_events
 from services.ingest.relay import OutboxRelay
+from shared.lifecycle import BackgroundTasks, drain
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class IngestService:
         self._parts = parts
         self.broker: KafkaBroker | None = None
         self.relay: OutboxRelay | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = BackgroundTasks()
 
     async def start(self) -> None:
         parts, settings = self._parts, self._parts.settings
@@ -37,23 +37,20 @@ class IngestService:
                 batch_size=settings.relay_batch_size,
                 idle_seconds=settings.relay_idle_seconds,
             )
-            self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+            self._tasks.start(self.relay.run(), name="outbox-relay")
             self.broker = KafkaBroker(
                 settings.kafka_bootstrap_servers, client_id="initiatives-ingest", logger=log
             )
             subscribe_portal_events(self.broker, parts.intake, settings)
             await self.broker.start()
-        self._tasks.append(asyncio.create_task(self._retry_parked(), name="parked-retries"))
+        self._tasks.start(self._retry_parked(), name="parked-retries")
 
     async def stop(self) -> None:
         if self.broker is not None:
             await self.broker.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await self._tasks.stop()
+        if self.relay is not None:
+            await drain(self.relay.relay_once)
 
     async def _retry_parked(self) -> None:
         interval = self._parts.settings.park_retry_interval_seconds

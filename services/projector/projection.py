@@ -37,7 +37,7 @@ from shared.persistence.schema import (
     rm_initiatives,
     rm_stream_versions,
 )
-from shared.persistence.upsert import upsert
+from shared.persistence.upsert import insert_on_conflict, upsert
 from shared.reference import ReferenceView
 
 CHUNK = 500
@@ -91,20 +91,16 @@ class Projection:
         self, connection: AsyncConnection, records: Sequence[RecordedEvent]
     ) -> BatchOutcome:
         outcome = BatchOutcome()
-        fresh_reference = await self._store.read_stream(REFERENCE_STREAM, self.view.version)
         facts = [r for r in records if r.stream_id != REFERENCE_STREAM]
         outcome.unknown_types = sum(1 for r in facts if r.type not in FACT_TYPES)
         facts = [r for r in facts if r.type in FACT_TYPES]
         ids = {r.stream_id.removeprefix("initiative-") for r in facts}
-        refresh: set[str] = set()
-        for record in fresh_reference:
-            refresh |= await apply_reference(connection, self.view, record)
-        if fresh_reference:
-            await _save_versions(connection, {REFERENCE_STREAM: self.view.version})
+        refresh = await self._catch_up_reference(connection)
         before = await snapshot(connection, refresh)
         if refresh:
             await targets.refresh(connection, self.view, refresh)
-        fresh, outcome.duplicates = _fresh(facts, await _versions(connection, _streams(facts)))
+        applied = await _lock_versions(connection, _streams(facts))
+        fresh, outcome.duplicates = _fresh(facts, applied)
         rows = await _rows(connection, ids)
         deltas = Deltas()
         history = []
@@ -145,6 +141,29 @@ class Projection:
                 ],
             )
         return outcome
+
+    async def _catch_up_reference(self, connection: AsyncConnection) -> set[str]:
+        """Bring view and tables to the newest reference version; the units to refresh.
+
+        Facts the tables already hold (applied by another projector instance, or present in
+        tables swapped in by a rebuild) only move the view; the rest are applied under a
+        lock on the reference version, so exactly one instance applies each one.
+        """
+        durable = (await _versions(connection, [REFERENCE_STREAM])).get(REFERENCE_STREAM, 0)
+        if durable < self.view.version:
+            await self.start()
+        fresh = await self._store.read_stream(REFERENCE_STREAM, self.view.version)
+        if any(record.stream_version > durable for record in fresh):
+            durable = (await _lock_versions(connection, [REFERENCE_STREAM]))[REFERENCE_STREAM]
+        refresh: set[str] = set()
+        for record in fresh:
+            if record.stream_version <= durable:
+                self.view.apply(record)
+            else:
+                refresh |= await apply_reference(connection, self.view, record)
+        if self.view.version > durable:
+            await _save_versions(connection, {REFERENCE_STREAM: self.view.version})
+        return refresh
 
     def _units_of(self, row: InitiativeRow) -> tuple[str, ...]:
         hierarchy = self.view.hierarchy
@@ -205,6 +224,29 @@ async def _versions(connection: AsyncConnection, streams: Sequence[str]) -> dict
             sa.select(rm_stream_versions.c.stream_id, rm_stream_versions.c.version).where(
                 rm_stream_versions.c.stream_id.in_(streams[start : start + CHUNK])
             )
+        )
+        found.update(dict(result.all()))
+    return found
+
+
+async def _lock_versions(connection: AsyncConnection, streams: Sequence[str]) -> dict[str, int]:
+    """The applied version of each stream, its row locked until commit (in stream order, so
+    two projectors never deadlock): during a rebalance two instances may hold the same
+    batch, and the second must see what the first applied, not apply it again."""
+    ordered = sorted(set(streams))
+    if not ordered:
+        return {}
+    placeholders = insert_on_conflict(
+        connection.dialect, rm_stream_versions
+    ).on_conflict_do_nothing()
+    await connection.execute(placeholders, [{"stream_id": s, "version": 0} for s in ordered])
+    found: dict[str, int] = {}
+    for start in range(0, len(ordered), CHUNK):
+        result = await connection.execute(
+            sa.select(rm_stream_versions.c.stream_id, rm_stream_versions.c.version)
+            .where(rm_stream_versions.c.stream_id.in_(ordered[start : start + CHUNK]))
+            .order_by(rm_stream_versions.c.stream_id)
+            .with_for_update()
         )
         found.update(dict(result.all()))
     return found

@@ -4,9 +4,6 @@ notifier to drain."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 from faststream.kafka import KafkaBroker
 
 from services.projector.changes_relay import ChangesRelay, KafkaChangeSink
@@ -14,6 +11,7 @@ from services.projector.components import ProjectorComponents
 from services.projector.kafka_input import subscribe_recorded_events
 from services.projector.tailer import StoreTailer
 from shared.dead_letters import KafkaDeadLetters
+from shared.lifecycle import BackgroundTasks, drain
 
 
 class ProjectorService:
@@ -21,7 +19,8 @@ class ProjectorService:
         self._parts = parts
         self.broker: KafkaBroker | None = None
         self.tailer: StoreTailer | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self.relay: ChangesRelay | None = None
+        self._tasks = BackgroundTasks()
 
     async def start(self) -> None:
         parts, settings = self._parts, self._parts.settings
@@ -34,15 +33,15 @@ class ProjectorService:
                 batch_size=settings.batch_size,
                 interval_seconds=settings.tail_interval_seconds,
             )
-            self._tasks.append(asyncio.create_task(self.tailer.run(), name="store-tailer"))
+            self._tasks.start(self.tailer.run(), name="store-tailer")
             return
-        relay = ChangesRelay(
+        self.relay = ChangesRelay(
             parts.engine,
             KafkaChangeSink(parts.producer, settings.changes_topic),
             parts.metrics,
             idle_seconds=settings.relay_idle_seconds,
         )
-        self._tasks.append(asyncio.create_task(relay.run(), name="changes-relay"))
+        self._tasks.start(self.relay.run(), name="changes-relay")
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers, client_id="initiatives-projector"
         )
@@ -55,9 +54,6 @@ class ProjectorService:
     async def stop(self) -> None:
         if self.broker is not None:
             await self.broker.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await self._tasks.stop()
+        if self.relay is not None:
+            await drain(self.relay.relay_once)
