@@ -6,9 +6,12 @@ missing optional piece never breaks the others.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="initiatives",
@@ -26,6 +29,17 @@ def migrate() -> None:
 
     revision = upgrade_to_head()
     typer.echo(f"database at revision {revision}")
+
+
+def _refusing_unmigrated(run: Callable[[], T]) -> T:
+    """Run a service or task; an un-migrated database is a clear message and exit code 2."""
+    from shared.persistence.migrations import DatabaseNotMigrated
+
+    try:
+        return run()
+    except DatabaseNotMigrated as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=2) from None
 
 
 def _not_yet(name: str) -> None:
@@ -120,37 +134,91 @@ def ingest(
 
     from services.ingest.main import serve
     from services.ingest.settings import IngestSettings
-    from shared.persistence.migrations import DatabaseNotMigrated
 
-    try:
-        asyncio.run(serve(IngestSettings(), log_level))
-    except DatabaseNotMigrated as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(code=2) from None
+    _refusing_unmigrated(lambda: asyncio.run(serve(IngestSettings(), log_level)))
 
 
-@app.command()
+projector_app = typer.Typer(
+    help="The projector: read models of progress per unit and phase.",
+    rich_markup_mode="markdown",
+)
+app.add_typer(projector_app, name="projector")
+
+
+@projector_app.callback(invoke_without_command=True)
 def projector(
+    context: typer.Context,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR")] = "INFO",
 ) -> None:
-    """Run the projector: keeps the read models (progress per unit and phase) current and
+    """Run the projector (without a sub-command): keeps the read models current and
     publishes progress changes for the notifier.
 
     With KAFKA_BOOTSTRAP_SERVERS it consumes initiatives.events.v1; without, it follows the
     event store itself (the embedded default). Serves /healthz, /readyz and /metrics on
     INITIATIVES_PROJECTOR_HTTP_PORT (default 8002). Refuses an un-migrated database.
     """
+    if context.invoked_subcommand is not None:
+        return
     import asyncio
 
     from services.projector.main import serve
     from services.projector.settings import ProjectorSettings
-    from shared.persistence.migrations import DatabaseNotMigrated
 
-    try:
-        asyncio.run(serve(ProjectorSettings(), log_level))
-    except DatabaseNotMigrated as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(code=2) from None
+    _refusing_unmigrated(lambda: asyncio.run(serve(ProjectorSettings(), log_level)))
+
+
+@projector_app.command()
+def rebuild(
+    restart: Annotated[
+        bool, typer.Option(help="Discard an interrupted rebuild instead of resuming it")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1, max=50_000)] = 5000,
+) -> None:
+    """Rebuild every read model from the event store and swap them in atomically.
+
+    Dashboards keep reading the current tables until the swap. An interrupted rebuild
+    resumes where it stopped (use --restart to start over). A rebuild sends no
+    notifications.
+    """
+    import asyncio
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from services.projector.rebuild import rebuild as run_rebuild
+    from services.projector.settings import ProjectorSettings
+
+    columns = (
+        TextColumn("rebuilding read models"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} events/s"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns) as bar:
+        task = bar.add_task("rebuild", total=None, rate="–")
+
+        def advance(done: int, total: int) -> None:
+            speed = bar.tasks[0].speed
+            bar.update(task, completed=done, total=total, rate=f"{speed:,.0f}" if speed else "–")
+
+        url = ProjectorSettings().database_url
+        report = _refusing_unmigrated(
+            lambda: asyncio.run(
+                run_rebuild(url, batch_size=batch_size, restart=restart, progress=advance)
+            )
+        )
+    typer.echo(
+        f"rebuilt from {report.events:,} events in {report.seconds:.1f} s "
+        f"({report.events_per_second:,.0f} events/s)"
+    )
 
 
 @app.command()

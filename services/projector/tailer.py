@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -47,7 +48,7 @@ class StoreTailer:
             )
         return int(position or 0)
 
-    async def catch_up(self) -> int:
+    async def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply everything appended since the checkpoint; the number of events read."""
         position = await self.checkpoint()
         total = 0
@@ -60,7 +61,19 @@ class StoreTailer:
             self._metrics.freshness.set((utc_now() - batch[-1].recorded_at).total_seconds())
             position = batch[-1].position
             total += len(batch)
+            if progress is not None:
+                progress(total)
         return total
+
+    async def rewind(self, positions: int) -> None:
+        """Move the checkpoint back; re-read events are recognised as duplicates."""
+        position = await self.checkpoint()
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                rm_checkpoints.update()
+                .where(rm_checkpoints.c.name == CHECKPOINT)
+                .values(position=max(0, position - positions))
+            )
 
     async def run(self) -> None:
         while True:
