@@ -228,9 +228,20 @@ def notifier() -> None:
 
 
 @app.command()
-def api() -> None:
-    """Serve the query API and dashboard."""
-    _not_yet("api")
+def api(
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR")] = "INFO",
+) -> None:
+    """Serve the query API for dashboards (OpenAPI at /docs) with /healthz, /readyz and
+    /metrics, on INITIATIVES_API_HTTP_HOST:INITIATIVES_API_HTTP_PORT (default 127.0.0.1:8000).
+
+    Every /v1 request needs a token (Authorization: Bearer …) configured hashed in
+    INITIATIVES_API_TOKENS; see docs/query-api.md.
+    """
+    import asyncio
+
+    from services.projector.api.main import ApiServerSettings, serve
+
+    _refusing_unmigrated(lambda: asyncio.run(serve(ApiServerSettings(), log_level)))
 
 
 if __name__ == "__main__":

@@ -34,9 +34,14 @@ def campaign_defined(campaign_id: str = CAMPAIGN, **kw: Any) -> Event:
 
 
 def unit_registered(
-    unit_id: str, parent_id: str | None, level: str = "grassroots", **kw: Any
+    unit_id: str, parent_id: str | None, level: str = "grassroots", name: str = "", **kw: Any
 ) -> Event:
-    data = {"unit_id": unit_id, "name": f"Đơn vị {unit_id}", "parent_id": parent_id, "level": level}
+    data = {
+        "unit_id": unit_id,
+        "name": name or f"Đơn vị {unit_id}",
+        "parent_id": parent_id,
+        "level": level,
+    }
     return envelope("unit.registered", data, at="2022-01-02T08:00:00+07:00", **kw)
 
 

@@ -24,14 +24,22 @@ UTC7 = dt.timezone(dt.timedelta(hours=7))
 def hierarchy() -> list[dict[str, Any]]:
     return [
         campaign_defined(),
-        unit_registered("vgcl", None, "national"),
-        unit_registered("quang-ninh", "vgcl", "province"),
-        unit_registered("bache", "quang-ninh", "district"),
-        unit_registered("bache-khoi-cq", "bache", "district"),
-        *(unit_registered(f"bache-cq-{n}", "bache-khoi-cq") for n in range(1, 4)),
-        unit_registered("bac-kan", "vgcl", "province"),
-        unit_registered("bk-bach-thong", "bac-kan", "district"),
-        *(unit_registered(f"bk-cdcs-{n}", "bk-bach-thong") for n in range(1, 6)),
+        unit_registered("vgcl", None, "national", "Tổng Liên đoàn Lao động Việt Nam"),
+        unit_registered("quang-ninh", "vgcl", "province", "LĐLĐ tỉnh Quảng Ninh"),
+        unit_registered("bache", "quang-ninh", "district", "LĐLĐ huyện Ba Chẽ"),
+        unit_registered(
+            "bache-khoi-cq", "bache", "district", "Công đoàn Khối cơ quan huyện Ba Chẽ"
+        ),
+        *(
+            unit_registered(f"bache-cq-{n}", "bache-khoi-cq", name=f"CĐCS cơ quan {n} Ba Chẽ")
+            for n in range(1, 4)
+        ),
+        unit_registered("bac-kan", "vgcl", "province", "LĐLĐ tỉnh Bắc Kạn"),
+        unit_registered("bk-bach-thong", "bac-kan", "district", "LĐLĐ huyện Bạch Thông"),
+        *(
+            unit_registered(f"bk-cdcs-{n}", "bk-bach-thong", name=f"CĐCS số {n} Bạch Thông")
+            for n in range(1, 6)
+        ),
         membership("bac-kan", 13_500),
     ]
 

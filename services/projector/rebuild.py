@@ -116,11 +116,10 @@ async def rebuild(
         started = time.perf_counter()
         resumed_at = await tailer.checkpoint()
         total = await store.last_position() - resumed_at
-        read = await tailer.catch_up(
-            None if progress is None else lambda done: progress(done, total)
-        )
+        await tailer.catch_up(None if progress is None else lambda done: progress(done, total))
         await tailer.rewind(FINAL_PASS_MARGIN)
-        read += await tailer.catch_up()
+        await tailer.catch_up()
+        read = await store.last_position() - resumed_at
         async with engine.begin() as connection:
             await _swap(connection)
     finally:

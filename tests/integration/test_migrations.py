@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from shared.persistence import migrations, views
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import (
     DatabaseNotMigrated,
@@ -69,3 +71,12 @@ def test_the_migrate_command_is_idempotent(empty_database_url: str) -> None:
     assert (
         first.stdout.strip() == second.stdout.strip() == f"database at revision {head_revision()}"
     )
+
+
+def test_the_views_migration_creates_the_views_the_code_defines() -> None:
+    migration = runpy.run_path(
+        str(Path(migrations.__file__).parent / "versions" / "0005_bi_views.py")
+    )
+
+    assert list(migration["CREATE_VIEWS"]) == list(views.CREATE_VIEWS)
+    assert list(migration["DROP_VIEWS"]) == list(views.DROP_VIEWS)

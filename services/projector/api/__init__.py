@@ -1,0 +1,1 @@
+"""The query API: read-only HTTP access to the projector's read models, scoped by token."""

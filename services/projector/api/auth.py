@@ -1,0 +1,69 @@
+"""Scoped access tokens: each token reads one unit's subtree, or every unit (``*``).
+
+An official of a district must never read another district's figures, so every request
+names a unit, and the unit must lie in the token's scope (checked against ``rm_closure``
+by the caller). Tokens are configured as hashes only; refusals are logged with the scope,
+never the token.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from fastapi import HTTPException, status
+from fastapi.security import HTTPAuthorizationCredentials
+
+from services.projector.api.settings import ADMIN_SCOPE
+from shared.web.secrets import hash_secret, is_secret_hash
+
+log = logging.getLogger(__name__)
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="initiatives-query"'}
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    unit_id: str
+    """The unit whose subtree the token reads, or ``*`` for every unit."""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.unit_id == ADMIN_SCOPE
+
+
+class TokenScopes:
+    """The scope of a presented token, knowing only the tokens' hashes."""
+
+    def __init__(self, hashed: Mapping[str, str]) -> None:
+        for configured, scope in hashed.items():
+            if not is_secret_hash(configured):
+                raise ValueError(
+                    f"the token for scope {scope!r} is not configured as sha256:<64 hex digits>; "
+                    "configure the output of `initiatives api-key-hash TOKEN`, never the token"
+                )
+        self._scopes = dict(hashed)
+
+    def authorize(self, credentials: HTTPAuthorizationCredentials | None) -> Scope:
+        """The scope of the request's bearer token; 401 when it is missing or unknown."""
+        # Looked up by the token's digest: timing reveals nothing an attacker can steer.
+        unit_id = self._scopes.get(hash_secret(credentials.credentials)) if credentials else None
+        if unit_id is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "missing or unknown access token: send Authorization: Bearer <token>",
+                headers=CHALLENGE,
+            )
+        return Scope(unit_id)
+
+
+def outside_scope(scope: Scope, unit_id: str) -> HTTPException:
+    """The 403 for a unit outside the token's scope, logged so an operator can follow up."""
+    log.warning(
+        "refused a unit outside the token's scope",
+        extra={"token_scope": scope.unit_id, "requested_unit": unit_id},
+    )
+    return HTTPException(
+        status.HTTP_403_FORBIDDEN, f"unit {unit_id!r} is outside this token's scope"
+    )

@@ -1,0 +1,38 @@
+"""``initiatives api``: the query API and its operations endpoints, until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import uvicorn
+from prometheus_client import CollectorRegistry
+from pydantic_settings import SettingsConfigDict
+
+from services.projector.api.app import create_query_app
+from services.projector.api.settings import QueryApiSettings
+from shared.config import DatabaseSettings
+from shared.eventstore.port import utc_now
+from shared.persistence.engine import create_engine
+from shared.persistence.migrations import ensure_migrated
+from shared.web.logging import configure_logging
+from shared.web.ops import database_ready, ops_router
+
+
+class ApiServerSettings(QueryApiSettings, DatabaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INITIATIVES_API_", extra="ignore")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+
+async def serve(settings: ApiServerSettings, log_level: str = "INFO") -> None:
+    configure_logging("api", log_level)
+    engine = create_engine(settings.database_url)
+    try:
+        await ensure_migrated(engine)
+        ops = ops_router(CollectorRegistry(), {"database": database_ready(engine)})
+        app = create_query_app(engine, settings, clock=utc_now, extra_routers=[ops])
+        config = uvicorn.Config(
+            app, host=settings.http_host, port=settings.http_port, log_config=None
+        )
+        await uvicorn.Server(config).serve()
+    finally:
+        await engine.dispose()

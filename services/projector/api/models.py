@@ -1,0 +1,176 @@
+"""The query API's answers, and how stored figures become judged progress rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+from services.projector.api.queries import Breakdown, Initiative, PhaseFigures, Unit
+from services.projector.api.status import Status, approved, evaluate, metric_value, ratio, submitted
+from shared.contracts.campaigns import Metric
+
+
+class TargetRule(BaseModel):
+    """Where the required count comes from, so "5 % of members, none reported" can be shown."""
+
+    kind: str = Field(description="count or ratio_of_members")
+    value: str = Field(description="The count, or the share of members (0.05 = 5 %), exact")
+    members: int | None = Field(description="Members the ratio was applied to")
+    source_unit_id: str | None = Field(description="The unit whose plan sets this target")
+
+
+class PhaseProgress(BaseModel):
+    phase_id: str = Field(description="'' for the whole campaign")
+    name: str
+    starts_on: dt.date
+    ends_on: dt.date = Field(description="Inclusive, a local date in the campaign's time zone")
+    metric: Metric = Field(description="What the target counts; submitted when there is none")
+    target: int | None = Field(description="Required count; null without one")
+    value: int = Field(description="The metric's count")
+    ratio: float | None = Field(description="value / target (0.674 = 67.4 %)")
+    status: Status
+    submitted: int
+    approved: int = Field(description="Approved or recognised")
+    counts: dict[str, int] = Field(description="Initiatives per lifecycle status")
+    rule: TargetRule | None
+
+    @classmethod
+    def judge(cls, figures: PhaseFigures, *, at: dt.datetime, tolerance: float) -> PhaseProgress:
+        metric = Metric(figures.metric or Metric.SUBMITTED)
+        value = metric_value(figures.counts, metric)
+        target = figures.required
+        return cls(
+            phase_id=figures.phase_id,
+            name=figures.name,
+            starts_on=figures.starts_on,
+            ends_on=figures.ends_on,
+            metric=metric,
+            target=target,
+            value=value,
+            ratio=ratio(value, target),
+            status=evaluate(
+                value=value,
+                target=target,
+                starts_on=figures.starts_on,
+                ends_on=figures.ends_on,
+                at=at,
+                tolerance=tolerance,
+            ),
+            submitted=submitted(figures.counts),
+            approved=approved(figures.counts),
+            counts=dict(figures.counts),
+            rule=TargetRule(
+                kind=figures.kind,
+                value=figures.value,
+                members=figures.members,
+                source_unit_id=figures.source_unit_id,
+            )
+            if figures.kind and figures.value
+            else None,
+        )
+
+
+class Progress(BaseModel):
+    unit: Unit
+    campaign_id: str
+    as_of: dt.datetime | None = Field(description="The instant asked for; null means now")
+    evaluated_at: dt.datetime = Field(description="The instant statuses were judged at")
+    phases: list[PhaseProgress] = Field(description="In the order they start")
+    total: PhaseProgress | None = Field(description="The whole campaign")
+
+
+class ChildProgress(BaseModel):
+    rank: int = Field(description="1 is best in this ranking")
+    unit_id: str
+    name: str
+    cluster: str | None
+    phase_id: str | None = Field(
+        default=None, description="The child's phase ranked on; null when it has no plan"
+    )
+    phase_name: str | None = None
+    metric: Metric = Metric.SUBMITTED
+    target: int | None = None
+    value: int = 0
+    ratio: float | None = None
+    status: Status = Status.NO_TARGET
+
+    @classmethod
+    def of(cls, child: Unit, phase: PhaseProgress | None) -> ChildProgress:
+        """The child's standing in ``phase``, unranked (0) until the ranking numbers it.
+
+        A child without a plan has nothing to judge: no target, value 0.
+        """
+        standing = (
+            {}
+            if phase is None
+            else phase.model_dump(
+                include={"phase_id", "metric", "target", "value", "ratio", "status"}
+            )
+            | {"phase_name": phase.name}
+        )
+        return cls(
+            rank=0, unit_id=child.unit_id, name=child.name, cluster=child.cluster, **standing
+        )
+
+
+class ClusterRanking(BaseModel):
+    cluster: str = Field(description="Emulation cluster (cụm thi đua)")
+    ranking: list[ChildProgress]
+
+
+class Children(BaseModel):
+    unit: Unit
+    campaign_id: str
+    phase_id: str | None = Field(description="The phase asked for; null: each child's current")
+    ranking: list[ChildProgress]
+    clusters: list[ClusterRanking]
+
+
+class Point(BaseModel):
+    day: dt.date
+    value: int = Field(description="Net change on that local day")
+    cumulative: int = Field(description="Running total since the first day with any change")
+
+
+class Timeseries(BaseModel):
+    unit: Unit
+    campaign_id: str
+    metric: Metric
+    points: list[Point]
+
+
+class Breakdowns(BaseModel):
+    unit: Unit
+    campaign_id: str
+    category: list[Breakdown]
+    author_type: list[Breakdown]
+    solution_type: list[Breakdown]
+
+
+class InitiativesPage(BaseModel):
+    unit: Unit
+    page: int
+    page_size: int
+    total: int
+    items: list[Initiative]
+
+
+class UnitsFound(BaseModel):
+    items: list[Unit]
+
+
+def daily_points(changes: list[tuple[dt.date, int]], start: dt.date, end: dt.date) -> list[Point]:
+    """One point per day from ``start`` to ``end``, days without a change included.
+
+    ``changes`` are the net changes by day in order, from the first day on (also before
+    ``start``), so the cumulative figure is the running total since the campaign began.
+    """
+    net = dict(changes)
+    cumulative = sum(value for day, value in changes if day < start)
+    points = []
+    for offset in range((end - start).days + 1):
+        day = start + dt.timedelta(days=offset)
+        cumulative += net.get(day, 0)
+        points.append(Point(day=day, value=net.get(day, 0), cumulative=cumulative))
+    return points

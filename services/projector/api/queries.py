@@ -1,0 +1,345 @@
+"""Reads of the projector's read models: SQLAlchemy Core that runs alike on SQLite and PostgreSQL.
+
+Current figures are read as the projector stored them. "As of" figures are counted from each
+initiative's status history instead, so an answer for 13:30 is exact whatever happened since.
+Subtrees are joins with ``rm_closure``, never recursive queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.projector.deltas import WHOLE_CAMPAIGN
+from shared.contracts.campaigns import Metric
+from shared.persistence.schema import (
+    STATUS_COLUMNS,
+    rm_breakdowns,
+    rm_closure,
+    rm_initiative_history,
+    rm_initiatives,
+    rm_progress,
+    rm_series_daily,
+    rm_targets,
+    rm_units,
+)
+
+OPEN = "open"
+AnyRow = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    unit_id: str
+    name: str
+    level: str
+    parent_id: str | None
+    parent_name: str | None
+    cluster: str | None
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseFigures:
+    """One unit's phase (or whole campaign, ``phase_id`` ''), its target and status counts."""
+
+    unit_id: str
+    phase_id: str
+    name: str
+    starts_on: dt.date
+    ends_on: dt.date
+    metric: str | None
+    kind: str | None
+    value: str | None
+    required: int | None
+    members: int | None
+    source_unit_id: str | None
+    counts: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    dimension: str
+    value: str
+    submitted: int
+    approved: int
+
+
+@dataclass(frozen=True, slots=True)
+class Initiative:
+    initiative_id: str
+    campaign_id: str
+    unit_id: str
+    unit_name: str | None
+    title: str
+    status: str
+    category: str | None
+    solution_type: str | None
+    author_types: list[str]
+    bucket_date: dt.date
+    registered_at: dt.datetime | None
+    first_submitted_at: dt.datetime | None
+    approved_at: dt.datetime | None
+    rejected_at: dt.datetime | None
+    recognized_at: dt.datetime | None
+    withdrawn_at: dt.datetime | None
+    updated_at: dt.datetime
+
+
+_parent = rm_units.alias("parent")
+_UNITS = sa.select(
+    rm_units.c.unit_id,
+    rm_units.c.name,
+    rm_units.c.level,
+    rm_units.c.parent_id,
+    _parent.c.name.label("parent_name"),
+    rm_units.c.cluster,
+    rm_units.c.state,
+).select_from(rm_units.outerjoin(_parent, _parent.c.unit_id == rm_units.c.parent_id))
+
+
+def _subtree_of(unit_id: str, column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """``column`` names a unit in ``unit_id``'s subtree (itself included)."""
+    inside = sa.select(rm_closure.c.descendant_id).where(rm_closure.c.ancestor_id == unit_id)
+    return column.in_(inside)
+
+
+def _counts_as_of(unit_id: str, campaign_id: str, at: dt.datetime) -> sa.Subquery:
+    """Status counts per phase of ``unit_id`` at ``at``, shaped like ``rm_progress``.
+
+    Each initiative of the subtree counts with its status after its latest fact at or before
+    ``at``; one whose first fact came later does not count at all. Its phase is the unit's
+    phase containing its bucket date, as the projector files it; the whole campaign sums
+    the phases, so an initiative dated between two phases counts in neither.
+    """
+    history, initiatives = rm_initiative_history, rm_initiatives
+    latest = (
+        sa.select(
+            initiatives.c.initiative_id,
+            initiatives.c.bucket_date,
+            sa.func.max(history.c.version).label("version"),
+        )
+        .join(history, history.c.initiative_id == initiatives.c.initiative_id)
+        .where(
+            initiatives.c.campaign_id == campaign_id,
+            _subtree_of(unit_id, initiatives.c.unit_id),
+            history.c.at <= at,
+        )
+        .group_by(initiatives.c.initiative_id, initiatives.c.bucket_date)
+        .subquery("latest")
+    )
+    status = history.c.status
+    phases = (
+        sa.select(
+            rm_targets.c.unit_id,
+            rm_targets.c.campaign_id,
+            rm_targets.c.phase_id,
+            *(
+                sa.func.sum(sa.case((status == name, 1), else_=0)).label(name)
+                for name in STATUS_COLUMNS
+            ),
+        )
+        .select_from(rm_targets)
+        .join(latest, latest.c.bucket_date.between(rm_targets.c.starts_on, rm_targets.c.ends_on))
+        .join(
+            history,
+            sa.and_(
+                history.c.initiative_id == latest.c.initiative_id,
+                history.c.version == latest.c.version,
+            ),
+        )
+        .where(
+            rm_targets.c.unit_id == unit_id,
+            rm_targets.c.campaign_id == campaign_id,
+            rm_targets.c.phase_id != WHOLE_CAMPAIGN,
+        )
+        .group_by(rm_targets.c.unit_id, rm_targets.c.campaign_id, rm_targets.c.phase_id)
+        .cte("phase_counts")
+    )
+    # The whole campaign is the sum of the phases, exactly as the projector stores it.
+    whole = sa.select(
+        phases.c.unit_id,
+        phases.c.campaign_id,
+        sa.literal(WHOLE_CAMPAIGN).label("phase_id"),
+        *(sa.func.sum(phases.c[name]).label(name) for name in STATUS_COLUMNS),
+    ).group_by(phases.c.unit_id, phases.c.campaign_id)
+    return sa.union_all(sa.select(phases), whole).subquery("counts")
+
+
+def _figures(counts: sa.FromClause, campaign_id: str) -> sa.Select[*AnyRow]:
+    """Targets of a campaign with their status counts (0 where none are stored)."""
+    return (
+        sa.select(
+            rm_targets,
+            *(sa.func.coalesce(counts.c[name], 0).label(f"n_{name}") for name in STATUS_COLUMNS),
+        )
+        .select_from(rm_targets)
+        .outerjoin(
+            counts,
+            sa.and_(
+                counts.c.unit_id == rm_targets.c.unit_id,
+                counts.c.campaign_id == rm_targets.c.campaign_id,
+                counts.c.phase_id == rm_targets.c.phase_id,
+            ),
+        )
+        .where(rm_targets.c.campaign_id == campaign_id)
+        .order_by(rm_targets.c.unit_id, rm_targets.c.starts_on, rm_targets.c.phase_id)
+    )
+
+
+def _phase_figures(row: sa.Row[*AnyRow]) -> PhaseFigures:
+    fields = row._mapping
+    return PhaseFigures(
+        unit_id=fields["unit_id"],
+        phase_id=fields["phase_id"],
+        name=fields["name"],
+        starts_on=fields["starts_on"],
+        ends_on=fields["ends_on"],
+        metric=fields["metric"],
+        kind=fields["kind"],
+        value=fields["value"],
+        required=fields["required"],
+        members=fields["members"],
+        source_unit_id=fields["source_unit_id"],
+        counts={name: int(fields[f"n_{name}"]) for name in STATUS_COLUMNS},
+    )
+
+
+class ReadModels:
+    """The queries the API asks; each opens its own short read-only connection."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def _rows(
+        self, query: sa.Select[*AnyRow] | sa.CompoundSelect[*AnyRow]
+    ) -> Sequence[sa.Row[*AnyRow]]:
+        async with self._engine.connect() as connection:
+            return (await connection.execute(query)).all()
+
+    async def unit(self, unit_id: str) -> Unit | None:
+        rows = await self._rows(_UNITS.where(rm_units.c.unit_id == unit_id))
+        return Unit(**rows[0]._mapping) if rows else None
+
+    async def within(self, ancestor_id: str, unit_id: str) -> bool:
+        """Whether ``unit_id`` is ``ancestor_id`` or one of its descendants."""
+        query = sa.select(rm_closure.c.depth).where(
+            rm_closure.c.ancestor_id == ancestor_id, rm_closure.c.descendant_id == unit_id
+        )
+        return bool(await self._rows(query))
+
+    async def search_units(self, folded: str, *, scope: str | None, limit: int) -> list[Unit]:
+        """Units whose folded name contains ``folded``, names starting with it first.
+
+        ``scope`` limits the answer to one unit's subtree (None: every unit).
+        """
+        name = rm_units.c.name_folded
+        query = (
+            _UNITS.where(name.contains(folded, autoescape=True))
+            .order_by(sa.case((name.startswith(folded, autoescape=True), 0), else_=1), name)
+            .order_by(rm_units.c.unit_id)
+            .limit(limit)
+        )
+        if scope is not None:
+            query = query.where(_subtree_of(scope, rm_units.c.unit_id))
+        return [Unit(**row._mapping) for row in await self._rows(query)]
+
+    async def children(self, unit_id: str) -> list[Unit]:
+        """The unit's open children: closed and merged units are history, not competitors."""
+        query = _UNITS.where(rm_units.c.parent_id == unit_id, rm_units.c.state == OPEN)
+        return [Unit(**row._mapping) for row in await self._rows(query)]
+
+    async def campaigns(self, unit_id: str) -> list[str]:
+        """The campaigns the unit has a plan or any counted initiative in."""
+        query = sa.union(
+            sa.select(rm_targets.c.campaign_id).where(rm_targets.c.unit_id == unit_id),
+            sa.select(rm_series_daily.c.campaign_id).where(rm_series_daily.c.unit_id == unit_id),
+        ).order_by("campaign_id")
+        return [row.campaign_id for row in await self._rows(query)]
+
+    async def phases(
+        self, unit_id: str, campaign_id: str, *, as_of: dt.datetime | None = None
+    ) -> list[PhaseFigures]:
+        """The unit's phases and whole campaign, now or exactly as of an instant."""
+        counts = rm_progress if as_of is None else _counts_as_of(unit_id, campaign_id, as_of)
+        query = _figures(counts, campaign_id).where(rm_targets.c.unit_id == unit_id)
+        return [_phase_figures(row) for row in await self._rows(query)]
+
+    async def children_phases(self, unit_id: str, campaign_id: str) -> list[PhaseFigures]:
+        """Every phase of every open child, in one query."""
+        children = sa.select(rm_units.c.unit_id).where(
+            rm_units.c.parent_id == unit_id, rm_units.c.state == OPEN
+        )
+        query = _figures(rm_progress, campaign_id).where(rm_targets.c.unit_id.in_(children))
+        return [_phase_figures(row) for row in await self._rows(query)]
+
+    async def series(
+        self, unit_id: str, campaign_id: str, metric: Metric, until: dt.date | None
+    ) -> list[tuple[dt.date, int]]:
+        """Net change of ``metric`` per local day with any change, up to ``until``."""
+        column = rm_series_daily.c[metric.value]
+        query = (
+            sa.select(rm_series_daily.c.day, column)
+            .where(
+                rm_series_daily.c.unit_id == unit_id, rm_series_daily.c.campaign_id == campaign_id
+            )
+            .order_by(rm_series_daily.c.day)
+        )
+        if until is not None:
+            query = query.where(rm_series_daily.c.day <= until)
+        return [(row.day, row[1]) for row in await self._rows(query)]
+
+    async def breakdowns(self, unit_id: str, campaign_id: str) -> list[Breakdown]:
+        table = rm_breakdowns
+        query = (
+            sa.select(table.c.dimension, table.c.value, table.c.submitted, table.c.approved)
+            .where(table.c.unit_id == unit_id, table.c.campaign_id == campaign_id)
+            .order_by(table.c.dimension, table.c.submitted.desc(), table.c.value)
+        )
+        return [Breakdown(**row._mapping) for row in await self._rows(query)]
+
+    async def initiatives(
+        self,
+        unit_id: str,
+        *,
+        campaign_id: str | None,
+        folded_title: str,
+        status: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[Initiative]]:
+        """One page of the initiatives counting for the subtree, newest first, and the total."""
+        table = rm_initiatives
+        conditions = [
+            _subtree_of(unit_id, table.c.unit_id),
+            table.c.title_folded.contains(folded_title, autoescape=True),
+        ]
+        if campaign_id is not None:
+            conditions.append(table.c.campaign_id == campaign_id)
+        if status is not None:
+            conditions.append(table.c.status == status)
+        total = sa.select(sa.func.count()).select_from(table).where(*conditions)
+        owner = rm_units.alias("owner")
+        page = (
+            sa.select(
+                *(table.c[f.name] for f in fields(Initiative) if f.name != "unit_name"),
+                owner.c.name.label("unit_name"),
+            )
+            .select_from(table.outerjoin(owner, owner.c.unit_id == table.c.unit_id))
+            .where(*conditions)
+            .order_by(
+                sa.func.coalesce(table.c.first_submitted_at, table.c.registered_at).desc(),
+                table.c.initiative_id.desc(),
+            )
+            .offset(offset)
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            count = (await connection.execute(total)).scalar_one()
+            rows = (await connection.execute(page)).all()
+        return count, [Initiative(**row._mapping) for row in rows]

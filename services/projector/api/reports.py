@@ -1,0 +1,117 @@
+"""The progress report an official prints, as CSV or XLSX.
+
+One table of typed cells feeds both formats, so they never disagree: header lines, the
+unit's phases and whole campaign, then its children in the current phase. Labels are in
+Vietnamese, the language of the officials who file these reports.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+
+import xlsxwriter  # type: ignore[import-untyped]
+
+from services.projector.api.models import ChildProgress, Children, PhaseProgress, Progress
+from services.projector.api.status import CAMPAIGN_ZONE, Status
+from services.projector.deltas import WHOLE_CAMPAIGN
+
+STATUS_LABELS = {
+    Status.ACHIEVED: "Đạt chỉ tiêu",
+    Status.ON_TRACK: "Đúng tiến độ",
+    Status.AT_RISK: "Chậm tiến độ",
+    Status.MISSED: "Không đạt",
+    Status.NO_TARGET: "Chưa có chỉ tiêu",
+}
+WHOLE_CAMPAIGN_LABEL = "Cả phong trào"
+CSV_TYPE = "text/csv; charset=utf-8"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True, slots=True)
+class Percent:
+    """A share of the target, shown as a percentage (0.674 → 67.4 %)."""
+
+    ratio: float
+
+
+Cell = str | int | dt.date | Percent | None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    cells: list[Cell] = field(default_factory=list)
+    heading: bool = False
+
+
+def report_rows(progress: Progress, children: Children, generated_at: dt.datetime) -> list[Row]:
+    """The report's rows; ``children`` ranks the children in the unit's current phase."""
+    local = generated_at.astimezone(CAMPAIGN_ZONE)
+    phases = [*progress.phases, *([progress.total] if progress.total else [])]
+    current = next((p for p in phases if p.phase_id == children.phase_id), None)
+    return [
+        Row(["Đơn vị", progress.unit.name], heading=True),
+        Row(["Phong trào", progress.campaign_id]),
+        Row(["Thời điểm lập", f"{local:%d/%m/%Y %H:%M} ({CAMPAIGN_ZONE.key})"]),
+        Row(),
+        Row(
+            ["Giai đoạn", "Bắt đầu", "Kết thúc", "Chỉ tiêu", "Kết quả", "% chỉ tiêu", "Tình trạng"],
+            heading=True,
+        ),
+        *(Row([_phase_name(p), p.starts_on, p.ends_on, *_figures(p)]) for p in phases),
+        Row(),
+        Row([f"Đơn vị trực thuộc, {_phase_name(current) if current else 'giai đoạn hiện tại'}"]),
+        Row(["Đơn vị", "Chỉ tiêu", "Kết quả", "% chỉ tiêu", "Tình trạng"], heading=True),
+        *(Row([child.name, *_figures(child)]) for child in children.ranking),
+    ]
+
+
+def _phase_name(phase: PhaseProgress) -> str:
+    return WHOLE_CAMPAIGN_LABEL if phase.phase_id == WHOLE_CAMPAIGN else phase.name
+
+
+def _figures(judged: PhaseProgress | ChildProgress) -> list[Cell]:
+    share = None if judged.ratio is None else Percent(judged.ratio)
+    return [judged.target, judged.value, share, STATUS_LABELS[judged.status]]
+
+
+def to_csv(rows: list[Row]) -> bytes:
+    """UTF-8 with a byte-order mark, so spreadsheet programs show the diacritics."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows([[_text(cell) for cell in row.cells] for row in rows])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _text(cell: Cell) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, Percent):
+        return f"{cell.ratio * 100:.1f}"
+    if isinstance(cell, dt.date):
+        return cell.isoformat()
+    return str(cell)
+
+
+def to_xlsx(rows: list[Row]) -> bytes:
+    """One sheet; dates and percentages stay numbers, so the sheet can still compute."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = workbook.add_worksheet("Báo cáo")
+    bold = workbook.add_format({"bold": True})
+    date = workbook.add_format({"num_format": "dd/mm/yyyy"})
+    percent = workbook.add_format({"num_format": "0.0%"})
+    sheet.set_column(0, 0, 45)
+    sheet.set_column(1, 6, 14)
+    for number, row in enumerate(rows):
+        for column, cell in enumerate(row.cells):
+            if isinstance(cell, Percent):
+                sheet.write_number(number, column, cell.ratio, percent)
+            elif isinstance(cell, dt.date):
+                sheet.write_datetime(number, column, cell, date)
+            elif cell is not None:
+                sheet.write(number, column, cell, bold if row.heading else None)
+    workbook.close()
+    return buffer.getvalue()

@@ -1,0 +1,32 @@
+"""Query API configuration: environment variables prefixed ``INITIATIVES_API_``.
+
+Tokens are checked when the app is built (``auth.TokenScopes``), not by a validator here:
+a validation error would echo the configured value, which may be a token pasted by mistake.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ADMIN_SCOPE = "*"
+"""The scope of a token that may read every unit."""
+
+
+class QueryApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INITIATIVES_API_", extra="ignore")
+
+    tokens: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "'sha256:<hex>' of an access token → its scope: the unit id whose subtree it may "
+            f"read, or {ADMIN_SCOPE!r} for every unit (never the token itself)"
+        ),
+    )
+    at_risk_tolerance: float = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description="A started phase is at risk when value < target × elapsed share × this",
+    )
+    page_size: int = Field(default=50, ge=1, le=1000)

@@ -1,0 +1,137 @@
+"""How a unit stands against its target, and how child units rank: pure rules.
+
+The instant to judge at is always passed in (the clock's "now", or an "as of" moment), so a
+dashboard, a printed report and a test all judge the same figures the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import Protocol, TypeVar
+from zoneinfo import ZoneInfo
+
+from services.projector.deltas import WHOLE_CAMPAIGN
+from shared.contracts.campaigns import DEFAULT_TIME_ZONE, Metric, PhaseSpec
+from shared.domain.initiative import InitiativeStatus, counts_as_approved, counts_as_submitted
+from shared.domain.phases import elapsed_share, phase_end_instant
+from shared.text import fold
+
+CAMPAIGN_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
+"""Where phase dates are read; the read models do not carry each campaign's zone yet."""
+
+
+class Status(StrEnum):
+    ACHIEVED = "achieved"
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    MISSED = "missed"
+    NO_TARGET = "no_target"
+
+
+class Sort(StrEnum):
+    RATIO = "ratio"
+    VALUE = "value"
+    NAME = "name"
+
+
+def evaluate(
+    *,
+    value: int,
+    target: int | None,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    at: dt.datetime,
+    tolerance: float,
+    zone: ZoneInfo = CAMPAIGN_ZONE,
+) -> Status:
+    """The status of ``value`` against ``target`` in the window ``starts_on..ends_on`` at ``at``.
+
+    Reached wins over everything; a window over (local midnight after its last day) without
+    it is missed; otherwise the value must keep pace with the elapsed share of the window,
+    less a tolerance, or it is at risk. Before the window starts the elapsed share is 0,
+    so nothing is at risk yet.
+    """
+    if target is None:
+        return Status.NO_TARGET
+    if value >= target:
+        return Status.ACHIEVED
+    # The domain's window helpers read only the dates of a phase.
+    window = PhaseSpec(phase_id="window", name="window", starts_on=starts_on, ends_on=ends_on)
+    if at >= phase_end_instant(window, zone):
+        return Status.MISSED
+    if value < target * elapsed_share(window, zone, at) * tolerance:
+        return Status.AT_RISK
+    return Status.ON_TRACK
+
+
+def ratio(value: int, target: int | None) -> float | None:
+    """Share of the target reached (0.674 = 67.4 %); None without a positive target."""
+    return value / target if target else None
+
+
+def submitted(counts: Mapping[str, int]) -> int:
+    """Submissions (lượt nộp) among the status counts; a rejected one still counts."""
+    return sum(n for status, n in counts.items() if counts_as_submitted(InitiativeStatus(status)))
+
+
+def approved(counts: Mapping[str, int]) -> int:
+    """Valid (hợp lệ) initiatives among the status counts: approved or recognised."""
+    return sum(n for status, n in counts.items() if counts_as_approved(InitiativeStatus(status)))
+
+
+def metric_value(counts: Mapping[str, int], metric: Metric) -> int:
+    return approved(counts) if metric is Metric.APPROVED else submitted(counts)
+
+
+class Window(Protocol):
+    """What :func:`current_phase` reads of a row."""
+
+    @property
+    def phase_id(self) -> str: ...
+    @property
+    def starts_on(self) -> dt.date: ...
+    @property
+    def ends_on(self) -> dt.date: ...
+
+
+class Rankable(Protocol):
+    """What :func:`ranked` reads of an entry."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> int: ...
+    @property
+    def ratio(self) -> float | None: ...
+
+
+W = TypeVar("W", bound=Window)
+R = TypeVar("R", bound=Rankable)
+
+
+def current_phase(rows: Iterable[W], on: dt.date) -> W | None:
+    """The phase containing ``on``, else the whole campaign, else None."""
+    candidates = list(rows)
+    return next(
+        (r for r in candidates if r.phase_id != WHOLE_CAMPAIGN and r.starts_on <= on <= r.ends_on),
+        next((r for r in candidates if r.phase_id == WHOLE_CAMPAIGN), None),
+    )
+
+
+def ranked(entries: Iterable[R], sort: Sort) -> list[R]:
+    """Best first: by ratio (entries without one last), by value, or alphabetically.
+
+    Ties fall back to the larger value, then the name without diacritics.
+    """
+
+    def key(entry: R) -> tuple[object, ...]:
+        by_name = (fold(entry.name), entry.name)
+        if sort is Sort.NAME:
+            return by_name
+        if sort is Sort.VALUE:
+            return (-entry.value, *by_name)
+        return (entry.ratio is None, -(entry.ratio or 0.0), -entry.value, *by_name)
+
+    return sorted(entries, key=key)
