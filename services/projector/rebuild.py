@@ -3,7 +3,8 @@
 The replay writes into shadow tables of the same names in another schema (PostgreSQL) or
 an attached database file (SQLite), through SQLAlchemy's ``schema_translate_map``, so the
 projection code is the same. Readers keep using the live tables until the swap, which is
-one transaction. An interrupted rebuild resumes from the shadow's own checkpoint; progress
+one transaction (on PostgreSQL the BI views are dropped and re-created inside it, since they
+depend on the tables). An interrupted rebuild resumes from the shadow's own checkpoint; progress
 changes produced by the replay stay in the shadow and are dropped: a rebuild notifies no one.
 """
 
@@ -28,6 +29,7 @@ from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine, is_sqlite
 from shared.persistence.migrations import ensure_migrated
 from shared.persistence.schema import metadata, progress_outbox
+from shared.persistence.views import CREATE_VIEWS, DROP_VIEWS
 
 SHADOW = "rm_rebuild"
 READ_MODELS = [table for name, table in metadata.tables.items() if name.startswith("rm_")]
@@ -78,12 +80,16 @@ async def _prepare(connection: AsyncConnection, restart: bool) -> None:
 async def _swap(connection: AsyncConnection) -> None:
     if connection.dialect.name == "postgresql":
         live = await connection.scalar(sa.text("SELECT current_schema()"))
+        for statement in DROP_VIEWS:
+            await connection.execute(sa.text(statement))
         for table in READ_MODELS:
             await connection.execute(sa.text(f'DROP TABLE "{live}"."{table.name}"'))
             await connection.execute(
                 sa.text(f'ALTER TABLE {SHADOW}."{table.name}" SET SCHEMA "{live}"')
             )
         await connection.execute(sa.text(f"DROP SCHEMA {SHADOW} CASCADE"))
+        for statement in CREATE_VIEWS:
+            await connection.execute(sa.text(statement))
         return
     for table in READ_MODELS:
         columns = ", ".join(column.name for column in table.columns)

@@ -7,36 +7,24 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.pipeline import IngestPipeline
 from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
-from services.projector.rebuild import READ_MODELS, rebuild
+from services.projector.rebuild import rebuild
 from services.projector.tailer import StoreTailer
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import rm_checkpoints, rm_progress
+from shared.persistence.schema import rm_progress
 from tests import seed_cases
 from tests.portal_events import reviewed, unit_moved, unit_registered
+from tests.read_models import dump
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
 def database_url(request: pytest.FixtureRequest) -> str:
     url: str = request.getfixturevalue(f"{request.param}_url")
     return url
-
-
-async def dump(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
-    tables = {}
-    async with engine.connect() as connection:
-        for table in READ_MODELS:
-            if table is rm_checkpoints:
-                continue
-            rows = (await connection.execute(sa.select(table))).all()
-            tables[table.name] = sorted((tuple(row) for row in rows), key=repr)
-    return tables
 
 
 async def project_live(url: str) -> dict[str, list[tuple[Any, ...]]]:
