@@ -79,13 +79,22 @@ class Projection:
         async with self._lock:
             try:
                 async with self._engine.begin() as connection:
-                    outcome = await self._apply(connection, records)
-                    if checkpoint is not None:
-                        await _save_checkpoint(connection, *checkpoint)
-                    return outcome
+                    return await self.apply_on(connection, records, checkpoint)
             except BaseException:
                 await self.start()
                 raise
+
+    async def apply_on(
+        self,
+        connection: AsyncConnection,
+        records: Sequence[RecordedEvent],
+        checkpoint: tuple[str, int] | None = None,
+    ) -> BatchOutcome:
+        """Apply inside the caller's transaction (a rebuild's final pass before its swap)."""
+        outcome = await self._apply(connection, records)
+        if checkpoint is not None:
+            await _save_checkpoint(connection, *checkpoint)
+        return outcome
 
     async def _apply(
         self, connection: AsyncConnection, records: Sequence[RecordedEvent]

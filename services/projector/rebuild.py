@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
-from services.projector.tailer import StoreTailer
+from services.projector.tailer import CHECKPOINT, StoreTailer
+from shared.contracts.recorded import RecordedEvent
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine, is_sqlite
 from shared.persistence.migrations import ensure_migrated
@@ -34,8 +35,9 @@ from shared.persistence.views import CREATE_VIEWS, DROP_VIEWS
 SHADOW = "rm_rebuild"
 READ_MODELS = [table for name, table in metadata.tables.items() if name.startswith("rm_")]
 FINAL_PASS_MARGIN = 100_000
-"""Positions re-read before the swap: events that were still being committed when the
-replay passed them have lower positions than events already read (dedupe makes it safe)."""
+"""Positions re-read in the swap transaction: events that were still being committed when
+the replay passed them have lower positions than events already read (dedupe skips the
+rest)."""
 
 Progress = Callable[[int, int], None]
 """Called with (events read so far, events to read in all)."""
@@ -75,6 +77,32 @@ async def _prepare(connection: AsyncConnection, restart: bool) -> None:
     await shadow.run_sync(
         lambda sync: metadata.create_all(sync, tables=[*READ_MODELS, progress_outbox])
     )
+
+
+async def _hold_live_projectors(connection: AsyncConnection) -> None:
+    """Make running projectors wait until the swap: every batch writes ``rm_stream_versions``.
+
+    What they applied before this point is in the event store, so the final pass, run while
+    they wait, puts it in the shadow tables too; what they would apply meanwhile is applied
+    after the swap to the new tables (their batch fails on the dropped table and is retried).
+    """
+    if connection.dialect.name == "postgresql":
+        await connection.execute(sa.text("LOCK TABLE rm_stream_versions IN EXCLUSIVE MODE"))
+    else:
+        await connection.execute(sa.text("DELETE FROM main.rm_checkpoints"))
+
+
+async def _batches(
+    store: SqlEventStore, after: int, size: int
+) -> AsyncIterator[list[RecordedEvent]]:
+    batch: list[RecordedEvent] = []
+    async for record in store.read_all(after=after, batch_size=size):
+        batch.append(record)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 async def _swap(connection: AsyncConnection) -> None:
@@ -123,10 +151,16 @@ async def rebuild(
         resumed_at = await tailer.checkpoint()
         total = await store.last_position() - resumed_at
         await tailer.catch_up(None if progress is None else lambda done: progress(done, total))
-        await tailer.rewind(FINAL_PASS_MARGIN)
-        await tailer.catch_up()
-        read = await store.last_position() - resumed_at
         async with engine.begin() as connection:
+            await _hold_live_projectors(connection)
+            position = max(0, await tailer.checkpoint() - FINAL_PASS_MARGIN)
+            shadow_connection = await connection.execution_options(
+                schema_translate_map={None: SHADOW}
+            )
+            async for batch in _batches(store, position, batch_size):
+                checkpoint = (CHECKPOINT, batch[-1].position)
+                await projection.apply_on(shadow_connection, batch, checkpoint)
+            read = await store.last_position() - resumed_at
             await _swap(connection)
     finally:
         await engine.dispose()

@@ -65,16 +65,6 @@ class StoreTailer:
                 progress(total)
         return total
 
-    async def rewind(self, positions: int) -> None:
-        """Move the checkpoint back; re-read events are recognised as duplicates."""
-        position = await self.checkpoint()
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                rm_checkpoints.update()
-                .where(rm_checkpoints.c.name == CHECKPOINT)
-                .values(position=max(0, position - positions))
-            )
-
     async def run(self) -> None:
         while True:
             await self.catch_up()
