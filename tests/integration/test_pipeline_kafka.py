@@ -6,15 +6,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.settings import IngestSettings
+from services.projector.api.app import create_query_app
+from services.projector.api.settings import QueryApiSettings
 from services.projector.changes import metric_value
 from services.projector.settings import ProjectorSettings
 from shared.contracts.progress import ProgressChanged
+from shared.eventstore.port import utc_now
 from shared.persistence.schema import STATUS_COLUMNS, rm_progress, rm_targets
+from shared.web.secrets import hash_secret
 from tests import seed_cases
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, read_topic, wait_until
@@ -92,6 +97,7 @@ async def test_seed_cases_flow_from_portals_to_progress_and_changes(
 
         await wait_until(projected, within=90, what="Bắc Kạn projected")
         await wait_until(lambda: _ba_che_done(parts.engine), within=30, what="Ba Chẽ projected")
+        as_of_12_may = await progress_as_of(parts.engine, "bac-kan", "2022-05-12T13:30:00+07:00")
         ba_che = await figures(parts.engine, "bache-khoi-cq")
         bac_kan = await figures(parts.engine, "bac-kan")
         national = await figures(parts.engine, "vgcl")
@@ -103,12 +109,31 @@ async def test_seed_cases_flow_from_portals_to_progress_and_changes(
     assert ba_che == {"bc-1": (20, 36), "bc-2": (3, 82), "": (23, 118)}
     assert bac_kan == {"bk-1": (475, 675), "bk-2": (0, 540), "bk-3": (0, 810), "": (475, 2025)}
     assert national == {}
+    phase_1 = next(p for p in as_of_12_may["phases"] if p["phase_id"] == "bk-1")
+    assert (phase_1["value"], phase_1["target"], phase_1["status"]) == (455, 675, "at_risk")
+    assert round(phase_1["ratio"], 3) == 0.674
     last = {}
     for change in changes:
         last[(change.unit_id, change.phase_id)] = change
     assert last[("bac-kan", "bk-1")].after.value == 475
     assert last[("bac-kan", "bk-1")].after.target == 675
     assert last[("bache-khoi-cq", "bc-2")].after.value == 3
+
+
+async def progress_as_of(engine: AsyncEngine, unit_id: str, as_of: str) -> dict[str, Any]:
+    """The query API's answer, asked over HTTP as a dashboard would."""
+    settings = QueryApiSettings(tokens={hash_secret("t"): "*"})
+    app = create_query_app(engine, settings, clock=utc_now)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        response = await client.get(
+            f"/v1/units/{unit_id}/progress",
+            params={"as_of": as_of},
+            headers={"Authorization": "Bearer t"},
+        )
+    response.raise_for_status()
+    answer: dict[str, Any] = response.json()
+    return answer
 
 
 async def _ba_che_done(engine: AsyncEngine) -> bool:
