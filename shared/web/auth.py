@@ -1,9 +1,9 @@
 """Scoped access tokens: each token reads one unit's subtree, or every unit (``*``).
 
 An official of a district must never read another district's figures, so every request
-names a unit, and the unit must lie in the token's scope (checked against ``rm_closure``
-by the caller). Tokens are configured as hashes only; refusals are logged with the scope,
-never the token.
+names a unit, and the unit must lie in the token's scope (``rm_closure``: the unit itself
+or one of its descendants). Tokens are configured as hashes only; refusals are logged with
+the scope, never the token. Shared by the query API and the notifier's API.
 """
 
 from __future__ import annotations
@@ -12,15 +12,18 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from fastapi import HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.projector.api.settings import ADMIN_SCOPE
+from shared.persistence.schema import rm_closure
 from shared.web.secrets import hash_secret, is_secret_hash
 
 log = logging.getLogger(__name__)
 
-CHALLENGE = {"WWW-Authenticate": 'Bearer realm="initiatives-query"'}
+ADMIN_SCOPE = "*"
+"""The scope of a token that may read every unit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,7 @@ class Scope:
 class TokenScopes:
     """The scope of a presented token, knowing only the tokens' hashes."""
 
-    def __init__(self, hashed: Mapping[str, str]) -> None:
+    def __init__(self, hashed: Mapping[str, str], *, realm: str) -> None:
         for configured, scope in hashed.items():
             if not is_secret_hash(configured):
                 raise ValueError(
@@ -44,6 +47,7 @@ class TokenScopes:
                     "configure the output of `initiatives api-key-hash TOKEN`, never the token"
                 )
         self._scopes = dict(hashed)
+        self._challenge = {"WWW-Authenticate": f'Bearer realm="{realm}"'}
 
     def authorize(self, credentials: HTTPAuthorizationCredentials | None) -> Scope:
         """The scope of the request's bearer token; 401 when it is missing or unknown."""
@@ -53,9 +57,21 @@ class TokenScopes:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "missing or unknown access token: send Authorization: Bearer <token>",
-                headers=CHALLENGE,
+                headers=self._challenge,
             )
         return Scope(unit_id)
+
+
+async def covers(connection: AsyncConnection, scope: Scope, unit_id: str) -> bool:
+    """Whether ``unit_id`` lies in the token's scope (an unknown unit never does, but for ``*``)."""
+    if scope.is_admin:
+        return True
+    depth = await connection.scalar(
+        sa.select(rm_closure.c.depth).where(
+            rm_closure.c.ancestor_id == scope.unit_id, rm_closure.c.descendant_id == unit_id
+        )
+    )
+    return depth is not None
 
 
 def outside_scope(scope: Scope, unit_id: str) -> HTTPException:

@@ -1,8 +1,8 @@
 """The query API: progress, rankings, series, breakdowns, initiatives and printed reports.
 
 Everything is read from the projector's read models; a request names a unit, and its
-bearer token must cover that unit (``auth``). Statuses are judged at the injected clock's
-"now", or at the instant asked for, so tests and "as of" answers are exact.
+bearer token must cover that unit (``shared.web.auth``). Statuses are judged at the
+injected clock's "now", or at the instant asked for, so tests and "as of" answers are exact.
 
 No ``from __future__ import annotations``: FastAPI evaluates the endpoints' annotations.
 """
@@ -21,7 +21,6 @@ from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.projector.api import reports
-from services.projector.api.auth import Scope, TokenScopes, outside_scope
 from services.projector.api.models import (
     Breakdowns,
     ChildProgress,
@@ -41,6 +40,7 @@ from services.projector.deltas import WHOLE_CAMPAIGN
 from shared.contracts.campaigns import Metric
 from shared.domain.initiative import InitiativeStatus
 from shared.text import fold
+from shared.web.auth import Scope, TokenScopes, outside_scope
 
 Clock = Callable[[], dt.datetime]
 
@@ -356,7 +356,7 @@ def create_query_app(
         docs_url="/docs",
     )
     app.state.query = QueryContext(
-        ReadModels(engine), TokenScopes(settings.tokens), clock, settings
+        ReadModels(engine), TokenScopes(settings.tokens, realm="initiatives-query"), clock, settings
     )
     for extra in extra_routers:
         app.include_router(extra)

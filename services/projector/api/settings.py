@@ -1,7 +1,8 @@
 """Query API configuration: environment variables prefixed ``INITIATIVES_API_``.
 
-Tokens are checked when the app is built (``auth.TokenScopes``), not by a validator here:
-a validation error would echo the configured value, which may be a token pasted by mistake.
+Tokens are checked when the app is built (``shared.web.auth.TokenScopes``), not by a
+validator here: a validation error would echo the configured value, which may be a token
+pasted by mistake.
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ADMIN_SCOPE = "*"
-"""The scope of a token that may read every unit."""
+from shared.web.auth import ADMIN_SCOPE
 
 
 class QueryApiSettings(BaseSettings):
