@@ -439,7 +439,7 @@ async def test_a_district_token_never_reads_another_districts_figures(
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     own = await get(client, "/v1/units/bc-cq/initiatives", token=BA_CHE)
-    with caplog.at_level(logging.WARNING, logger="services.projector.api.auth"):
+    with caplog.at_level(logging.WARNING, logger="shared.web.auth"):
         neighbour = await get(client, "/v1/units/hl/progress", token=BA_CHE)
         parent = await get(client, "/v1/units/qn/children", token=BA_CHE)
         unknown = await get(client, "/v1/units/nowhere/progress", token=BA_CHE)
