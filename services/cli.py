@@ -222,9 +222,24 @@ def rebuild(
 
 
 @app.command()
-def notifier() -> None:
-    """Run the notifier service (threshold, pace and deadline notifications)."""
-    _not_yet("notifier")
+def notifier(
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR")] = "INFO",
+) -> None:
+    """Run the notifier: judges progress changes (thresholds, pace, deadlines), keeps the
+    clock for deadlines and daily digests, sends webhooks and e-mails, and serves the
+    subscriptions and notifications API with /healthz, /readyz and /metrics on
+    INITIATIVES_NOTIFIER_HTTP_HOST:INITIATIVES_NOTIFIER_HTTP_PORT (default 127.0.0.1:8003).
+
+    With KAFKA_BOOTSTRAP_SERVERS it consumes progress.changes.v1; without, it drains the
+    projector's outbox (the embedded default). Configured by INITIATIVES_NOTIFIER_*
+    variables (see docs/notifier.md). Refuses an un-migrated database.
+    """
+    import asyncio
+
+    from services.notifier.main import serve
+    from services.notifier.settings import NotifierSettings
+
+    _refusing_unmigrated(lambda: asyncio.run(serve(NotifierSettings(), log_level)))
 
 
 @app.command()

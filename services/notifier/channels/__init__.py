@@ -1,0 +1,11 @@
+"""Ways a notification leaves the system: signed webhooks and SMTP e-mail."""
+
+from services.notifier.channels.base import (
+    Channel,
+    DeliveryFailure,
+    PermanentFailure,
+    Subscription,
+    TransientFailure,
+)
+
+__all__ = ["Channel", "DeliveryFailure", "PermanentFailure", "Subscription", "TransientFailure"]

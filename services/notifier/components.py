@@ -1,0 +1,119 @@
+"""The notifier's composition root: settings in, wired parts out. Nothing connects at import.
+
+With ``KAFKA_BOOTSTRAP_SERVERS`` set, undecodable changes go to ``<topic>.dlq``; without it
+(the embedded default) to the dead-letters table. Webhooks are always served; e-mail only
+once an SMTP relay is configured (until then e-mail deliveries wait in the queue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.notifier.channels.base import Channel
+from services.notifier.channels.email import EmailChannel, SmtpConfig
+from services.notifier.channels.webhook import WebhookChannel
+from services.notifier.clock import DeadlineClock
+from services.notifier.decisions import ChangeJudge
+from services.notifier.delivery import DeliveryWorker
+from services.notifier.delivery_metrics import DeliveryMetrics
+from services.notifier.metrics import NotifierMetrics
+from services.notifier.settings import NotifierSettings
+from services.notifier.subscriptions import Channel as ChannelName
+from shared.dead_letters import DeadLetterSink, KafkaDeadLetters, SqlDeadLetters
+from shared.eventstore.port import Clock, utc_now
+from shared.persistence.engine import create_engine
+from shared.persistence.migrations import ensure_migrated
+
+
+@dataclass
+class NotifierComponents:
+    settings: NotifierSettings
+    engine: AsyncEngine
+    metrics: NotifierMetrics
+    judge: ChangeJudge
+    deadlines: DeadlineClock
+    worker: DeliveryWorker
+    dead_letters: DeadLetterSink
+    clock: Clock
+
+
+def channels_of(
+    settings: NotifierSettings, client: httpx.AsyncClient, clock: Clock
+) -> dict[str, Channel]:
+    """The channels this deployment can send on."""
+    channels: dict[str, Channel] = {ChannelName.WEBHOOK: WebhookChannel(client, clock)}
+    if settings.smtp_host is not None:
+        password = settings.smtp_password
+        config = SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            from_address=settings.smtp_from,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=None if password is None else password.get_secret_value(),
+        )
+        channels[ChannelName.EMAIL] = EmailChannel(config, clock)
+    return channels
+
+
+@asynccontextmanager
+async def notifier_components(
+    settings: NotifierSettings,
+    *,
+    engine: AsyncEngine | None = None,
+    metrics: NotifierMetrics | None = None,
+    clock: Clock = utc_now,
+    channels: Mapping[str, Channel] | None = None,
+) -> AsyncIterator[NotifierComponents]:
+    """Open everything the notifier needs; refuses an un-migrated database.
+
+    ``channels`` replaces the configured ones (tests send to fakes).
+    """
+    own_engine = engine is None
+    engine = engine or create_engine(settings.database_url)
+    producer = None
+    try:
+        await ensure_migrated(engine)
+        metrics = metrics or NotifierMetrics()
+        dead_letters: DeadLetterSink
+        if settings.kafka_bootstrap_servers is None:
+            dead_letters = SqlDeadLetters(engine, clock)
+        else:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                client_id="initiatives-notifier",
+                acks="all",
+                enable_idempotence=True,
+            )
+            await producer.start()
+            dead_letters = KafkaDeadLetters(producer, f"{settings.changes_topic}.dlq", clock)
+        async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
+            worker = DeliveryWorker(
+                engine,
+                channels if channels is not None else channels_of(settings, client, clock),
+                DeliveryMetrics(metrics.registry),
+                clock,
+            )
+            deadlines = DeadlineClock(
+                engine,
+                settings.rules_for,
+                metrics,
+                clock,
+                digest_hour=settings.digest_hour,
+                interval_seconds=settings.clock_interval_seconds,
+            )
+            judge = ChangeJudge(engine, settings.rules_for, metrics, clock)
+            yield NotifierComponents(
+                settings, engine, metrics, judge, deadlines, worker, dead_letters, clock
+            )
+    finally:
+        if producer is not None:
+            await producer.stop()
+        if own_engine:
+            await engine.dispose()

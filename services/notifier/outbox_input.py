@@ -1,0 +1,83 @@
+"""Embedded mode's input: the projector's ``progress_outbox``, drained oldest first.
+
+Without Kafka the projector leaves its committed progress changes in the outbox; here they
+are judged, and deleted once the decisions' transaction has committed. A crash in between
+judges them again, which the decisions' unique keys make harmless. A row that is not a
+valid change is dead-lettered and deleted, so one bad row never blocks the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.notifier.decisions import ChangeJudge, apply_encoded
+from services.notifier.metrics import NotifierMetrics
+from shared.dead_letters import DeadLetterSink, Origin
+from shared.persistence.schema import progress_outbox
+
+log = logging.getLogger(__name__)
+
+
+class OutboxInput:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        judge: ChangeJudge,
+        dead_letters: DeadLetterSink,
+        metrics: NotifierMetrics,
+        *,
+        batch_size: int = 500,
+        idle_seconds: float = 0.5,
+    ) -> None:
+        self._engine = engine
+        self._judge = judge
+        self._dead_letters = dead_letters
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._idle_seconds = idle_seconds
+
+    async def drain_once(self) -> int:
+        """Judge the oldest waiting changes; returns how many rows were taken."""
+        async with self._engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(progress_outbox.c.id, progress_outbox.c.payload)
+                    .order_by(progress_outbox.c.id)
+                    .limit(self._batch_size)
+                )
+            ).all()
+            backlog = await connection.scalar(
+                sa.select(sa.func.count()).select_from(progress_outbox)
+            )
+        self._metrics.outbox_backlog.set(backlog or 0)
+        if not rows:
+            return 0
+        records = [
+            (
+                json.dumps(payload, ensure_ascii=False).encode(),
+                Origin("outbox", "progress_outbox", detail=f"row {row_id}"),
+            )
+            for row_id, payload in rows
+        ]
+        await apply_encoded(self._judge, records, self._dead_letters, self._metrics)
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                progress_outbox.delete().where(progress_outbox.c.id.in_([i for i, _ in rows]))
+            )
+        return len(rows)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                taken = await self.drain_once()
+            except Exception:
+                log.exception("judging progress changes from the outbox failed; retrying")
+                taken = 0
+                await asyncio.sleep(1.0)
+            if taken < self._batch_size:
+                await asyncio.sleep(self._idle_seconds)

@@ -1,0 +1,109 @@
+"""Notifier configuration: environment variables prefixed ``INITIATIVES_NOTIFIER_``.
+
+The rules' parameters have defaults for every campaign and may be overridden per campaign
+(``INITIATIVES_NOTIFIER_CAMPAIGN_RULES='{"1trieu": {"thresholds": [0.3, 0.6, 1.0]}}'``).
+Tokens are checked when the app is built (``shared.web.auth.TokenScopes``), like the query
+API's, so a validation error never echoes a token pasted by mistake.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from services.notifier.rules import RuleConfig
+from shared.config import DatabaseSettings, KafkaSettings
+from shared.web.auth import ADMIN_SCOPE
+
+
+def _distinct_ascending(thresholds: list[float]) -> list[float]:
+    return sorted(set(thresholds))
+
+
+Thresholds = Annotated[
+    list[Annotated[float, Field(gt=0, le=10)]],
+    Field(min_length=1),
+    AfterValidator(_distinct_ascending),
+]
+Share = Annotated[float, Field(gt=0, le=1)]
+Margin = Annotated[float, Field(ge=0, le=1)]
+
+
+class CampaignRules(BaseModel):
+    """One campaign's overrides; what is left out keeps the notifier-wide default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    thresholds: Thresholds | None = None
+    at_risk_from_elapsed: Share | None = None
+    back_on_track_margin: Margin | None = None
+
+
+class NotifierSettings(DatabaseSettings, KafkaSettings):
+    model_config = SettingsConfigDict(env_prefix="INITIATIVES_NOTIFIER_", extra="ignore")
+
+    changes_topic: str = "progress.changes.v1"
+    consumer_group: str = "initiatives-notifier"
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    batch_timeout_ms: int = Field(default=200, ge=1)
+    outbox_interval_seconds: float = Field(
+        default=0.5, gt=0, description="Embedded mode: how often progress_outbox is polled"
+    )
+
+    thresholds: Thresholds = Field(
+        default=[0.5, 0.8, 1.0], description="Shares of the target that are notified once"
+    )
+    at_risk_from_elapsed: Share = Field(
+        default=0.5, description="Pace is judged once this share of a phase's time is gone"
+    )
+    back_on_track_margin: Margin = Field(
+        default=0.05, description="An at-risk unit is back on track at target × (1 + this)"
+    )
+    campaign_rules: dict[str, CampaignRules] = Field(
+        default_factory=dict, description="Campaign id → its overrides of the three above"
+    )
+
+    clock_interval_seconds: float = Field(
+        default=60.0, gt=0, description="How often deadlines, pace and digests are checked"
+    )
+    digest_hour: int = Field(
+        default=8, ge=0, le=23, description="Local hour (Asia/Ho_Chi_Minh) of the daily digests"
+    )
+
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    smtp_host: str | None = Field(
+        default=None, description="The SMTP relay; without it e-mail deliveries wait, unsent"
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(
+        default="thongbao@localhost", description="The From address of every e-mail"
+    )
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8003
+    tokens: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "'sha256:<hex>' of an access token → its scope: the unit id whose subtree it may "
+            f"manage, or {ADMIN_SCOPE!r} for every unit (never the token itself)"
+        ),
+    )
+    page_size: int = Field(default=100, ge=1, le=1000, description="Notifications per page")
+
+    def rules_for(self, campaign_id: str) -> RuleConfig:
+        """The rules' parameters for one campaign: its overrides over the defaults."""
+        own = self.campaign_rules.get(campaign_id, CampaignRules())
+        return RuleConfig(
+            thresholds=tuple(own.thresholds or self.thresholds),
+            at_risk_from_elapsed=own.at_risk_from_elapsed or self.at_risk_from_elapsed,
+            back_on_track_margin=(
+                self.back_on_track_margin
+                if own.back_on_track_margin is None
+                else own.back_on_track_margin
+            ),
+        )

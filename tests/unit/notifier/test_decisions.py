@@ -1,0 +1,370 @@
+"""Decisions and deliveries on SQLite: each decided once whatever is redelivered or
+restarted, queued for exactly the subscribers that follow the unit, deadlines caught up
+after downtime, and one digest per parent instead of one message per child."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.notifier.clock import DeadlineClock
+from services.notifier.decisions import ChangeJudge, settle
+from services.notifier.metrics import NotifierMetrics
+from services.notifier.outbox_input import OutboxInput
+from services.notifier.rules import Figures, judge
+from services.notifier.settings import NotifierSettings
+from shared.contracts.progress import ProgressChanged
+from shared.dead_letters import SqlDeadLetters
+from shared.persistence.engine import create_engine
+from shared.persistence.migrations import upgrade
+from shared.persistence.schema import (
+    dead_letters,
+    nt_clock,
+    nt_decisions,
+    nt_deliveries,
+    nt_progress,
+    nt_subscriptions,
+    progress_outbox,
+)
+from tests.conftest import UTC7, FrozenClock
+from tests.unit.notifier import (
+    CAMPAIGN,
+    DEADLINE,
+    PHASE_ONE,
+    change,
+    climb,
+    seed_units,
+    subscribe,
+    webhook,
+)
+
+SETTINGS = NotifierSettings()
+
+
+@pytest.fixture
+async def engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(sqlite_url)
+    await seed_units(engine)
+    yield engine
+    await engine.dispose()
+
+
+def judge_on(engine: AsyncEngine, clock: FrozenClock, metrics: NotifierMetrics) -> ChangeJudge:
+    return ChangeJudge(engine, SETTINGS.rules_for, metrics, clock)
+
+
+def clock_on(engine: AsyncEngine, clock: FrozenClock, metrics: NotifierMetrics) -> DeadlineClock:
+    return DeadlineClock(
+        engine, SETTINGS.rules_for, metrics, clock, digest_hour=8, interval_seconds=60
+    )
+
+
+async def decided(engine: AsyncEngine) -> list[tuple[str, str, float | None, int]]:
+    """(key, rule, threshold, value) of every decision, by key."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            sa.select(
+                nt_decisions.c.key,
+                nt_decisions.c.rule,
+                nt_decisions.c.threshold,
+                nt_decisions.c.value,
+            ).order_by(nt_decisions.c.key)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def queued(engine: AsyncEngine) -> list[tuple[str, str]]:
+    """(decision key, official) of every delivery, sorted."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            sa.select(nt_decisions.c.key, nt_subscriptions.c.official)
+            .select_from(
+                nt_deliveries.join(
+                    nt_decisions, nt_decisions.c.id == nt_deliveries.c.decision_id
+                ).join(nt_subscriptions, nt_subscriptions.c.id == nt_deliveries.c.subscription_id)
+            )
+            .where(nt_deliveries.c.status == "pending")
+        )
+        return sorted((key, official) for key, official in rows)
+
+
+# -- redelivery ------------------------------------------------------------------------------
+
+
+async def test_redelivering_every_change_twice_gives_the_same_decisions_and_deliveries(
+    engine: AsyncEngine, tmp_path: Path, clock: FrozenClock
+) -> None:
+    changes = climb("bk", 300, 350, 455, 560)
+    twice_url = f"sqlite+aiosqlite:///{tmp_path / 'twice.db'}"
+    twice = create_engine(twice_url)
+    try:
+        await upgrade(twice)
+        await seed_units(twice)
+        for target in (engine, twice):
+            await subscribe(target, webhook("bk", ["threshold_crossed", "at_risk"], official="A"))
+            await subscribe(
+                target, webhook("vn", ["threshold_crossed"], official="B", include_descendants=True)
+            )
+
+        once_judge = judge_on(engine, clock, NotifierMetrics())
+        for single in changes:
+            await once_judge.apply([single])
+        twice_judge = judge_on(twice, clock, NotifierMetrics())
+        c1, c2, c3, c4 = changes
+        for batch in ([c1, c1, c2], [c2, c3], [c3, c4, c4], changes, changes[::-1]):
+            await twice_judge.apply(batch)
+
+        assert await decided(twice) == await decided(engine)
+        assert await queued(twice) == await queued(engine)
+    finally:
+        await twice.dispose()
+    assert await decided(engine) == [
+        ("bk/1trieu/1/at_risk/2022-05-12", "at_risk", None, 300),
+        ("bk/1trieu/1/threshold_crossed/0.5", "threshold_crossed", 0.5, 350),
+        ("bk/1trieu/1/threshold_crossed/0.8", "threshold_crossed", 0.8, 560),
+    ]
+    assert await queued(engine) == [
+        ("bk/1trieu/1/at_risk/2022-05-12", "A"),
+        ("bk/1trieu/1/threshold_crossed/0.5", "A"),
+        ("bk/1trieu/1/threshold_crossed/0.5", "B"),
+        ("bk/1trieu/1/threshold_crossed/0.8", "A"),
+        ("bk/1trieu/1/threshold_crossed/0.8", "B"),
+    ]
+
+
+# -- Bắc Kạn, 12 May 2022 --------------------------------------------------------------------
+
+
+async def test_bac_kan_at_455_of_675_with_19_days_left_is_at_risk_for_its_followers_only(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    await subscribe(engine, webhook("bk", ["at_risk"], official="province"))
+    await subscribe(
+        engine, webhook("vn", ["at_risk"], official="national", include_descendants=True)
+    )
+    await subscribe(engine, webhook("vn", ["at_risk"], official="national, own unit only"))
+    await subscribe(engine, webhook("bk", ["missed"], official="other rule"))
+    await subscribe(
+        engine, webhook("qn", ["at_risk"], official="other province", include_descendants=True)
+    )
+    await subscribe(
+        engine,
+        webhook("vn", ["at_risk"], official="digest", include_descendants=True, digest=True),
+    )
+    disabled = await subscribe(engine, webhook("bk", ["at_risk"], official="disabled"))
+    async with engine.begin() as connection:
+        await connection.execute(
+            nt_subscriptions.update()
+            .where(nt_subscriptions.c.id == disabled)
+            .values(disabled_reason="HTTP 410")
+        )
+
+    await judge_on(engine, clock, NotifierMetrics()).apply([change("bk", 455, before=440)])
+
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                sa.select(nt_decisions).where(nt_decisions.c.rule == "at_risk")
+            )
+        ).one()
+    assert (row.unit_id, row.phase_id, row.value, row.target) == ("bk", "1", 455, 675)
+    assert row.details["forecast"] == 522
+    assert row.details["days_left"] == 19
+    assert row.details["unit_name"] == "LĐLĐ tỉnh Bắc Kạn"
+    assert row.details["phase_name"] == "Giai đoạn 1"
+    assert row.decided_at == clock.now
+    assert [o for k, o in await queued(engine) if "at_risk" in k] == ["national", "province"]
+
+
+async def test_a_phase_ending_below_target_is_missed_once_with_one_delivery_per_subscriber(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    await subscribe(engine, webhook("bk", ["missed"], official="province"))
+    await subscribe(
+        engine, webhook("vn", ["missed", "at_risk"], official="national", include_descendants=True)
+    )
+    metrics = NotifierMetrics()
+    judge, deadlines = judge_on(engine, clock, metrics), clock_on(engine, clock, metrics)
+    await judge.apply([change("bk", 455)])
+
+    clock.now = dt.datetime(2022, 5, 31, 23, 0, tzinfo=UTC7)
+    await deadlines.check()
+    clock.now = DEADLINE + dt.timedelta(seconds=30)
+    assert await deadlines.check() == 1
+    clock.advance(hours=1)
+    assert await deadlines.check() == 0
+    await judge.apply([change("bk", 455)])  # the last change, redelivered after the deadline
+
+    missed = [(k, o) for k, o in await queued(engine) if "/missed/" in k]
+    assert missed == [
+        ("bk/1trieu/1/missed/2022-05-31", "national"),
+        ("bk/1trieu/1/missed/2022-05-31", "province"),
+    ]
+    async with engine.connect() as connection:
+        details = await connection.scalar(
+            sa.select(nt_decisions.c.details).where(nt_decisions.c.rule == "missed")
+        )
+    assert details["shortfall"] == 220
+    assert metrics.registry.get_sample_value("notifier_decisions_total", {"rule": "missed"}) == 1
+
+
+async def test_a_clock_restarted_after_the_deadline_passed_while_down_decides_missed_once(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    await subscribe(engine, webhook("bk", ["missed"], official="province"))
+    await judge_on(engine, clock, NotifierMetrics()).apply([change("bk", 455)])
+    clock.now = dt.datetime(2022, 5, 30, 9, 0, tzinfo=UTC7)
+    await clock_on(engine, clock, NotifierMetrics()).check()
+
+    clock.now = dt.datetime(2022, 6, 3, 10, 0, tzinfo=UTC7)  # down from 30 May to 3 June
+    restarted = clock_on(engine, clock, NotifierMetrics())
+    assert await restarted.check() == 1
+    assert await restarted.check() == 0
+    assert await clock_on(engine, clock, NotifierMetrics()).check() == 0
+
+    assert [k for k, _ in await queued(engine) if "/missed/" in k] == [
+        "bk/1trieu/1/missed/2022-05-31"
+    ]
+    async with engine.connect() as connection:
+        checked_until = await connection.scalar(sa.select(nt_clock.c.checked_until))
+    assert checked_until == clock.now
+
+
+async def test_a_change_seen_first_after_the_deadline_is_missed_only_on_figures_from_after_it(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    clock.now = dt.datetime(2022, 6, 10, tzinfo=UTC7)
+    judge = judge_on(engine, clock, NotifierMetrics())
+
+    await judge.apply(
+        [change("bk-bb", 40, target=100, as_of=dt.datetime(2022, 5, 20, tzinfo=UTC7))]
+    )
+    assert await decided(engine) == []
+    await judge.apply([change("bk-bb", 41, before=40, target=100, as_of=DEADLINE)])
+    assert [rule for _, rule, _, _ in await decided(engine)] == ["missed"]
+
+
+# -- digests ---------------------------------------------------------------------------------
+
+
+async def test_a_digest_subscriber_gets_one_message_listing_the_children_not_one_per_child(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    await subscribe(
+        engine,
+        webhook("bk", ["missed"], official="digest", include_descendants=True, digest=True),
+    )
+    await subscribe(engine, webhook("bk-bb", ["missed"], official="district"))
+    metrics = NotifierMetrics()
+    judge, deadlines = judge_on(engine, clock, metrics), clock_on(engine, clock, metrics)
+    await judge.apply(
+        [change("bk", 455), change("bk-bb", 40, target=100), change("bk-cm", 90, target=100)]
+    )
+    clock.now = dt.datetime(2022, 5, 31, 12, 0, tzinfo=UTC7)
+    await deadlines.check()
+    clock.now = DEADLINE + dt.timedelta(minutes=5)
+    assert await deadlines.check() == 3  # bk, bk-bb and bk-cm missed phase 1
+    clock.now = dt.datetime(2022, 6, 1, 8, 0, 30, tzinfo=UTC7)
+    assert await deadlines.check() == 0  # the 8:00 digest waits a minute for late commits
+    clock.advance(minutes=1)
+    assert await deadlines.check() == 1
+    clock.advance(days=1)
+    assert await deadlines.check() == 0  # nothing new the next day
+
+    assert await queued(engine) == [
+        ("bk-bb/1trieu/1/missed/2022-05-31", "district"),
+        ("bk/1trieu/1/digest/missed%402022-06-01", "digest"),
+    ]
+    async with engine.connect() as connection:
+        digest = (
+            await connection.execute(sa.select(nt_decisions).where(nt_decisions.c.rule == "digest"))
+        ).one()
+    assert (digest.unit_id, digest.phase_id, digest.value) == ("bk", "1", 3)
+    assert digest.details["unit_name"] == "LĐLĐ tỉnh Bắc Kạn"
+    assert [(c["unit_id"], c["value"], c["target"]) for c in digest.details["children"]] == [
+        ("bk", 455, 675),
+        ("bk-bb", 40, 100),
+        ("bk-cm", 90, 100),
+    ]
+
+
+# -- embedded input --------------------------------------------------------------------------
+
+
+async def test_the_outbox_is_judged_then_emptied_and_a_bad_row_dead_lettered(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    rows: list[ProgressChanged | dict[str, str]] = [*climb("bk", 350, 560), {"unit_id": "bk"}]
+    async with engine.begin() as connection:
+        await connection.execute(
+            progress_outbox.insert(),
+            [
+                {
+                    "unit_id": "bk",
+                    "payload": row if isinstance(row, dict) else row.model_dump(mode="json"),
+                    "created_at": clock.now,
+                }
+                for row in rows
+            ],
+        )
+    metrics = NotifierMetrics()
+    outbox = OutboxInput(
+        engine, judge_on(engine, clock, metrics), SqlDeadLetters(engine, clock), metrics
+    )
+
+    assert await outbox.drain_once() == 3
+    assert await outbox.drain_once() == 0
+
+    assert [key for key, *_ in await decided(engine)] == [
+        "bk/1trieu/1/at_risk/2022-05-12",
+        "bk/1trieu/1/threshold_crossed/0.5",
+        "bk/1trieu/1/threshold_crossed/0.8",
+    ]
+    async with engine.connect() as connection:
+        letters = (await connection.execute(sa.select(dead_letters))).all()
+    assert [(letter.code, letter.origin["channel"]) for letter in letters] == [
+        ("undecodable", "outbox")
+    ]
+    assert metrics.registry.get_sample_value("notifier_progress_outbox_backlog") == 0
+
+
+# -- pace on the clock -----------------------------------------------------------------------
+
+
+async def test_a_unit_gone_quiet_falls_at_risk_on_the_clock_as_the_phase_runs_out(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    await subscribe(engine, webhook("bk", ["at_risk"], official="province"))
+    metrics = NotifierMetrics()
+    clock.now = dt.datetime(2022, 3, 1, tzinfo=UTC7)  # 39 % of phase 1: too early to judge
+    await judge_on(engine, clock, metrics).apply([change("bk", 300)])
+    deadlines = clock_on(engine, clock, metrics)
+    assert await deadlines.check() == 0
+
+    clock.now = dt.datetime(2022, 4, 20, tzinfo=UTC7)  # 72 %: 300 forecasts 415 < 675
+    assert await deadlines.check() == 1
+    clock.advance(days=1)
+    assert await deadlines.check() == 0  # still at risk: told once
+
+    assert await queued(engine) == [("bk/1trieu/1/at_risk/2022-04-20", "province")]
+
+
+async def test_a_pace_judgement_on_figures_that_changed_meanwhile_is_dropped(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    """The clock judges rows it read before its transaction; if a change moved them in
+    between, its judgement is stale and the change's own judgement stands."""
+    await judge_on(engine, clock, NotifierMetrics()).apply([change("bk", 700)])
+    stale = Figures("bk", CAMPAIGN, *PHASE_ONE, metric="submitted", value=300, target=675)
+    judged = judge(stale, clock.now, SETTINGS.rules_for(CAMPAIGN))
+    assert judged.figures.at_risk
+
+    async with engine.begin() as connection:
+        assert await settle(connection, [(stale, judged)]) == []
+        at_risk = await connection.scalar(sa.select(nt_progress.c.at_risk))
+    assert at_risk is False
