@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= uv
 RUN := $(UV) run --locked
 
-.PHONY: help setup demo test test-unit lint format schemas infra-up infra-down infra-status clean
+.PHONY: help setup demo test test-unit lint format schemas asyncapi infra-up infra-down infra-status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ format: setup ## Apply ruff's fixes and formatting
 
 schemas: setup ## Regenerate docs/schemas from the event contracts
 	$(RUN) python -c "from pathlib import Path; from shared.contracts.schemas import write_schemas; write_schemas(Path('docs/schemas'))"
+
+asyncapi: setup ## Regenerate docs/asyncapi.json (every Kafka channel) with FastStream
+	$(RUN) python -c "from pathlib import Path; from services.asyncapi import render; Path('docs/asyncapi.json').write_text(render(), encoding='utf-8')"
 
 infra-up: setup ## Start local PostgreSQL and Kafka; prints the variables to export
 	deploy/local/infra.sh up

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+from services.asyncapi import render as render_asyncapi
 from shared.contracts.portal import decode_portal_event
 from shared.contracts.registry import CURRENT
 from shared.contracts.schemas import render_schemas
@@ -28,3 +29,9 @@ def test_every_example_in_the_contract_docs_decodes_and_every_type_has_one() -> 
     decoded = [decode_portal_event(example) for example in examples]
 
     assert {event.type for event in decoded} == set(CURRENT.models)
+
+
+def test_the_committed_asyncapi_document_matches_the_channels_run_make_asyncapi_if_not() -> None:
+    committed = (DOCS / "asyncapi.json").read_text(encoding="utf-8")
+
+    assert committed == render_asyncapi()
