@@ -12,13 +12,12 @@ import asyncio
 import json
 import logging
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notifier.decisions import ChangeJudge, apply_encoded
 from services.notifier.metrics import NotifierMetrics
 from shared.dead_letters import DeadLetterSink, Origin
-from shared.persistence.schema import progress_outbox
+from shared.persistence.progress_outbox import forget, oldest
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +42,9 @@ class OutboxInput:
 
     async def drain_once(self) -> int:
         """Judge the oldest waiting changes; returns how many rows were taken."""
-        async with self._engine.connect() as connection:
-            rows = (
-                await connection.execute(
-                    sa.select(progress_outbox.c.id, progress_outbox.c.payload)
-                    .order_by(progress_outbox.c.id)
-                    .limit(self._batch_size)
-                )
-            ).all()
-            backlog = await connection.scalar(
-                sa.select(sa.func.count()).select_from(progress_outbox)
-            )
-        self._metrics.outbox_backlog.set(backlog or 0)
+        waiting = await oldest(self._engine, self._batch_size)
+        self._metrics.outbox_backlog.set(waiting.backlog)
+        rows = waiting.rows
         if not rows:
             return 0
         records = [
@@ -65,10 +55,7 @@ class OutboxInput:
             for row_id, payload in rows
         ]
         await apply_encoded(self._judge, records, self._dead_letters, self._metrics)
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                progress_outbox.delete().where(progress_outbox.c.id.in_([i for i, _ in rows]))
-            )
+        await forget(self._engine, [row_id for row_id, _ in rows])
         return len(rows)
 
     async def run(self) -> None:

@@ -12,13 +12,12 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.projector.metrics import ProjectorMetrics
 from shared.contracts.progress import ProgressChanged
-from shared.persistence.schema import progress_outbox
+from shared.persistence.progress_outbox import forget, oldest
 
 log = logging.getLogger(__name__)
 
@@ -59,27 +58,16 @@ class ChangesRelay:
         self._idle_seconds = idle_seconds
 
     async def relay_once(self) -> int:
-        async with self._engine.connect() as connection:
-            rows = (
-                await connection.execute(
-                    sa.select(progress_outbox.c.id, progress_outbox.c.payload)
-                    .order_by(progress_outbox.c.id)
-                    .limit(self._batch_size)
-                )
-            ).all()
-            backlog = await connection.scalar(
-                sa.select(sa.func.count()).select_from(progress_outbox)
-            )
-        self._metrics.changes_backlog.set(backlog or 0)
-        if not rows:
+        waiting = await oldest(self._engine, self._batch_size)
+        self._metrics.changes_backlog.set(waiting.backlog)
+        if not waiting.rows:
             return 0
-        await self._sink.deliver([ProgressChanged.model_validate(payload) for _, payload in rows])
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                progress_outbox.delete().where(progress_outbox.c.id.in_([i for i, _ in rows]))
-            )
-        self._metrics.changes.inc(len(rows))
-        return len(rows)
+        await self._sink.deliver(
+            [ProgressChanged.model_validate(payload) for _, payload in waiting.rows]
+        )
+        await forget(self._engine, [row_id for row_id, _ in waiting.rows])
+        self._metrics.changes.inc(len(waiting.rows))
+        return len(waiting.rows)
 
     async def run(self) -> None:
         while True:
