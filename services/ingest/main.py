@@ -3,8 +3,6 @@ process, until SIGINT or SIGTERM (uvicorn handles the signals and we stop the re
 
 from __future__ import annotations
 
-import uvicorn
-
 from services.ingest.components import ingest_components
 from services.ingest.http import create_ingest_app
 from services.ingest.service import IngestService
@@ -12,6 +10,7 @@ from services.ingest.settings import IngestSettings
 from shared.messaging.health import kafka_ready
 from shared.web.logging import configure_logging
 from shared.web.ops import database_ready
+from shared.web.serve import serve_http
 
 
 async def serve(settings: IngestSettings, log_level: str = "INFO") -> None:
@@ -23,12 +22,10 @@ async def serve(settings: IngestSettings, log_level: str = "INFO") -> None:
         service = IngestService(parts)
         await service.start()
         try:
-            config = uvicorn.Config(
+            await serve_http(
                 create_ingest_app(parts, readiness_checks=checks),
-                host=settings.http_host,
-                port=settings.http_port,
-                log_config=None,
+                settings.http_host,
+                settings.http_port,
             )
-            await uvicorn.Server(config).serve()
         finally:
             await service.stop()

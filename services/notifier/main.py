@@ -4,8 +4,6 @@ process, until SIGINT or SIGTERM (uvicorn handles the signals and we stop the re
 
 from __future__ import annotations
 
-import uvicorn
-
 from services.notifier.api import create_notifier_app
 from services.notifier.components import notifier_components
 from services.notifier.service import NotifierService
@@ -13,6 +11,7 @@ from services.notifier.settings import NotifierSettings
 from shared.messaging.health import kafka_ready
 from shared.web.logging import configure_logging
 from shared.web.ops import database_ready, ops_router
+from shared.web.serve import serve_http
 
 
 async def serve(settings: NotifierSettings, log_level: str = "INFO") -> None:
@@ -30,9 +29,6 @@ async def serve(settings: NotifierSettings, log_level: str = "INFO") -> None:
         service = NotifierService(parts)
         await service.start()
         try:
-            config = uvicorn.Config(
-                app, host=settings.http_host, port=settings.http_port, log_config=None
-            )
-            await uvicorn.Server(config).serve()
+            await serve_http(app, settings.http_host, settings.http_port)
         finally:
             await service.stop()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import uvicorn
 from fastapi import FastAPI
 
 from services.projector.components import projector_components
@@ -12,6 +11,7 @@ from services.projector.settings import ProjectorSettings
 from shared.messaging.health import kafka_ready
 from shared.web.logging import configure_logging
 from shared.web.ops import database_ready, ops_router
+from shared.web.serve import serve_http
 
 
 async def serve(settings: ProjectorSettings, log_level: str = "INFO") -> None:
@@ -25,9 +25,6 @@ async def serve(settings: ProjectorSettings, log_level: str = "INFO") -> None:
         service = ProjectorService(parts)
         await service.start()
         try:
-            config = uvicorn.Config(
-                app, host=settings.http_host, port=settings.http_port, log_config=None
-            )
-            await uvicorn.Server(config).serve()
+            await serve_http(app, settings.http_host, settings.http_port)
         finally:
             await service.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uvicorn
 from prometheus_client import CollectorRegistry
 from pydantic_settings import SettingsConfigDict
 
@@ -14,6 +13,7 @@ from shared.persistence.engine import create_engine
 from shared.persistence.migrations import ensure_migrated
 from shared.web.logging import configure_logging
 from shared.web.ops import database_ready, ops_router
+from shared.web.serve import serve_http
 
 
 class ApiServerSettings(QueryApiSettings, DatabaseSettings):
@@ -30,9 +30,6 @@ async def serve(settings: ApiServerSettings, log_level: str = "INFO") -> None:
         await ensure_migrated(engine)
         ops = ops_router(CollectorRegistry(), {"database": database_ready(engine)})
         app = create_query_app(engine, settings, clock=utc_now, extra_routers=[ops])
-        config = uvicorn.Config(
-            app, host=settings.http_host, port=settings.http_port, log_config=None
-        )
-        await uvicorn.Server(config).serve()
+        await serve_http(app, settings.http_host, settings.http_port)
     finally:
         await engine.dispose()
