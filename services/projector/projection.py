@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -116,7 +116,7 @@ class Projection:
         for record in fresh:
             initiative_id = record.stream_id.removeprefix("initiative-")
             old = rows.get(initiative_id)
-            new = evolve(old, record.fact(), record.occurred_at)
+            new = self._counting(evolve(old, record.fact(), record.occurred_at))
             if old is not None:
                 self._count(deltas, old, -1)
             self._count(deltas, new, +1)
@@ -173,6 +173,12 @@ class Projection:
         if self.view.version > durable:
             await _save_versions(connection, {REFERENCE_STREAM: self.view.version})
         return refresh
+
+    def _counting(self, row: InitiativeRow) -> InitiativeRow:
+        """The row filed where it counts: a unit merged away (even before this initiative was
+        projected, as reference facts are applied first) hands its initiatives to the target."""
+        unit_id = self.view.hierarchy.counting_unit(row.unit_id)
+        return row if unit_id == row.unit_id else replace(row, unit_id=unit_id)
 
     def _units_of(self, row: InitiativeRow) -> tuple[str, ...]:
         hierarchy = self.view.hierarchy

@@ -90,7 +90,7 @@ async def apply_reference(
     if isinstance(fact, UnitClosed):
         view.apply(record)
         await _set_parents(connection, view, [fact.unit_id])
-        return set()
+        return set(hierarchy.ancestors(fact.unit_id))
     view.apply(record)
     return _target_scope(view, fact)
 
@@ -131,8 +131,10 @@ async def _set_parents(
 
 async def _rehome(connection: AsyncConnection, view: ReferenceView, moved: Collection[str]) -> None:
     """Relink the ``moved`` units to their (new) ancestors outside the moved set; links
-    inside the set are untouched because a move keeps a subtree's own shape."""
-    inside = sorted(set(moved))
+    inside the set are untouched because a move keeps a subtree's own shape. Merged units
+    are left out: they have left the tree."""
+    inside = sorted(unit for unit in set(moved) if not _merged(view, unit))
+    kept = set(inside)
     for chunk in _chunks(inside):
         await connection.execute(
             rm_closure.delete().where(
@@ -143,10 +145,15 @@ async def _rehome(connection: AsyncConnection, view: ReferenceView, moved: Colle
         {"ancestor_id": ancestor, "descendant_id": unit, "depth": depth}
         for unit in inside
         for depth, ancestor in enumerate(view.hierarchy.ancestors(unit))
-        if depth and ancestor not in moved
+        if depth and ancestor not in kept
     ]
     if rows:
         await connection.execute(rm_closure.insert(), rows)
+
+
+def _merged(view: ReferenceView, unit_id: str) -> bool:
+    """A merged unit has left the tree: it keeps only its own closure row."""
+    return view.hierarchy.get(unit_id).merged_into is not None
 
 
 def _chunks(items: Sequence[str], size: int = 500) -> list[Sequence[str]]:
