@@ -7,6 +7,7 @@ HTTP callers get the rejection in the response instead. Parked facts are retried
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -18,6 +19,32 @@ from services.ingest.pipeline import IngestPipeline
 from services.ingest.verdicts import Verdict, VerdictStatus
 from shared.dead_letters import DeadLetter, DeadLetterSink, Origin
 from shared.eventstore.port import Clock, utc_now
+
+log = logging.getLogger(__name__)
+
+_LEVELS = {
+    VerdictStatus.ACCEPTED: logging.DEBUG,
+    VerdictStatus.DUPLICATE: logging.INFO,
+    VerdictStatus.PARKED: logging.INFO,
+    VerdictStatus.REJECTED: logging.WARNING,
+}
+
+
+def _log(verdict: Verdict, origin: Origin) -> None:
+    """One structured line per event (accepted ones only at DEBUG: there are millions)."""
+    log.log(
+        _LEVELS[verdict.status],
+        "portal event %s",
+        verdict.status.value,
+        extra={
+            "event_id": verdict.event_id,
+            "correlation_id": verdict.correlation_id,
+            "type": verdict.type,
+            "code": verdict.code,
+            "reason": verdict.message,
+            "origin": origin.as_dict(),
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -60,6 +87,8 @@ class Intake:
         self._metrics.batch_seconds.labels(channel).observe(time.perf_counter() - started)
         self._metrics.batch_size.labels(channel).observe(len(items))
         self._metrics.count(verdicts)
+        for item, verdict in zip(items, verdicts, strict=True):
+            _log(verdict, item.origin)
         parked = [
             (v.event_id or "", item.raw.decode(), v.code or "", v.message or "", item.origin)
             for item, v in zip(items, verdicts, strict=True)

@@ -157,7 +157,8 @@ def _verdict(
     message: str | None = None,
     position: int | None = None,
 ) -> Verdict:
-    return Verdict(status, event.event_id, event.type, code, message, position)
+    correlation = event.correlation_id or event.event_id
+    return Verdict(status, event.event_id, event.type, code, message, position, correlation)
 
 
 def _event_id_of(raw: RawEvent) -> str | None:

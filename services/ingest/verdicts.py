@@ -22,3 +22,4 @@ class Verdict:
     code: str | None = None
     message: str | None = None
     position: int | None = None
+    correlation_id: str | None = None

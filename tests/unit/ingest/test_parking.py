@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+
+import pytest
 
 from services.ingest.intake import Incoming, Intake
 from services.ingest.metrics import IngestMetrics
@@ -56,3 +59,27 @@ async def test_facts_that_stay_refused_do_not_starve_the_others_and_expire_to_de
     assert [letter.code for letter, _ in letters] == ["unknown_initiative"] * 2
     assert all(letter.message.startswith("still waiting after") for letter, _ in letters)
     assert {letter.origin.channel for letter, _ in letters} == {"kafka"}
+
+
+async def test_each_refused_event_is_logged_with_its_event_id_and_correlation_id(
+    sqlite_url: str, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = create_engine(sqlite_url)
+    store = SqlEventStore(engine, clock, outbox=False)
+    lot = ParkingLot(engine, dt.timedelta(minutes=10), clock)
+    intake = Intake(
+        IngestPipeline(store), lot, SqlDeadLetters(engine, clock), IngestMetrics(), clock
+    )
+    late = {**reviewed("initiative.approved", "sk-404"), "correlation_id": "batch-17"}
+
+    with caplog.at_level(logging.INFO, logger="services.ingest.intake"):
+        await intake.receive(incoming(late), dead_letter_rejections=True)
+    await engine.dispose()
+
+    [record] = [r for r in caplog.records if r.getMessage() == "portal event parked"]
+    assert (record.event_id, record.correlation_id, record.code) == (
+        late["event_id"],
+        "batch-17",
+        "unknown_initiative",
+    )
+    assert record.origin == {"channel": "kafka", "topic": "portal", "partition": 0, "offset": 0}
