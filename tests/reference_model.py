@@ -1,0 +1,328 @@
+"""A deliberately simple model of the projector's read models, recomputed from scratch.
+
+``expected_tables(records)`` folds the stored events (in position order) into the final
+state of every initiative and of the hierarchy, then derives each read-model table with
+plain loops over that final state. Nothing here is incremental and nothing imports the
+projector: it is the specification the incremental projector is compared with.
+
+Semantic choices (mirroring ``services/projector``, described here so they are visible):
+
+- An initiative counts for the unit it was last filed under (registration or submission),
+  followed through merges (``Hierarchy.counting_unit``), and for every ancestor of that unit
+  in the *final* hierarchy: moves and merges re-attribute all earlier figures.
+- Its bucket date is the local date (campaign zone) of its first submission, else of its
+  registration; that date picks the phase of each unit's effective plan.
+- A merged unit is history and no unit counts through it. Its closure is only its own row
+  ``(u, u, 0)``: the projector unlinks it from its ancestors when it applies the merge, and
+  it stays unlinked when its former parent later moves or merges (the domain's hierarchy
+  still lists it under that parent, so ``Hierarchy.ancestors`` is *not* used for it). Its
+  aggregate rows are a snapshot the projector took when it applied the merge, which depends
+  on how far the projector had got, not on the event stream: the model has no figures for
+  merged units and comparisons leave their aggregate rows out (``without_units``). Targets
+  are compared for every unit, merged ones included.
+- Rows whose counts are all zero are dropped (the projector may keep rows that returned to
+  zero).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from shared.contracts.base import REFERENCE_STREAM
+from shared.contracts.campaigns import CampaignDefined, PlanSet
+from shared.contracts.initiatives import (
+    InitiativeRegistered,
+    InitiativeResubmitted,
+    InitiativeSubmitted,
+)
+from shared.contracts.recorded import RecordedEvent
+from shared.contracts.units import UnitRegistered
+from shared.domain.hierarchy import Hierarchy, UnitState
+from shared.domain.phases import local_date
+from shared.domain.plans import Plans, effective_plan
+from shared.domain.targets import effective_target
+
+STATUSES = (
+    "registered",
+    "under_review",
+    "revision_requested",
+    "approved",
+    "rejected",
+    "recognized",
+    "withdrawn",
+)
+"""The status columns of ``rm_rollup_daily`` and ``rm_progress``, in schema order."""
+
+SUBMITTED = {"under_review", "revision_requested", "approved", "rejected", "recognized"}
+APPROVED = {"approved", "recognized"}
+
+STATUS_AFTER = {
+    "initiative.registered": "registered",
+    "initiative.submitted": "under_review",
+    "initiative.revision_requested": "revision_requested",
+    "initiative.resubmitted": "under_review",
+    "initiative.approved": "approved",
+    "initiative.rejected": "rejected",
+    "initiative.recognized": "recognized",
+    "initiative.withdrawn": "withdrawn",
+}
+"""Every stored fact was accepted by ingest, so its type alone gives the next status."""
+
+WHOLE_CAMPAIGN = ""
+
+Counts = tuple[int, ...]
+
+
+@dataclass
+class Initiative:
+    """What the read models need to know about one initiative after all its facts."""
+
+    initiative_id: str
+    campaign_id: str
+    filed_under: str
+    status: str = "registered"
+    title: str = ""
+    category: str | None = None
+    solution_type: str | None = None
+    author_types: tuple[str, ...] = ()
+    registered_at: dt.datetime | None = None
+    first_submitted_at: dt.datetime | None = None
+    approved_at: dt.datetime | None = None
+    rejected_at: dt.datetime | None = None
+    recognized_at: dt.datetime | None = None
+    withdrawn_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclass
+class World:
+    """The final state of everything after the whole stream."""
+
+    hierarchy: Hierarchy = field(default_factory=Hierarchy)
+    plans: Plans = field(default_factory=Plans)
+    zones: dict[str, ZoneInfo] = field(default_factory=dict)
+    units: list[str] = field(default_factory=list)
+    initiatives: dict[str, Initiative] = field(default_factory=dict)
+
+    @property
+    def merged(self) -> frozenset[str]:
+        return frozenset(u for u in self.units if self.hierarchy.get(u).state is UnitState.MERGED)
+
+
+@dataclass
+class Tables:
+    """Read-model rows keyed by primary key; values are the non-key columns."""
+
+    initiatives: dict[str, tuple[object, ...]]
+    closure: set[tuple[str, str, int]]
+    rollup: dict[tuple[str, str, dt.date], Counts]
+    progress: dict[tuple[str, str, str], Counts]
+    targets: dict[tuple[str, str, str], tuple[object, ...]]
+    series: dict[tuple[str, str, dt.date], Counts]
+    breakdowns: dict[tuple[str, str, str, str], Counts]
+
+
+TABLES = ("initiatives", "closure", "rollup", "progress", "targets", "series", "breakdowns")
+AGGREGATES = ("rollup", "progress", "series", "breakdowns")
+
+
+def fold_world(records: Iterable[RecordedEvent]) -> World:
+    world = World()
+    for record in sorted(records, key=lambda r: r.position):
+        fact = record.fact()
+        if record.stream_id == REFERENCE_STREAM:
+            if isinstance(fact, CampaignDefined):
+                world.zones[fact.campaign_id] = ZoneInfo(fact.time_zone)
+            elif isinstance(fact, PlanSet):
+                world.plans.set(fact)
+            else:
+                if isinstance(fact, UnitRegistered):
+                    world.units.append(fact.unit_id)
+                world.hierarchy.apply(fact)
+            continue
+        if record.type not in STATUS_AFTER:
+            continue
+        at = record.occurred_at
+        initiative_id = record.stream_id.removeprefix("initiative-")
+        state = world.initiatives.get(initiative_id)
+        if isinstance(fact, InitiativeRegistered | InitiativeSubmitted):
+            if state is None:
+                state = Initiative(initiative_id, fact.campaign_id, fact.unit_id)
+                world.initiatives[initiative_id] = state
+            state.filed_under = fact.unit_id
+            state.title = fact.title
+        assert state is not None, f"{record.type} before the initiative exists"
+        state.status = STATUS_AFTER[record.type]
+        state.updated_at = at
+        if isinstance(fact, InitiativeRegistered):
+            state.registered_at = at
+        elif isinstance(fact, InitiativeSubmitted):
+            state.category = fact.category
+            state.solution_type = fact.solution_type.value
+            state.author_types = tuple(dict.fromkeys(a.author_type.value for a in fact.authors))
+            if state.first_submitted_at is None:
+                state.first_submitted_at = at
+        elif isinstance(fact, InitiativeResubmitted):
+            if fact.title is not None:
+                state.title = fact.title
+        elif state.status == "approved":
+            state.approved_at = at
+        elif state.status == "rejected":
+            state.rejected_at = at
+        elif state.status == "recognized":
+            state.recognized_at = at
+        elif state.status == "withdrawn":
+            state.withdrawn_at = at
+    return world
+
+
+def _add(table: dict[object, list[int]], key: object, index: int, amount: int = 1) -> None:
+    table[key][index] += amount
+
+
+def _nonzero(table: Mapping[object, list[int]]) -> dict[object, Counts]:
+    return {key: tuple(counts) for key, counts in table.items() if any(counts)}
+
+
+def expected_tables(records: Iterable[RecordedEvent]) -> Tables:
+    world = fold_world(records)
+    return tables_of(world)
+
+
+def tables_of(world: World) -> Tables:
+    hierarchy, plans = world.hierarchy, world.plans
+    merged = world.merged
+
+    closure: set[tuple[str, str, int]] = set()
+    for unit in world.units:
+        if unit in merged:
+            closure.add((unit, unit, 0))
+        else:
+            closure |= {(a, unit, d) for d, a in enumerate(hierarchy.ancestors(unit))}
+
+    rows: dict[str, tuple[object, ...]] = {}
+    rollup: dict[object, list[int]] = defaultdict(lambda: [0] * len(STATUSES))
+    progress: dict[object, list[int]] = defaultdict(lambda: [0] * len(STATUSES))
+    series: dict[object, list[int]] = defaultdict(lambda: [0, 0])
+    breakdowns: dict[object, list[int]] = defaultdict(lambda: [0, 0])
+    for i in world.initiatives.values():
+        zone = world.zones[i.campaign_id]
+        counting_unit = hierarchy.counting_unit(i.filed_under)
+        anchor = i.first_submitted_at or i.registered_at
+        assert anchor is not None
+        bucket = local_date(anchor, zone)
+        rows[i.initiative_id] = (
+            i.campaign_id,
+            counting_unit,
+            i.status,
+            i.title,
+            i.category,
+            i.solution_type,
+            i.author_types,
+            bucket,
+            i.registered_at,
+            i.first_submitted_at,
+            i.approved_at,
+            i.rejected_at,
+            i.recognized_at,
+            i.withdrawn_at,
+            i.updated_at,
+        )
+        status = STATUSES.index(i.status)
+        submitted = int(i.status in SUBMITTED)
+        approved = int(i.status in APPROVED)
+        for unit in hierarchy.ancestors(counting_unit):
+            c = i.campaign_id
+            _add(rollup, (unit, c, bucket), status)
+            plan = effective_plan(hierarchy, plans, c, unit)
+            if plan is not None:
+                for phase in plan.phases:
+                    if phase.starts_on <= bucket <= phase.ends_on:
+                        _add(progress, (unit, c, phase.phase_id), status)
+                        _add(progress, (unit, c, WHOLE_CAMPAIGN), status)
+            if i.first_submitted_at is not None:
+                _add(series, (unit, c, local_date(i.first_submitted_at, zone)), 0)
+                if i.withdrawn_at is not None:
+                    _add(series, (unit, c, local_date(i.withdrawn_at, zone)), 0, -1)
+            if i.approved_at is not None:
+                _add(series, (unit, c, local_date(i.approved_at, zone)), 1)
+            cells = [("category", i.category), ("solution_type", i.solution_type)]
+            cells += [("author_type", kind) for kind in i.author_types]
+            for dimension, value in cells:
+                if value is not None:
+                    _add(breakdowns, (unit, c, dimension, value), 0, submitted)
+                    _add(breakdowns, (unit, c, dimension, value), 1, approved)
+
+    targets: dict[tuple[str, str, str], tuple[object, ...]] = {}
+    for campaign_id in world.zones:
+        for unit in world.units:
+            plan = effective_plan(hierarchy, plans, campaign_id, unit)
+            if plan is None:
+                continue
+            windows = [(p.phase_id, p.name, p.starts_on, p.ends_on) for p in plan.phases]
+            first = min(p.starts_on for p in plan.phases)
+            last = max(p.ends_on for p in plan.phases)
+            windows.append((WHOLE_CAMPAIGN, "", first, last))
+            for phase_id, name, starts_on, ends_on in windows:
+                target = effective_target(hierarchy, plans, campaign_id, unit, phase_id or None)
+                resolved: tuple[object, ...] = (None,) * 6
+                if target is not None:
+                    resolved = (
+                        target.metric.value,
+                        target.kind.value,
+                        str(target.value),
+                        target.required,
+                        target.members,
+                        target.source_unit_id,
+                    )
+                targets[(unit, campaign_id, phase_id)] = (name, starts_on, ends_on, *resolved)
+
+    return Tables(
+        initiatives=rows,
+        closure=closure,
+        rollup=_nonzero(rollup),  # type: ignore[arg-type]
+        progress=_nonzero(progress),  # type: ignore[arg-type]
+        targets=targets,
+        series=_nonzero(series),  # type: ignore[arg-type]
+        breakdowns=_nonzero(breakdowns),  # type: ignore[arg-type]
+    )
+
+
+def without_units(tables: Tables, units: frozenset[str]) -> Tables:
+    """``tables`` without the aggregate rows of ``units`` (merged units: see the module doc)."""
+    kept = {
+        name: {key: value for key, value in getattr(tables, name).items() if key[0] not in units}
+        for name in AGGREGATES
+    }
+    return Tables(
+        initiatives=tables.initiatives,
+        closure=tables.closure,
+        targets=tables.targets,
+        **kept,  # type: ignore[arg-type]
+    )
+
+
+def differences(actual: Tables, expected: Tables) -> dict[str, dict[str, object]]:
+    """Per table, the rows only one side has or whose values differ (empty when equal)."""
+    found: dict[str, dict[str, object]] = {}
+    for name in TABLES:
+        got, want = getattr(actual, name), getattr(expected, name)
+        if got == want:
+            continue
+        if isinstance(got, set):
+            found[name] = {"projector only": sorted(got - want), "model only": sorted(want - got)}
+            continue
+        found[name] = {
+            "projector only": {k: got[k] for k in sorted(got.keys() - want.keys(), key=str)},
+            "model only": {k: want[k] for k in sorted(want.keys() - got.keys(), key=str)},
+            "differ (projector, model)": {
+                k: (got[k], want[k])
+                for k in sorted(got.keys() & want.keys(), key=str)
+                if got[k] != want[k]
+            },
+        }
+    return found
