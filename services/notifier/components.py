@@ -99,6 +99,7 @@ async def notifier_components(
                 channels if channels is not None else channels_of(settings, client, clock),
                 DeliveryMetrics(metrics.registry),
                 clock,
+                lease_seconds=settings.delivery_lease_seconds,
             )
             deadlines = DeadlineClock(
                 engine,

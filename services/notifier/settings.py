@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.notifier.rules import RuleConfig
@@ -73,6 +73,12 @@ class NotifierSettings(DatabaseSettings, KafkaSettings):
     )
 
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    delivery_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a claimed delivery is reserved for its worker; a worker that "
+        "dies mid-send leaves it to others after this long",
+    )
     smtp_host: str | None = Field(
         default=None, description="The SMTP relay; without it e-mail deliveries wait, unsent"
     )
@@ -94,6 +100,15 @@ class NotifierSettings(DatabaseSettings, KafkaSettings):
         ),
     )
     page_size: int = Field(default=100, ge=1, le=1000, description="Notifications per page")
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> NotifierSettings:
+        if self.delivery_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError(
+                "delivery_lease_seconds must exceed webhook_timeout_seconds, or a slow send "
+                "could be claimed and sent again by another worker"
+            )
+        return self
 
     def rules_for(self, campaign_id: str) -> RuleConfig:
         """The rules' parameters for one campaign: its overrides over the defaults."""
