@@ -15,9 +15,8 @@ from importlib.metadata import version
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, Security
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi import status as http
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime, BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -34,7 +33,7 @@ from shared.persistence.schema import (
     rm_closure,
     rm_units,
 )
-from shared.web.auth import Scope, TokenScopes, covers, outside_scope
+from shared.web.auth import Scope, TokenScope, TokenScopes, covers, outside_scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +41,6 @@ class NotifierContext:
     """What the endpoints need, kept on ``app.state`` so several apps can coexist in tests."""
 
     engine: AsyncEngine
-    tokens: TokenScopes
     clock: Clock
     settings: NotifierSettings
 
@@ -53,18 +51,6 @@ def _context(request: Request) -> NotifierContext:
 
 
 Context = Annotated[NotifierContext, Depends(_context)]
-
-
-async def _scope(
-    context: Context,
-    credentials: Annotated[
-        HTTPAuthorizationCredentials | None, Security(HTTPBearer(auto_error=False))
-    ],
-) -> Scope:
-    return context.tokens.authorize(credentials)
-
-
-TokenScope = Annotated[Scope, Depends(_scope)]
 
 
 async def _require(connection: AsyncConnection, scope: Scope, unit_id: str) -> None:
@@ -321,8 +307,8 @@ def create_notifier_app(
         "Rules, keys and deliveries: docs/notifier.md.",
         docs_url="/docs",
     )
-    tokens = TokenScopes(settings.tokens, realm="initiatives-notifier")
-    app.state.notifier = NotifierContext(engine, tokens, clock, settings)
+    app.state.tokens = TokenScopes(settings.tokens, realm="initiatives-notifier")
+    app.state.notifier = NotifierContext(engine, clock, settings)
     for extra in extra_routers:
         app.include_router(extra)
     app.include_router(router)

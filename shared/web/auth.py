@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import HTTPException, status
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.persistence.schema import rm_closure
@@ -83,3 +84,18 @@ def outside_scope(scope: Scope, unit_id: str) -> HTTPException:
     return HTTPException(
         status.HTTP_403_FORBIDDEN, f"unit {unit_id!r} is outside this token's scope"
     )
+
+
+def bearer_scope(
+    request: Request,
+    credentials: Annotated[
+        HTTPAuthorizationCredentials | None, Security(HTTPBearer(auto_error=False))
+    ],
+) -> Scope:
+    """FastAPI dependency: the scope of the request's token (``app.state.tokens`` holds the
+    app's :class:`TokenScopes`); 401 when it is missing or unknown."""
+    tokens: TokenScopes = request.app.state.tokens
+    return tokens.authorize(credentials)
+
+
+TokenScope = Annotated[Scope, Depends(bearer_scope)]

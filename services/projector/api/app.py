@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, Security
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi import status as http
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -40,7 +39,7 @@ from services.projector.deltas import WHOLE_CAMPAIGN
 from shared.contracts.campaigns import Metric
 from shared.domain.initiative import InitiativeStatus
 from shared.text import fold
-from shared.web.auth import Scope, TokenScopes, outside_scope
+from shared.web.auth import TokenScope, TokenScopes, outside_scope
 
 Clock = Callable[[], dt.datetime]
 
@@ -53,7 +52,6 @@ class QueryContext:
     """What the endpoints need, kept on ``app.state`` so several apps can coexist in tests."""
 
     read: ReadModels
-    tokens: TokenScopes
     clock: Clock
     settings: QueryApiSettings
 
@@ -64,18 +62,6 @@ def _context(request: Request) -> QueryContext:
 
 
 Context = Annotated[QueryContext, Depends(_context)]
-
-
-async def _scope(
-    context: Context,
-    credentials: Annotated[
-        HTTPAuthorizationCredentials | None, Security(HTTPBearer(auto_error=False))
-    ],
-) -> Scope:
-    return context.tokens.authorize(credentials)
-
-
-TokenScope = Annotated[Scope, Depends(_scope)]
 
 
 async def _scoped_unit(unit_id: str, context: Context, scope: TokenScope) -> Unit:
@@ -355,9 +341,8 @@ def create_query_app(
         "Read models: docs/read-models.md; endpoints: docs/query-api.md.",
         docs_url="/docs",
     )
-    app.state.query = QueryContext(
-        ReadModels(engine), TokenScopes(settings.tokens, realm="initiatives-query"), clock, settings
-    )
+    app.state.tokens = TokenScopes(settings.tokens, realm="initiatives-query")
+    app.state.query = QueryContext(ReadModels(engine), clock, settings)
     for extra in extra_routers:
         app.include_router(extra)
     app.include_router(router)
