@@ -51,3 +51,10 @@ async def postgres_url(postgres_database_url: str) -> str:
     await upgrade(engine)
     await engine.dispose()
     return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A migrated database of each kind in turn: the embedded SQLite and real PostgreSQL."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url

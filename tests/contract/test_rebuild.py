@@ -21,12 +21,6 @@ from tests.portal_events import reviewed, unit_moved, unit_registered
 from tests.read_models import dump
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
-def database_url(request: pytest.FixtureRequest) -> str:
-    url: str = request.getfixturevalue(f"{request.param}_url")
-    return url
-
-
 async def project_live(url: str) -> dict[str, list[tuple[Any, ...]]]:
     engine = create_engine(url)
     store = SqlEventStore(engine, outbox=False)

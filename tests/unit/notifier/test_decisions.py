@@ -47,8 +47,8 @@ SETTINGS = NotifierSettings()
 
 
 @pytest.fixture
-async def engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(sqlite_url)
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
     await seed_units(engine)
     yield engine
     await engine.dispose()

@@ -72,8 +72,8 @@ async def add_units(engine: AsyncEngine) -> None:
 
 
 @pytest.fixture
-async def engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(sqlite_url)
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
     await add_units(engine)
     yield engine
     await engine.dispose()
