@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol, TypeVar
 
 from services.ingest.components import IngestComponents, ingest_components
 from services.ingest.service import IngestService
@@ -15,35 +16,39 @@ from services.projector.components import ProjectorComponents, projector_compone
 from services.projector.service import ProjectorService
 from services.projector.settings import ProjectorSettings
 
+Parts = TypeVar("Parts")
 
-@asynccontextmanager
-async def running_ingest(settings: IngestSettings) -> AsyncIterator[IngestComponents]:
-    async with ingest_components(settings) as parts:
-        service = IngestService(parts)
-        await service.start()
-        try:
-            yield parts
-        finally:
-            await service.stop()
+
+class Service(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 @asynccontextmanager
-async def running_projector(settings: ProjectorSettings) -> AsyncIterator[ProjectorComponents]:
-    async with projector_components(settings) as parts:
-        service = ProjectorService(parts)
-        await service.start()
+async def _running(
+    components: AbstractAsyncContextManager[Parts], service: Callable[[Parts], Service]
+) -> AsyncIterator[Parts]:
+    async with components as parts:
+        running = service(parts)
+        await running.start()
         try:
             yield parts
         finally:
-            await service.stop()
+            await running.stop()
 
 
-@asynccontextmanager
-async def running_notifier(settings: NotifierSettings) -> AsyncIterator[NotifierComponents]:
-    async with notifier_components(settings) as parts:
-        service = NotifierService(parts)
-        await service.start()
-        try:
-            yield parts
-        finally:
-            await service.stop()
+def running_ingest(settings: IngestSettings) -> AbstractAsyncContextManager[IngestComponents]:
+    return _running(ingest_components(settings), IngestService)
+
+
+def running_projector(
+    settings: ProjectorSettings,
+) -> AbstractAsyncContextManager[ProjectorComponents]:
+    return _running(projector_components(settings), ProjectorService)
+
+
+def running_notifier(
+    settings: NotifierSettings,
+) -> AbstractAsyncContextManager[NotifierComponents]:
+    return _running(notifier_components(settings), NotifierService)
