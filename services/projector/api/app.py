@@ -69,7 +69,7 @@ async def _scoped_unit(unit_id: str, context: Context, scope: TokenScope) -> Uni
 
     Scope comes first, so a token cannot even learn whether a unit outside it exists.
     """
-    if not scope.is_admin and not await context.read.within(scope.unit_id, unit_id):
+    if not await context.read.covers(scope, unit_id):
         raise outside_scope(scope, unit_id)
     unit = await context.read.unit(unit_id)
     if unit is None:

@@ -28,6 +28,7 @@ from shared.persistence.schema import (
     rm_targets,
     rm_units,
 )
+from shared.web.auth import Scope, covers
 
 OPEN = "open"
 AnyRow = tuple[Any, ...]
@@ -226,12 +227,10 @@ class ReadModels:
         rows = await self._rows(_UNITS.where(rm_units.c.unit_id == unit_id))
         return Unit(**rows[0]._mapping) if rows else None
 
-    async def within(self, ancestor_id: str, unit_id: str) -> bool:
-        """Whether ``unit_id`` is ``ancestor_id`` or one of its descendants."""
-        query = sa.select(rm_closure.c.depth).where(
-            rm_closure.c.ancestor_id == ancestor_id, rm_closure.c.descendant_id == unit_id
-        )
-        return bool(await self._rows(query))
+    async def covers(self, scope: Scope, unit_id: str) -> bool:
+        """Whether the token's scope covers ``unit_id`` (the shared rule, on a short read)."""
+        async with self._engine.connect() as connection:
+            return await covers(connection, scope, unit_id)
 
     async def search_units(self, folded: str, *, scope: str | None, limit: int) -> list[Unit]:
         """Units whose folded name contains ``folded``, names starting with it first.
