@@ -22,9 +22,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from services.ingest.components import IngestComponents, ingest_components
 from services.ingest.service import IngestService
 from services.ingest.settings import IngestSettings
+from services.samples.portal_events import reviewed, small_tree, submitted
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import upgrade
-from tests.portal_events import reviewed, small_tree, submitted
 
 
 async def fresh_database(admin_url: str) -> str:

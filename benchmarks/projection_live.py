@@ -19,12 +19,12 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from benchmarks.read_side import fresh_database
-from benchmarks.workload import generate
 from services.ingest.metrics import IngestMetrics
 from services.ingest.relay import OutboxRelay
 from services.projector.components import projector_components
 from services.projector.service import ProjectorService
 from services.projector.settings import ProjectorSettings
+from services.samples.national import generate
 from shared.contracts.portal import decode_portal_event
 from shared.contracts.recorded import NewEvent
 from shared.eventstore.sql import SqlEventStore

@@ -20,10 +20,10 @@ import asyncpg
 import httpx
 import uvicorn
 
-from benchmarks.workload import generate
 from services.projector.api.app import create_query_app
 from services.projector.api.settings import QueryApiSettings
 from services.projector.rebuild import rebuild
+from services.samples.national import generate
 from shared.contracts.portal import decode_portal_event
 from shared.contracts.recorded import NewEvent
 from shared.eventstore.port import utc_now

@@ -13,11 +13,11 @@ from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
 from services.projector.rebuild import rebuild
 from services.projector.tailer import StoreTailer
+from services.samples import seed_cases
+from services.samples.portal_events import reviewed, unit_moved, unit_registered
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
 from shared.persistence.schema import rm_progress
-from tests import seed_cases
-from tests.portal_events import reviewed, unit_moved, unit_registered
 from tests.read_models import dump
 
 

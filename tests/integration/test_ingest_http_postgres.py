@@ -8,7 +8,7 @@ import pytest
 from services.ingest.components import ingest_components
 from services.ingest.http import create_ingest_app, hash_api_key
 from services.ingest.settings import IngestSettings
-from tests.portal_events import reviewed, small_tree, submitted
+from services.samples.portal_events import reviewed, small_tree, submitted
 
 pytestmark = pytest.mark.integration
 

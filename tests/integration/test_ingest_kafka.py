@@ -13,11 +13,11 @@ from services.ingest.components import IngestComponents, ingest_components
 from services.ingest.intake import Incoming
 from services.ingest.relay import OutboxRelay
 from services.ingest.settings import IngestSettings
+from services.samples.portal_events import reviewed, small_tree, submitted
 from shared.contracts.recorded import RecordedEvent
 from shared.dead_letters import Origin
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, read_topic, wait_until
-from tests.portal_events import reviewed, small_tree, submitted
 from tests.running import running_ingest
 
 pytestmark = pytest.mark.integration

@@ -17,11 +17,11 @@ from services.ingest.settings import IngestSettings
 from services.notifier.api import create_notifier_app
 from services.notifier.settings import NotifierSettings
 from services.projector.settings import ProjectorSettings
+from services.samples import seed_cases
 from shared.eventstore.port import utc_now
 from shared.persistence.engine import create_engine
 from shared.persistence.schema import nt_decisions
 from shared.web.secrets import hash_secret
-from tests import seed_cases
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, wait_until
 from tests.receivers import Mailbox, WebhookReceiver, serving, smtp_serving

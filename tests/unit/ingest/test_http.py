@@ -22,10 +22,10 @@ from services.ingest.http import create_ingest_app, hash_api_key
 from services.ingest.pipeline import ConflictsPersisted
 from services.ingest.settings import IngestSettings
 from services.ingest.verdicts import Verdict
+from services.samples.portal_events import campaign_defined, reviewed, small_tree, submitted
 from shared.dead_letters import Origin
 from shared.persistence.engine import create_engine
 from shared.web.ops import database_ready
-from tests.portal_events import campaign_defined, reviewed, small_tree, submitted
 
 KEY = "np-7f3a9c-secret"
 AUTH = {"X-API-Key": KEY}

@@ -18,8 +18,8 @@ from services.cli import app as cli
 from services.ingest.components import IngestComponents, ingest_components
 from services.ingest.load import load_files, load_progress
 from services.ingest.settings import IngestSettings
+from services.samples.portal_events import reviewed, small_tree, submitted
 from shared.dead_letters import SqlDeadLetters
-from tests.portal_events import reviewed, small_tree, submitted
 
 
 def write_ndjson(path: Path, lines: list[dict[str, Any] | str]) -> Path:

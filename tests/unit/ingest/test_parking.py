@@ -12,11 +12,11 @@ from services.ingest.intake import Incoming, Intake
 from services.ingest.metrics import IngestMetrics
 from services.ingest.parking import ParkingLot
 from services.ingest.pipeline import IngestPipeline
+from services.samples.portal_events import reviewed, small_tree, submitted
 from shared.dead_letters import Origin, SqlDeadLetters
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
 from tests.conftest import FrozenClock
-from tests.portal_events import reviewed, small_tree, submitted
 
 
 def incoming(*events: dict[str, object]) -> list[Incoming]:

@@ -10,17 +10,17 @@ import pytest
 
 from services.ingest.pipeline import IngestPipeline
 from services.ingest.verdicts import VerdictStatus
-from shared.contracts.portal import decode_portal_event
-from shared.contracts.recorded import NewEvent
-from shared.eventstore.memory import InMemoryEventStore
-from shared.eventstore.port import AppendOutcome
-from tests.portal_events import (
+from services.samples.portal_events import (
     reviewed,
     small_tree,
     submitted,
     unit_moved,
     unit_registered,
 )
+from shared.contracts.portal import decode_portal_event
+from shared.contracts.recorded import NewEvent
+from shared.eventstore.memory import InMemoryEventStore
+from shared.eventstore.port import AppendOutcome
 
 A, D, R, P = (
     VerdictStatus.ACCEPTED,

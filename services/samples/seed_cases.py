@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from tests.portal_events import (
+from services.samples.portal_events import (
     campaign_defined,
     membership,
     plan_set,

@@ -1,4 +1,4 @@
-"""Builders of portal events as portals send them (plain JSON documents), for every test layer."""
+"""Builders of portal events as portals send them (plain JSON documents)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def envelope(
         "type": event_type,
         "schema_version": 1,
         "occurred_at": at,
-        "source": "test-portal",
+        "source": "sample-portal",
         "data": data,
     }
 
