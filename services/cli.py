@@ -11,6 +11,8 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from benchmarks.cli import app as bench_app
+
 T = TypeVar("T")
 
 app = typer.Typer(
@@ -258,6 +260,8 @@ def api(
 
     _refusing_unmigrated(lambda: asyncio.run(serve(ApiServerSettings(), log_level)))
 
+
+app.add_typer(bench_app, name="bench")
 
 if __name__ == "__main__":
     app()
