@@ -9,6 +9,7 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from services.ingest.intake import Incoming, Intake
+from services.ingest.metrics import IngestMetrics
 from services.ingest.settings import IngestSettings
 from shared.dead_letters import Origin
 from shared.messaging.batches import Records, subscribe_batches
@@ -21,7 +22,9 @@ def incoming(record: ConsumerRecord[Any, Any]) -> Incoming:
     )
 
 
-def subscribe_portal_events(broker: KafkaBroker, intake: Intake, settings: IngestSettings) -> None:
+def subscribe_portal_events(
+    broker: KafkaBroker, intake: Intake, settings: IngestSettings, metrics: IngestMetrics
+) -> None:
     async def handle(records: Records) -> None:
         await intake.receive([incoming(record) for record in records], dead_letter_rejections=True)
 
@@ -32,6 +35,9 @@ def subscribe_portal_events(broker: KafkaBroker, intake: Intake, settings: Inges
         group_id=settings.consumer_group,
         max_records=settings.batch_size,
         batch_timeout_ms=settings.batch_timeout_ms,
+        observe_lag=lambda topic, partition, lag: metrics.lag.labels(topic, str(partition)).set(
+            lag
+        ),
         title="portal events",
         description="Facts from upstream portals (see docs/contracts.md)",
     )

@@ -51,6 +51,12 @@ class IngestMetrics:
             "Age of the oldest unpublished event (0 when the outbox is empty)",
             registry=self.registry,
         )
+        self.lag = Gauge(
+            "ingest_consumer_lag",
+            "Portal records on the partition not yet handled (high watermark − next offset)",
+            ["topic", "partition"],
+            registry=self.registry,
+        )
         self.published = Counter(
             "ingest_relay_published_events",
             "Events the relay published to Kafka",

@@ -41,7 +41,7 @@ class IngestService:
             self.broker = KafkaBroker(
                 settings.kafka_bootstrap_servers, client_id="initiatives-ingest", logger=log
             )
-            subscribe_portal_events(self.broker, parts.intake, settings)
+            subscribe_portal_events(self.broker, parts.intake, settings, parts.metrics)
             await self.broker.start()
         self._tasks.start(self._retry_parked(), name="parked-retries")
 

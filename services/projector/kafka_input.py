@@ -46,6 +46,7 @@ def subscribe_recorded_events(
             newest = max(event.recorded_at for event in events)
             metrics.freshness.set((utc_now() - newest).total_seconds())
         await dead_letters.send(letters)
+        metrics.undecodable.inc(len(letters))
 
     subscribe_batches(
         broker,

@@ -23,6 +23,11 @@ class ProjectorMetrics:
             "Events of types this projector does not know, skipped",
             registry=self.registry,
         )
+        self.undecodable = Counter(
+            "projector_events_undecodable",
+            "Records that were not a recorded event, sent to the dead-letter topic",
+            registry=self.registry,
+        )
         self.batch_size = Histogram(
             "projector_batch_size",
             "Events per applied batch",
