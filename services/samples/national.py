@@ -24,6 +24,9 @@ PHASES = (
 CATEGORIES = ("covid19", "production", "productivity", "admin_reform", "union_work", "digital")
 AUTHOR_TYPES = ("member", "member", "member", "worker", "union_official", "manager")
 SOLUTIONS = ("technical", "management", "operational", "technology_application", "research")
+REGISTERED_FIRST = 0.45
+"""Share of initiatives announced (đăng ký) before their content is submitted (nộp); with
+the reviews it brings the national set to about 7 million events."""
 
 
 @dataclass(frozen=True)
@@ -178,17 +181,46 @@ def generate(scale: float, seed: int = 2022) -> Iterator[dict[str, Any]]:
     initiatives.sort()
     for submitted_at, n, unit in initiatives:
         yield from _lifecycle(rng, count, n, unit, submitted_at)
-    moved = grassroots[: max(1, shape.grassroots // 20_000)]
+    yield from _reorganisation(rng, count, districts, grassroots)
+
+
+def _reorganisation(
+    rng: random.Random,
+    count: Iterator[int],
+    districts: list[tuple[str, str]],
+    grassroots: list[tuple[str, str]],
+) -> Iterator[dict[str, Any]]:
+    """After the campaign: a few grassroots unions move, a few merge into a neighbour, and
+    a few districts merge into another district (their grassroots unions follow)."""
     late = dt.datetime(2023, 10, 15, 8, tzinfo=UTC7)
-    for unit, _ in moved:
+    few = max(1, len(grassroots) // 20_000)
+    for unit, _ in grassroots[:few]:
         target = districts[rng.randrange(len(districts))][0]
         yield _event(next(count), "unit.moved", late, {"unit_id": unit, "new_parent_id": target})
+    for (unit, _), (into, _) in zip(grassroots[few : 2 * few], grassroots[2 * few :], strict=False):
+        yield _event(next(count), "unit.merged", late, {"unit_id": unit, "into_unit_id": into})
+    absorbed = districts[-max(1, len(districts) // 350) :]
+    for district, _ in absorbed:
+        into = districts[rng.randrange(len(districts) - len(absorbed))][0]
+        yield _event(next(count), "unit.merged", late, {"unit_id": district, "into_unit_id": into})
 
 
 def _lifecycle(
     rng: random.Random, count: Iterator[int], n: int, unit: str, at: dt.datetime
 ) -> Iterator[dict[str, Any]]:
     initiative = f"i{n}"
+    if rng.random() < REGISTERED_FIRST:
+        yield _event(
+            next(count),
+            "initiative.registered",
+            at - dt.timedelta(days=rng.randint(1, 14)),
+            {
+                "initiative_id": initiative,
+                "campaign_id": CAMPAIGN,
+                "unit_id": unit,
+                "title": f"Đăng ký sáng kiến số {n}",
+            },
+        )
     authors = [
         {"name": f"Tác giả {n}-{a}", "author_type": rng.choice(AUTHOR_TYPES)}
         for a in range(rng.randint(1, 3))

@@ -1,0 +1,60 @@
+"""A closed-loop HTTP load: N clients each send GET requests back to back, in a process of its
+own so the clients never take CPU from the server's process.
+
+    python -m benchmarks.http_load http://127.0.0.1:8000/v1/units/vn/progress \\
+        --token T --clients 50 --requests 2000 --warmup 100
+
+Prints one JSON object: p50_ms, p99_ms, requests_per_s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+
+import httpx
+
+from benchmarks.report import Figures, percentile
+
+
+async def load(url: str, token: str, clients: int, requests: int) -> Figures:
+    latencies: list[float] = []
+    remaining = iter(range(requests))
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(limits=limits, headers=headers, timeout=60) as client:
+
+        async def one_client() -> None:
+            for _ in remaining:
+                sent = time.perf_counter()
+                response = await client.get(url)
+                response.raise_for_status()
+                latencies.append(time.perf_counter() - sent)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return {
+        "p50_ms": percentile(latencies, 0.50) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "requests_per_s": requests / elapsed,
+    }
+
+
+async def main(url: str, token: str, clients: int, requests: int, warmup: int) -> Figures:
+    await load(url, token, clients, warmup)
+    return await load(url, token, clients, requests)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url")
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=100)
+    args = parser.parse_args()
+    figures = asyncio.run(main(args.url, args.token, args.clients, args.requests, args.warmup))
+    print(json.dumps(figures))

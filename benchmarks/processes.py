@@ -1,0 +1,173 @@
+"""The services under test as separate processes, as in production, with their peak memory.
+
+Each ``initiatives <command>`` runs in its own process so its CPU and memory are its own; the
+benchmark reads its progress from the service's ``/metrics`` and, when it ends, its peak
+resident set from the kernel's accounting of that child (``wait4``), which sees every peak,
+however short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+STOP_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 120.0
+
+
+class ServiceFailed(RuntimeError):
+    """A service process exited when it should have kept running, or never became ready."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class PeakMemory:
+    """The highest resident set each service reached (MiB), over every process of that name."""
+
+    mib: dict[str, float] = field(default_factory=dict)
+
+    def record(self, name: str, mib: float) -> None:
+        self.mib[name] = max(mib, self.mib.get(name, 0.0))
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(log.read_text("utf-8", "replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+@dataclass
+class Service:
+    """One running ``initiatives`` process."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    port: int | None = None
+
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            raise ServiceFailed(
+                f"{self.name} exited with {self.process.returncode}:\n{_tail(self.log)}"
+            )
+
+    async def metrics(self) -> dict[str, float]:
+        """The service's Prometheus samples, each summed over its labels."""
+        self.check_alive()
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(f"http://127.0.0.1:{self.port}/metrics")
+        response.raise_for_status()
+        totals: dict[str, float] = {}
+        for family in text_string_to_metric_families(response.text):
+            for sample in family.samples:
+                totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
+        return totals
+
+    async def wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        async with httpx.AsyncClient(timeout=5) as client:
+            while time.monotonic() < deadline:
+                self.check_alive()
+                try:
+                    response = await client.get(f"http://127.0.0.1:{self.port}/readyz")
+                    if response.status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise ServiceFailed(f"{self.name} not ready after {READY_TIMEOUT_S:.0f} s")
+
+    async def finish(self, stop: bool = True) -> tuple[int, float]:
+        """Stop the process (SIGTERM, then SIGKILL) or wait for it to end by itself; its exit
+        status and peak resident set (MiB)."""
+        if stop and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        status, peak_kib = await asyncio.to_thread(self._reap, stop)
+        self.process.returncode = status
+        return status, peak_kib / 1024
+
+    def _reap(self, stop: bool) -> tuple[int, int]:
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while stop and time.monotonic() < deadline:
+            pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
+            if pid:
+                return os.waitstatus_to_exitcode(status), usage.ru_maxrss
+            time.sleep(0.05)
+        if stop:
+            self.process.kill()
+        _, status, usage = os.wait4(self.process.pid, 0)
+        return os.waitstatus_to_exitcode(status), usage.ru_maxrss
+
+
+def start(
+    name: str,
+    command: Sequence[str],
+    env: Mapping[str, str],
+    logs: Path,
+    port: int | None = None,
+) -> Service:
+    """Start ``initiatives <command>`` with ``env`` added to this environment."""
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"{name}.log"
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", *command],
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    return Service(name, process, log, port)
+
+
+@asynccontextmanager
+async def running(
+    name: str,
+    command: Sequence[str],
+    env: Mapping[str, str],
+    logs: Path,
+    memory: PeakMemory,
+    port_variable: str,
+) -> AsyncIterator[Service]:
+    """A service, ready (``/readyz``) on a free port; stopped at the end, its peak recorded."""
+    port = free_port()
+    service = start(
+        name, [*command, "--log-level", "WARNING"], {**env, port_variable: str(port)}, logs, port
+    )
+    try:
+        await service.wait_ready()
+        yield service
+    finally:
+        _, peak = await service.finish()
+        memory.record(name, peak)
+
+
+async def run_to_end(
+    name: str, command: Sequence[str], env: Mapping[str, str], logs: Path, memory: PeakMemory
+) -> str:
+    """Run a command to its end; its output (the caller parses its figures)."""
+    service = start(name, command, env, logs)
+    status, peak = await service.finish(stop=False)
+    memory.record(name, peak)
+    if status != 0:
+        raise ServiceFailed(f"{name} exited with {status}:\n{_tail(service.log)}")
+    return _tail(service.log, lines=5)
