@@ -217,6 +217,11 @@ class ReadModels:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """For readers of tables beyond the read models (the dashboard's notifications)."""
+        return self._engine
+
     async def _rows(
         self, query: sa.Select[*AnyRow] | sa.CompoundSelect[*AnyRow]
     ) -> Sequence[sa.Row[*AnyRow]]:
@@ -252,6 +257,20 @@ class ReadModels:
         """The unit's open children: closed and merged units are history, not competitors."""
         query = _UNITS.where(rm_units.c.parent_id == unit_id, rm_units.c.state == OPEN)
         return [Unit(**row._mapping) for row in await self._rows(query)]
+
+    async def ancestors(self, unit_id: str) -> list[Unit]:
+        """The unit's ancestors, the root first, for a breadcrumb."""
+        query = (
+            _UNITS.join(rm_closure, rm_closure.c.ancestor_id == rm_units.c.unit_id)
+            .where(rm_closure.c.descendant_id == unit_id, rm_closure.c.depth > 0)
+            .order_by(rm_closure.c.depth.desc())
+        )
+        return [Unit(**row._mapping) for row in await self._rows(query)]
+
+    async def roots(self) -> list[Unit]:
+        """The open units at the top of the tree, where an administrator starts."""
+        query = _UNITS.where(rm_units.c.parent_id.is_(None), rm_units.c.state == OPEN)
+        return [Unit(**row._mapping) for row in await self._rows(query.order_by(rm_units.c.name))]
 
     async def campaigns(self, unit_id: str) -> list[str]:
         """The campaigns the unit has a plan or any counted initiative in."""

@@ -1,0 +1,207 @@
+"""The query API's answers as plain functions, so the JSON endpoints and the dashboard's pages
+compute every figure the same way from the same read models.
+
+An answer that cannot be given (no plan, a bad range) raises ``HTTPException``: both callers
+are FastAPI routes, and the message is what the caller must change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import HTTPException, Request, Response
+from fastapi import status as http
+
+from services.projector.api import reports
+from services.projector.api.models import (
+    Breakdowns,
+    ChildProgress,
+    Children,
+    ClusterRanking,
+    PhaseProgress,
+    Point,
+    Progress,
+    daily_points,
+)
+from services.projector.api.queries import Breakdown, PhaseFigures, ReadModels, Unit
+from services.projector.api.settings import QueryApiSettings
+from services.projector.api.status import CAMPAIGN_ZONE, Sort, current_phase, ranked
+from services.projector.deltas import WHOLE_CAMPAIGN
+from shared.contracts.campaigns import Metric
+from shared.web.auth import Scope, outside_scope
+
+Clock = Callable[[], dt.datetime]
+
+MAX_SERIES_DAYS = 3700
+"""About ten years of daily points: far beyond any campaign, short of a runaway request."""
+
+ReportFormat = Literal["csv", "xlsx"]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryContext:
+    """What the answers need, kept on ``app.state`` so several apps can coexist in tests."""
+
+    read: ReadModels
+    clock: Clock
+    settings: QueryApiSettings
+
+
+def query_context(request: Request) -> QueryContext:
+    context: QueryContext = request.app.state.query
+    return context
+
+
+async def scoped_unit(context: QueryContext, scope: Scope, unit_id: str) -> Unit:
+    """The unit asked for, once the token's scope is known to cover it.
+
+    Scope comes first, so a token cannot even learn whether a unit outside it exists.
+    """
+    if not await context.read.covers(scope, unit_id):
+        raise outside_scope(scope, unit_id)
+    unit = await context.read.unit(unit_id)
+    if unit is None:
+        raise HTTPException(http.HTTP_404_NOT_FOUND, f"unit {unit_id!r} is not known")
+    return unit
+
+
+async def planned_progress(
+    context: QueryContext, unit: Unit, campaign_id: str, as_of: dt.datetime | None
+) -> Progress | None:
+    """The unit's phases and whole campaign, judged now or at ``as_of``; None without a plan."""
+    at = as_of or context.clock()
+    figures = await context.read.phases(unit.unit_id, campaign_id, as_of=as_of)
+    if not figures:
+        return None
+    tolerance = context.settings.at_risk_tolerance
+    judged = [PhaseProgress.judge(f, at=at, tolerance=tolerance) for f in figures]
+    return Progress(
+        unit=unit,
+        campaign_id=campaign_id,
+        as_of=as_of,
+        evaluated_at=at,
+        phases=[p for p in judged if p.phase_id != WHOLE_CAMPAIGN],
+        total=next((p for p in judged if p.phase_id == WHOLE_CAMPAIGN), None),
+    )
+
+
+async def progress_of(
+    context: QueryContext, unit: Unit, campaign_id: str, as_of: dt.datetime | None
+) -> Progress:
+    """:func:`planned_progress`, a 404 without a plan."""
+    progress = await planned_progress(context, unit, campaign_id, as_of)
+    if progress is None:
+        raise HTTPException(
+            http.HTTP_404_NOT_FOUND,
+            f"unit {unit.unit_id!r} has no plan in campaign {campaign_id!r}",
+        )
+    return progress
+
+
+async def children_of(
+    context: QueryContext, unit: Unit, campaign_id: str, phase_id: str | None, sort: Sort
+) -> Children:
+    """The open children ranked in ``phase_id``, or each in its own current phase (None).
+
+    Children may follow plans of their own with other phases, so "current" is decided per
+    child: the phase containing today, else its whole campaign.
+    """
+    now = context.clock()
+    today = now.astimezone(CAMPAIGN_ZONE).date()
+    tolerance = context.settings.at_risk_tolerance
+    phases: defaultdict[str, list[PhaseFigures]] = defaultdict(list)
+    for figures in await context.read.children_phases(unit.unit_id, campaign_id):
+        phases[figures.unit_id].append(figures)
+    entries = []
+    for child in await context.read.children(unit.unit_id):
+        rows = phases[child.unit_id]
+        chosen = (
+            current_phase(rows, today)
+            if phase_id is None
+            else next((row for row in rows if row.phase_id == phase_id), None)
+        )
+        judged = (
+            None if chosen is None else PhaseProgress.judge(chosen, at=now, tolerance=tolerance)
+        )
+        entries.append(ChildProgress.of(child, judged))
+    clusters: defaultdict[str, list[ChildProgress]] = defaultdict(list)
+    for entry in entries:
+        if entry.cluster is not None:
+            clusters[entry.cluster].append(entry)
+    return Children(
+        unit=unit,
+        campaign_id=campaign_id,
+        phase_id=phase_id,
+        ranking=_ranks(entries, sort),
+        clusters=[
+            ClusterRanking(cluster=name, ranking=_ranks(members, sort))
+            for name, members in sorted(clusters.items())
+        ],
+    )
+
+
+def _ranks(entries: list[ChildProgress], sort: Sort) -> list[ChildProgress]:
+    return [
+        entry.model_copy(update={"rank": rank})
+        for rank, entry in enumerate(ranked(entries, sort), start=1)
+    ]
+
+
+async def series_of(
+    context: QueryContext,
+    unit: Unit,
+    campaign_id: str,
+    metric: Metric,
+    start: dt.date | None,
+    end: dt.date | None,
+) -> list[Point]:
+    """Daily points from ``start`` (default: the first change) to ``end`` (default: the last)."""
+    changes = await context.read.series(unit.unit_id, campaign_id, metric, end)
+    start = start or (changes[0][0] if changes else None)
+    end = end or (changes[-1][0] if changes else None)
+    if start is None or end is None:
+        return []
+    if not 0 <= (end - start).days <= MAX_SERIES_DAYS:
+        raise HTTPException(
+            http.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"'from' must not be after 'to', and at most {MAX_SERIES_DAYS} days per request",
+        )
+    return daily_points(changes, start, end)
+
+
+async def breakdowns_of(context: QueryContext, unit: Unit, campaign_id: str) -> Breakdowns:
+    by_dimension: defaultdict[str, list[Breakdown]] = defaultdict(list)
+    for entry in await context.read.breakdowns(unit.unit_id, campaign_id):
+        by_dimension[entry.dimension].append(entry)
+    return Breakdowns(
+        unit=unit,
+        campaign_id=campaign_id,
+        category=by_dimension["category"],
+        author_type=by_dimension["author_type"],
+        solution_type=by_dimension["solution_type"],
+    )
+
+
+async def report_download(
+    context: QueryContext, unit: Unit, campaign_id: str, kind: ReportFormat
+) -> Response:
+    """The printed report as a file to save; children ranked in the unit's current phase."""
+    now = context.clock()
+    summary = await progress_of(context, unit, campaign_id, None)
+    phases = [*summary.phases, *([summary.total] if summary.total else [])]
+    current = current_phase(phases, now.astimezone(CAMPAIGN_ZONE).date())
+    ranking = await children_of(
+        context, unit, campaign_id, current.phase_id if current else None, Sort.RATIO
+    )
+    rows = reports.report_rows(summary, ranking, now)
+    body, media_type = (
+        (reports.to_csv(rows), reports.CSV_TYPE)
+        if kind == "csv"
+        else (reports.to_xlsx(rows), reports.XLSX_TYPE)
+    )
+    disposition = f'attachment; filename="report-{unit.unit_id}.{kind}"'
+    return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})

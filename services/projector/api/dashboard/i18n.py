@@ -1,0 +1,312 @@
+"""The dashboard's words and number formats in Vietnamese (the default) and English.
+
+Each language is one :class:`Words` value, so a missing translation is a type error, not
+an empty label. Numbers follow the language (1.234 and 67,4 % in Vietnamese; 1,234 and
+67.4% in English); dates and times are local to the campaign (Asia/Ho_Chi_Minh).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from services.projector.api.reports import STATUS_LABELS, WHOLE_CAMPAIGN_LABEL
+from services.projector.api.status import CAMPAIGN_ZONE, Status
+
+DEFAULT_LANGUAGE = "vi"
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    code: str
+    name: str
+    """The language's own name, shown on the switch to it."""
+    thousands: str
+    decimal: str
+    percent: str
+    months: tuple[str, ...]
+    title: str
+    subtitle: str
+    sign_in: str
+    sign_in_intro: str
+    token: str
+    token_unknown: str
+    sign_out: str
+    search: str
+    search_placeholder: str
+    search_results: str
+    search_none: str
+    start_units: str
+    levels: Mapping[str, str]
+    campaign: str
+    phases: str
+    phase: str
+    starts: str
+    ends: str
+    target: str
+    value: str
+    share: str
+    status: str
+    statuses: Mapping[Status, str]
+    whole_campaign: str
+    no_plan: str
+    no_campaign: str
+    metrics: Mapping[str, str]
+    chart: str
+    chart_note: str
+    pace: str
+    today: str
+    no_points: str
+    as_of: str
+    as_of_note: str
+    as_of_show: str
+    as_of_clear: str
+    current_figures_note: str
+    evaluated_at: str
+    children: str
+    rank: str
+    unit: str
+    no_children: str
+    by_category: str
+    by_author_type: str
+    author_types: Mapping[str, str]
+    submitted: str
+    approved: str
+    no_breakdown: str
+    notifications: str
+    no_notifications: str
+    rules: Mapping[str, str]
+    digest_children: str
+    forecast: str
+    export: str
+    refused: Mapping[int, str]
+    back_home: str
+
+
+VIETNAMESE = Words(
+    code="vi",
+    name="Tiếng Việt",
+    thousands=".",
+    decimal=",",
+    percent="{n} %",
+    months=tuple(f"T{n}" for n in range(1, 13)),
+    title="Theo dõi phong trào “1 triệu sáng kiến”",
+    subtitle="Tiến độ thực hiện chỉ tiêu của các cấp công đoàn",
+    sign_in="Đăng nhập",
+    sign_in_intro="Nhập mã truy cập được cấp cho đơn vị của bạn.",
+    token="Mã truy cập",
+    token_unknown="Mã truy cập không đúng hoặc đã bị thu hồi.",
+    sign_out="Đăng xuất",
+    search="Tìm",
+    search_placeholder="Tên đơn vị, có dấu hoặc không dấu",
+    search_results="Kết quả tìm kiếm",
+    search_none="Không tìm thấy đơn vị nào.",
+    start_units="Đơn vị của bạn",
+    levels={
+        "national": "Trung ương",
+        "province": "Tỉnh, thành, ngành",
+        "district": "Cấp trên trực tiếp cơ sở",
+        "grassroots": "Công đoàn cơ sở",
+    },
+    campaign="Phong trào",
+    phases="Chỉ tiêu theo giai đoạn",
+    phase="Giai đoạn",
+    starts="Bắt đầu",
+    ends="Kết thúc",
+    target="Chỉ tiêu",
+    value="Kết quả",
+    share="% chỉ tiêu",
+    status="Tình trạng",
+    statuses=STATUS_LABELS,
+    whole_campaign=WHOLE_CAMPAIGN_LABEL,
+    no_plan="Đơn vị chưa có kế hoạch chỉ tiêu trong phong trào này.",
+    no_campaign="Đơn vị chưa tham gia phong trào nào.",
+    metrics={"submitted": "lượt nộp", "approved": "sáng kiến hợp lệ"},
+    chart="Tiến độ theo thời gian",
+    chart_note=(
+        "Số cộng dồn theo ngày phát sinh; đường tiến độ đi từ 0 lúc bắt đầu "
+        "đến chỉ tiêu lúc kết thúc."
+    ),
+    pace="Tiến độ cần đạt",
+    today="Hôm nay",
+    no_points="Chưa có số liệu trong giai đoạn này.",
+    as_of="Số liệu tại thời điểm",
+    as_of_note="Bảng chỉ tiêu tính chính xác tại thời điểm đã chọn.",
+    as_of_show="Xem",
+    as_of_clear="Về hiện tại",
+    current_figures_note="Xếp hạng, cơ cấu và thông báo là số liệu hiện tại.",
+    evaluated_at="Cập nhật lúc",
+    children="Xếp hạng đơn vị trực thuộc",
+    rank="Hạng",
+    unit="Đơn vị",
+    no_children="Đơn vị không có đơn vị trực thuộc đang hoạt động.",
+    by_category="Theo lĩnh vực",
+    by_author_type="Theo đối tượng tác giả",
+    author_types={
+        "member": "Đoàn viên",
+        "union_official": "Cán bộ công đoàn",
+        "worker": "Người lao động",
+        "manager": "Cán bộ quản lý",
+        "other": "Khác",
+    },
+    submitted="Lượt nộp",
+    approved="Hợp lệ",
+    no_breakdown="Chưa có sáng kiến.",
+    notifications="Thông báo gần đây",
+    no_notifications="Chưa có thông báo nào cho đơn vị này.",
+    rules={
+        "threshold_crossed": "Đạt {share} chỉ tiêu",
+        "at_risk": "Có nguy cơ không đạt",
+        "back_on_track": "Đã bắt kịp tiến độ",
+        "missed": "Không đạt chỉ tiêu",
+        "digest": "Tổng hợp đơn vị trực thuộc",
+    },
+    digest_children="{count} đơn vị trực thuộc: {rule}",
+    forecast="dự báo {figures}",
+    export="Tải báo cáo",
+    refused={
+        401: "Cần đăng nhập",
+        403: "Không có quyền xem đơn vị này",
+        404: "Không tìm thấy",
+        422: "Yêu cầu không hợp lệ",
+    },
+    back_home="Về trang đầu",
+)
+
+ENGLISH = Words(
+    code="en",
+    name="English",
+    thousands=",",
+    decimal=".",
+    percent="{n}%",
+    months=("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    title="“1 triệu sáng kiến” campaign tracker",
+    subtitle="Progress of every trade union against its targets",
+    sign_in="Sign in",
+    sign_in_intro="Enter the access token issued to your unit.",
+    token="Access token",
+    token_unknown="This access token is not known or was revoked.",
+    sign_out="Sign out",
+    search="Search",
+    search_placeholder="Unit name, with or without diacritics",
+    search_results="Search results",
+    search_none="No unit found.",
+    start_units="Your units",
+    levels={
+        "national": "National",
+        "province": "Province or sector",
+        "district": "District or equivalent",
+        "grassroots": "Grassroots union",
+    },
+    campaign="Campaign",
+    phases="Targets by phase",
+    phase="Phase",
+    starts="Starts",
+    ends="Ends",
+    target="Target",
+    value="Value",
+    share="% of target",
+    status="Status",
+    statuses={
+        Status.ACHIEVED: "Achieved",
+        Status.ON_TRACK: "On track",
+        Status.AT_RISK: "At risk",
+        Status.MISSED: "Missed",
+        Status.NO_TARGET: "No target",
+    },
+    whole_campaign="Whole campaign",
+    no_plan="This unit has no plan with targets in this campaign.",
+    no_campaign="This unit takes part in no campaign yet.",
+    metrics={"submitted": "submitted", "approved": "approved initiatives"},
+    chart="Progress over time",
+    chart_note=(
+        "Running total by day of the event; the pace line runs from 0 at the start "
+        "to the target at the end."
+    ),
+    pace="Required pace",
+    today="Today",
+    no_points="No figures in this phase yet.",
+    as_of="Figures as of",
+    as_of_note="The targets table is exact at the chosen moment.",
+    as_of_show="Show",
+    as_of_clear="Back to now",
+    current_figures_note="Ranking, breakdowns and notifications are current figures.",
+    evaluated_at="Updated",
+    children="Ranking of the units below",
+    rank="Rank",
+    unit="Unit",
+    no_children="This unit has no open units below it.",
+    by_category="By category",
+    by_author_type="By author type",
+    author_types={
+        "member": "Union member",
+        "union_official": "Union official",
+        "worker": "Worker",
+        "manager": "Manager",
+        "other": "Other",
+    },
+    submitted="Submitted",
+    approved="Approved",
+    no_breakdown="No initiatives yet.",
+    notifications="Recent notifications",
+    no_notifications="No notifications for this unit yet.",
+    rules={
+        "threshold_crossed": "Reached {share} of target",
+        "at_risk": "At risk of missing",
+        "back_on_track": "Back on track",
+        "missed": "Missed the target",
+        "digest": "Digest of the units below",
+    },
+    digest_children="{count} units below: {rule}",
+    forecast="forecast {figures}",
+    export="Download report",
+    refused={
+        401: "Sign-in needed",
+        403: "Not allowed to see this unit",
+        404: "Not found",
+        422: "Invalid request",
+    },
+    back_home="Back to the start page",
+)
+
+LANGUAGES: Mapping[str, Words] = {"vi": VIETNAMESE, "en": ENGLISH}
+
+
+def words(language: str | None) -> Words:
+    """The words of ``language``; anything else is Vietnamese."""
+    return LANGUAGES.get(language or DEFAULT_LANGUAGE, VIETNAMESE)
+
+
+@dataclass(frozen=True, slots=True)
+class Formats:
+    """Numbers, shares and local dates written the way a language's readers expect."""
+
+    words: Words
+
+    def number(self, n: int | None) -> str:
+        return "–" if n is None else f"{n:,}".replace(",", self.words.thousands)
+
+    def percent(self, ratio: float | None, decimals: int = 1) -> str:
+        if ratio is None:
+            return "–"
+        shown = f"{ratio * 100:,.{decimals}f}".replace(",", "_").replace(".", self.words.decimal)
+        return self.words.percent.format(n=shown.replace("_", self.words.thousands))
+
+    def share(self, ratio: float) -> str:
+        """A rule's threshold (0.8 → 80 %), without decimals unless it has some."""
+        return self.percent(ratio, 0 if round(ratio * 100, 1).is_integer() else 1)
+
+    def date(self, day: dt.date) -> str:
+        if self.words.code == "en":
+            return f"{day.day} {self.words.months[day.month - 1]} {day.year}"
+        return f"{day:%d/%m/%Y}"
+
+    def instant(self, at: dt.datetime) -> str:
+        local = at.astimezone(CAMPAIGN_ZONE)
+        return f"{self.date(local.date())} {local:%H:%M}"
+
+    def month(self, day: dt.date) -> str:
+        """A chart's month tick: T5/2022, or May 2022."""
+        name = self.words.months[day.month - 1]
+        return f"{name}/{day.year}" if self.words.code == "vi" else f"{name} {day.year}"

@@ -1,0 +1,136 @@
+"""The dashboard's addresses: the start page with the unit search, one page per unit, the
+report downloads, and signing in and out.
+
+Every page but sign-in needs the browser's token (``session``) and applies the JSON API's
+scope rules: a unit outside the token's subtree is a 403 page, and search finds only
+units inside it.
+"""
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from services.projector.api.answers import (
+    QueryContext,
+    query_context,
+    report_download,
+    scoped_unit,
+)
+from services.projector.api.dashboard.i18n import Formats
+from services.projector.api.dashboard.page import unit_page
+from services.projector.api.dashboard.session import (
+    Viewer,
+    forget_token,
+    form_fields,
+    keep_token,
+    local_path,
+    scope_of,
+)
+from services.projector.api.dashboard.views import PageRoute, language_of, render
+from services.projector.api.status import CAMPAIGN_ZONE
+from shared.text import fold
+
+Context = Annotated[QueryContext, Depends(query_context)]
+
+dashboard_router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+SEARCH_LIMIT = 20
+
+
+@dashboard_router.get("/")
+async def home(request: Request, context: Context, scope: Viewer, q: str = "") -> HTMLResponse:
+    """The unit search; without a query, the units the token starts from."""
+    within = None if scope.is_admin else scope.unit_id
+    if q.strip():
+        found = await context.read.search_units(fold(q), scope=within, limit=SEARCH_LIMIT)
+    elif within is None:
+        found = await context.read.roots()
+    else:
+        found = [unit for unit in [await context.read.unit(within)] if unit is not None]
+    return render(request, "home.html", q=q, units=found)
+
+
+@dashboard_router.get("/sign-in")
+async def sign_in_form(request: Request, next: str = "/") -> HTMLResponse:
+    return render(request, "sign_in.html", next=local_path(next), unknown=False)
+
+
+@dashboard_router.post("/sign-in")
+async def sign_in(request: Request) -> Response:
+    """Keep a known token in the cookie and go on; an unknown one gets the form again."""
+    fields = await form_fields(request)
+    token, target = fields.get("token", "").strip(), local_path(fields.get("next"))
+    try:
+        scope_of(request, token)
+    except HTTPException:
+        return render(
+            request,
+            "sign_in.html",
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            next=target,
+            unknown=True,
+        )
+    response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    keep_token(response, request, token)
+    return response
+
+
+@dashboard_router.post("/sign-out")
+async def sign_out(request: Request) -> Response:
+    response = RedirectResponse(
+        f"/sign-in?lang={language_of(request).code}", status_code=status.HTTP_303_SEE_OTHER
+    )
+    forget_token(response)
+    return response
+
+
+def parse_as_of(text: str | None) -> dt.datetime | None:
+    """An instant from the page's form (local, no offset) or an ISO one with an offset."""
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError as error:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"as_of {text!r} is not a date and time"
+        ) from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=CAMPAIGN_ZONE)
+
+
+@dashboard_router.get("/units/{unit_id}")
+async def unit(
+    request: Request,
+    context: Context,
+    scope: Viewer,
+    unit_id: str,
+    campaign: str | None = None,
+    phase: str | None = None,
+    as_of: str | None = None,
+) -> HTMLResponse:
+    shown = await scoped_unit(context, scope, unit_id)
+    page = await unit_page(
+        context,
+        scope,
+        shown,
+        Formats(language_of(request)),
+        campaign_id=campaign,
+        phase_id=phase,
+        as_of=parse_as_of(as_of),
+    )
+    return render(request, "unit.html", page=page, phase_asked=phase, zone=CAMPAIGN_ZONE)
+
+
+@dashboard_router.get("/units/{unit_id}/report.{kind}")
+async def report(
+    context: Context,
+    scope: Viewer,
+    unit_id: str,
+    kind: Literal["csv", "xlsx"],
+    campaign: str,
+) -> Response:
+    """The JSON API's printed report, for a browser signed in with its cookie."""
+    return await report_download(
+        context, await scoped_unit(context, scope, unit_id), campaign, kind
+    )
