@@ -7,6 +7,7 @@ missing optional piece never breaks the others.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -44,15 +45,60 @@ def _refusing_unmigrated(run: Callable[[], T]) -> T:
         raise typer.Exit(code=2) from None
 
 
-def _not_yet(name: str) -> None:
-    typer.echo(f"`initiatives {name}` is not yet available in this build.", err=True)
-    raise typer.Exit(code=2)
-
-
 @app.command()
-def demo() -> None:
-    """Run the whole system in one process on the embedded default, with sample data."""
-    _not_yet("demo")
+def demo(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="HTTP port of every API")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Load this NDJSON file instead of the sample"
+        ),
+    ] = None,
+    simulate: Annotated[
+        bool, typer.Option(help="Keep a simulated portal submitting new initiatives")
+    ] = True,
+    interval: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between the simulated portal's sends")
+    ] = 2.0,
+    fresh: Annotated[
+        bool, typer.Option(help="Delete the embedded SQLite database first and start over")
+    ] = False,
+    language: Annotated[
+        str, typer.Option(help="Language of the notifications printed: vi or en")
+    ] = "vi",
+    log_level: Annotated[str, typer.Option(help="Level of the services' JSON logs")] = "WARNING",
+) -> None:
+    """Run the whole system in one process, with sample data, a simulated portal and the
+    dashboard, on one port (default http://127.0.0.1:8000).
+
+    On the embedded default (no KAFKA_BOOTSTRAP_SERVERS) the database is a SQLite file
+    (var/initiatives.db) and the services talk in-process; with DATABASE_URL and
+    KAFKA_BOOTSTRAP_SERVERS set, the same command runs on real PostgreSQL and Kafka.
+    A database that already holds events is kept (use --fresh to start over).
+    """
+    import asyncio
+
+    from rich.console import Console
+
+    from services.demo.main import DemoError, DemoOptions, run_demo
+    from shared.web.logging import configure_logging
+
+    configure_logging("demo", log_level)
+    options = DemoOptions(
+        host=host,
+        port=port,
+        data=data,
+        simulate=simulate,
+        interval_seconds=interval,
+        fresh=fresh,
+        language=language,
+    )
+    try:
+        _refusing_unmigrated(lambda: asyncio.run(run_demo(options, Console())))
+    except DemoError as refused:
+        typer.echo(f"cannot start the demo: {refused}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 @app.command()

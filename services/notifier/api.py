@@ -308,8 +308,14 @@ def create_notifier_app(
         docs_url="/docs",
     )
     app.state.tokens = TokenScopes(settings.tokens, realm="initiatives-notifier")
-    app.state.notifier = NotifierContext(engine, clock, settings)
     for extra in extra_routers:
         app.include_router(extra)
-    app.include_router(router)
+    include_notifier_api(app, NotifierContext(engine, clock, settings))
     return app
+
+
+def include_notifier_api(app: FastAPI, context: NotifierContext) -> None:
+    """Serve the notifier's endpoints from ``app``, which must already hold
+    ``state.tokens``: the one-process demo serves every API on one port."""
+    app.state.notifier = context
+    app.include_router(router)

@@ -89,7 +89,7 @@ async def record(
     fresh = list(unique.values())
     if not fresh:
         return []
-    names = await _unit_names(connection, {decision.unit_id for decision in fresh})
+    names = await unit_names(connection, {decision.unit_id for decision in fresh})
     statement = (
         insert_on_conflict(connection.dialect, nt_decisions)
         .on_conflict_do_nothing(index_elements=["key"])
@@ -120,7 +120,8 @@ async def record(
     return recorded
 
 
-async def _unit_names(connection: AsyncConnection, unit_ids: Collection[str]) -> dict[str, str]:
+async def unit_names(connection: AsyncConnection, unit_ids: Collection[str]) -> dict[str, str]:
+    """Names of units as the read models know them now (missing ids are left out)."""
     names: dict[str, str] = {}
     for chunk in chunked(unit_ids):
         rows = await connection.execute(

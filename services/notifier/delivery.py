@@ -18,7 +18,6 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
@@ -30,15 +29,21 @@ from services.notifier.channels.base import (
     Subscription,
     TransientFailure,
 )
+from services.notifier.decisions import unit_names
 from services.notifier.delivery_metrics import DeliveryMetrics
-from services.notifier.messages import DecisionView, child_unit_ids, render, webhook_payload
+from services.notifier.messages import (
+    DecisionView,
+    child_unit_ids,
+    decision_view,
+    render,
+    webhook_payload,
+)
 from shared.eventstore.port import Clock, utc_now
 from shared.persistence.schema import (
     nt_attempts,
     nt_decisions,
     nt_deliveries,
     nt_subscriptions,
-    rm_units,
 )
 
 log = logging.getLogger(__name__)
@@ -260,8 +265,7 @@ class DeliveryWorker:
 async def _load(
     connection: AsyncConnection, ids: Sequence[int], lease: dt.datetime
 ) -> list[Claimed]:
-    """Everything a message needs: decision, subscription and unit names. The phase's name
-    and end come from the decision's details, as they were when it was decided."""
+    """Everything a message needs: decision, subscription and unit names."""
     if not ids:
         return []
     d, dec, s = nt_deliveries, nt_decisions, nt_subscriptions
@@ -281,13 +285,11 @@ async def _load(
     )
     rows = (await connection.execute(query)).mappings().all()
     units = {unit for row in rows for unit in (row["unit_id"], *child_unit_ids(row["details"]))}
-    names = await _names(connection, units)
+    names = await unit_names(connection, units)
     return [_claimed(row, lease, names) for row in rows]
 
 
 def _claimed(row: RowMapping, lease: dt.datetime, names: Mapping[str, str]) -> Claimed:
-    details: Mapping[str, Any] = row["details"]
-    ends_on = details.get("ends_on")
     return Claimed(
         delivery_id=row["delivery_id"],
         lease=lease,
@@ -301,28 +303,5 @@ def _claimed(row: RowMapping, lease: dt.datetime, names: Mapping[str, str]) -> C
             language=row["language"],
         ),
         disabled_reason=row["disabled_reason"],
-        decision=DecisionView(
-            decision_id=row["id"],
-            key=row["key"],
-            rule=row["rule"],
-            unit_id=row["unit_id"],
-            unit_name=names.get(row["unit_id"], row["unit_id"]),
-            campaign_id=row["campaign_id"],
-            phase_id=row["phase_id"],
-            phase_name=str(details.get("phase_name", row["phase_id"])),
-            ends_on=None if ends_on is None else dt.date.fromisoformat(ends_on),
-            threshold=row["threshold"],
-            value=row["value"],
-            target=row["target"],
-            decided_at=row["decided_at"],
-            details=details,
-            names=names,
-        ),
+        decision=decision_view(row, names),
     )
-
-
-async def _names(connection: AsyncConnection, units: set[str]) -> dict[str, str]:
-    rows = await connection.execute(
-        sa.select(rm_units.c.unit_id, rm_units.c.name).where(rm_units.c.unit_id.in_(sorted(units)))
-    )
-    return {row.unit_id: row.name for row in rows}

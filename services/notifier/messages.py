@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import RowMapping
+
 from shared.contracts.campaigns import DEFAULT_TIME_ZONE
 from shared.domain.phases import local_date
 
@@ -174,6 +176,30 @@ DEFAULT_LANGUAGE = "vi"
 def wording(language: str) -> Wording:
     """The templates of ``language``; an unknown one falls back to Vietnamese."""
     return WORDINGS.get(language, WORDINGS[DEFAULT_LANGUAGE])
+
+
+def decision_view(row: RowMapping, names: Mapping[str, str]) -> DecisionView:
+    """A decision row (``nt_decisions``) as its message needs it; the phase's name and end
+    come from the decision's details, as they were when it was decided."""
+    details: Mapping[str, Any] = row["details"]
+    ends_on = details.get("ends_on")
+    return DecisionView(
+        decision_id=row["id"],
+        key=row["key"],
+        rule=row["rule"],
+        unit_id=row["unit_id"],
+        unit_name=names.get(row["unit_id"], row["unit_id"]),
+        campaign_id=row["campaign_id"],
+        phase_id=row["phase_id"],
+        phase_name=str(details.get("phase_name", row["phase_id"])),
+        ends_on=None if ends_on is None else dt.date.fromisoformat(ends_on),
+        threshold=row["threshold"],
+        value=row["value"],
+        target=row["target"],
+        decided_at=row["decided_at"],
+        details=details,
+        names=names,
+    )
 
 
 def child_unit_ids(details: Mapping[str, Any]) -> list[str]:

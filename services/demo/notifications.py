@@ -1,0 +1,73 @@
+"""Prints the notifier's decisions to the terminal as they are made, in the chosen language.
+
+The demo has no webhook receiver or mail relay, yet a newcomer should see notifications
+fire; the decisions are read from the notifier's table, as the dashboard reads them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import sqlalchemy as sa
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.notifier.decisions import unit_names
+from services.notifier.messages import decision_view, render
+from shared.persistence.schema import nt_decisions
+
+log = logging.getLogger(__name__)
+
+BATCH = 50
+
+
+class NotificationLog:
+    def __init__(
+        self, engine: AsyncEngine, console: Console, language: str, interval_seconds: float = 1.0
+    ) -> None:
+        self._engine = engine
+        self._console = console
+        self._language = language
+        self._interval = interval_seconds
+        self._last_id = 0
+
+    async def skip_existing(self) -> int:
+        """Start after the decisions made so far (the sample's history); how many there are."""
+        async with self._engine.connect() as connection:
+            last, count = (
+                await connection.execute(sa.select(sa.func.max(nt_decisions.c.id), sa.func.count()))
+            ).one()
+        self._last_id = int(last or 0)
+        return int(count)
+
+    async def print_new(self) -> int:
+        async with self._engine.connect() as connection:
+            rows = (
+                (
+                    await connection.execute(
+                        sa.select(nt_decisions)
+                        .where(nt_decisions.c.id > self._last_id)
+                        .order_by(nt_decisions.c.id)
+                        .limit(BATCH)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            names = await unit_names(connection, {row["unit_id"] for row in rows})
+        for row in rows:
+            message = render(decision_view(row, names), self._language)
+            self._console.print(f"[bold yellow]🔔 {escape(message.subject)}[/]", soft_wrap=True)
+            self._last_id = row["id"]
+        return len(rows)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                while await self.print_new() == BATCH:
+                    pass
+            except Exception:
+                log.exception("could not read the notifier's decisions")
+            await asyncio.sleep(self._interval)

@@ -1,0 +1,145 @@
+"""The one-process demo on the embedded default: the sample's figures, a moving portal, and
+every API on one port."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from rich.console import Console
+
+from services.demo.main import DemoOptions, DemoSettings, RunningDemo, Secrets, running_demo
+from services.ingest.settings import IngestSettings
+from services.notifier.settings import NotifierSettings
+from services.projector.api.settings import QueryApiSettings
+from services.projector.settings import ProjectorSettings
+from services.samples import province
+from shared.web.auth import ADMIN_SCOPE
+from shared.web.secrets import hash_secret
+from tests.conftest import UTC7, FrozenClock
+from tests.kafka_tools import wait_until
+
+KEYS = Secrets(admin_token="demo-admin-token", portal_key="demo-portal-key")
+ADMIN = {"Authorization": f"Bearer {KEYS.admin_token}"}
+NOW = dt.datetime(2026, 11, 21, 10, 0, tzinfo=UTC7)
+
+
+def embedded_settings(database_url: str) -> DemoSettings:
+    common = {"database_url": database_url, "kafka_bootstrap_servers": None}
+    tokens = {hash_secret(KEYS.admin_token): ADMIN_SCOPE}
+    return DemoSettings(
+        ingest=IngestSettings(**common, api_keys={"demo-portal": hash_secret(KEYS.portal_key)}),
+        projector=ProjectorSettings(**common, tail_interval_seconds=0.05),
+        notifier=NotifierSettings(**common, tokens=tokens, outbox_interval_seconds=0.05),
+        api=QueryApiSettings(tokens=tokens),
+    )
+
+
+def quiet() -> Console:
+    return Console(quiet=True)
+
+
+@pytest.fixture(scope="module")
+async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningDemo]:
+    """One demo for the module: loading the sample takes seconds, and no test undoes
+    another's figures (each compares with what it read first)."""
+    tmp_path = tmp_path_factory.mktemp("demo")
+    options = DemoOptions(interval_seconds=0, sample_file=tmp_path / "sample.ndjson")
+    settings = embedded_settings(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+    async with running_demo(options, settings, quiet(), FrozenClock(NOW)) as running:
+        yield running
+
+
+def client(demo: RunningDemo) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=demo.app), base_url="http://demo")
+
+
+async def phase(http: httpx.AsyncClient, unit_id: str, phase_id: str, **params: str) -> dict:
+    response = await http.get(f"/v1/units/{unit_id}/progress", headers=ADMIN, params=params)
+    assert response.status_code == 200, response.text
+    return next(p for p in response.json()["phases"] if p["phase_id"] == phase_id)
+
+
+async def test_the_sample_shows_the_seed_cases_figures(demo: RunningDemo) -> None:
+    async with client(demo) as http:
+        ba_che = await phase(http, "bache-khoi-cq", "bc-1")
+        bac_kan = await phase(http, "bac-kan", "bk-1", as_of="2022-05-12T13:30:00+07:00")
+    assert (ba_che["value"], ba_che["target"], ba_che["status"]) == (20, 36, "missed")
+    assert (bac_kan["value"], bac_kan["target"], bac_kan["status"]) == (455, 675, "at_risk")
+
+
+async def test_the_synthetic_province_is_mid_phase_with_its_history_judged(
+    demo: RunningDemo,
+) -> None:
+    async with client(demo) as http:
+        first = await phase(http, province.PROVINCE, "sm-1")
+        notifications = await http.get(
+            "/v1/notifications", headers=ADMIN, params={"unit_id": province.PROVINCE}
+        )
+        ranking = await http.get(f"/v1/units/{province.PROVINCE}/children", headers=ADMIN)
+    assert first["ends_on"] == "2026-12-01"
+    assert 0.5 < first["ratio"] < 1.0
+    crossed = {n["threshold"] for n in notifications.json()["items"]}
+    assert {0.5} <= crossed
+    assert len(ranking.json()["ranking"]) == 6
+
+
+async def test_the_simulated_portals_submissions_reach_the_figures(demo: RunningDemo) -> None:
+    assert demo.portal is not None
+    async with client(demo) as http:
+        before = (await phase(http, province.PROVINCE, "sm-1"))["value"]
+        for _ in range(5):
+            await demo.portal.send_tick()
+
+        async def counted() -> bool:
+            return (await phase(http, province.PROVINCE, "sm-1"))["value"] == before + 5
+
+        await wait_until(counted, within=10, what="the five new submissions")
+
+
+async def test_one_port_serves_every_api_and_the_services_metrics(demo: RunningDemo) -> None:
+    event = {
+        "event_id": "own-1",
+        "type": "initiative.submitted",
+        "schema_version": 1,
+        "occurred_at": NOW.isoformat(),
+        "source": "my-portal",
+        "data": {
+            "initiative_id": "own-1",
+            "campaign_id": province.CAMPAIGN,
+            "unit_id": "sm-tp-1",
+            "title": "Sáng kiến của tôi",
+            "category": "productivity",
+            "authors": [{"name": "Lê Thị Hà"}],
+        },
+    }
+    async with client(demo) as http:
+        sent = await http.post(
+            "/ingest/v1/events", json=event, headers={"X-API-Key": KEYS.portal_key}
+        )
+        ready = await http.get("/readyz")
+        metrics = (await http.get("/metrics")).text
+        subscriptions = await http.get("/v1/subscriptions", headers=ADMIN)
+        refused = await http.get("/v1/units/bac-kan/progress")
+    assert sent.status_code == 200, sent.text
+    assert json.loads(sent.text)["results"][0]["status"] == "accepted"
+    assert ready.json()["status"] == "ready"
+    for metric in ("ingest_events_total", "projector_events_applied_total", "notifier_decisions"):
+        assert metric in metrics
+    assert subscriptions.status_code == 200
+    assert refused.status_code == 401
+
+
+async def test_a_restart_keeps_the_database_and_loads_nothing_twice(tmp_path: Path) -> None:
+    options = DemoOptions(interval_seconds=0, sample_file=tmp_path / "sample.ndjson")
+    settings = embedded_settings(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+    values = []
+    for _ in range(2):
+        demo = running_demo(options, settings, quiet(), FrozenClock(NOW))
+        async with demo as running, client(running) as http:
+            values.append((await phase(http, "bache-khoi-cq", "bc-1"))["value"])
+    assert values == [20, 20]
