@@ -1,0 +1,237 @@
+"""The dashboard's pages over the projected seed cases: the figures are the JSON API's, in
+the reader's language; a browser without a token gets the sign-in form, one outside its
+scope a 403 page; and a portal-supplied name is shown, never run."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from markupsafe import escape
+
+from services.projector.api.app import create_query_app
+from services.projector.api.dashboard.session import COOKIE
+from services.projector.api.settings import QueryApiSettings
+from shared.persistence.engine import create_engine
+from tests.conftest import FrozenClock
+from tests.dashboard_seed import ADMIN, BA_CHE, NASTY_NAME, TOKENS, project_seed_cases
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+AS_OF = "2022-05-12T13:30:00+07:00"
+
+
+@pytest.fixture
+async def client(sqlite_url: str, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
+    """The query API at 13:30 on 12 May 2022 in Hà Nội, over the seed cases."""
+    await project_seed_cases(sqlite_url)
+    engine = create_engine(sqlite_url)
+    app = create_query_app(engine, QueryApiSettings(tokens=TOKENS), clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dashboard") as client:
+        yield client
+    await engine.dispose()
+
+
+async def page(
+    client: httpx.AsyncClient, path: str, token: str | None = ADMIN, **params: str
+) -> httpx.Response:
+    client.cookies.clear()
+    if token:
+        client.cookies.set(COOKIE, token)
+    return await client.get(path, params=params)
+
+
+def cells(body: str, phase_id: str) -> dict[str, str]:
+    """The figures of one phase's row in the targets table, by column."""
+    match = re.search(rf'<tr data-phase="{re.escape(phase_id)}".*?</tr>', body, re.S)
+    assert match, f"no row for phase {phase_id!r}"
+    row = match.group(0)
+    figures = dict(re.findall(r'data-col="(\w+)">([^<]*)<', row))
+    [status, *_] = re.findall(r'class="badge[^"]*">.*?</span>([^<]+)<', row)
+    return {**figures, "status": status}
+
+
+async def api(client: httpx.AsyncClient, path: str, **params: str) -> Any:
+    response = await client.get(path, params=params, headers={"Authorization": f"Bearer {ADMIN}"})
+    assert response.status_code == 200
+    return response.json()
+
+
+# -- signing in -----------------------------------------------------------------------------
+
+
+async def test_without_a_token_a_page_is_the_sign_in_form_and_comes_back_after_it(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await page(client, "/units/bache-khoi-cq", token=None, lang="en")
+
+    assert response.status_code == 401
+    assert "<h1>Sign in</h1>" in response.text
+    assert 'name="next" value="/units/bache-khoi-cq?lang=en"' in response.text
+
+    signed = await client.post(
+        "/sign-in", content=f"token={ADMIN}&next=%2Funits%2Fbache-khoi-cq%3Flang%3Den", headers=FORM
+    )
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/units/bache-khoi-cq?lang=en"
+    cookie = signed.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}={ADMIN};")
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+
+
+async def test_an_unknown_token_is_refused_and_a_foreign_address_never_followed(
+    client: httpx.AsyncClient,
+) -> None:
+    refused = await client.post("/sign-in", content="token=guess&next=%2F", headers=FORM)
+    assert refused.status_code == 401
+    assert "Mã truy cập không đúng" in refused.text
+    assert "set-cookie" not in refused.headers
+
+    elsewhere = await client.post(
+        "/sign-in", content=f"token={BA_CHE}&next=%2F%2Fevil.example%2F", headers=FORM
+    )
+    assert elsewhere.headers["location"] == "/"
+
+    out = await client.post("/sign-out?lang=en")
+    assert out.status_code == 303
+    assert out.headers["location"] == "/sign-in?lang=en"
+    assert out.headers["set-cookie"].startswith(f'{COOKIE}="";')
+
+
+# -- figures --------------------------------------------------------------------------------
+
+
+async def test_ba_che_phase_one_shows_20_of_36(client: httpx.AsyncClient) -> None:
+    response = await page(client, "/units/bache-khoi-cq")
+
+    assert response.status_code == 200
+    assert cells(response.text, "bc-1") == {
+        "target": "36",
+        "value": "20",
+        "share": "55,6 %",
+        "status": "Chậm tiến độ",
+    }
+    assert cells(response.text, "")["target"] == "118"
+    # The chart shows the current phase, with its target and pace lines.
+    assert 'class="pace"' in response.text
+    assert 'class="target"' in response.text
+
+
+async def test_bac_kan_as_of_12_may_shows_the_json_apis_figures(
+    client: httpx.AsyncClient,
+) -> None:
+    expected = await api(client, "/v1/units/bac-kan/progress", as_of=AS_OF)
+    for as_of in (AS_OF, "2022-05-12T13:30"):  # the form's local time means the same instant
+        body = (await page(client, "/units/bac-kan", as_of=as_of)).text
+
+        for phase in [*expected["phases"], expected["total"]]:
+            shown = cells(body, phase["phase_id"])
+            assert shown["value"] == f"{phase['value']:,}".replace(",", ".")
+            assert shown["target"] == f"{phase['target']:,}".replace(",", ".")
+            assert shown["share"] == f"{phase['ratio'] * 100:.1f} %".replace(".", ",")
+        assert cells(body, "bk-1")["value"] == "455"
+        assert cells(body, "bk-1")["share"] == "67,4 %"
+        assert cells(body, "bk-1")["status"] == "Chậm tiến độ"
+        assert 'value="2022-05-12T13:30"' in body
+
+
+async def test_english_words_and_numbers_and_links_keep_the_language(
+    client: httpx.AsyncClient,
+) -> None:
+    vi = (await page(client, "/units/bac-kan")).text
+    en = (await page(client, "/units/bac-kan", lang="en")).text
+
+    assert "Chỉ tiêu theo giai đoạn" in vi
+    assert '<html lang="vi">' in vi
+    assert cells(vi, "")["target"] == "2.025"
+    assert "Targets by phase" in en
+    assert '<html lang="en">' in en
+    assert cells(en, "bk-1")["share"] == "70.4%"
+    assert cells(en, "")["target"] == "2,025"
+    assert cells(en, "bk-1")["status"] == "At risk"
+    assert "Reached 50% of target" in en
+    links = [html.unescape(link) for link in re.findall(r'href="(/[^"]*)"', en)]
+    assert len(links) > 10
+    # Every link keeps English but the switch back, which keeps the address.
+    assert [link for link in links if "lang=en" not in link] == ["/units/bac-kan?lang=vi"]
+
+
+async def test_notifications_are_the_units_decisions_newest_first(
+    client: httpx.AsyncClient,
+) -> None:
+    body = (await page(client, "/units/bac-kan")).text
+
+    listed = re.findall(
+        r'<span class="badge s-\w+">([^<]+)</span>', body.split("notifications")[-1]
+    )
+    assert listed == ["Có nguy cơ không đạt", "Đạt 50 % chỉ tiêu"]
+    assert "420/675 (62,2 %), dự báo 560/675" in body
+    assert "02/05/2022 08:00" in body
+
+
+async def test_the_exports_are_the_json_apis_reports(client: httpx.AsyncClient) -> None:
+    for kind in ("csv", "xlsx"):
+        path = f"/units/bac-kan/report.{kind}"
+        download = await page(client, path, campaign="1-trieu-sang-kien")
+        client.cookies.clear()
+        original = await client.get(f"/v1{path}", headers={"Authorization": f"Bearer {ADMIN}"})
+        assert download.status_code == 200
+        assert download.headers["content-type"] == original.headers["content-type"]
+        assert download.headers["content-disposition"].endswith(f'report-bac-kan.{kind}"')
+        if kind == "csv":
+            assert download.content == original.content
+    assert (
+        await page(client, "/units/bac-kan/report.csv", token=None, campaign="x")
+    ).status_code == 401
+
+
+# -- search and scope -----------------------------------------------------------------------
+
+
+async def test_search_ignores_diacritics_and_stays_inside_the_tokens_scope(
+    client: httpx.AsyncClient,
+) -> None:
+    found = (await page(client, "/", q="bac kan")).text
+    assert 'href="/units/bac-kan?lang=vi">LĐLĐ tỉnh Bắc Kạn</a>' in found
+
+    scoped = (await page(client, "/", token=BA_CHE, q="ba che")).text
+    assert "LĐLĐ huyện Ba Chẽ" in scoped
+    assert "Công đoàn Khối cơ quan huyện Ba Chẽ" in scoped
+    assert "Bắc Kạn" not in (await page(client, "/", token=BA_CHE, q="bac kan")).text
+    start = (await page(client, "/", token=BA_CHE)).text
+    assert 'href="/units/bache?lang=vi"' in start
+
+
+@pytest.mark.parametrize("unit_id", ["bac-kan", "no-such-unit"])
+async def test_a_unit_outside_the_scope_is_a_403_page(
+    client: httpx.AsyncClient, unit_id: str
+) -> None:
+    response = await page(client, f"/units/{unit_id}", token=BA_CHE)
+
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Không có quyền xem đơn vị này" in response.text
+
+
+async def test_the_breadcrumb_stops_at_the_tokens_own_unit(client: httpx.AsyncClient) -> None:
+    body = (await page(client, "/units/bache-cq-1", token=BA_CHE)).text
+    crumbs = body.split('class="breadcrumb"')[1].split("</nav>")[0]
+
+    assert "LĐLĐ huyện Ba Chẽ" in crumbs
+    assert "Quảng Ninh" not in crumbs
+    assert "Công đoàn Khối cơ quan huyện Ba Chẽ" in crumbs
+
+
+async def test_a_portal_supplied_name_is_shown_as_text(client: httpx.AsyncClient) -> None:
+    for path in ("/units/bk-nasty", "/units/bk-bach-thong"):
+        response = await page(client, path)
+
+        assert response.status_code == 200
+        assert "<script" not in response.text
+        assert escape(NASTY_NAME) in response.text
+        assert "default-src 'none'" in response.headers["content-security-policy"]
