@@ -21,15 +21,18 @@ def free_port() -> int:
 
 @contextmanager
 def service_process(
-    command: list[str], env: Mapping[str, str], log: Path
+    command: list[str], env: Mapping[str, str | None], log: Path, cwd: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start ``initiatives <command>``; kill it (SIGKILL) if the test left it running."""
+    """Start ``initiatives <command>`` (``env``: None unsets a variable); kill it (SIGKILL)
+    if the test left it running."""
+    environment = {**os.environ, **env}
     with log.open("ab") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "services.cli", *command],
-            env={**os.environ, **env},
+            env={name: value for name, value in environment.items() if value is not None},
             stdout=output,
             stderr=subprocess.STDOUT,
+            cwd=cwd,
         )
     try:
         yield process

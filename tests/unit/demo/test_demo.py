@@ -12,31 +12,13 @@ import httpx
 import pytest
 from rich.console import Console
 
-from services.demo.main import DemoOptions, DemoSettings, RunningDemo, Secrets, running_demo
-from services.ingest.settings import IngestSettings
-from services.notifier.settings import NotifierSettings
-from services.projector.api.settings import QueryApiSettings
-from services.projector.settings import ProjectorSettings
+from services.demo.main import DemoOptions, RunningDemo, running_demo
 from services.samples import province
-from shared.web.auth import ADMIN_SCOPE
-from shared.web.secrets import hash_secret
 from tests.conftest import UTC7, FrozenClock
+from tests.demo_settings import ADMIN, KEYS, demo_settings
 from tests.kafka_tools import wait_until
 
-KEYS = Secrets(admin_token="demo-admin-token", portal_key="demo-portal-key")
-ADMIN = {"Authorization": f"Bearer {KEYS.admin_token}"}
 NOW = dt.datetime(2026, 11, 21, 10, 0, tzinfo=UTC7)
-
-
-def embedded_settings(database_url: str) -> DemoSettings:
-    common = {"database_url": database_url, "kafka_bootstrap_servers": None}
-    tokens = {hash_secret(KEYS.admin_token): ADMIN_SCOPE}
-    return DemoSettings(
-        ingest=IngestSettings(**common, api_keys={"demo-portal": hash_secret(KEYS.portal_key)}),
-        projector=ProjectorSettings(**common, tail_interval_seconds=0.05),
-        notifier=NotifierSettings(**common, tokens=tokens, outbox_interval_seconds=0.05),
-        api=QueryApiSettings(tokens=tokens),
-    )
 
 
 def quiet() -> Console:
@@ -49,7 +31,7 @@ async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runnin
     another's figures (each compares with what it read first)."""
     tmp_path = tmp_path_factory.mktemp("demo")
     options = DemoOptions(interval_seconds=0, sample_file=tmp_path / "sample.ndjson")
-    settings = embedded_settings(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+    settings = demo_settings(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
     async with running_demo(options, settings, quiet(), FrozenClock(NOW)) as running:
         yield running
 
@@ -136,7 +118,7 @@ async def test_one_port_serves_every_api_and_the_services_metrics(demo: RunningD
 
 async def test_a_restart_keeps_the_database_and_loads_nothing_twice(tmp_path: Path) -> None:
     options = DemoOptions(interval_seconds=0, sample_file=tmp_path / "sample.ndjson")
-    settings = embedded_settings(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+    settings = demo_settings(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
     values = []
     for _ in range(2):
         demo = running_demo(options, settings, quiet(), FrozenClock(NOW))
