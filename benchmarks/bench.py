@@ -10,8 +10,8 @@ from rich.console import Console
 from benchmarks.servers import Servers
 
 QUICK_SCALE = 0.01
-FULL_SCALE = 0.1
-"""The full run's scale: about 700,000 events, so that `initiatives bench all` stays within an
+FULL_SCALE = 0.05
+"""The full run's scale: about 350,000 events, so that `initiatives bench all` stays within an
 hour on the 2-core development machine (docs/benchmarks.md)."""
 
 

@@ -129,15 +129,12 @@ class Pipeline:
             )
         response.raise_for_status()
 
-    async def settled(self, events: int) -> bool:
-        """Whether every event sent so far is stored, relayed and projected."""
+    async def settled(self, events: int, facts: int) -> bool:
+        """Whether the ``events`` sent so far are stored and relayed, and the ``facts`` among
+        them about initiatives projected (the projector counts only those)."""
         relayed = await metric_sum(self.ingest.metrics, "ingest_relay_published_events_total")()
-        projected = await metric_sum(
-            self.projector.metrics,
-            "projector_events_applied_total",
-            "projector_events_duplicate_total",
-        )()
-        return relayed >= events and projected >= events
+        projected = await metric_sum(self.projector.metrics, "projector_events_applied_total")()
+        return relayed >= events and projected >= facts
 
 
 @asynccontextmanager
@@ -232,13 +229,15 @@ async def _offer(
     return done
 
 
-async def _settle(pipe: Pipeline, sent: dict[str, float], arrivals: Arrivals, events: int) -> None:
+async def _settle(
+    pipe: Pipeline, sent: dict[str, float], arrivals: Arrivals, events: int, facts: int
+) -> None:
     """Wait until every probe arrived both ways and the backlog is worked off (or time is up:
     probes still missing then are left out of the figures, which count the samples)."""
     deadline = time.monotonic() + SETTLE_TIMEOUT_S
     while time.monotonic() < deadline:
         arrived = sent.keys() <= arrivals.webhook.keys() & arrivals.query_api.keys()
-        if arrived and await pipe.settled(events):
+        if arrived and await pipe.settled(events, facts):
             return
         await asyncio.sleep(0.2)
 
@@ -266,7 +265,7 @@ async def _once(
         await produce(bootstrap, pipe.portal_topic, reference)
         await _wait_for_probe_units(pipe, probes * len(RATES))
         await pipe.subscribe(webhook)
-        events, offset = len(reference), 0
+        events, facts, offset = len(reference), 0, 0
         for rate in RATES:
             load = workload.activity[offset : offset + rate * seconds]
             sent: dict[str, float] = {}
@@ -275,7 +274,8 @@ async def _once(
                 done = await _offer(pipe, bootstrap, rate, seconds, load, sent)
                 offset += done
                 events += done + len(sent)
-                await _settle(pipe, sent, arrivals, events)
+                facts += sum(1 for e in load[:done] if "initiative_id" in e["data"]) + len(sent)
+                await _settle(pipe, sent, arrivals, events, facts)
             finally:
                 watcher.cancel()
             for path, arrived in (("query API", arrivals.query_api), ("webhook", arrivals.webhook)):

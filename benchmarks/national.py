@@ -34,6 +34,8 @@ class NationalDatabase:
     events_topic: str
     events: int
     """Events in the store, and records on the topic."""
+    initiative_facts: int
+    """Of those, the facts about initiatives (what the projector counts as applied)."""
     seconds_to_load: float
 
 
@@ -61,6 +63,8 @@ async def national_database(bench: Bench) -> AsyncIterator[NationalDatabase]:
     ):
         bench.console.print(f"loading the national workload at scale {bench.scale} …")
         started = time.perf_counter()
-        events = await append_to_store(url, Workload.at(bench.scale).all, outbox=True)
+        workload = Workload.at(bench.scale)
+        events = await append_to_store(url, workload.all, outbox=True)
         await _relay_all(url, bench.servers.kafka_bootstrap_servers, topic)
-        yield NationalDatabase(url, topic, events, time.perf_counter() - started)
+        loaded = time.perf_counter() - started
+        yield NationalDatabase(url, topic, events, workload.initiative_facts, loaded)

@@ -1,9 +1,10 @@
 """The services under test as separate processes, as in production, with their peak memory.
 
 Each ``initiatives <command>`` runs in its own process so its CPU and memory are its own; the
-benchmark reads its progress from the service's ``/metrics`` and, when it ends, its peak
-resident set from the kernel's accounting of that child (``wait4``), which sees every peak,
-however short.
+benchmark reads its progress from the service's ``/metrics`` and its peak resident set from
+``VmHWM`` in ``/proc/<pid>/status`` (Linux), the kernel's high-water mark since the process
+started. (``wait4``'s ``ru_maxrss`` would be simpler but counts the benchmark's own memory,
+which the child briefly shares between fork and exec.)
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Service:
     process: subprocess.Popen[bytes]
     log: Path
     port: int | None = None
+    peak_kib: int = 0
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:
@@ -96,26 +98,30 @@ class Service:
                 await asyncio.sleep(0.2)
         raise ServiceFailed(f"{self.name} not ready after {READY_TIMEOUT_S:.0f} s")
 
-    async def finish(self, stop: bool = True) -> tuple[int, float]:
-        """Stop the process (SIGTERM, then SIGKILL) or wait for it to end by itself; its exit
-        status and peak resident set (MiB)."""
-        if stop and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        status, peak_kib = await asyncio.to_thread(self._reap, stop)
-        self.process.returncode = status
-        return status, peak_kib / 1024
+    def sample_memory(self) -> None:
+        """Note the process's high-water mark of resident memory (it only grows)."""
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                self.peak_kib = max(self.peak_kib, int(line.split()[1]))
 
-    def _reap(self, stop: bool) -> tuple[int, int]:
+    async def finish(self, stop: bool = True) -> int:
+        """Stop the process (SIGTERM, then SIGKILL after a while), or wait until it ends by
+        itself, sampling its memory meanwhile; its exit status."""
+        if stop and self.process.poll() is None:
+            self.sample_memory()
+            self.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        while stop and time.monotonic() < deadline:
-            pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
-            if pid:
-                return os.waitstatus_to_exitcode(status), usage.ru_maxrss
-            time.sleep(0.05)
-        if stop:
-            self.process.kill()
-        _, status, usage = os.wait4(self.process.pid, 0)
-        return os.waitstatus_to_exitcode(status), usage.ru_maxrss
+        while self.process.poll() is None:
+            if stop and time.monotonic() > deadline:
+                self.process.kill()
+            if not stop:
+                self.sample_memory()
+            await asyncio.sleep(0.1)
+        return self.process.returncode
 
 
 def start(
@@ -157,8 +163,8 @@ async def running(
         await service.wait_ready()
         yield service
     finally:
-        _, peak = await service.finish()
-        memory.record(name, peak)
+        await service.finish()
+        memory.record(name, service.peak_kib / 1024)
 
 
 async def run_to_end(
@@ -166,8 +172,8 @@ async def run_to_end(
 ) -> str:
     """Run a command to its end; its output (the caller parses its figures)."""
     service = start(name, command, env, logs)
-    status, peak = await service.finish(stop=False)
-    memory.record(name, peak)
+    status = await service.finish(stop=False)
+    memory.record(name, service.peak_kib / 1024)
     if status != 0:
         raise ServiceFailed(f"{name} exited with {status}:\n{_tail(service.log)}")
     return _tail(service.log, lines=5)

@@ -56,9 +56,8 @@ async def _projector(bench: Bench, national: NationalDatabase, memory: PeakMemor
         "projector", ["projector"], env, bench.logs, memory, "INITIATIVES_PROJECTOR_HTTP_PORT"
     ) as projector:
         processed = metric_sum(projector.metrics, *PROCESSED)
-        return await sustained_rate(
-            processed, national.events, give_up_after=max(120, national.events / 200)
-        )
+        total = national.initiative_facts
+        return await sustained_rate(processed, total, give_up_after=max(120, total / 200))
 
 
 async def bare_consumer(bootstrap: str, topic: str, total: int) -> Figures:

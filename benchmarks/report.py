@@ -48,7 +48,7 @@ def header(name: str) -> str:
 def formatted(name: str, value: float) -> str:
     if name.startswith("ratio"):
         return f"{value:.2f}"
-    if name.endswith("_ms"):
+    if name.endswith("_ms") or name == "seconds":
         return f"{value:,.1f}"
     return f"{value:,.0f}"
 

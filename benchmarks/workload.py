@@ -39,6 +39,11 @@ class Workload:
     def all(self) -> list[Event]:
         return self.reference + self.activity
 
+    @property
+    def initiative_facts(self) -> int:
+        """The events the projector counts as applied (reference data is not counted)."""
+        return sum(1 for event in self.activity if "initiative_id" in event["data"])
+
 
 def kafka_key(event: Event) -> bytes:
     """The initiative's id, so its facts keep their order; one key for all reference data."""
