@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= uv
 RUN := $(UV) run --locked
 
-.PHONY: help setup demo test test-unit lint format schemas asyncapi infra-up infra-down infra-status clean
+.PHONY: help setup demo test test-unit lint format schemas asyncapi infra-up infra-down infra-status clean bench bench-quick
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,6 +36,12 @@ schemas: setup ## Regenerate docs/schemas from the event contracts
 
 asyncapi: setup ## Regenerate docs/asyncapi.json (every Kafka channel) with FastStream
 	$(RUN) python -c "from pathlib import Path; from services.asyncapi import render; Path('docs/asyncapi.json').write_text(render(), encoding='utf-8')"
+
+bench-quick: setup ## Every benchmark at scale 0.01, one run (a few minutes; CI runs it via make test)
+	$(RUN) initiatives bench all --quick
+
+bench: setup ## The full benchmark run of docs/benchmarks.md (under an hour on 2 cores)
+	$(RUN) initiatives bench all
 
 infra-up: setup ## Start local PostgreSQL and Kafka; prints the variables to export
 	deploy/local/infra.sh up

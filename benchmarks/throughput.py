@@ -16,7 +16,7 @@ Count = Callable[[], Awaitable[float]]
 
 
 async def sustained_rate(
-    count: Count, total: float, *, give_up_after: float, interval: float = 0.1
+    count: Count, total: float, *, give_up_after: float, interval: float = 0.25
 ) -> Figures:
     """Poll ``count`` until it reaches ``total``: events, seconds and events/s."""
     started = time.perf_counter()

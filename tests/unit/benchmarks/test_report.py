@@ -1,0 +1,42 @@
+"""Benchmark figures: medians over runs, nearest-rank percentiles, and the saved document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.report import Result, Row, median_of, percentile
+
+
+def test_percentile_is_the_nearest_rank() -> None:
+    samples = [float(n) for n in range(1, 101)]
+    assert percentile(samples, 0.5) == 50
+    assert percentile(samples, 0.99) == 99
+    assert percentile([7.0], 0.99) == 7
+
+
+def test_a_row_holds_the_median_of_each_figure_and_every_run() -> None:
+    runs = [
+        {"events_per_s": 10.0, "p99_ms": 3.0},
+        {"events_per_s": 30.0, "p99_ms": 1.0},
+        {"events_per_s": 20.0, "p99_ms": 2.0},
+    ]
+    row = Row.of_runs("x", runs)
+    assert row.figures == median_of(runs) == {"events_per_s": 20.0, "p99_ms": 2.0}
+    assert row.runs == runs
+
+
+def test_saved_result_names_the_machine_and_the_service_peaks(tmp_path: Path) -> None:
+    result = Result(
+        "append",
+        "title",
+        [Row("batch 1", {"events_per_s": 5.0})],
+        {"scale": 0.01},
+        {"ingest": 100.0},
+    )
+    document = json.loads(result.save(tmp_path).read_text("utf-8"))
+    assert document["benchmark"] == "append"
+    assert document["machine"]["cores"] >= 1
+    assert document["rows"][0]["figures"] == {"events_per_s": 5.0}
+    assert document["peak_rss_mib"] == {"ingest": 100.0}
+    assert result.table().row_count == 1
