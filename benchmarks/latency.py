@@ -274,7 +274,7 @@ async def _once(
                 done = await _offer(pipe, bootstrap, rate, seconds, load, sent)
                 offset += done
                 events += done + len(sent)
-                facts += sum(1 for e in load[:done] if "initiative_id" in e["data"]) + len(sent)
+                facts += done + len(sent)
                 await _settle(pipe, sent, arrivals, events, facts)
             finally:
                 watcher.cancel()

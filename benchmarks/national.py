@@ -67,4 +67,4 @@ async def national_database(bench: Bench) -> AsyncIterator[NationalDatabase]:
         events = await append_to_store(url, workload.all, outbox=True)
         await _relay_all(url, bench.servers.kafka_bootstrap_servers, topic)
         loaded = time.perf_counter() - started
-        yield NationalDatabase(url, topic, events, workload.initiative_facts, loaded)
+        yield NationalDatabase(url, topic, events, len(workload.activity), loaded)

@@ -13,14 +13,17 @@ from collections.abc import Awaitable, Callable
 from benchmarks.report import Figures
 
 Count = Callable[[], Awaitable[float]]
+STALL_S = 60.0
 
 
 async def sustained_rate(
     count: Count, total: float, *, give_up_after: float, interval: float = 0.25
 ) -> Figures:
-    """Poll ``count`` until it reaches ``total``: events, seconds and events/s."""
+    """Poll ``count`` until it reaches ``total``: events, seconds and events/s. Gives up when
+    the count stalls for a minute or the time is up."""
     started = time.perf_counter()
     first: tuple[float, float] | None = None
+    last_change, last_value = started, 0.0
     while True:
         value = await count()
         now = time.perf_counter()
@@ -28,8 +31,10 @@ async def sustained_rate(
             break
         if first is None and value > 0:
             first = (now, value)
-        if now - started > give_up_after:
-            raise TimeoutError(f"{value:,.0f} of {total:,.0f} events after {give_up_after:.0f} s")
+        if value != last_value:
+            last_change, last_value = now, value
+        if now - started > give_up_after or now - last_change > STALL_S:
+            raise TimeoutError(f"{value:,.0f} of {total:,.0f} events after {now - started:.0f} s")
         await asyncio.sleep(interval)
     since, done_before = first or (started, 0.0)
     seconds = now - since

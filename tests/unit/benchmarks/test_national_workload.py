@@ -70,12 +70,12 @@ async def test_ingest_accepts_every_event_in_the_order_generated() -> None:
     assert statuses == {"accepted": len(events)}
 
 
-def test_the_workload_sends_reference_data_before_activity() -> None:
+def test_the_workload_sends_reference_data_then_initiatives_then_the_reorganisation() -> None:
     workload = Workload.at(0.002)
+    assert workload.all == list(generate(0.002))
     assert all("initiative_id" not in event["data"] for event in workload.reference)
-    reorganisations = [e for e in workload.activity if "initiative_id" not in e["data"]]
-    assert {e["type"] for e in reorganisations} == {"unit.moved", "unit.merged"}
-    assert workload.initiative_facts == len(workload.activity) - len(reorganisations)
+    assert all("initiative_id" in event["data"] for event in workload.activity)
+    assert {event["type"] for event in workload.reorganisation} == {"unit.moved", "unit.merged"}
 
 
 def test_bench_generate_writes_ndjson_to_a_file_or_to_stdout(tmp_path: Path) -> None:
