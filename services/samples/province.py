@@ -259,7 +259,7 @@ def province(
         today - dt.timedelta(days=PHASE_1_DAYS_BEFORE), dt.time(7), tzinfo=UTC7
     )
     # About one union in five is keen and sends most initiatives, as campaigns go.
-    keen = units[: len(units) // 5]
+    keen = units[::5]
     activity: list[Event] = []
     for n, at in enumerate(_submission_times(rng, initiatives, starts, now)):
         unit = rng.choice(keen if rng.random() < 0.5 else units)
