@@ -36,9 +36,8 @@ from services.notifier.service import NotifierService
 from services.notifier.settings import NotifierSettings
 from services.projector.api.settings import QueryApiSettings
 from services.projector.components import ProjectorComponents, projector_components
-from services.projector.service import ProjectorService
+from services.projector.service import ProjectorService, store_tailer
 from services.projector.settings import ProjectorSettings
-from services.projector.tailer import StoreTailer
 from shared.config import DatabaseSettings, KafkaSettings
 from shared.dead_letters import Origin
 from shared.eventstore.port import Clock, utc_now
@@ -127,17 +126,8 @@ async def _load(
 
 async def _project(parts: ProjectorComponents, console: Console) -> None:
     """Embedded: bring the read models up to date before the page is announced."""
-    settings = parts.settings
-    tailer = StoreTailer(
-        parts.engine,
-        parts.store,
-        parts.projection,
-        parts.metrics,
-        batch_size=settings.batch_size,
-        interval_seconds=settings.tail_interval_seconds,
-    )
     with console.status("projecting the read models…"):
-        applied = await tailer.catch_up()
+        applied = await store_tailer(parts).catch_up()
     console.print(f"read models up to date ({applied:,} events projected)")
 
 

@@ -14,6 +14,19 @@ from shared.dead_letters import KafkaDeadLetters
 from shared.lifecycle import BackgroundTasks, drain
 
 
+def store_tailer(parts: ProjectorComponents) -> StoreTailer:
+    """The embedded input: the event store followed from the read models' checkpoint."""
+    settings = parts.settings
+    return StoreTailer(
+        parts.engine,
+        parts.store,
+        parts.projection,
+        parts.metrics,
+        batch_size=settings.batch_size,
+        interval_seconds=settings.tail_interval_seconds,
+    )
+
+
 class ProjectorService:
     def __init__(self, parts: ProjectorComponents) -> None:
         self._parts = parts
@@ -25,14 +38,7 @@ class ProjectorService:
     async def start(self) -> None:
         parts, settings = self._parts, self._parts.settings
         if settings.kafka_bootstrap_servers is None or parts.producer is None:
-            self.tailer = StoreTailer(
-                parts.engine,
-                parts.store,
-                parts.projection,
-                parts.metrics,
-                batch_size=settings.batch_size,
-                interval_seconds=settings.tail_interval_seconds,
-            )
+            self.tailer = store_tailer(parts)
             self._tasks.start(self.tailer.run(), name="store-tailer")
             return
         self.relay = ChangesRelay(
