@@ -12,6 +12,7 @@ webhook served here. A probe's latency is from the moment it was handed to the p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import time
@@ -278,6 +279,8 @@ async def _once(
                 await _settle(pipe, sent, arrivals, events, facts)
             finally:
                 watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
             for path, arrived in (("query API", arrivals.query_api), ("webhook", arrivals.webhook)):
                 row = _latencies(sent, arrived)
                 row["achieved_per_s"] = (done + len(sent)) / seconds

@@ -40,3 +40,14 @@ def test_saved_result_names_the_machine_and_the_service_peaks(tmp_path: Path) ->
     assert document["rows"][0]["figures"] == {"events_per_s": 5.0}
     assert document["peak_rss_mib"] == {"ingest": 100.0}
     assert result.table().row_count == 1
+
+
+def test_every_benchmark_of_the_suite_has_its_own_command() -> None:
+    from benchmarks.cli import app
+    from benchmarks.suite import BENCHMARKS
+
+    commands = {
+        command.name or getattr(command.callback, "__name__", "")
+        for command in app.registered_commands
+    }
+    assert commands >= {*BENCHMARKS, "all", "generate", "memory"}
