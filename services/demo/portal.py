@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 Send = Callable[[Sequence[bytes]], Awaitable[None]]
 """Delivers raw portal events to ingest, as a portal would."""
 
-PENDING_LIMIT = 500
+PENDING_LIMIT = 100
 REVIEW_SHARE = 0.4
 
 
