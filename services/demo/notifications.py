@@ -20,7 +20,9 @@ from shared.persistence.schema import nt_decisions
 
 log = logging.getLogger(__name__)
 
-BATCH = 50
+BATCH = 200
+SHOWN_PER_POLL = 5
+"""A burst (a history being judged, a big import) is summed up, not scrolled past."""
 
 
 class NotificationLog:
@@ -57,10 +59,16 @@ class NotificationLog:
                 .all()
             )
             names = await unit_names(connection, {row["unit_id"] for row in rows})
-        for row in rows:
+        for row in rows[:SHOWN_PER_POLL]:
             message = render(decision_view(row, names), self._language)
             self._console.print(f"[bold yellow]🔔 {escape(message.subject)}[/]", soft_wrap=True)
-            self._last_id = row["id"]
+        if len(rows) > SHOWN_PER_POLL:
+            self._console.print(
+                f"[yellow]🔔 … and {len(rows) - SHOWN_PER_POLL} more "
+                "(all of them: GET /v1/notifications, or each unit's page)[/]"
+            )
+        if rows:
+            self._last_id = rows[-1]["id"]
         return len(rows)
 
     async def run(self) -> None:

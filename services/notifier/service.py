@@ -7,6 +7,8 @@ another event loop and stop them at will, as a crash or a deploy would.
 
 from __future__ import annotations
 
+import logging
+
 from faststream.kafka import KafkaBroker
 
 from services.notifier.components import NotifierComponents
@@ -15,6 +17,8 @@ from services.notifier.outbox_input import OutboxInput
 from shared.dead_letters import Origin
 from shared.lifecycle import BackgroundTasks
 from shared.messaging.batches import Records, subscribe_batches
+
+log = logging.getLogger(__name__)
 
 
 class NotifierService:
@@ -39,7 +43,7 @@ class NotifierService:
             self._tasks.start(outbox.run(), name="progress-outbox")
             return
         self.broker = KafkaBroker(
-            settings.kafka_bootstrap_servers, client_id="initiatives-notifier"
+            settings.kafka_bootstrap_servers, client_id="initiatives-notifier", logger=log
         )
         self._subscribe(self.broker)
         await self.broker.start()

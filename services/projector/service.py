@@ -4,6 +4,8 @@ notifier to drain."""
 
 from __future__ import annotations
 
+import logging
+
 from faststream.kafka import KafkaBroker
 
 from services.projector.changes_relay import ChangesRelay, KafkaChangeSink
@@ -12,6 +14,8 @@ from services.projector.kafka_input import subscribe_recorded_events
 from services.projector.tailer import StoreTailer
 from shared.dead_letters import KafkaDeadLetters
 from shared.lifecycle import BackgroundTasks, drain
+
+log = logging.getLogger(__name__)
 
 
 def store_tailer(parts: ProjectorComponents) -> StoreTailer:
@@ -49,7 +53,7 @@ class ProjectorService:
         )
         self._tasks.start(self.relay.run(), name="changes-relay")
         self.broker = KafkaBroker(
-            settings.kafka_bootstrap_servers, client_id="initiatives-projector"
+            settings.kafka_bootstrap_servers, client_id="initiatives-projector", logger=log
         )
         dead_letters = KafkaDeadLetters(parts.producer, f"{settings.events_topic}.dlq")
         subscribe_recorded_events(

@@ -4,6 +4,7 @@ every API on one port."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from rich.console import Console
 
 from services.demo.main import DemoOptions, RunningDemo, running_demo
+from services.demo.notifications import BATCH, SHOWN_PER_POLL, NotificationLog
 from services.samples import province
 from tests.conftest import UTC7, FrozenClock
 from tests.demo_settings import ADMIN, KEYS, demo_settings
@@ -125,3 +127,14 @@ async def test_a_restart_keeps_the_database_and_loads_nothing_twice(tmp_path: Pa
         async with demo as running, client(running) as http:
             values.append((await phase(http, "bache-khoi-cq", "bc-1"))["value"])
     assert values == [20, 20]
+
+
+async def test_a_burst_of_notifications_is_summed_up_in_the_log(demo: RunningDemo) -> None:
+    out = io.StringIO()
+    log = NotificationLog(demo.engine, Console(file=out, width=200), "en")
+    printed = await log.print_new()
+    lines = out.getvalue().splitlines()
+    assert printed == BATCH
+    assert len(lines) == SHOWN_PER_POLL + 1
+    assert lines[-1].startswith(f"🔔 … and {BATCH - SHOWN_PER_POLL} more")
+    assert any("reached" in line or "at risk" in line for line in lines[:-1])
