@@ -155,6 +155,8 @@ async def test_english_words_and_numbers_and_links_keep_the_language(
     assert cells(en, "")["target"] == "2,025"
     assert cells(en, "bk-1")["status"] == "At risk"
     assert "Reached 50% of target" in en
+    assert "Năng suất lao động" in vi
+    assert "Labour productivity" in en
     links = [html.unescape(link) for link in re.findall(r'href="(/[^"]*)"', en)]
     assert len(links) > 10
     # Every link keeps English but the switch back, which keeps the address.

@@ -69,6 +69,8 @@ class Words:
     unit: str
     no_children: str
     by_category: str
+    categories: Mapping[str, str]
+    """Labels of the portals' usual category codes; other categories show as sent."""
     by_author_type: str
     author_types: Mapping[str, str]
     submitted: str
@@ -142,6 +144,14 @@ VIETNAMESE = Words(
     unit="Đơn vị",
     no_children="Đơn vị không có đơn vị trực thuộc đang hoạt động.",
     by_category="Theo lĩnh vực",
+    categories={
+        "covid19": "Phòng, chống Covid-19",
+        "production": "Sản xuất, kinh doanh",
+        "productivity": "Năng suất lao động",
+        "admin_reform": "Cải cách hành chính",
+        "union_work": "Công tác công đoàn",
+        "digital": "Chuyển đổi số",
+    },
     by_author_type="Theo đối tượng tác giả",
     author_types={
         "member": "Đoàn viên",
@@ -238,6 +248,14 @@ ENGLISH = Words(
     unit="Unit",
     no_children="This unit has no open units below it.",
     by_category="By category",
+    categories={
+        "covid19": "Covid-19 prevention",
+        "production": "Production and business",
+        "productivity": "Labour productivity",
+        "admin_reform": "Administrative reform",
+        "union_work": "Union work",
+        "digital": "Digital transformation",
+    },
     by_author_type="By author type",
     author_types={
         "member": "Union member",

@@ -123,7 +123,7 @@ async def unit_page(
         children=await children_of(
             context, unit, chosen_campaign, asked.phase_id if asked else None, Sort.RATIO
         ),
-        by_category=_bars(breakdowns.category, formats, words.by_category, {}),
+        by_category=_bars(breakdowns.category, formats, words.by_category, words.categories),
         by_author_type=_bars(
             breakdowns.author_type, formats, words.by_author_type, words.author_types
         ),
