@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.projector.attribution import Attribution
 from services.projector.rows import Contribution
 from shared.persistence.schema import (
     STATUS_COLUMNS,
@@ -32,45 +34,78 @@ WHOLE_CAMPAIGN = ""
 Key = tuple[str | dt.date, ...]
 
 
-def vectors(size: int) -> defaultdict[Key, list[int]]:
+def vectors(size: int) -> defaultdict[Any, list[int]]:
+    """Count vectors by row key, zero until first added to."""
     return defaultdict(lambda: [0] * size)
 
 
 class Deltas:
-    def __init__(self) -> None:
-        self.rollup = vectors(len(STATUS_COLUMNS))
-        self.progress = vectors(len(STATUS_COLUMNS))
-        self.series = vectors(len(METRIC_COLUMNS))
-        self.breakdowns = vectors(len(METRIC_COLUMNS))
+    """Changes of every aggregate table, per row key, for one batch."""
 
-    def add(
-        self,
-        contribution: Contribution,
-        campaign_id: str,
-        units: Iterable[tuple[str, str | None]],
-        sign: int,
-    ) -> None:
-        """Count ``contribution`` ``sign`` times for each ``(unit, phase_id or None)``."""
-        status = STATUS_INDEX[contribution.status.value]
-        for unit_id, phase_id in units:
-            self.rollup[(unit_id, campaign_id, contribution.bucket_date)][status] += sign
-            if phase_id is not None:
-                self.progress[(unit_id, campaign_id, phase_id)][status] += sign
-                self.progress[(unit_id, campaign_id, WHOLE_CAMPAIGN)][status] += sign
-            for day, submitted, approved in contribution.series:
-                cell = self.series[(unit_id, campaign_id, day)]
-                cell[0] += sign * submitted
-                cell[1] += sign * approved
-            for dimension, value, submitted, approved in contribution.breakdowns:
-                cell = self.breakdowns[(unit_id, campaign_id, dimension, value)]
-                cell[0] += sign * submitted
-                cell[1] += sign * approved
+    def __init__(self) -> None:
+        self.rollup: defaultdict[Key, list[int]] = vectors(len(STATUS_COLUMNS))
+        self.progress: defaultdict[Key, list[int]] = vectors(len(STATUS_COLUMNS))
+        self.series: defaultdict[Key, list[int]] = vectors(len(METRIC_COLUMNS))
+        self.breakdowns: defaultdict[Key, list[int]] = vectors(len(METRIC_COLUMNS))
 
     async def write(self, connection: AsyncConnection) -> None:
         await add_counts(connection, rm_rollup_daily, STATUS_COLUMNS, self.rollup)
         await add_counts(connection, rm_progress, STATUS_COLUMNS, self.progress)
         await add_counts(connection, rm_series_daily, METRIC_COLUMNS, self.series)
         await add_counts(connection, rm_breakdowns, METRIC_COLUMNS, self.breakdowns)
+
+
+class UnitDeltas:
+    """Contributions summed at the unit each initiative counts for, then spread once per
+    batch to that unit's ancestors: initiatives of one unit share their ancestors, so the
+    per-ancestor work is done per distinct key, not per fact."""
+
+    def __init__(self) -> None:
+        self.rollup: defaultdict[tuple[str, str, dt.date], list[int]] = vectors(len(STATUS_COLUMNS))
+        self.series: defaultdict[tuple[str, str, dt.date], list[int]] = vectors(len(METRIC_COLUMNS))
+        self.breakdowns: defaultdict[tuple[str, str, str, str], list[int]] = vectors(
+            len(METRIC_COLUMNS)
+        )
+
+    def add(self, contribution: Contribution, unit_id: str, campaign_id: str, sign: int) -> None:
+        """Count ``contribution`` ``sign`` times for ``unit_id``."""
+        self.rollup[(unit_id, campaign_id, contribution.bucket_date)][
+            STATUS_INDEX[contribution.status.value]
+        ] += sign
+        for day, submitted, approved in contribution.series:
+            cell = self.series[(unit_id, campaign_id, day)]
+            cell[0] += sign * submitted
+            cell[1] += sign * approved
+        for dimension, value, submitted, approved in contribution.breakdowns:
+            cell = self.breakdowns[(unit_id, campaign_id, dimension, value)]
+            cell[0] += sign * submitted
+            cell[1] += sign * approved
+
+    def spread(self, attribution: Attribution) -> Deltas:
+        """The table changes: every unit's figures include its descendants', and progress
+        counts each day in the phase of each ancestor's own plan."""
+        deltas = Deltas()
+        for (unit_id, campaign_id, day), vector in self.rollup.items():
+            if not any(vector):
+                continue
+            for ancestor in attribution.ancestors(unit_id):
+                _add(deltas.rollup[(ancestor, campaign_id, day)], vector)
+                phase_id = attribution.phase_id(ancestor, campaign_id, day)
+                if phase_id is not None:
+                    _add(deltas.progress[(ancestor, campaign_id, phase_id)], vector)
+                    _add(deltas.progress[(ancestor, campaign_id, WHOLE_CAMPAIGN)], vector)
+        for source, target in ((self.series, deltas.series), (self.breakdowns, deltas.breakdowns)):
+            for key, vector in source.items():
+                if any(vector):
+                    for ancestor in attribution.ancestors(key[0]):
+                        _add(target[(ancestor, *key[1:])], vector)
+        return deltas
+
+
+def _add(cell: list[int], vector: list[int]) -> None:
+    for index, count in enumerate(vector):
+        if count:
+            cell[index] += count
 
 
 async def add_counts(

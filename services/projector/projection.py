@@ -13,22 +13,21 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector import targets
+from services.projector.attribution import Attribution
 from services.projector.changes import changed, snapshot
-from services.projector.deltas import Deltas
-from services.projector.rows import InitiativeRow, contribution, evolve
+from services.projector.fold import fold, initiative_id
+from services.projector.rows import InitiativeRow
 from services.projector.structure import apply_reference
 from shared.contracts.base import REFERENCE_STREAM
 from shared.contracts.progress import ProgressChanged
 from shared.contracts.recorded import RecordedEvent
 from shared.domain.initiative import FACT_TYPES
-from shared.domain.phases import phase_containing
-from shared.domain.plans import effective_plan
 from shared.eventstore.port import EventStore
 from shared.persistence.schema import (
     progress_outbox,
@@ -60,6 +59,7 @@ class Projection:
         self._engine = engine
         self._store = store
         self.view = ReferenceView(store)
+        self._memo = Attribution(self.view)
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -103,7 +103,7 @@ class Projection:
         facts = [r for r in records if r.stream_id != REFERENCE_STREAM]
         outcome.unknown_types = sum(1 for r in facts if r.type not in FACT_TYPES)
         facts = [r for r in facts if r.type in FACT_TYPES]
-        ids = {r.stream_id.removeprefix("initiative-") for r in facts}
+        ids = {initiative_id(r) for r in facts}
         refresh = await self._catch_up_reference(connection)
         before = await snapshot(connection, refresh)
         if refresh:
@@ -111,28 +111,11 @@ class Projection:
         applied = await _lock_versions(connection, _streams(facts))
         fresh, outcome.duplicates = _fresh(facts, applied)
         rows = await _rows(connection, ids)
-        deltas = Deltas()
-        history = []
-        for record in fresh:
-            initiative_id = record.stream_id.removeprefix("initiative-")
-            old = rows.get(initiative_id)
-            new = self._counting(evolve(old, record.fact(), record.occurred_at))
-            if old is not None:
-                self._count(deltas, old, -1)
-            self._count(deltas, new, +1)
-            rows[initiative_id] = new
-            history.append(
-                {
-                    "initiative_id": initiative_id,
-                    "version": record.stream_version,
-                    "at": record.occurred_at,
-                    "status": new.status.value,
-                }
-            )
-        changed_rows = {r.stream_id.removeprefix("initiative-") for r in fresh}
-        await self._write_rows(connection, [rows[i] for i in sorted(changed_rows)])
-        if history:
-            await connection.execute(rm_initiative_history.insert(), history)
+        folded = fold(rows, fresh, self._attribution())
+        await self._write_rows(connection, [folded.rows[i] for i in sorted(folded.rows)])
+        if folded.history:
+            await connection.execute(rm_initiative_history.insert(), folded.history)
+        deltas = folded.deltas
         await deltas.write(connection)
         await _save_versions(connection, {r.stream_id: r.stream_version for r in fresh})
         outcome.applied = len(fresh)
@@ -174,29 +157,11 @@ class Projection:
             await _save_versions(connection, {REFERENCE_STREAM: self.view.version})
         return refresh
 
-    def _counting(self, row: InitiativeRow) -> InitiativeRow:
-        """The row filed where it counts: a unit merged away (even before this initiative was
-        projected, as reference facts are applied first) hands its initiatives to the target."""
-        unit_id = self.view.hierarchy.counting_unit(row.unit_id)
-        return row if unit_id == row.unit_id else replace(row, unit_id=unit_id)
-
-    def _units_of(self, row: InitiativeRow) -> tuple[str, ...]:
-        hierarchy = self.view.hierarchy
-        return hierarchy.ancestors(hierarchy.counting_unit(row.unit_id))
-
-    def _count(self, deltas: Deltas, row: InitiativeRow, sign: int) -> None:
-        zone = self.view.campaigns.get(row.campaign_id).zone
-        share = contribution(row, zone)
-        units = [
-            (unit, self._phase_id(unit, row.campaign_id, share.bucket_date))
-            for unit in self._units_of(row)
-        ]
-        deltas.add(share, row.campaign_id, units, sign)
-
-    def _phase_id(self, unit_id: str, campaign_id: str, day: dt.date) -> str | None:
-        plan = effective_plan(self.view.hierarchy, self.view.plans, campaign_id, unit_id)
-        phase = None if plan is None else phase_containing(plan.phases, day)
-        return None if phase is None else phase.phase_id
+    def _attribution(self) -> Attribution:
+        """Memoised lookups, kept while the reference view stays as it is."""
+        if not self._memo.current(self.view):
+            self._memo = Attribution(self.view)
+        return self._memo
 
     async def _write_rows(self, connection: AsyncConnection, rows: list[InitiativeRow]) -> None:
         if not rows:

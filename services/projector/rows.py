@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from shared.contracts.base import EventData
@@ -31,8 +31,10 @@ from shared.text import fold
 S = InitiativeStatus
 
 
-@dataclass(frozen=True)
-class InitiativeRow:
+class InitiativeRow(NamedTuple):
+    """A named tuple, not a dataclass: a fold makes a new row per fact, and ``_replace`` on a
+    tuple costs a tenth of ``dataclasses.replace``."""
+
     initiative_id: str
     campaign_id: str
     unit_id: str
@@ -117,9 +119,8 @@ def evolve(row: InitiativeRow | None, fact: EventData, at: dt.datetime) -> Initi
             updated_at=at,
         )
         if isinstance(fact, InitiativeRegistered):
-            return replace(base, registered_at=at, updated_at=at)
-        return replace(
-            base,
+            return base._replace(registered_at=at, updated_at=at)
+        return base._replace(
             unit_id=fact.unit_id,
             status=S.UNDER_REVIEW,
             title=fact.title,
@@ -132,17 +133,17 @@ def evolve(row: InitiativeRow | None, fact: EventData, at: dt.datetime) -> Initi
     if row is None:
         raise ValueError(f"{fact.type} for an initiative the read models have never seen")
     if isinstance(fact, InitiativeRevisionRequested):
-        return replace(row, status=S.REVISION_REQUESTED, updated_at=at)
+        return row._replace(status=S.REVISION_REQUESTED, updated_at=at)
     if isinstance(fact, InitiativeResubmitted):
-        return replace(row, status=S.UNDER_REVIEW, title=fact.title or row.title, updated_at=at)
+        return row._replace(status=S.UNDER_REVIEW, title=fact.title or row.title, updated_at=at)
     if isinstance(fact, InitiativeApproved):
-        return replace(row, status=S.APPROVED, approved_at=at, updated_at=at)
+        return row._replace(status=S.APPROVED, approved_at=at, updated_at=at)
     if isinstance(fact, InitiativeRejected):
-        return replace(row, status=S.REJECTED, rejected_at=at, updated_at=at)
+        return row._replace(status=S.REJECTED, rejected_at=at, updated_at=at)
     if isinstance(fact, InitiativeRecognized):
-        return replace(row, status=S.RECOGNIZED, recognized_at=at, updated_at=at)
+        return row._replace(status=S.RECOGNIZED, recognized_at=at, updated_at=at)
     if isinstance(fact, InitiativeWithdrawn):
-        return replace(row, status=S.WITHDRAWN, withdrawn_at=at, updated_at=at)
+        return row._replace(status=S.WITHDRAWN, withdrawn_at=at, updated_at=at)
     raise ValueError(f"{fact.type} is not a fact about an initiative")
 
 

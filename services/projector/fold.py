@@ -1,0 +1,71 @@
+"""The projection's rules as a pure fold: initiative facts in; rows, history and deltas out.
+
+The live projection and the rebuild run this same fold; they differ only in where the rows
+come from and how the outcome is written. Facts are folded with the reference data as it
+stands: moves, merges and plan changes re-attribute figures already counted, so the order
+of reference facts and initiative facts does not change the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from services.projector.attribution import Attribution
+from services.projector.deltas import Deltas, UnitDeltas
+from services.projector.rows import Contribution, InitiativeRow, contribution, evolve
+from shared.contracts.recorded import RecordedEvent
+
+STREAM_PREFIX = "initiative-"
+
+
+@dataclass(frozen=True)
+class Folded:
+    rows: dict[str, InitiativeRow]
+    """The rows the facts changed, by initiative id."""
+    history: list[dict[str, object]]
+    """One ``rm_initiative_history`` row per fact."""
+    deltas: Deltas
+
+
+def initiative_id(record: RecordedEvent) -> str:
+    return record.stream_id.removeprefix(STREAM_PREFIX)
+
+
+def fold(
+    stored: Mapping[str, InitiativeRow],
+    records: Iterable[RecordedEvent],
+    attribution: Attribution,
+) -> Folded:
+    """Fold ``records`` (in stream order per initiative) over the ``stored`` rows of the
+    initiatives they are about."""
+    zones = attribution.view.campaigns
+    current: dict[str, tuple[InitiativeRow, Contribution]] = {}
+    deltas = UnitDeltas()
+    history: list[dict[str, object]] = []
+    for record in records:
+        key = initiative_id(record)
+        before = current.get(key)
+        if before is None and key in stored:
+            row = stored[key]
+            before = (row, contribution(row, zones.get(row.campaign_id).zone))
+        if before is not None:
+            deltas.add(before[1], before[0].unit_id, before[0].campaign_id, -1)
+        row = evolve(None if before is None else before[0], record.fact(), record.occurred_at)
+        counting = attribution.counting_unit(row.unit_id)
+        if counting != row.unit_id:
+            row = row._replace(unit_id=counting)
+        share = contribution(row, zones.get(row.campaign_id).zone)
+        deltas.add(share, row.unit_id, row.campaign_id, +1)
+        current[key] = (row, share)
+        history.append(
+            {
+                "initiative_id": key,
+                "version": record.stream_version,
+                "at": record.occurred_at,
+                "status": row.status.value,
+            }
+        )
+    return Folded(
+        {key: row for key, (row, _) in current.items()}, history, deltas.spread(attribution)
+    )
