@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -76,6 +77,7 @@ def servers() -> Iterator[Servers]:
         yield Servers(database_url, bootstrap)
         return
     already_running = _infra("status").returncode == 0
+    print("starting PostgreSQL and Kafka with deploy/local/infra.sh …", file=sys.stderr)
     started = _infra("up")
     exports = _exports(started.stdout)
     if started.returncode != 0 or not {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"} <= set(exports):
@@ -84,6 +86,7 @@ def servers() -> Iterator[Servers]:
         yield Servers(exports["DATABASE_URL"], exports["KAFKA_BOOTSTRAP_SERVERS"])
     finally:
         if not already_running:
+            print("stopping the PostgreSQL and Kafka this run started …", file=sys.stderr)
             _infra("down")
 
 
