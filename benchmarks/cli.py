@@ -143,3 +143,13 @@ def memory(results: Results = DEFAULT_RESULTS) -> None:
     summary = from_results(load_results(results))
     Console().print(summary.table())
     summary.save(results)
+
+
+@app.command()
+def tables(results: Results = DEFAULT_RESULTS) -> None:
+    """Print the saved results as Markdown tables (for docs/benchmarks.md)."""
+    from benchmarks.report import load_results, markdown
+
+    for document in load_results(results):
+        typer.echo(f"**{document['title']}**, {document['measured_at']}\n")
+        typer.echo(markdown(document) + "\n")

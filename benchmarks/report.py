@@ -117,3 +117,17 @@ def machine() -> dict[str, Any]:
 def load_results(directory: Path) -> list[dict[str, Any]]:
     """Every result document saved in ``directory``, by benchmark name."""
     return [json.loads(path.read_text("utf-8")) for path in sorted(directory.glob("*.json"))]
+
+
+def markdown(document: Mapping[str, Any]) -> str:
+    """A saved result as a Markdown table, for docs/benchmarks.md."""
+    rows = document["rows"]
+    names = list(dict.fromkeys(name for row in rows for name in row["figures"]))
+    lines = [
+        "| | " + " | ".join(header(name) for name in names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for row in rows:
+        cells = [formatted(n, row["figures"][n]) if n in row["figures"] else "" for n in names]
+        lines.append(f"| {row['label']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

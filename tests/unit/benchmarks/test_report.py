@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.report import Result, Row, median_of, percentile
+from benchmarks.report import Result, Row, markdown, median_of, percentile
 
 
 def test_percentile_is_the_nearest_rank() -> None:
@@ -51,3 +51,13 @@ def test_every_benchmark_of_the_suite_has_its_own_command() -> None:
         for command in app.registered_commands
     }
     assert commands >= {*BENCHMARKS, "all", "generate", "memory"}
+
+
+def test_a_saved_result_renders_as_a_markdown_table(tmp_path: Path) -> None:
+    result = Result("query", "t", [Row("progress, national unit", {"p99_ms": 12.34})])
+    document = json.loads(result.save(tmp_path).read_text("utf-8"))
+    assert markdown(document).splitlines() == [
+        "| | p99 ms |",
+        "|---|---:|",
+        "| progress, national unit | 12.3 |",
+    ]
