@@ -17,6 +17,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 from rich.console import Console
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -236,6 +237,8 @@ class DemoSettings:
 @dataclass(frozen=True)
 class RunningDemo:
     app: FastAPI
+    http_metrics: CollectorRegistry
+    """Where the one port's requests are counted; part of the app's ``/metrics``."""
     engine: AsyncEngine
     portal: SimulatedPortal | None
     """The simulated portal, when ``--simulate``: tests send its ticks themselves."""
@@ -297,6 +300,7 @@ async def running_demo(
                 if options.interval_seconds > 0:
                     tasks.start(portal.run(), name="simulated-portal")
 
+            http_metrics = CollectorRegistry()
             readiness = {"database": database_ready(engine)}
             if kafka is not None:
                 readiness["kafka"] = kafka_ready(kafka)
@@ -310,10 +314,11 @@ async def running_demo(
                     ingest.metrics.registry,
                     projector.metrics.registry,
                     notifier.metrics.registry,
+                    http_metrics,
                 ),
                 readiness=readiness,
             )
-            yield RunningDemo(app, engine, portal)
+            yield RunningDemo(app, http_metrics, engine, portal)
     finally:
         await engine.dispose()
 
@@ -327,4 +332,4 @@ async def run_demo(options: DemoOptions, console: Console) -> None:
         _start_afresh(settings.database_url)
     async with running_demo(options, settings, console) as demo:
         _tour(console, options, keys, settings.kafka)
-        await serve_http(demo.app, options.host, options.port)
+        await serve_http(demo.app, options.host, options.port, demo.http_metrics)

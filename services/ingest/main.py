@@ -26,6 +26,7 @@ async def serve(settings: IngestSettings, log_level: str = "INFO") -> None:
                 create_ingest_app(parts, readiness_checks=checks),
                 settings.http_host,
                 settings.http_port,
+                parts.metrics.registry,
             )
         finally:
             await service.stop()

@@ -29,6 +29,6 @@ async def serve(settings: NotifierSettings, log_level: str = "INFO") -> None:
         service = NotifierService(parts)
         await service.start()
         try:
-            await serve_http(app, settings.http_host, settings.http_port)
+            await serve_http(app, settings.http_host, settings.http_port, parts.metrics.registry)
         finally:
             await service.stop()

@@ -28,8 +28,9 @@ async def serve(settings: ApiServerSettings, log_level: str = "INFO") -> None:
     engine = create_engine(settings.database_url)
     try:
         await ensure_migrated(engine)
-        ops = ops_router(CollectorRegistry(), {"database": database_ready(engine)})
+        metrics = CollectorRegistry()
+        ops = ops_router(metrics, {"database": database_ready(engine)})
         app = create_query_app(engine, settings, clock=utc_now, extra_routers=[ops])
-        await serve_http(app, settings.http_host, settings.http_port)
+        await serve_http(app, settings.http_host, settings.http_port, metrics)
     finally:
         await engine.dispose()
