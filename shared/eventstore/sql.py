@@ -171,8 +171,10 @@ class SqlEventStore:
         )
         async with self._engine.connect() as connection:
             result = await connection.stream(query)
-            async for row in result:
-                yield _record(row)
+            # Whole partitions: one hop into the driver per batch, not per row.
+            async for partition in result.partitions():
+                for row in partition:
+                    yield _record(row)
 
     async def known_event_ids(self, event_ids: Collection[str]) -> set[str]:
         if not event_ids:
