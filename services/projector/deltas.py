@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,7 +25,7 @@ from shared.persistence.schema import (
     rm_rollup_daily,
     rm_series_daily,
 )
-from shared.persistence.upsert import insert_on_conflict
+from shared.persistence.upsert import add_to_rows
 
 STATUS_INDEX = {name: index for index, name in enumerate(STATUS_COLUMNS)}
 METRIC_COLUMNS = ("submitted", "approved")
@@ -117,17 +118,6 @@ async def add_counts(
     """Add each non-zero vector to its row, creating rows that do not exist yet."""
     keys = [column.name for column in table.primary_key.columns]
     rows = [
-        dict(zip((*keys, *columns), (*key, *vector), strict=True))
-        for key, vector in sorted(deltas.items(), key=lambda item: tuple(map(str, item[0])))
-        if any(vector)
+        (*key, *vector) for key, vector in sorted(deltas.items(), key=itemgetter(0)) if any(vector)
     ]
-    if not rows:
-        return
-    statement = insert_on_conflict(connection.dialect, table)
-    await connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=keys,
-            set_={column: table.c[column] + statement.excluded[column] for column in columns},
-        ),
-        rows,
-    )
+    await add_to_rows(connection, table, keys, columns, rows)

@@ -23,8 +23,8 @@ STREAM_PREFIX = "initiative-"
 class Folded:
     rows: dict[str, InitiativeRow]
     """The rows the facts changed, by initiative id."""
-    history: list[dict[str, object]]
-    """One ``rm_initiative_history`` row per fact."""
+    history: list[tuple[object, ...]]
+    """One ``rm_initiative_history`` row per fact (``tables.HISTORY_COLUMNS``)."""
     deltas: Deltas
 
 
@@ -42,7 +42,7 @@ def fold(
     zones = attribution.view.campaigns
     current: dict[str, tuple[InitiativeRow, Contribution]] = {}
     deltas = UnitDeltas()
-    history: list[dict[str, object]] = []
+    history: list[tuple[object, ...]] = []
     for record in records:
         key = initiative_id(record)
         before = current.get(key)
@@ -58,14 +58,7 @@ def fold(
         share = contribution(row, zones.get(row.campaign_id).zone)
         deltas.add(share, row.unit_id, row.campaign_id, +1)
         current[key] = (row, share)
-        history.append(
-            {
-                "initiative_id": key,
-                "version": record.stream_version,
-                "at": record.occurred_at,
-                "status": row.status.value,
-            }
-        )
+        history.append((key, record.stream_version, record.occurred_at, row.status.value))
     return Folded(
         {key: row for key, (row, _) in current.items()}, history, deltas.spread(attribution)
     )

@@ -15,31 +15,29 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector import targets
 from services.projector.attribution import Attribution
 from services.projector.changes import changed, snapshot
-from services.projector.fold import fold, initiative_id
-from services.projector.rows import InitiativeRow
-from services.projector.structure import apply_reference
+from services.projector.fold import Folded, fold, initiative_id
+from services.projector.structure import apply_references
+from services.projector.tables import (
+    add_history,
+    load_rows,
+    lock_versions,
+    save_checkpoint,
+    save_rows,
+    save_versions,
+    versions,
+)
 from shared.contracts.base import REFERENCE_STREAM
 from shared.contracts.progress import ProgressChanged
 from shared.contracts.recorded import RecordedEvent
 from shared.domain.initiative import FACT_TYPES
 from shared.eventstore.port import EventStore
-from shared.persistence.schema import (
-    progress_outbox,
-    rm_checkpoints,
-    rm_initiative_history,
-    rm_initiatives,
-    rm_stream_versions,
-)
-from shared.persistence.upsert import insert_on_conflict, upsert
+from shared.persistence.schema import progress_outbox
 from shared.reference import ReferenceView
-
-CHUNK = 500
 
 
 class StreamGap(RuntimeError):
@@ -66,7 +64,7 @@ class Projection:
         """Rebuild the reference view up to the version the read models already include."""
         self.view = ReferenceView(self._store)
         async with self._engine.connect() as connection:
-            applied = (await _versions(connection, [REFERENCE_STREAM])).get(REFERENCE_STREAM, 0)
+            applied = (await versions(connection, [REFERENCE_STREAM])).get(REFERENCE_STREAM, 0)
         for record in await self._store.read_stream(REFERENCE_STREAM):
             if record.stream_version > applied:
                 break
@@ -93,8 +91,34 @@ class Projection:
         """Apply inside the caller's transaction (a rebuild's final pass before its swap)."""
         outcome = await self._apply(connection, records)
         if checkpoint is not None:
-            await _save_checkpoint(connection, *checkpoint)
+            await save_checkpoint(connection, *checkpoint)
         return outcome
+
+    async def replay_on(
+        self,
+        connection: AsyncConnection,
+        records: Sequence[RecordedEvent],
+        checkpoint: tuple[str, int],
+    ) -> None:
+        """Apply what a rebuild reads from the store, in position order, into tables only it
+        writes: records the tables already hold are dropped by their stream's version, and
+        the rest need neither locks (no other writer), gap checks (the store has no gaps)
+        nor progress changes (a rebuild notifies no one). The reference catch-up and the
+        fold are the live projection's own."""
+        facts = _initiative_facts(records)
+        refresh = await self._catch_up_reference(connection)
+        if refresh:
+            await targets.refresh(connection, self.view, refresh)
+        applied = await versions(connection, _streams(facts))
+        fresh = [r for r in facts if r.stream_version > applied.get(r.stream_id, 0)]
+        folded = fold(
+            await load_rows(connection, {initiative_id(r) for r in fresh}),
+            fresh,
+            self._attribution(),
+        )
+        await self._write(connection, folded)
+        await save_versions(connection, {r.stream_id: r.stream_version for r in fresh})
+        await save_checkpoint(connection, *checkpoint)
 
     async def _apply(
         self, connection: AsyncConnection, records: Sequence[RecordedEvent]
@@ -102,27 +126,22 @@ class Projection:
         outcome = BatchOutcome()
         facts = [r for r in records if r.stream_id != REFERENCE_STREAM]
         outcome.unknown_types = sum(1 for r in facts if r.type not in FACT_TYPES)
-        facts = [r for r in facts if r.type in FACT_TYPES]
+        facts = _initiative_facts(facts)
         ids = {initiative_id(r) for r in facts}
         refresh = await self._catch_up_reference(connection)
         before = await snapshot(connection, refresh)
         if refresh:
             await targets.refresh(connection, self.view, refresh)
-        applied = await _lock_versions(connection, _streams(facts))
+        applied = await lock_versions(connection, _streams(facts))
         fresh, outcome.duplicates = _fresh(facts, applied)
-        rows = await _rows(connection, ids)
-        folded = fold(rows, fresh, self._attribution())
-        await self._write_rows(connection, [folded.rows[i] for i in sorted(folded.rows)])
-        if folded.history:
-            await connection.execute(rm_initiative_history.insert(), folded.history)
-        deltas = folded.deltas
-        await deltas.write(connection)
-        await _save_versions(connection, {r.stream_id: r.stream_version for r in fresh})
+        folded = fold(await load_rows(connection, ids), fresh, self._attribution())
+        await self._write(connection, folded)
+        await save_versions(connection, {r.stream_id: r.stream_version for r in fresh})
         outcome.applied = len(fresh)
-        units = refresh | {str(key[0]) for key in deltas.progress}
-        after = await snapshot(connection, units)
+        progress = folded.deltas.progress
+        after = await snapshot(connection, refresh | {str(key[0]) for key in progress})
         as_of = max((r.occurred_at for r in records), default=dt.datetime.now(dt.UTC))
-        outcome.changes = changed(before, after, deltas.progress, as_of)
+        outcome.changes = changed(before, after, progress, as_of)
         if outcome.changes:
             now = dt.datetime.now(dt.UTC)
             await connection.execute(
@@ -134,6 +153,11 @@ class Projection:
             )
         return outcome
 
+    async def _write(self, connection: AsyncConnection, folded: Folded) -> None:
+        await save_rows(connection, self.view.campaigns, folded.rows)
+        await add_history(connection, folded.history)
+        await folded.deltas.write(connection)
+
     async def _catch_up_reference(self, connection: AsyncConnection) -> set[str]:
         """Bring view and tables to the newest reference version; the units to refresh.
 
@@ -141,20 +165,20 @@ class Projection:
         tables swapped in by a rebuild) only move the view; the rest are applied under a
         lock on the reference version, so exactly one instance applies each one.
         """
-        durable = (await _versions(connection, [REFERENCE_STREAM])).get(REFERENCE_STREAM, 0)
+        durable = (await versions(connection, [REFERENCE_STREAM])).get(REFERENCE_STREAM, 0)
         if durable < self.view.version:
             await self.start()
         fresh = await self._store.read_stream(REFERENCE_STREAM, self.view.version)
         if any(record.stream_version > durable for record in fresh):
-            durable = (await _lock_versions(connection, [REFERENCE_STREAM]))[REFERENCE_STREAM]
-        refresh: set[str] = set()
+            durable = (await lock_versions(connection, [REFERENCE_STREAM]))[REFERENCE_STREAM]
         for record in fresh:
             if record.stream_version <= durable:
                 self.view.apply(record)
-            else:
-                refresh |= await apply_reference(connection, self.view, record)
+        refresh = await apply_references(
+            connection, self.view, [r for r in fresh if r.stream_version > durable]
+        )
         if self.view.version > durable:
-            await _save_versions(connection, {REFERENCE_STREAM: self.view.version})
+            await save_versions(connection, {REFERENCE_STREAM: self.view.version})
         return refresh
 
     def _attribution(self) -> Attribution:
@@ -163,14 +187,10 @@ class Projection:
             self._memo = Attribution(self.view)
         return self._memo
 
-    async def _write_rows(self, connection: AsyncConnection, rows: list[InitiativeRow]) -> None:
-        if not rows:
-            return
-        records = [row.as_record(self.view.campaigns.get(row.campaign_id).zone) for row in rows]
-        columns = [c for c in records[0] if c != "initiative_id"]
-        await connection.execute(
-            upsert(connection.dialect, rm_initiatives, ["initiative_id"], columns), records
-        )
+
+def _initiative_facts(records: Sequence[RecordedEvent]) -> list[RecordedEvent]:
+    """The facts about initiatives (reference facts are read from their stream instead)."""
+    return [r for r in records if r.stream_id != REFERENCE_STREAM and r.type in FACT_TYPES]
 
 
 def _streams(records: Sequence[RecordedEvent]) -> list[str]:
@@ -195,67 +215,3 @@ def _fresh(
                 f"{record.stream_id} version {record.stream_version} arrived after {current}"
             )
     return sorted(fresh, key=lambda r: r.position), duplicates
-
-
-async def _versions(connection: AsyncConnection, streams: Sequence[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for start in range(0, len(streams), CHUNK):
-        result = await connection.execute(
-            sa.select(rm_stream_versions.c.stream_id, rm_stream_versions.c.version).where(
-                rm_stream_versions.c.stream_id.in_(streams[start : start + CHUNK])
-            )
-        )
-        found.update(dict(result.all()))
-    return found
-
-
-async def _lock_versions(connection: AsyncConnection, streams: Sequence[str]) -> dict[str, int]:
-    """The applied version of each stream, its row locked until commit (in stream order, so
-    two projectors never deadlock): during a rebalance two instances may hold the same
-    batch, and the second must see what the first applied, not apply it again."""
-    ordered = sorted(set(streams))
-    if not ordered:
-        return {}
-    placeholders = insert_on_conflict(
-        connection.dialect, rm_stream_versions
-    ).on_conflict_do_nothing()
-    await connection.execute(placeholders, [{"stream_id": s, "version": 0} for s in ordered])
-    found: dict[str, int] = {}
-    for start in range(0, len(ordered), CHUNK):
-        result = await connection.execute(
-            sa.select(rm_stream_versions.c.stream_id, rm_stream_versions.c.version)
-            .where(rm_stream_versions.c.stream_id.in_(ordered[start : start + CHUNK]))
-            .order_by(rm_stream_versions.c.stream_id)
-            .with_for_update()
-        )
-        found.update(dict(result.all()))
-    return found
-
-
-async def _save_versions(connection: AsyncConnection, versions: dict[str, int]) -> None:
-    if versions:
-        await connection.execute(
-            upsert(connection.dialect, rm_stream_versions, ["stream_id"], ["version"]),
-            [{"stream_id": s, "version": v} for s, v in sorted(versions.items())],
-        )
-
-
-async def _rows(connection: AsyncConnection, ids: set[str]) -> dict[str, InitiativeRow]:
-    ordered = sorted(ids)
-    rows: dict[str, InitiativeRow] = {}
-    for start in range(0, len(ordered), CHUNK):
-        result = await connection.execute(
-            sa.select(rm_initiatives).where(
-                rm_initiatives.c.initiative_id.in_(ordered[start : start + CHUNK])
-            )
-        )
-        for record in result.mappings():
-            rows[record["initiative_id"]] = InitiativeRow.from_record(record)
-    return rows
-
-
-async def _save_checkpoint(connection: AsyncConnection, name: str, position: int) -> None:
-    await connection.execute(
-        upsert(connection.dialect, rm_checkpoints, ["name"], ["position", "updated_at"]),
-        [{"name": name, "position": position, "updated_at": dt.datetime.now(dt.UTC)}],
-    )

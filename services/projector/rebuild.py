@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,22 +22,20 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
-from services.projector.tailer import CHECKPOINT, StoreTailer
-from shared.contracts.recorded import RecordedEvent
+from services.projector.tables import read_checkpoint
+from services.projector.tailer import CHECKPOINT, read_batch
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine, is_sqlite
 from shared.persistence.migrations import ensure_migrated
-from shared.persistence.schema import metadata, progress_outbox
+from shared.persistence.schema import events, metadata, progress_outbox, rm_stream_versions
 from shared.persistence.views import CREATE_VIEWS, DROP_VIEWS
 
 SHADOW = "rm_rebuild"
 READ_MODELS = [table for name, table in metadata.tables.items() if name.startswith("rm_")]
 FINAL_PASS_MARGIN = 100_000
-"""Positions re-read in the swap transaction: events that were still being committed when
-the replay passed them have lower positions than events already read (dedupe skips the
-rest)."""
+"""Positions looked at again in the swap transaction: events that were still being committed
+when the replay passed them have lower positions than events already read."""
 
 Progress = Callable[[int, int], None]
 """Called with (events read so far, events to read in all)."""
@@ -92,17 +90,45 @@ async def _hold_live_projectors(connection: AsyncConnection) -> None:
         await connection.execute(sa.text("DELETE FROM main.rm_checkpoints"))
 
 
-async def _batches(
-    store: SqlEventStore, after: int, size: int
-) -> AsyncIterator[list[RecordedEvent]]:
-    batch: list[RecordedEvent] = []
-    async for record in store.read_all(after=after, batch_size=size):
-        batch.append(record)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+async def _replay(
+    shadow: AsyncEngine,
+    store: SqlEventStore,
+    projection: Projection,
+    after: int,
+    batch_size: int,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Replay every event after position ``after`` (in batches of one transaction each, the
+    checkpoint moving with them); the position reached."""
+    done = 0
+    while batch := await read_batch(store, after, batch_size):
+        after = batch[-1].position
+        async with shadow.begin() as connection:
+            await projection.replay_on(connection, batch, (CHECKPOINT, after))
+        done += len(batch)
+        if progress is not None:
+            progress(done)
+    return after
+
+
+async def _final_pass_start(connection: AsyncConnection, reached: int) -> int:
+    """Where the final pass starts reading: before the first event of the last
+    ``FINAL_PASS_MARGIN`` positions that the shadow lacks, else where the replay stopped.
+
+    Found by joining the store's events with the shadow's applied versions, so the final
+    pass (run while live projectors wait) reads only from the first event it needs.
+    """
+    applied = rm_stream_versions.to_metadata(sa.MetaData(), schema=SHADOW)
+    missed = await connection.scalar(
+        sa.select(sa.func.min(events.c.position))
+        .select_from(events.outerjoin(applied, applied.c.stream_id == events.c.stream_id))
+        .where(
+            events.c.position > max(0, reached - FINAL_PASS_MARGIN),
+            events.c.position <= reached,
+            events.c.stream_version > sa.func.coalesce(applied.c.version, 0),
+        )
+    )
+    return reached if missed is None else int(missed) - 1
 
 
 async def _swap(connection: AsyncConnection) -> None:
@@ -144,22 +170,26 @@ async def rebuild(
         shadow = engine.execution_options(schema_translate_map={None: SHADOW})
         projection = Projection(shadow, store)
         await projection.start()
-        tailer = StoreTailer(
-            shadow, store, projection, ProjectorMetrics(), batch_size=batch_size, interval_seconds=0
-        )
         started = time.perf_counter()
-        resumed_at = await tailer.checkpoint()
+        async with shadow.connect() as connection:
+            resumed_at = await read_checkpoint(connection, CHECKPOINT)
         total = await store.last_position() - resumed_at
-        await tailer.catch_up(None if progress is None else lambda done: progress(done, total))
+        reached = await _replay(
+            shadow,
+            store,
+            projection,
+            resumed_at,
+            batch_size,
+            None if progress is None else lambda done: progress(done, total),
+        )
         async with engine.begin() as connection:
             await _hold_live_projectors(connection)
-            position = max(0, await tailer.checkpoint() - FINAL_PASS_MARGIN)
-            shadow_connection = await connection.execution_options(
-                schema_translate_map={None: SHADOW}
-            )
-            async for batch in _batches(store, position, batch_size):
-                checkpoint = (CHECKPOINT, batch[-1].position)
-                await projection.apply_on(shadow_connection, batch, checkpoint)
+            position = await _final_pass_start(connection, reached)
+            # From here on the connection writes the shadow tables (the swap is plain SQL).
+            await connection.execution_options(schema_translate_map={None: SHADOW})
+            while batch := await read_batch(store, position, batch_size):
+                position = batch[-1].position
+                await projection.replay_on(connection, batch, (CHECKPOINT, position))
             read = await store.last_position() - resumed_at
             await _swap(connection)
     finally:

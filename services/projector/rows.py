@@ -76,26 +76,48 @@ class InitiativeRow(NamedTuple):
         anchor = self.first_submitted_at or self.registered_at or self.updated_at
         return local_date(anchor, zone)
 
-    def as_record(self, zone: ZoneInfo) -> dict[str, object]:
-        return {
-            "initiative_id": self.initiative_id,
-            "campaign_id": self.campaign_id,
-            "unit_id": self.unit_id,
-            "status": self.status.value,
-            "title": self.title,
-            "title_folded": fold(self.title),
-            "category": self.category,
-            "solution_type": self.solution_type,
-            "author_types": list(self.author_types),
-            "bucket_date": self.bucket_date(zone),
-            "registered_at": self.registered_at,
-            "first_submitted_at": self.first_submitted_at,
-            "approved_at": self.approved_at,
-            "rejected_at": self.rejected_at,
-            "recognized_at": self.recognized_at,
-            "withdrawn_at": self.withdrawn_at,
-            "updated_at": self.updated_at,
-        }
+    def as_record(self, zone: ZoneInfo) -> tuple[object, ...]:
+        """The ``rm_initiatives`` row, in the order of ``RECORD_COLUMNS``."""
+        return (
+            self.initiative_id,
+            self.campaign_id,
+            self.unit_id,
+            self.status.value,
+            self.title,
+            fold(self.title),
+            self.category,
+            self.solution_type,
+            list(self.author_types),
+            self.bucket_date(zone),
+            self.registered_at,
+            self.first_submitted_at,
+            self.approved_at,
+            self.rejected_at,
+            self.recognized_at,
+            self.withdrawn_at,
+            self.updated_at,
+        )
+
+
+RECORD_COLUMNS = (
+    "initiative_id",
+    "campaign_id",
+    "unit_id",
+    "status",
+    "title",
+    "title_folded",
+    "category",
+    "solution_type",
+    "author_types",
+    "bucket_date",
+    "registered_at",
+    "first_submitted_at",
+    "approved_at",
+    "rejected_at",
+    "recognized_at",
+    "withdrawn_at",
+    "updated_at",
+)
 
 
 def evolve(row: InitiativeRow | None, fact: EventData, at: dt.datetime) -> InitiativeRow:

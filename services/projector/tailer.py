@@ -11,14 +11,13 @@ import contextlib
 import time
 from collections.abc import Callable
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
+from services.projector.tables import read_checkpoint
 from shared.contracts.recorded import RecordedEvent
 from shared.eventstore.port import EventStore, utc_now
-from shared.persistence.schema import rm_checkpoints
 
 CHECKPOINT = "event-store-tail"
 
@@ -43,16 +42,13 @@ class StoreTailer:
 
     async def checkpoint(self) -> int:
         async with self._engine.connect() as connection:
-            position = await connection.scalar(
-                sa.select(rm_checkpoints.c.position).where(rm_checkpoints.c.name == CHECKPOINT)
-            )
-        return int(position or 0)
+            return await read_checkpoint(connection, CHECKPOINT)
 
     async def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply everything appended since the checkpoint; the number of events read."""
         position = await self.checkpoint()
         total = 0
-        while batch := await self._next_batch(position):
+        while batch := await read_batch(self._store, position, self._batch_size):
             started = time.perf_counter()
             outcome = await self._projection.apply(
                 batch, checkpoint=(CHECKPOINT, batch[-1].position)
@@ -70,12 +66,14 @@ class StoreTailer:
             await self.catch_up()
             await asyncio.sleep(self._interval)
 
-    async def _next_batch(self, after: int) -> list[RecordedEvent]:
-        batch: list[RecordedEvent] = []
-        records = self._store.read_all(after=after, batch_size=self._batch_size)
-        async with contextlib.aclosing(records) as stream:  # type: ignore[type-var]
-            async for record in stream:
-                batch.append(record)
-                if len(batch) == self._batch_size:
-                    break
-        return batch
+
+async def read_batch(store: EventStore, after: int, size: int) -> list[RecordedEvent]:
+    """The next ``size`` events after position ``after``."""
+    batch: list[RecordedEvent] = []
+    records = store.read_all(after=after, batch_size=size)
+    async with contextlib.aclosing(records) as stream:  # type: ignore[type-var]
+        async for record in stream:
+            batch.append(record)
+            if len(batch) == size:
+                break
+    return batch

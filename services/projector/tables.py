@@ -1,0 +1,110 @@
+"""The projector's own rows: initiatives, their history, applied stream versions, checkpoints.
+
+Each function is one set-based statement per batch (per chunk on SQLite), shared by the
+live projection and the rebuild.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.projector.rows import RECORD_COLUMNS, InitiativeRow
+from shared.domain.campaign import Campaigns
+from shared.persistence.lookup import among
+from shared.persistence.schema import (
+    rm_checkpoints,
+    rm_initiative_history,
+    rm_initiatives,
+    rm_stream_versions,
+)
+from shared.persistence.upsert import ignore_existing, insert_rows, upsert, upsert_rows
+
+HISTORY_COLUMNS = ("initiative_id", "version", "at", "status")
+
+
+async def load_rows(connection: AsyncConnection, ids: Collection[str]) -> dict[str, InitiativeRow]:
+    rows: dict[str, InitiativeRow] = {}
+    column = rm_initiatives.c.initiative_id
+    for condition in among(connection.dialect, column, sorted(ids)):
+        result = await connection.execute(sa.select(rm_initiatives).where(condition))
+        for record in result.mappings():
+            rows[record["initiative_id"]] = InitiativeRow.from_record(record)
+    return rows
+
+
+async def save_rows(
+    connection: AsyncConnection, campaigns: Campaigns, rows: Mapping[str, InitiativeRow]
+) -> None:
+    """Write ``rows`` (in key order, so two projectors lock them in the same order)."""
+    records = [
+        row.as_record(campaigns.get(row.campaign_id).zone) for _, row in sorted(rows.items())
+    ]
+    await upsert_rows(connection, rm_initiatives, ["initiative_id"], RECORD_COLUMNS, records)
+
+
+async def add_history(connection: AsyncConnection, history: list[tuple[object, ...]]) -> None:
+    """One row per fact, in the order of ``HISTORY_COLUMNS``."""
+    await insert_rows(connection, rm_initiative_history, HISTORY_COLUMNS, history)
+
+
+async def versions(connection: AsyncConnection, streams: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    column = rm_stream_versions.c.stream_id
+    for condition in among(connection.dialect, column, streams):
+        result = await connection.execute(
+            sa.select(rm_stream_versions.c.stream_id, rm_stream_versions.c.version).where(condition)
+        )
+        found.update(dict(result.all()))
+    return found
+
+
+async def lock_versions(connection: AsyncConnection, streams: Collection[str]) -> dict[str, int]:
+    """The applied version of each stream, its row locked until commit (in stream order, so
+    two projectors never deadlock): during a rebalance two instances may hold the same
+    batch, and the second must see what the first applied, not apply it again."""
+    ordered = sorted(set(streams))
+    if not ordered:
+        return {}
+    await ignore_existing(
+        connection, rm_stream_versions, ["stream_id", "version"], [(s, 0) for s in ordered]
+    )
+    found: dict[str, int] = {}
+    column = rm_stream_versions.c.stream_id
+    for condition in among(connection.dialect, column, ordered):
+        result = await connection.execute(
+            sa.select(rm_stream_versions.c.stream_id, rm_stream_versions.c.version)
+            .where(condition)
+            .order_by(rm_stream_versions.c.stream_id)
+            .with_for_update()
+        )
+        found.update(dict(result.all()))
+    return found
+
+
+async def save_versions(connection: AsyncConnection, applied: Mapping[str, int]) -> None:
+    await upsert_rows(
+        connection,
+        rm_stream_versions,
+        ["stream_id"],
+        ["stream_id", "version"],
+        sorted(applied.items()),
+    )
+
+
+async def save_checkpoint(connection: AsyncConnection, name: str, position: int) -> None:
+    await connection.execute(
+        upsert(connection.dialect, rm_checkpoints, ["name"], ["position", "updated_at"]),
+        [{"name": name, "position": position, "updated_at": dt.datetime.now(dt.UTC)}],
+    )
+
+
+async def read_checkpoint(connection: AsyncConnection, name: str) -> int:
+    """The position up to which the tables hold every event (0 when they hold none)."""
+    position = await connection.scalar(
+        sa.select(rm_checkpoints.c.position).where(rm_checkpoints.c.name == name)
+    )
+    return int(position or 0)

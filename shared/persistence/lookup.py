@@ -1,0 +1,30 @@
+"""``column IN (values)`` for any number of values, in as few statements as the dialect allows.
+
+PostgreSQL takes the values as one array (``= ANY(…)``), so one statement serves a batch of
+any size; SQLite limits the parameters of a statement, so values go in chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+CHUNK = 500
+
+
+def among(
+    dialect: Dialect, column: sa.ColumnElement[Any], values: Sequence[Any]
+) -> Iterator[sa.ColumnElement[bool]]:
+    """Conditions that together select the rows whose ``column`` is in ``values``, one per
+    statement to run."""
+    if not values:
+        return
+    if dialect.name == "postgresql":
+        yield column == sa.any_(sa.bindparam(None, list(values), postgresql.ARRAY(column.type)))
+        return
+    for start in range(0, len(values), CHUNK):
+        yield column.in_(values[start : start + CHUNK])
