@@ -8,15 +8,34 @@ of reference facts and initiative facts does not change the result.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from services.projector.attribution import Attribution
 from services.projector.deltas import Deltas, UnitDeltas
 from services.projector.rows import Contribution, InitiativeRow, contribution, evolve
-from shared.contracts.recorded import RecordedEvent
+from shared.contracts.base import EventData
 
 STREAM_PREFIX = "initiative-"
+
+
+class Recorded(Protocol):
+    """What the fold reads of a stored event: a ``RecordedEvent`` (live, from Kafka or the
+    store) or a ``StoredFact`` (a rebuild's cheaper read)."""
+
+    @property
+    def position(self) -> int: ...
+    @property
+    def stream_id(self) -> str: ...
+    @property
+    def stream_version(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def occurred_at(self) -> dt.datetime: ...
+    def fact(self) -> EventData: ...
 
 
 @dataclass(frozen=True)
@@ -28,13 +47,13 @@ class Folded:
     deltas: Deltas
 
 
-def initiative_id(record: RecordedEvent) -> str:
+def initiative_id(record: Recorded) -> str:
     return record.stream_id.removeprefix(STREAM_PREFIX)
 
 
 def fold(
     stored: Mapping[str, InitiativeRow],
-    records: Iterable[RecordedEvent],
+    records: Iterable[Recorded],
     attribution: Attribution,
 ) -> Folded:
     """Fold ``records`` (in stream order per initiative) over the ``stored`` rows of the

@@ -14,13 +14,14 @@ import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector import targets
 from services.projector.attribution import Attribution
 from services.projector.changes import changed, snapshot
-from services.projector.fold import Folded, fold, initiative_id
+from services.projector.fold import Folded, Recorded, fold, initiative_id
 from services.projector.structure import apply_references
 from services.projector.tables import (
     add_history,
@@ -38,6 +39,8 @@ from shared.domain.initiative import FACT_TYPES
 from shared.eventstore.port import EventStore
 from shared.persistence.schema import progress_outbox
 from shared.reference import ReferenceView
+
+R = TypeVar("R", bound=Recorded)
 
 
 class StreamGap(RuntimeError):
@@ -97,7 +100,7 @@ class Projection:
     async def replay_on(
         self,
         connection: AsyncConnection,
-        records: Sequence[RecordedEvent],
+        records: Sequence[Recorded],
         checkpoint: tuple[str, int],
     ) -> None:
         """Apply what a rebuild reads from the store, in position order, into tables only it
@@ -188,12 +191,12 @@ class Projection:
         return self._memo
 
 
-def _initiative_facts(records: Sequence[RecordedEvent]) -> list[RecordedEvent]:
+def _initiative_facts(records: Sequence[R]) -> list[R]:
     """The facts about initiatives (reference facts are read from their stream instead)."""
     return [r for r in records if r.stream_id != REFERENCE_STREAM and r.type in FACT_TYPES]
 
 
-def _streams(records: Sequence[RecordedEvent]) -> list[str]:
+def _streams(records: Sequence[Recorded]) -> list[str]:
     return sorted({r.stream_id for r in records})
 
 

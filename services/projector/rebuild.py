@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector.projection import Projection
 from services.projector.tables import read_checkpoint
-from services.projector.tailer import CHECKPOINT, read_batch
+from services.projector.tailer import CHECKPOINT
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine, is_sqlite
 from shared.persistence.migrations import ensure_migrated
@@ -101,7 +101,7 @@ async def _replay(
     """Replay every event after position ``after`` (in batches of one transaction each, the
     checkpoint moving with them); the position reached."""
     done = 0
-    while batch := await read_batch(store, after, batch_size):
+    while batch := await store.read_facts(after, batch_size):
         after = batch[-1].position
         async with shadow.begin() as connection:
             await projection.replay_on(connection, batch, (CHECKPOINT, after))
@@ -187,7 +187,7 @@ async def rebuild(
             position = await _final_pass_start(connection, reached)
             # From here on the connection writes the shadow tables (the swap is plain SQL).
             await connection.execution_options(schema_translate_map={None: SHADOW})
-            while batch := await read_batch(store, position, batch_size):
+            while batch := await store.read_facts(position, batch_size):
                 position = batch[-1].position
                 await projection.replay_on(connection, batch, (CHECKPOINT, position))
             read = await store.last_position() - resumed_at

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.contracts.recorded import EventMetadata, NewEvent, RecordedEvent
+from shared.contracts.recorded import EventMetadata, NewEvent, RecordedEvent, StoredFact
 from shared.eventstore.batch import fresh_events, outcomes, plan_versions
 from shared.eventstore.port import (
     AppendOutcome,
@@ -37,6 +37,17 @@ _COLUMNS = (
     events.c.data,
     events.c.metadata,
 )
+
+_FACT_COLUMNS = (
+    events.c.position,
+    events.c.stream_id,
+    events.c.stream_version,
+    events.c.type,
+    events.c.schema_version,
+    events.c.occurred_at,
+    events.c.data,
+)
+"""In the order of ``StoredFact``'s fields."""
 
 
 def _record(row: sa.Row[*tuple[Any, ...]]) -> RecordedEvent:
@@ -175,6 +186,18 @@ class SqlEventStore:
             async for partition in result.partitions():
                 for row in partition:
                     yield _record(row)
+
+    async def read_facts(self, after: int, limit: int) -> list[StoredFact]:
+        """Up to ``limit`` events after position ``after``, in order, without metadata."""
+        query = (
+            sa.select(*_FACT_COLUMNS)
+            .where(events.c.position > after)
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            result = await connection.execute(query)
+            return [StoredFact(*row) for row in result]
 
     async def known_event_ids(self, event_ids: Collection[str]) -> set[str]:
         if not event_ids:

@@ -11,6 +11,7 @@ from shared.contracts.initiatives import InitiativeRejected
 from shared.contracts.recorded import EventMetadata, NewEvent
 from shared.contracts.registry import EventRegistry
 from shared.eventstore.port import ConcurrencyConflict, EventStore
+from shared.eventstore.sql import SqlEventStore
 
 OCCURRED = dt.datetime(2022, 5, 31, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 
@@ -90,6 +91,26 @@ async def test_read_all_streams_every_event_after_a_position_in_order(store: Eve
     assert len(everything) == 35
     assert [r.position for r in everything] == sorted({r.position for r in everything})
     assert [r.event_id for r in tail] == [r.event_id for r in everything[30:]]
+
+
+async def test_the_sql_store_reads_payloads_after_a_position_as_read_all_does(
+    store: EventStore,
+) -> None:
+    if not isinstance(store, SqlEventStore):
+        pytest.skip("read_facts is the SQL store's cheap read for rebuilds")
+    for chunk in range(3):
+        await store.append([event(f"initiative-{chunk}-{i}", f"e{chunk}-{i}") for i in range(7)])
+    everything = [r async for r in store.read_all()]
+
+    facts = await store.read_facts(after=everything[4].position, limit=10)
+
+    assert [
+        (f.position, f.stream_id, f.stream_version, f.type, f.occurred_at, f.data, f.fact())
+        for f in facts
+    ] == [
+        (r.position, r.stream_id, r.stream_version, r.type, r.occurred_at, r.data, r.fact())
+        for r in everything[5:15]
+    ]
 
 
 async def test_the_outbox_holds_appended_events_until_marked_published(
