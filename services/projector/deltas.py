@@ -71,7 +71,7 @@ class UnitDeltas:
     def add(self, contribution: Contribution, unit_id: str, campaign_id: str, sign: int) -> None:
         """Count ``contribution`` ``sign`` times for ``unit_id``."""
         self.rollup[(unit_id, campaign_id, contribution.bucket_date)][
-            STATUS_INDEX[contribution.status.value]
+            STATUS_INDEX[contribution.status]
         ] += sign
         for day, submitted, approved in contribution.series:
             cell = self.series[(unit_id, campaign_id, day)]
@@ -87,26 +87,29 @@ class UnitDeltas:
         counts each day in the phase of each ancestor's own plan."""
         deltas = Deltas()
         for (unit_id, campaign_id, day), vector in self.rollup.items():
-            if not any(vector):
-                continue
-            for ancestor in attribution.ancestors(unit_id):
-                _add(deltas.rollup[(ancestor, campaign_id, day)], vector)
+            counts = _nonzero(vector)
+            for ancestor in attribution.ancestors(unit_id) if counts else ():
+                _add(deltas.rollup[(ancestor, campaign_id, day)], counts)
                 phase_id = attribution.phase_id(ancestor, campaign_id, day)
                 if phase_id is not None:
-                    _add(deltas.progress[(ancestor, campaign_id, phase_id)], vector)
-                    _add(deltas.progress[(ancestor, campaign_id, WHOLE_CAMPAIGN)], vector)
+                    _add(deltas.progress[(ancestor, campaign_id, phase_id)], counts)
+                    _add(deltas.progress[(ancestor, campaign_id, WHOLE_CAMPAIGN)], counts)
         for source, target in ((self.series, deltas.series), (self.breakdowns, deltas.breakdowns)):
             for key, vector in source.items():
-                if any(vector):
-                    for ancestor in attribution.ancestors(key[0]):
-                        _add(target[(ancestor, *key[1:])], vector)
+                counts = _nonzero(vector)
+                for ancestor in attribution.ancestors(key[0]) if counts else ():
+                    _add(target[(ancestor, *key[1:])], counts)
         return deltas
 
 
-def _add(cell: list[int], vector: list[int]) -> None:
-    for index, count in enumerate(vector):
-        if count:
-            cell[index] += count
+def _nonzero(vector: list[int]) -> list[tuple[int, int]]:
+    """(index, count) of the non-zero counts: a fact changes one or two of seven."""
+    return [(index, count) for index, count in enumerate(vector) if count]
+
+
+def _add(cell: list[int], counts: list[tuple[int, int]]) -> None:
+    for index, count in counts:
+        cell[index] += count
 
 
 async def add_counts(
