@@ -73,7 +73,7 @@ def demo(
     dashboard, on one port (default http://127.0.0.1:8000).
 
     On the embedded default (no KAFKA_BOOTSTRAP_SERVERS) the database is a SQLite file
-    (var/initiatives.db) and the services talk in-process; with DATABASE_URL and
+    of its own (var/demo.db) and the services talk in-process; with DATABASE_URL and
     KAFKA_BOOTSTRAP_SERVERS set, the same command runs on real PostgreSQL and Kafka.
     A database that already holds events is kept (use --fresh to start over).
     """

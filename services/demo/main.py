@@ -53,6 +53,8 @@ from shared.web.secrets import hash_secret
 from shared.web.serve import serve_http
 
 SAMPLE_FILE = Path("var") / "demo-sample.ndjson"
+DEMO_DATABASE_URL = "sqlite+aiosqlite:///var/demo.db"
+"""The demo's own file, so it never continues with what other runs left in the default one."""
 PORTAL = "demo-portal"
 SETTLE_TIMEOUT_SECONDS = 120.0
 
@@ -220,8 +222,11 @@ class DemoSettings:
     def from_environment(cls, keys: Secrets) -> DemoSettings:
         """The services' own variables, with one ``DATABASE_URL`` and Kafka for all."""
         tokens = {hash_secret(keys.admin_token): ADMIN_SCOPE}
+        database = DatabaseSettings()
         shared = {
-            "database_url": DatabaseSettings().database_url,
+            "database_url": (
+                database.database_url if database.model_fields_set else DEMO_DATABASE_URL
+            ),
             "kafka_bootstrap_servers": KafkaSettings().kafka_bootstrap_servers,
         }
         return cls(

@@ -34,8 +34,10 @@ def test_the_demo_starts_on_the_embedded_default_and_stops_on_ctrl_c(
     port = free_port()
     log = tmp_path / "demo.log"
     env = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "DATABASE_URL": None,
+        "INITIATIVES_DATABASE_URL": None,
         "KAFKA_BOOTSTRAP_SERVERS": None,
+        "INITIATIVES_KAFKA_BOOTSTRAP_SERVERS": None,
         "COLUMNS": "120",
     }
     started = time.monotonic()
@@ -58,3 +60,4 @@ def test_the_demo_starts_on_the_embedded_default_and_stops_on_ctrl_c(
     first = progress.json()["phases"][0]
     assert (first["value"], first["target"]) == (20, 36)
     assert (tmp_path / "var" / "demo-sample.ndjson").exists()
+    assert (tmp_path / "var" / "demo.db").exists()
