@@ -52,7 +52,9 @@ def demo(
     data: Annotated[
         Path | None,
         typer.Option(
-            exists=True, dir_okay=False, help="Load this NDJSON file instead of the sample"
+            exists=True,
+            dir_okay=False,
+            help="Load this NDJSON file instead of the sample (the simulated portal is then off)",
         ),
     ] = None,
     simulate: Annotated[
@@ -220,7 +222,15 @@ def rebuild(
     restart: Annotated[
         bool, typer.Option(help="Discard an interrupted rebuild instead of resuming it")
     ] = False,
-    batch_size: Annotated[int, typer.Option(min=1, max=50_000)] = 5000,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=200_000,
+            help="Events per transaction (default 50,000): larger batches share more of "
+            "each write and hold more memory",
+        ),
+    ] = None,
 ) -> None:
     """Rebuild every read model from the event store and swap them in atomically.
 
@@ -239,6 +249,7 @@ def rebuild(
         TimeRemainingColumn,
     )
 
+    from services.projector.rebuild import DEFAULT_BATCH
     from services.projector.rebuild import rebuild as run_rebuild
     from services.projector.settings import ProjectorSettings
 
@@ -260,7 +271,12 @@ def rebuild(
         url = ProjectorSettings().database_url
         report = _refusing_unmigrated(
             lambda: asyncio.run(
-                run_rebuild(url, batch_size=batch_size, restart=restart, progress=advance)
+                run_rebuild(
+                    url,
+                    batch_size=batch_size or DEFAULT_BATCH,
+                    restart=restart,
+                    progress=advance,
+                )
             )
         )
     typer.echo(

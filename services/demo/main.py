@@ -77,6 +77,11 @@ class DemoOptions:
     portal_seed: int | None = None
     """None: different simulated initiatives on every start; tests fix it to compare runs."""
 
+    @property
+    def simulating(self) -> bool:
+        """The simulated portal sends to the sample's province, so never beside ``--data``."""
+        return self.simulate and self.data is None
+
 
 @dataclass(frozen=True)
 class Secrets:
@@ -168,9 +173,21 @@ def _tour(console: Console, options: DemoOptions, keys: Secrets, kafka: str | No
     transport = f"Kafka at {kafka}" if kafka else "in-process (embedded default)"
     portal = (
         f"a simulated portal sends an initiative every {options.interval_seconds:g} s"
-        if options.simulate
+        if options.simulating
         else "the simulated portal is off (--no-simulate)"
     )
+    sample_tour = f"""
+A short tour
+  1. Open the dashboard, sign in, and search "ba che" (diacritics are optional): Ba Chẽ's
+     union of government agencies reached 20 of its 36 initiatives in phase I (to May 2022).
+  2. Search "bac kan": Bắc Kạn's targets are shares of its 13,500 members, 5 % + 4 % + 6 %
+     (675 + 540 + 810 initiatives).
+  3. Open "LĐLĐ tỉnh Sơn Minh (mô phỏng)", a synthetic province whose phase 1 ends in ten
+     days: {portal}; thresholds are crossed as you watch, printed below
+     and listed on each unit's page.
+  4. The same figures as JSON:
+     curl -H 'Authorization: Bearer {keys.admin_token}' {base}/v1/units/bac-kan/progress
+"""
     console.rule("[bold]initiatives demo is running")
     console.print(
         f"""
@@ -182,18 +199,7 @@ def _tour(console: Console, options: DemoOptions, keys: Secrets, kafka: str | No
 
   admin token: {keys.admin_token}
   portal key:  {keys.portal_key}
-
-A short tour
-  1. Open the dashboard, sign in, and search "ba che" (diacritics are optional): Ba Chẽ's
-     union of government agencies reached 20 of its 36 initiatives in phase I (to May 2022).
-  2. Search "bac kan": Bắc Kạn's targets are shares of its 13,500 members, 5 % + 4 % + 6 %
-     (675 + 540 + 810 initiatives).
-  3. Open "LĐLĐ tỉnh Sơn Minh (mô phỏng)", a synthetic province whose phase 1 ends in ten
-     days: {portal}; thresholds are crossed as you watch, printed below
-     and listed on each unit's page.
-  4. The same figures as JSON:
-     curl -H 'Authorization: Bearer {keys.admin_token}' {base}/v1/units/bac-kan/progress
-
+{sample_tour if options.data is None else ""}
 Transport: {transport}. Stop with Ctrl+C.
 """,
         soft_wrap=True,
@@ -288,7 +294,7 @@ async def running_demo(
             console.print(f"{decided:,} notifications decided on the history so far")
             tasks.start(log.run(), name="notification-log")
             portal = None
-            if options.simulate:
+            if options.simulating:
                 producer = None
                 if kafka is not None:
                     producer = kafka_producer(kafka)

@@ -21,10 +21,15 @@ NATIONAL_UNIT = "vgcl"
 
 
 def sample_events(now: dt.datetime) -> Iterator[Event]:
-    yield from seed_cases.hierarchy()
-    yield from seed_cases.plans()
-    yield from seed_cases.ba_che_submissions()
-    yield from seed_cases.bac_kan_submissions()
+    """The same events for the same ``now``, ids included, however often it is called."""
+    seeds = (
+        *seed_cases.hierarchy(),
+        *seed_cases.plans(),
+        *seed_cases.ba_che_submissions(),
+        *seed_cases.bac_kan_submissions(),
+    )
+    for n, event in enumerate(seeds, start=1):
+        yield event | {"event_id": f"seed-{n}"}
     today = now.astimezone(UTC7).date()
     yield from province.province(today, now, national_unit=NATIONAL_UNIT)
 

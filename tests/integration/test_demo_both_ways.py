@@ -12,7 +12,6 @@ import pytest
 from rich.console import Console
 
 from services.demo.main import DemoOptions, running_demo
-from services.demo.sample import write_sample
 from tests.conftest import UTC7, FrozenClock
 from tests.demo_settings import demo_settings, topics
 from tests.infrastructure import Infrastructure, create_topics
@@ -45,16 +44,21 @@ async def run_scenario(options: DemoOptions, url: str, **kafka: str) -> Any:
 async def test_the_embedded_default_and_kafka_with_postgres_agree(
     infrastructure: Infrastructure, postgres_url: str, kafka_topic_prefix: str, tmp_path: Path
 ) -> None:
-    sample = tmp_path / "sample.ndjson"
-    write_sample(sample, NOW)
-    options = DemoOptions(data=sample, interval_seconds=0, portal_seed=7)
     bootstrap = infrastructure.kafka_bootstrap_servers
     await create_topics(bootstrap, topics(kafka_topic_prefix), partitions=3)
 
-    embedded = await run_scenario(options, f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
-    real = await run_scenario(
-        options, postgres_url, kafka=bootstrap, topic_prefix=kafka_topic_prefix
+    embedded = await run_scenario(
+        DemoOptions(interval_seconds=0, portal_seed=7, sample_file=tmp_path / "embedded.ndjson"),
+        f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
     )
+    real = await run_scenario(
+        DemoOptions(interval_seconds=0, portal_seed=7, sample_file=tmp_path / "real.ndjson"),
+        postgres_url,
+        kafka=bootstrap,
+        topic_prefix=kafka_topic_prefix,
+    )
+
+    assert (tmp_path / "embedded.ndjson").read_bytes() == (tmp_path / "real.ndjson").read_bytes()
 
     assert sum(len(rows) for rows in embedded.values()) > 1000
     for table, rows in embedded.items():

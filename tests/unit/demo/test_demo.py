@@ -15,7 +15,7 @@ from rich.console import Console
 
 from services.demo.main import DemoOptions, RunningDemo, running_demo
 from services.demo.notifications import BATCH, SHOWN_PER_POLL, NotificationLog
-from services.samples import province
+from services.samples import province, seed_cases
 from tests.conftest import UTC7, FrozenClock
 from tests.demo_settings import ADMIN, KEYS, demo_settings
 from tests.kafka_tools import wait_until
@@ -138,3 +138,25 @@ async def test_a_burst_of_notifications_is_summed_up_in_the_log(demo: RunningDem
     assert len(lines) == SHOWN_PER_POLL + 1
     assert lines[-1].startswith(f"🔔 … and {BATCH - SHOWN_PER_POLL} more")
     assert any("reached" in line or "at risk" in line for line in lines[:-1])
+
+
+async def test_your_own_data_replaces_the_sample_and_the_simulated_portal(
+    tmp_path: Path,
+) -> None:
+    own = [
+        *seed_cases.hierarchy(),
+        *seed_cases.plans(),
+        *seed_cases.ba_che_submissions(),
+    ]
+    data = tmp_path / "own.ndjson"
+    data.write_text("\n".join(json.dumps(event) for event in own), encoding="utf-8")
+    options = DemoOptions(data=data, sample_file=tmp_path / "unused.ndjson")
+    settings = demo_settings(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+    demo = running_demo(options, settings, quiet(), FrozenClock(NOW))
+    async with demo as running, client(running) as http:
+        ba_che = await phase(http, "bache-khoi-cq", "bc-1")
+        province_answer = await http.get(f"/v1/units/{province.PROVINCE}/progress", headers=ADMIN)
+    assert running.portal is None
+    assert ba_che["value"] == 20
+    assert province_answer.status_code == 404
+    assert not (tmp_path / "unused.ndjson").exists()
