@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.deltas import STATUS_INDEX, Key
 from shared.contracts.progress import ProgressChanged, ProgressFigures
+from shared.persistence.lookup import among
 from shared.persistence.schema import STATUS_COLUMNS, rm_progress, rm_targets
 
-CHUNK = 500
 METRIC_STATUSES = {
     "submitted": ("under_review", "revision_requested", "approved", "rejected", "recognized"),
     "approved": ("approved", "recognized"),
@@ -54,14 +54,14 @@ async def snapshot(connection: AsyncConnection, units: Collection[str]) -> Snaps
         rm_progress.c.campaign_id == rm_targets.c.campaign_id,
         rm_progress.c.phase_id == rm_targets.c.phase_id,
     )
-    for start in range(0, len(ordered), CHUNK):
+    for condition in among(connection.dialect, rm_targets.c.unit_id, ordered):
         result = await connection.execute(
             sa.select(
                 rm_targets,
                 *(sa.func.coalesce(rm_progress.c[c], 0).label(f"n_{c}") for c in STATUS_COLUMNS),
             )
             .select_from(rm_targets.outerjoin(rm_progress, join))
-            .where(rm_targets.c.unit_id.in_(ordered[start : start + CHUNK]))
+            .where(condition)
         )
         for row in result.mappings():
             found[(row["unit_id"], row["campaign_id"], row["phase_id"])] = Figures(

@@ -38,6 +38,7 @@ from shared.contracts.recorded import RecordedEvent
 from shared.domain.initiative import FACT_TYPES
 from shared.eventstore.port import EventStore
 from shared.persistence.schema import progress_outbox
+from shared.persistence.upsert import insert_rows
 from shared.reference import ReferenceView
 
 R = TypeVar("R", bound=Recorded)
@@ -145,15 +146,13 @@ class Projection:
         after = await snapshot(connection, refresh | {str(key[0]) for key in progress})
         as_of = max((r.occurred_at for r in records), default=dt.datetime.now(dt.UTC))
         outcome.changes = changed(before, after, progress, as_of)
-        if outcome.changes:
-            now = dt.datetime.now(dt.UTC)
-            await connection.execute(
-                progress_outbox.insert(),
-                [
-                    {"unit_id": c.unit_id, "payload": c.model_dump(mode="json"), "created_at": now}
-                    for c in outcome.changes
-                ],
-            )
+        now = dt.datetime.now(dt.UTC)
+        await insert_rows(
+            connection,
+            progress_outbox,
+            ["unit_id", "payload", "created_at"],
+            [(c.unit_id, c.model_dump(mode="json"), now) for c in outcome.changes],
+        )
         return outcome
 
     async def _write(self, connection: AsyncConnection, folded: Folded) -> None:

@@ -37,6 +37,10 @@ FINAL_PASS_MARGIN = 100_000
 """Positions looked at again in the swap transaction: events that were still being committed
 when the replay passed them have lower positions than events already read."""
 
+DEFAULT_BATCH = 50_000
+"""Events per replay transaction: each batch's writes are one statement per table, and one
+unit's or one day's rows are shared by more facts; memory grows with it (about 100 MB)."""
+
 Progress = Callable[[int, int], None]
 """Called with (events read so far, events to read in all)."""
 
@@ -159,7 +163,11 @@ async def _swap(connection: AsyncConnection) -> None:
 
 
 async def rebuild(
-    url: str, *, batch_size: int = 5000, restart: bool = False, progress: Progress | None = None
+    url: str,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    restart: bool = False,
+    progress: Progress | None = None,
 ) -> RebuildReport:
     engine = _shadow_engine(url)
     try:
