@@ -38,6 +38,11 @@ class IngestComponents:
     producer: AIOKafkaProducer | None
 
 
+MAX_BATCH_BYTES = 512 * 1024
+"""A relay pass of 1,000 events fits one record batch per partition (aiokafka's 16 KiB
+default would make it a round trip per 16 KiB); below the broker's 1 MiB message limit."""
+
+
 def kafka_producer(bootstrap_servers: str) -> AIOKafkaProducer:
     """Durable publishing: every in-sync replica acknowledges, retries never duplicate."""
     return AIOKafkaProducer(
@@ -46,6 +51,7 @@ def kafka_producer(bootstrap_servers: str) -> AIOKafkaProducer:
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
+        max_batch_size=MAX_BATCH_BYTES,
     )
 
 

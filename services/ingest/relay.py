@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.ingest.metrics import IngestMetrics
 from shared.eventstore.port import Clock, EventStore, utc_now
+from shared.messaging.keyed import publish_keyed
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +46,10 @@ class OutboxRelay:
         batch = await self._store.outbox_batch(self._batch_size)
         if not batch:
             return 0
-        acks = [
-            await self._producer.send(
-                self._topic, value=record.to_wire(), key=record.stream_id.encode()
-            )
-            for record in batch
-        ]
-        await asyncio.gather(*acks)
-        await self._store.mark_published([record.position for record in batch])
+        await publish_keyed(
+            self._producer, self._topic, [(m.stream_id.encode(), m.wire) for m in batch]
+        )
+        await self._store.mark_published([m.position for m in batch])
         self._metrics.published.inc(len(batch))
         return len(batch)
 

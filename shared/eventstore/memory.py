@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 
 from shared.contracts.recorded import NewEvent, RecordedEvent
 from shared.eventstore.batch import fresh_events, outcomes, plan_versions
-from shared.eventstore.port import AppendOutcome, Clock, OutboxBacklog, utc_now
+from shared.eventstore.port import AppendOutcome, Clock, OutboxBacklog, OutboxMessage, utc_now
 
 
 class InMemoryEventStore:
@@ -66,8 +66,11 @@ class InMemoryEventStore:
     async def last_position(self) -> int:
         return len(self._events)
 
-    async def outbox_batch(self, limit: int) -> list[RecordedEvent]:
-        return [self._outbox[position] for position in sorted(self._outbox)[:limit]]
+    async def outbox_batch(self, limit: int) -> list[OutboxMessage]:
+        return [
+            OutboxMessage(record.position, record.event_id, record.stream_id, record.to_wire())
+            for record in (self._outbox[position] for position in sorted(self._outbox)[:limit])
+        ]
 
     async def mark_published(self, positions: Collection[int]) -> None:
         for position in positions:

@@ -42,6 +42,16 @@ class AppendOutcome:
 
 
 @dataclass(frozen=True)
+class OutboxMessage:
+    """An unpublished event as the relay sends it: ``wire`` is ``RecordedEvent.to_wire()``."""
+
+    position: int
+    event_id: str
+    stream_id: str
+    wire: bytes
+
+
+@dataclass(frozen=True)
 class OutboxBacklog:
     size: int
     oldest: dt.datetime | None
@@ -71,7 +81,7 @@ class EventStore(Protocol):
 
     async def last_position(self) -> int: ...
 
-    async def outbox_batch(self, limit: int) -> list[RecordedEvent]:
+    async def outbox_batch(self, limit: int) -> list[OutboxMessage]:
         """Unpublished events, oldest position first."""
         ...
 

@@ -14,13 +14,20 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.contracts.recorded import EventMetadata, NewEvent, RecordedEvent, StoredFact
+from shared.contracts.recorded import (
+    EventMetadata,
+    NewEvent,
+    RecordedEvent,
+    StoredFact,
+    wire_of,
+)
 from shared.eventstore.batch import fresh_events, outcomes, plan_versions
 from shared.eventstore.port import (
     AppendOutcome,
     Clock,
     ConcurrencyConflict,
     OutboxBacklog,
+    OutboxMessage,
     utc_now,
 )
 from shared.persistence.schema import events, outbox
@@ -37,6 +44,7 @@ _COLUMNS = (
     events.c.data,
     events.c.metadata,
 )
+"""In the order of ``RecordedEvent``'s fields."""
 
 _FACT_COLUMNS = (
     events.c.position,
@@ -210,7 +218,7 @@ class SqlEventStore:
             last = await connection.scalar(sa.select(sa.func.max(events.c.position)))
         return int(last or 0)
 
-    async def outbox_batch(self, limit: int) -> list[RecordedEvent]:
+    async def outbox_batch(self, limit: int) -> list[OutboxMessage]:
         async with self._engine.connect() as connection:
             result = await connection.execute(
                 sa.select(*_COLUMNS)
@@ -218,7 +226,10 @@ class SqlEventStore:
                 .order_by(outbox.c.position)
                 .limit(limit)
             )
-            return [_record(row) for row in result]
+            return [
+                OutboxMessage(row.position, row.event_id, row.stream_id, wire_of(row))
+                for row in result
+            ]
 
     async def mark_published(self, positions: Collection[int]) -> None:
         if not positions:

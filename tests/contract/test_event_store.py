@@ -116,7 +116,9 @@ async def test_the_sql_store_reads_payloads_after_a_position_as_read_all_does(
 async def test_the_outbox_holds_appended_events_until_marked_published(
     store: EventStore,
 ) -> None:
-    outcomes = await store.append([event("initiative-a", f"e{i}") for i in range(5)])
+    outcomes = await store.append(
+        [event("initiative-a", f"e{i}", note="sáng kiến") for i in range(5)]
+    )
 
     backlog = await store.outbox_backlog()
     first = await store.outbox_batch(limit=3)
@@ -126,6 +128,9 @@ async def test_the_outbox_holds_appended_events_until_marked_published(
     assert backlog.size == 5
     assert backlog.oldest is not None
     assert [r.event_id for r in first] == ["e0", "e1", "e2"]
+    stored = await store.read_stream("initiative-a")
+    assert [m.wire for m in first] == [r.to_wire() for r in stored[:3]]
+    assert {m.stream_id for m in first} == {"initiative-a"}
     assert [r.position for r in rest] == [o.position for o in outcomes[3:]]
     await store.mark_published([r.position for r in rest])
     assert (await store.outbox_backlog()).size == 0
