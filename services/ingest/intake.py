@@ -31,9 +31,13 @@ _LEVELS = {
 
 
 def _log(verdict: Verdict, origin: Origin) -> None:
-    """One structured line per event (accepted ones only at DEBUG: there are millions)."""
+    """One structured line per event (accepted ones only at DEBUG: there are millions, so
+    the line is not even built unless it will be written)."""
+    level = _LEVELS[verdict.status]
+    if not log.isEnabledFor(level):
+        return
     log.log(
-        _LEVELS[verdict.status],
+        level,
         "portal event %s",
         verdict.status.value,
         extra={

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from dataclasses import asdict
 
 from shared.contracts.recorded import NewEvent, RecordedEvent
 from shared.eventstore.batch import fresh_events, outcomes, plan_versions
@@ -36,7 +37,7 @@ class InMemoryEventStore:
                 position=len(self._events) + 1,
                 stream_version=item.stream_version,
                 recorded_at=recorded_at,
-                **item.event.model_dump(),
+                **asdict(item.event),
             )
             self._events.append(record)
             self._streams[record.stream_id].append(record)
