@@ -1,6 +1,7 @@
 """The event store on SQLAlchemy async: PostgreSQL (asyncpg) in production, SQLite embedded.
 
-One transaction per batch: duplicate check, version check, multi-row insert and outbox rows.
+One transaction per batch: duplicate check, version check, multi-row insert and outbox rows
+(on PostgreSQL two statements whatever the batch size, see ``pg_append``).
 A concurrent writer that wins a stream version makes ours fail on the unique constraint,
 which surfaces as :class:`ConcurrencyConflict` for the caller to retry.
 """
@@ -21,6 +22,7 @@ from shared.contracts.recorded import (
     StoredFact,
     wire_of,
 )
+from shared.eventstore import pg_append
 from shared.eventstore.batch import fresh_events, outcomes, plan_versions
 from shared.eventstore.port import (
     AppendOutcome,
@@ -30,6 +32,7 @@ from shared.eventstore.port import (
     OutboxMessage,
     utc_now,
 )
+from shared.persistence.lookup import among
 from shared.persistence.schema import events, outbox
 
 _COLUMNS = (
@@ -99,13 +102,14 @@ class SqlEventStore:
         events_: Sequence[NewEvent],
         expected_versions: Mapping[str, int] | None,
     ) -> dict[str, tuple[int, int]]:
-        known = await self._known(connection, [event.event_id for event in events_])
+        known, current = await self._stored_and_ends(connection, events_)
         fresh = fresh_events(events_, known)
         if not fresh:
             return {}
-        current = await self._versions(connection, {event.stream_id for event in fresh})
         planned = plan_versions(fresh, current, expected_versions)
         recorded_at = self._clock()
+        if connection.dialect.name == "postgresql":
+            return await pg_append.insert(connection, planned, recorded_at, self._use_outbox)
         rows = [
             {
                 "stream_id": item.event.stream_id,
@@ -140,21 +144,37 @@ class SqlEventStore:
             )
         return appended
 
+    @classmethod
+    async def _stored_and_ends(
+        cls, connection: AsyncConnection, events_: Sequence[NewEvent]
+    ) -> tuple[set[str], dict[str, int]]:
+        """Which of the batch's event ids are stored, and where each of its streams ends."""
+        event_ids = {event.event_id for event in events_}
+        stream_ids = {event.stream_id for event in events_}
+        if connection.dialect.name == "postgresql":
+            return await pg_append.stored_and_ends(connection, event_ids, stream_ids)
+        return await cls._known(connection, event_ids), await cls._versions(connection, stream_ids)
+
     @staticmethod
     async def _known(connection: AsyncConnection, event_ids: Collection[str]) -> set[str]:
-        result = await connection.execute(
-            sa.select(events.c.event_id).where(events.c.event_id.in_(list(set(event_ids))))
-        )
-        return set(result.scalars())
+        known: set[str] = set()
+        for condition in among(connection.dialect, events.c.event_id, list(set(event_ids))):
+            known.update(
+                (await connection.execute(sa.select(events.c.event_id).where(condition))).scalars()
+            )
+        return known
 
     @staticmethod
     async def _versions(connection: AsyncConnection, stream_ids: Collection[str]) -> dict[str, int]:
-        result = await connection.execute(
-            sa.select(events.c.stream_id, sa.func.max(events.c.stream_version))
-            .where(events.c.stream_id.in_(list(stream_ids)))
-            .group_by(events.c.stream_id)
-        )
-        return dict(result.all())
+        ends: dict[str, int] = {}
+        for condition in among(connection.dialect, events.c.stream_id, list(stream_ids)):
+            result = await connection.execute(
+                sa.select(events.c.stream_id, sa.func.max(events.c.stream_version))
+                .where(condition)
+                .group_by(events.c.stream_id)
+            )
+            ends.update(result.all())
+        return ends
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
         async with self._engine.connect() as connection:
