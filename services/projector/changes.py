@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,8 +39,14 @@ class Figures:
         return metric_value(self.metric, self.counts)
 
 
+_METRIC_COUNTS = {
+    metric: itemgetter(*(STATUS_INDEX[status] for status in statuses))
+    for metric, statuses in METRIC_STATUSES.items()
+}
+
+
 def metric_value(metric: str | None, counts: tuple[int, ...] | list[int]) -> int:
-    return sum(counts[STATUS_INDEX[status]] for status in METRIC_STATUSES[metric or "submitted"])
+    return sum(_METRIC_COUNTS[metric or "submitted"](counts))
 
 
 Snapshot = dict[tuple[str, str, str], Figures]
@@ -85,14 +92,14 @@ def changed(
     messages = []
     for key, now in sorted(after.items()):
         then = before.get(key)
-        if then is None:
-            delta = progress_deltas.get(key)
-            old_value = now.value - (metric_value(now.metric, delta) if delta else 0)
-            old = ProgressFigures(value=old_value, target=now.target)
+        value = now.value
+        if then is not None:
+            old = (metric_value(now.metric, then.counts), then.target)
+        elif delta := progress_deltas.get(key):
+            old = (value - metric_value(now.metric, delta), now.target)
         else:
-            old = ProgressFigures(value=metric_value(now.metric, then.counts), target=then.target)
-        new = ProgressFigures(value=now.value, target=now.target)
-        if old == new:
+            continue  # neither its counts nor its target moved in this batch
+        if old == (value, now.target):
             continue
         unit_id, campaign_id, phase_id = key
         messages.append(
@@ -104,8 +111,8 @@ def changed(
                 starts_on=now.starts_on,
                 ends_on=now.ends_on,
                 metric=now.metric,
-                before=old,
-                after=new,
+                before=ProgressFigures(value=old[0], target=old[1]),
+                after=ProgressFigures(value=value, target=now.target),
                 as_of=as_of,
             )
         )

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.persistence.lookup import among
 from shared.persistence.schema import progress_outbox
 
 
@@ -32,13 +33,17 @@ async def oldest(engine: AsyncEngine, limit: int) -> Waiting:
             .limit(limit)
         )
         taken = [(int(row_id), payload) for row_id, payload in rows]
-        backlog = await connection.scalar(sa.select(sa.func.count()).select_from(progress_outbox))
-    return Waiting(taken, int(backlog or 0))
+        backlog = len(taken)
+        if backlog == limit:  # only then can more wait, and counting them costs a scan
+            counted = await connection.scalar(
+                sa.select(sa.func.count()).select_from(progress_outbox)
+            )
+            backlog = int(counted or 0)
+    return Waiting(taken, backlog)
 
 
 async def forget(engine: AsyncEngine, row_ids: Sequence[int]) -> None:
     if row_ids:
         async with engine.begin() as connection:
-            await connection.execute(
-                progress_outbox.delete().where(progress_outbox.c.id.in_(row_ids))
-            )
+            for condition in among(connection.dialect, progress_outbox.c.id, row_ids):
+                await connection.execute(progress_outbox.delete().where(condition))
