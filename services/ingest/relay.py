@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from aiokafka import AIOKafkaProducer
 
@@ -19,6 +20,8 @@ from shared.eventstore.port import Clock, EventStore, utc_now
 from shared.messaging.keyed import publish_keyed
 
 log = logging.getLogger(__name__)
+
+BACKLOG_EVERY_SECONDS = 1.0
 
 
 class OutboxRelay:
@@ -60,11 +63,21 @@ class OutboxRelay:
         self._metrics.outbox_oldest_age.set(max(age, 0.0))
 
     async def run(self) -> None:
-        """Relay until cancelled; a failing pass is logged and retried after a pause."""
+        """Relay until cancelled; a failing pass is logged and retried after a pause.
+
+        The backlog gauges are read from the database at most every ``BACKLOG_EVERY_SECONDS``
+        while there is work (the count is a query of its own), and set to zero whenever a pass
+        finds the outbox empty."""
+        observed = -BACKLOG_EVERY_SECONDS
         while True:
             try:
                 published = await self.relay_once()
-                await self.observe_backlog()
+                if not published:
+                    self._metrics.outbox_backlog.set(0)
+                    self._metrics.outbox_oldest_age.set(0.0)
+                elif time.monotonic() - observed >= BACKLOG_EVERY_SECONDS:
+                    observed = time.monotonic()
+                    await self.observe_backlog()
             except Exception:
                 log.exception("outbox relay pass failed; retrying")
                 published = 0

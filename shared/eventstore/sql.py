@@ -9,6 +9,7 @@ which surfaces as :class:`ConcurrencyConflict` for the caller to retry.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,6 +50,13 @@ _COLUMNS = (
 )
 """In the order of ``RecordedEvent``'s fields."""
 
+_WIRE_COLUMNS = (
+    *_COLUMNS[:-2],
+    sa.cast(events.c.data, sa.Text).label("data"),
+    sa.cast(events.c.metadata, sa.Text).label("metadata"),
+)
+"""The same, with the JSON columns as text: parsed in Rust for the wire, not by the driver."""
+
 _FACT_COLUMNS = (
     events.c.position,
     events.c.stream_id,
@@ -82,13 +90,25 @@ class SqlEventStore:
         self._clock = clock
         self._use_outbox = outbox
 
+    @asynccontextmanager
+    async def _atomic_statements(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for work whose every write is one statement on PostgreSQL, so that
+        each may commit by itself (autocommit spares the BEGIN and COMMIT round trips); on
+        SQLite, whose append takes several statements, a transaction."""
+        if self._engine.dialect.name != "postgresql":
+            async with self._engine.begin() as connection:
+                yield connection
+            return
+        async with self._engine.connect() as connection:
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+
     async def append(
         self, events_: Sequence[NewEvent], expected_versions: Mapping[str, int] | None = None
     ) -> list[AppendOutcome]:
         if not events_:
             return []
         try:
-            async with self._engine.begin() as connection:
+            async with self._atomic_statements() as connection:
                 appended = await self._append(connection, events_, expected_versions)
         except IntegrityError as error:
             raise ConcurrencyConflict(
@@ -239,9 +259,9 @@ class SqlEventStore:
         return int(last or 0)
 
     async def outbox_batch(self, limit: int) -> list[OutboxMessage]:
-        async with self._engine.connect() as connection:
+        async with self._atomic_statements() as connection:
             result = await connection.execute(
-                sa.select(*_COLUMNS)
+                sa.select(*_WIRE_COLUMNS)
                 .join(outbox, outbox.c.position == events.c.position)
                 .order_by(outbox.c.position)
                 .limit(limit)
@@ -254,8 +274,9 @@ class SqlEventStore:
     async def mark_published(self, positions: Collection[int]) -> None:
         if not positions:
             return
-        async with self._engine.begin() as connection:
-            await connection.execute(outbox.delete().where(outbox.c.position.in_(list(positions))))
+        async with self._atomic_statements() as connection:
+            for condition in among(connection.dialect, outbox.c.position, list(positions)):
+                await connection.execute(outbox.delete().where(condition))
 
     async def outbox_backlog(self) -> OutboxBacklog:
         async with self._engine.connect() as connection:
