@@ -65,7 +65,10 @@ async def ingest_components(
 ) -> AsyncIterator[IngestComponents]:
     """Open everything ingest needs; refuses an un-migrated database."""
     own_engine = engine is None
-    engine = engine or create_engine(settings.database_url)
+    # No ping before each use (three round trips per checkout, several checkouts a batch):
+    # a batch that meets a dropped connection fails, the pool is renewed, and the batch is
+    # redelivered (Kafka) or the caller told to retry (HTTP).
+    engine = engine or create_engine(settings.database_url, pool_pre_ping=False)
     producer = None
     try:
         await ensure_migrated(engine)

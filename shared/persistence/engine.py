@@ -15,9 +15,10 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Build an engine; SQLite gets WAL and foreign keys so it behaves like a small server."""
+    """Build an engine; SQLite gets WAL and foreign keys so it behaves like a small server.
+    Server connections are pinged before use unless ``pool_pre_ping=False`` says otherwise."""
     if not is_sqlite(url):
-        return create_async_engine(url, pool_pre_ping=True, **kwargs)
+        return create_async_engine(url, **{"pool_pre_ping": True, **kwargs})
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
