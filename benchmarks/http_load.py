@@ -22,7 +22,11 @@ from benchmarks.report import Figures, percentile
 async def load(url: str, token: str, clients: int, requests: int) -> Figures:
     latencies: list[float] = []
     remaining = iter(range(requests))
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # Idle connections are dropped well before uvicorn's 5 s keep-alive timeout closes them
+    # from its side, which would race with a request sent on them.
+    limits = httpx.Limits(
+        max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=1.0
+    )
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(limits=limits, headers=headers, timeout=60) as client:
 
