@@ -49,11 +49,15 @@ class PeakMemory:
         self.mib[name] = max(mib, self.mib.get(name, 0.0))
 
 
-def _tail(log: Path, lines: int = 30) -> str:
+def _tail(log: Path, lines: int = 30, since: int = 0) -> str:
+    """The last lines of a log, written from byte ``since`` on (logs are shared by the runs)."""
     try:
-        return "\n".join(log.read_text("utf-8", "replace").splitlines()[-lines:])
+        with log.open("rb") as text:
+            text.seek(since)
+            written = text.read().decode("utf-8", "replace")
     except OSError:
         return ""
+    return "\n".join(written.splitlines()[-lines:])
 
 
 @dataclass
@@ -64,6 +68,8 @@ class Service:
     process: subprocess.Popen[bytes]
     log: Path
     port: int | None = None
+    log_start: int = 0
+    """Where this process's output begins in its log."""
     peak_kib: int = 0
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10))
     """One client for every poll of the service: a new one per poll costs the benchmark's
@@ -72,7 +78,8 @@ class Service:
     def check_alive(self) -> None:
         if self.process.poll() is not None:
             raise ServiceFailed(
-                f"{self.name} exited with {self.process.returncode}:\n{_tail(self.log)}"
+                f"{self.name} exited with {self.process.returncode}:\n"
+                + _tail(self.log, since=self.log_start)
             )
 
     async def metrics(self) -> dict[str, float]:
@@ -136,6 +143,7 @@ def start(
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{name}.log"
     with log.open("ab") as output:
+        log_start = output.tell()
         process = subprocess.Popen(
             [sys.executable, "-m", "services.cli", *command],
             env={**os.environ, **env},
@@ -143,7 +151,7 @@ def start(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-    return Service(name, process, log, port)
+    return Service(name, process, log, port, log_start)
 
 
 @asynccontextmanager
@@ -178,5 +186,7 @@ async def run_to_end(
     status = await service.finish(stop=False)
     memory.record(name, service.peak_kib / 1024)
     if status != 0:
-        raise ServiceFailed(f"{name} exited with {status}:\n{_tail(service.log)}")
-    return _tail(service.log, lines=5)
+        raise ServiceFailed(
+            f"{name} exited with {status}:\n" + _tail(service.log, since=service.log_start)
+        )
+    return _tail(service.log, lines=5, since=service.log_start)
