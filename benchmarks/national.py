@@ -27,7 +27,7 @@ from shared.persistence.engine import create_engine
 PARTITIONS = 4
 
 
-@dataclass(frozen=True)
+@dataclass
 class NationalDatabase:
     url: str
     """``postgresql://`` URL of the database."""
@@ -37,6 +37,8 @@ class NationalDatabase:
     initiative_facts: int
     """Of those, the facts about initiatives (what the projector counts as applied)."""
     seconds_to_load: float
+    read_models_built: bool = False
+    """Whether the read models hold the workload (after live projection or a rebuild)."""
 
 
 async def _relay_all(url: str, bootstrap: str, topic: str) -> None:
