@@ -103,15 +103,24 @@ async def _replay(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Replay every event after position ``after`` (in batches of one transaction each, the
-    checkpoint moving with them); the position reached."""
+    checkpoint moving with them); the position reached.
+
+    The next batch is read while the current one is applied: the store's query and the
+    decoding of its rows fill the time this process waits for the batch's writes.
+    """
     done = 0
-    while batch := await store.read_facts(after, batch_size):
-        after = batch[-1].position
-        async with shadow.begin() as connection:
-            await projection.replay_on(connection, batch, (CHECKPOINT, after))
-        done += len(batch)
-        if progress is not None:
-            progress(done)
+    ahead = asyncio.ensure_future(store.read_facts(after, batch_size))
+    try:
+        while batch := await ahead:
+            after = batch[-1].position
+            ahead = asyncio.ensure_future(store.read_facts(after, batch_size))
+            async with shadow.begin() as connection:
+                await projection.replay_on(connection, batch, (CHECKPOINT, after))
+            done += len(batch)
+            if progress is not None:
+                progress(done)
+    finally:
+        ahead.cancel()
     return after
 
 
