@@ -12,8 +12,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from services.ingest.rules import CHECKERS, InitiativeStates, may_become_valid
 from services.ingest.verdicts import Verdict, VerdictStatus
@@ -35,9 +34,9 @@ RawEvent = bytes | str | Mapping[str, Any]
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class _Decoded:
-    index: int
+class _Decoded(NamedTuple):
+    slot: int
+    """Where in the input it came."""
     event: PortalEvent
 
 
@@ -98,7 +97,7 @@ class IngestPipeline:
         seen: set[str] = set()
         for item in decoded:
             if item.event.event_id in known or item.event.event_id in seen:
-                verdicts[item.index] = _verdict(VerdictStatus.DUPLICATE, item.event)
+                verdicts[item.slot] = _verdict(VerdictStatus.DUPLICATE, item.event)
             else:
                 seen.add(item.event.event_id)
                 fresh.append(item)
@@ -116,7 +115,7 @@ class IngestPipeline:
                 CHECKERS[fact.type](fact, item.event.occurred_at, reference, states)
             except DomainError as error:
                 status = VerdictStatus.PARKED if may_become_valid(error) else VerdictStatus.REJECTED
-                verdicts[item.index] = _verdict(status, item.event, error.code, error.reason)
+                verdicts[item.slot] = _verdict(status, item.event, error.code, error.reason)
                 continue
             accepted.append(item)
         try:
@@ -128,7 +127,7 @@ class IngestPipeline:
             raise
         for item, outcome in zip(accepted, outcomes, strict=True):
             status = VerdictStatus.DUPLICATE if outcome.duplicate else VerdictStatus.ACCEPTED
-            verdicts[item.index] = _verdict(status, item.event, position=outcome.position)
+            verdicts[item.slot] = _verdict(status, item.event, position=outcome.position)
         return verdicts
 
     async def _initiative_states(

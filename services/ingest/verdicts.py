@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class VerdictStatus(StrEnum):
@@ -14,8 +14,9 @@ class VerdictStatus(StrEnum):
     """Refers to a unit, campaign or initiative not known yet; retried for a while."""
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
+    """One per portal event (a named tuple: cheaper to build than a frozen dataclass)."""
+
     status: VerdictStatus
     event_id: str | None = None
     type: str | None = None

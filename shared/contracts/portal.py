@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -60,9 +59,11 @@ class PortalEnvelope(BaseModel):
     data: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class PortalEvent:
-    """A decoded portal fact: the envelope's metadata and the typed, current-version payload."""
+class PortalEvent(NamedTuple):
+    """A decoded portal fact: the envelope's metadata and the typed, current-version payload.
+
+    A named tuple: ingest builds one per event, and a frozen dataclass costs three times as
+    much to build."""
 
     event_id: str
     occurred_at: AwareDatetime

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from shared.contracts.recorded import NewEvent
 from shared.eventstore.port import AppendOutcome, ConcurrencyConflict
 
 
-@dataclass(frozen=True)
-class PlannedEvent:
+class PlannedEvent(NamedTuple):
     event: NewEvent
     stream_version: int
 

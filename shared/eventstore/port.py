@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from shared.contracts.recorded import NewEvent, RecordedEvent
 
@@ -30,9 +30,10 @@ class ConcurrencyConflict(RuntimeError):
         self.stream_ids = frozenset(stream_ids)
 
 
-@dataclass(frozen=True)
-class AppendOutcome:
-    """What happened to one event of a batch; ``duplicate`` ones were stored before."""
+class AppendOutcome(NamedTuple):
+    """What happened to one event of a batch; ``duplicate`` ones were stored before.
+
+    A named tuple: one is built per event, a frozen dataclass costs three times as much."""
 
     event_id: str
     stream_id: str
