@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
-from pydantic_core import from_json, to_json
+from pydantic_core import to_json
 
 from shared.contracts.base import EventData
 from shared.contracts.portal import PortalEvent
@@ -110,12 +110,11 @@ _METADATA_FIELDS = tuple(EventMetadata.model_fields)
 
 
 def wire_of(values: Sequence[Any]) -> bytes:
-    """The bytes ``to_wire()`` gives for a ``RecordedEvent`` of these field values (in the
-    order of its fields; ``data`` and ``metadata`` as stored JSON text), without building and
-    validating one: the relay sends every event once, and each was validated when appended."""
+    """What ``to_wire()`` gives for a ``RecordedEvent`` of these field values (in the order of
+    its fields; ``metadata`` as a mapping), up to the order of keys in ``data``, without building
+    and validating one: the relay sends every event once, and each was validated when appended."""
     fields = dict(zip(_RECORD_FIELDS, values, strict=True))
-    fields["data"] = from_json(fields["data"])
-    metadata: Mapping[str, Any] = from_json(fields["metadata"])
+    metadata: Mapping[str, Any] = fields["metadata"]
     fields["metadata"] = {name: metadata.get(name) for name in _METADATA_FIELDS}
     return to_json(fields)
 

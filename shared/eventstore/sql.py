@@ -8,11 +8,13 @@ which surfaces as :class:`ConcurrencyConflict` for the caller to retry.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+import datetime as dt
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic_core import from_json
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -33,6 +35,7 @@ from shared.eventstore.port import (
     OutboxMessage,
     utc_now,
 )
+from shared.eventstore.unsent import Unsent
 from shared.persistence.lookup import among
 from shared.persistence.schema import events, outbox
 
@@ -84,11 +87,39 @@ def _record(row: sa.Row[*tuple[Any, ...]]) -> RecordedEvent:
     )
 
 
+def _messages(
+    events_: Sequence[NewEvent], appended: Mapping[str, tuple[int, int]], recorded_at: dt.datetime
+) -> Iterator[OutboxMessage]:
+    """The appended events as the relay will send them (times in UTC, as read back)."""
+    recorded = recorded_at.astimezone(dt.UTC)
+    seen: set[str] = set()
+    for event in events_:
+        stored = appended.get(event.event_id)
+        if stored is None or event.event_id in seen:
+            continue
+        seen.add(event.event_id)
+        position, version = stored
+        values = (
+            position,
+            event.stream_id,
+            version,
+            event.event_id,
+            event.type,
+            event.schema_version,
+            event.occurred_at.astimezone(dt.UTC),
+            recorded,
+            event.data,
+            event.metadata.__dict__,
+        )
+        yield OutboxMessage(position, event.event_id, event.stream_id, wire_of(values))
+
+
 class SqlEventStore:
     def __init__(self, engine: AsyncEngine, clock: Clock = utc_now, outbox: bool = True) -> None:
         self._engine = engine
         self._clock = clock
         self._use_outbox = outbox
+        self._unsent = Unsent()
 
     @asynccontextmanager
     async def _atomic_statements(self) -> AsyncIterator[AsyncConnection]:
@@ -107,13 +138,16 @@ class SqlEventStore:
     ) -> list[AppendOutcome]:
         if not events_:
             return []
+        recorded_at = self._clock()
         try:
             async with self._atomic_statements() as connection:
-                appended = await self._append(connection, events_, expected_versions)
+                appended = await self._append(connection, events_, expected_versions, recorded_at)
         except IntegrityError as error:
             raise ConcurrencyConflict(
                 {event.stream_id for event in events_}, str(error.orig)
             ) from error
+        if self._use_outbox:
+            self._unsent.keep(_messages(events_, appended, recorded_at))
         return outcomes(events_, appended)
 
     async def _append(
@@ -121,13 +155,13 @@ class SqlEventStore:
         connection: AsyncConnection,
         events_: Sequence[NewEvent],
         expected_versions: Mapping[str, int] | None,
+        recorded_at: dt.datetime,
     ) -> dict[str, tuple[int, int]]:
         known, current = await self._stored_and_ends(connection, events_)
         fresh = fresh_events(events_, known)
         if not fresh:
             return {}
         planned = plan_versions(fresh, current, expected_versions)
-        recorded_at = self._clock()
         if connection.dialect.name == "postgresql":
             return await pg_append.insert(connection, planned, recorded_at, self._use_outbox)
         rows = [
@@ -259,21 +293,29 @@ class SqlEventStore:
         return int(last or 0)
 
     async def outbox_batch(self, limit: int) -> list[OutboxMessage]:
+        """The oldest unpublished events; those this instance appended come from memory."""
         async with self._atomic_statements() as connection:
-            result = await connection.execute(
-                sa.select(*_WIRE_COLUMNS)
-                .join(outbox, outbox.c.position == events.c.position)
-                .order_by(outbox.c.position)
-                .limit(limit)
-            )
-            return [
-                OutboxMessage(row.position, row.event_id, row.stream_id, wire_of(row))
-                for row in result
-            ]
+            queued = (
+                await connection.execute(
+                    sa.select(outbox.c.position).order_by(outbox.c.position).limit(limit)
+                )
+            ).scalars()
+            found = {position: self._unsent.get(position) for position in queued}
+            missing = [position for position, message in found.items() if message is None]
+            for condition in among(connection.dialect, events.c.position, missing):
+                for row in await connection.execute(sa.select(*_WIRE_COLUMNS).where(condition)):
+                    found[row.position] = OutboxMessage(
+                        row.position,
+                        row.event_id,
+                        row.stream_id,
+                        wire_of((*row[:-2], from_json(row.data), from_json(row.metadata))),
+                    )
+        return [message for message in found.values() if message is not None]
 
     async def mark_published(self, positions: Collection[int]) -> None:
         if not positions:
             return
+        self._unsent.forget(positions)
         async with self._atomic_statements() as connection:
             for condition in among(connection.dialect, outbox.c.position, list(positions)):
                 await connection.execute(outbox.delete().where(condition))

@@ -8,10 +8,12 @@ import datetime as dt
 import pytest
 
 from shared.contracts.initiatives import InitiativeRejected
-from shared.contracts.recorded import EventMetadata, NewEvent
+from shared.contracts.recorded import EventMetadata, NewEvent, RecordedEvent
 from shared.contracts.registry import EventRegistry
 from shared.eventstore.port import ConcurrencyConflict, EventStore
 from shared.eventstore.sql import SqlEventStore
+from shared.persistence.engine import create_engine
+from tests.conftest import FrozenClock
 
 OCCURRED = dt.datetime(2022, 5, 31, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 
@@ -129,11 +131,34 @@ async def test_the_outbox_holds_appended_events_until_marked_published(
     assert backlog.oldest is not None
     assert [r.event_id for r in first] == ["e0", "e1", "e2"]
     stored = await store.read_stream("initiative-a")
-    assert [m.wire for m in first] == [r.to_wire() for r in stored[:3]]
+    assert [RecordedEvent.from_wire(m.wire) for m in first] == stored[:3]
     assert {m.stream_id for m in first} == {"initiative-a"}
     assert [r.position for r in rest] == [o.position for o in outcomes[3:]]
     await store.mark_published([r.position for r in rest])
     assert (await store.outbox_backlog()).size == 0
+
+
+async def test_the_outbox_of_another_sql_store_instance_is_read_from_the_database(
+    adapter_url: str | None, clock: FrozenClock, store: EventStore
+) -> None:
+    if adapter_url is None:
+        pytest.skip("the in-memory store is never shared")
+    await store.append([event(f"initiative-{i}", f"e{i}", note="sáng kiến") for i in range(4)])
+    engine = create_engine(adapter_url)
+    try:
+        read_back = await SqlEventStore(engine, clock).outbox_batch(limit=10)
+    finally:
+        await engine.dispose()
+
+    kept = await store.outbox_batch(limit=10)
+
+    assert [(m.position, m.event_id, m.stream_id) for m in read_back] == [
+        (m.position, m.event_id, m.stream_id) for m in kept
+    ]
+    expected = [r async for r in store.read_all()]
+    assert [RecordedEvent.from_wire(m.wire) for m in read_back] == expected
+    assert [RecordedEvent.from_wire(m.wire) for m in kept] == expected
+    assert [m.wire for m in read_back] == [r.to_wire() for r in expected]
 
 
 async def test_concurrent_appenders_lose_nothing_duplicate_nothing_and_detect_conflicts(
