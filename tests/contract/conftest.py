@@ -32,6 +32,16 @@ def adapter_url(request: pytest.FixtureRequest) -> str | None:
 
 
 @pytest.fixture
+async def sql_store(database_url: str, clock: FrozenClock) -> AsyncIterator[SqlEventStore]:
+    """The SQL adapter alone, for what only it offers (on SQLite and real PostgreSQL)."""
+    engine = create_engine(database_url)
+    try:
+        yield SqlEventStore(engine, clock)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
 async def store(adapter_url: str | None, clock: FrozenClock) -> AsyncIterator[EventStore]:
     if adapter_url is None:
         yield InMemoryEventStore(clock)
