@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from services.samples.national import generate
 from shared.contracts.campaigns import PlanSet
 from shared.contracts.initiatives import InitiativeSubmitted
 from shared.contracts.portal import ContractViolation, RejectionCode, decode_portal_event
@@ -177,3 +178,15 @@ def test_inconsistent_plans_are_rejected(
 
     assert error.code is RejectionCode.INVALID_DATA
     assert fragment in error.message
+
+
+def test_bytes_decode_in_one_pass_to_what_the_step_by_step_decoding_gives() -> None:
+    events = list(generate(0.001))
+    seen = set()
+    for event in events:
+        one_pass = decode_portal_event(json.dumps(event, ensure_ascii=False).encode())
+        step_by_step = decode_portal_event(event)  # a mapping takes the steps
+        assert one_pass == step_by_step
+        assert type(one_pass.data) is type(step_by_step.data)
+        seen.add(one_pass.type)
+    assert len(seen) >= 10
