@@ -227,7 +227,7 @@ def rebuild(
         typer.Option(
             min=1,
             max=200_000,
-            help="Events per transaction (default 50,000): larger batches share more of "
+            help="Events per transaction (default 20,000): larger batches share more of "
             "each write and hold more memory",
         ),
     ] = None,
