@@ -14,9 +14,11 @@ from benchmarks.report import Figures, Result, Row
 from benchmarks.servers import fresh_database, fresh_topics, topic_prefix
 from benchmarks.throughput import metric_sum, sustained_rate
 from benchmarks.workload import Workload, append_to_store, produce
+from services.ingest.settings import IngestSettings
 
 PARTITIONS = 4
-BATCH_SIZE = 1000
+BATCH_SIZE: int = IngestSettings.model_fields["batch_size"].default
+"""What operators run: the service's default."""
 
 
 async def _once(bench: Bench, workload: Workload, portal: str, memory: PeakMemory) -> Figures:
@@ -32,8 +34,6 @@ async def _once(bench: Bench, workload: Workload, portal: str, memory: PeakMemor
             "INITIATIVES_INGEST_INPUT_TOPIC": portal,
             "INITIATIVES_INGEST_EVENTS_TOPIC": events_topic,
             "INITIATIVES_INGEST_CONSUMER_GROUP": f"{events_topic}.ingest",
-            "INITIATIVES_INGEST_BATCH_SIZE": str(BATCH_SIZE),
-            "INITIATIVES_INGEST_RELAY_BATCH_SIZE": str(BATCH_SIZE),
         }
         async with running(
             "ingest", ["ingest"], env, bench.logs, memory, "INITIATIVES_INGEST_HTTP_PORT"

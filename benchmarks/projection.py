@@ -20,11 +20,13 @@ from benchmarks.processes import PeakMemory, running
 from benchmarks.report import Figures, Result, Row
 from benchmarks.throughput import metric_sum, sustained_rate
 from services.projector.rebuild import READ_MODELS
+from services.projector.settings import ProjectorSettings
 from shared.config import async_database_url
 from shared.persistence.engine import create_engine
 from shared.persistence.schema import progress_outbox
 
-BATCH_SIZE = 2000
+BATCH_SIZE: int = ProjectorSettings.model_fields["batch_size"].default
+"""What operators run, and what the bare consumer asks Kafka for at a time."""
 PROCESSED = (
     "projector_events_applied_total",
     "projector_events_duplicate_total",
@@ -50,7 +52,6 @@ async def _projector(bench: Bench, national: NationalDatabase, memory: PeakMemor
         "INITIATIVES_PROJECTOR_EVENTS_TOPIC": national.events_topic,
         "INITIATIVES_PROJECTOR_CHANGES_TOPIC": f"{national.events_topic}.changes",
         "INITIATIVES_PROJECTOR_CONSUMER_GROUP": f"bench-projector-{uuid.uuid4().hex[:8]}",
-        "INITIATIVES_PROJECTOR_BATCH_SIZE": str(BATCH_SIZE),
     }
     async with running(
         "projector", ["projector"], env, bench.logs, memory, "INITIATIVES_PROJECTOR_HTTP_PORT"
