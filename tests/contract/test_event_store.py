@@ -138,12 +138,11 @@ async def test_the_outbox_holds_appended_events_until_marked_published(
 
 
 async def test_the_outbox_of_another_sql_store_instance_is_read_from_the_database(
-    adapter_url: str | None, clock: FrozenClock, store: EventStore
+    database_url: str, clock: FrozenClock, sql_store: SqlEventStore
 ) -> None:
-    if adapter_url is None:
-        pytest.skip("the in-memory store is never shared")
+    store = sql_store
     await store.append([event(f"initiative-{i}", f"e{i}", note="sáng kiến") for i in range(4)])
-    engine = create_engine(adapter_url)
+    engine = create_engine(database_url)
     try:
         read_back = await SqlEventStore(engine, clock).outbox_batch(limit=10)
     finally:
