@@ -25,7 +25,9 @@ class ApiServerSettings(QueryApiSettings, DatabaseSettings):
 
 async def serve(settings: ApiServerSettings, log_level: str = "INFO") -> None:
     configure_logging("api", log_level)
-    engine = create_engine(settings.database_url)
+    # Read-only and answered request by request: a connection the server dropped fails one
+    # request and leaves the pool, which costs less than a ping before every request.
+    engine = create_engine(settings.database_url, pool_pre_ping=False)
     try:
         await ensure_migrated(engine)
         metrics = CollectorRegistry()
