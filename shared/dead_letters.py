@@ -19,6 +19,14 @@ from shared.eventstore.port import Clock, utc_now
 from shared.persistence.schema import dead_letters
 
 
+class KafkaPosition(Protocol):
+    """What a consumed record says of where it was (aiokafka's ``ConsumerRecord``)."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where an input came from: a Kafka record, an HTTP request or a line of a file."""
@@ -35,6 +43,11 @@ class Origin:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Origin:
         return cls(**data)
+
+    @classmethod
+    def of_record(cls, record: KafkaPosition) -> Origin:
+        """A consumed Kafka record's origin: its topic, partition and offset."""
+        return cls("kafka", record.topic, record.partition, record.offset)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from shared.messaging.batches import Records, subscribe_batches
 def incoming(record: ConsumerRecord[Any, Any]) -> Incoming:
     return Incoming(
         raw=record.value or b"",
-        origin=Origin("kafka", record.topic, record.partition, record.offset),
+        origin=Origin.of_record(record),
     )
 
 

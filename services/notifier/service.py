@@ -59,13 +59,7 @@ class NotifierService:
         async def handle(records: Records) -> None:
             await apply_encoded(
                 parts.judge,
-                [
-                    (
-                        record.value or b"",
-                        Origin("kafka", record.topic, record.partition, record.offset),
-                    )
-                    for record in records
-                ],
+                [(record.value or b"", Origin.of_record(record)) for record in records],
                 parts.dead_letters,
                 parts.metrics,
             )

@@ -35,9 +35,13 @@ def subscribe_recorded_events(
             try:
                 events.append(RecordedEvent.from_wire(record.value or b""))
             except ValidationError as error:
-                origin = Origin("kafka", record.topic, record.partition, record.offset)
                 letters.append(
-                    DeadLetter(record.value or b"", "undecodable", describe(error), origin)
+                    DeadLetter(
+                        record.value or b"",
+                        "undecodable",
+                        describe(error),
+                        Origin.of_record(record),
+                    )
                 )
         started = time.perf_counter()
         outcome = await projection.apply(events)
