@@ -45,7 +45,7 @@ class NotifierContext:
     settings: NotifierSettings
 
 
-def _context(request: Request) -> NotifierContext:
+async def _context(request: Request) -> NotifierContext:
     context: NotifierContext = request.app.state.notifier
     return context
 

@@ -50,17 +50,22 @@ class TokenScopes:
         self._scopes = dict(hashed)
         self._challenge = {"WWW-Authenticate": f'Bearer realm="{realm}"'}
 
+    def scope_of(self, token: str) -> Scope | None:
+        """The token's scope; None when it is not a configured token."""
+        # Looked up by the token's digest: timing reveals nothing an attacker can steer.
+        unit_id = self._scopes.get(hash_secret(token))
+        return None if unit_id is None else Scope(unit_id)
+
     def authorize(self, credentials: HTTPAuthorizationCredentials | None) -> Scope:
         """The scope of the request's bearer token; 401 when it is missing or unknown."""
-        # Looked up by the token's digest: timing reveals nothing an attacker can steer.
-        unit_id = self._scopes.get(hash_secret(credentials.credentials)) if credentials else None
-        if unit_id is None:
+        scope = self.scope_of(credentials.credentials) if credentials else None
+        if scope is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "missing or unknown access token: send Authorization: Bearer <token>",
                 headers=self._challenge,
             )
-        return Scope(unit_id)
+        return scope
 
 
 async def covers(connection: AsyncConnection, scope: Scope, unit_id: str) -> bool:
@@ -86,7 +91,7 @@ def outside_scope(scope: Scope, unit_id: str) -> HTTPException:
     )
 
 
-def bearer_scope(
+async def bearer_scope(
     request: Request,
     credentials: Annotated[
         HTTPAuthorizationCredentials | None, Security(HTTPBearer(auto_error=False))

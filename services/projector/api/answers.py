@@ -51,7 +51,7 @@ class QueryContext:
     settings: QueryApiSettings
 
 
-def query_context(request: Request) -> QueryContext:
+async def query_context(request: Request) -> QueryContext:
     context: QueryContext = request.app.state.query
     return context
 

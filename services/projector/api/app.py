@@ -9,7 +9,7 @@ No ``from __future__ import annotations``: FastAPI evaluates the endpoints' anno
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from importlib.metadata import version
 from typing import Annotated
 
@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
 from fastapi import status as http
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import Scope as Request
 
 from services.projector.api import reports
 from services.projector.api.answers import (
@@ -46,6 +47,7 @@ from shared.contracts.campaigns import Metric
 from shared.domain.initiative import InitiativeStatus
 from shared.text import fold
 from shared.web.auth import TokenScope, TokenScopes
+from shared.web.shared_answers import Key, SharedAnswers
 
 Context = Annotated[QueryContext, Depends(query_context)]
 
@@ -192,6 +194,27 @@ async def report_xlsx(context: Context, unit: ScopedUnit, campaign_id: Campaign)
     return await report_download(context, unit, campaign_id, "xlsx")
 
 
+def _answer_key(tokens: TokenScopes) -> Key:
+    """A unit's figures are shared between requests of tokens with the same scope; anything
+    else (search, the dashboard's pages, other services' routes) is never shared."""
+
+    def key(request: Request) -> Hashable | None:
+        if request["method"] != "GET" or not request["path"].startswith(f"{router.prefix}/units/"):
+            return None
+        for name, value in request["headers"]:
+            if name == b"authorization":
+                kind, _, token = value.decode("latin-1").partition(" ")
+                scope = tokens.scope_of(token) if kind.lower() == "bearer" else None
+                return (
+                    None
+                    if scope is None
+                    else (scope.unit_id, request["path"], request["query_string"])
+                )
+        return None
+
+    return key
+
+
 def create_query_app(
     engine: AsyncEngine,
     settings: QueryApiSettings,
@@ -209,6 +232,9 @@ def create_query_app(
         docs_url="/docs",
     )
     app.state.tokens = TokenScopes(settings.tokens, realm="initiatives-query")
+    app.add_middleware(
+        SharedAnswers, seconds=settings.shared_answer_seconds, key=_answer_key(app.state.tokens)
+    )
     app.state.query = QueryContext(ReadModels(engine), clock, settings)
     for extra in extra_routers:
         app.include_router(extra)

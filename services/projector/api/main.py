@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.projector.api.app import create_query_app
@@ -21,13 +22,27 @@ class ApiServerSettings(QueryApiSettings, DatabaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=500,
+        description=(
+            "Connections held open to the database; requests beyond it wait for one rather "
+            "than open one of their own (each new PostgreSQL connection forks a backend)"
+        ),
+    )
 
 
 async def serve(settings: ApiServerSettings, log_level: str = "INFO") -> None:
     configure_logging("api", log_level)
     # Read-only and answered request by request: a connection the server dropped fails one
     # request and leaves the pool, which costs less than a ping before every request.
-    engine = create_engine(settings.database_url, pool_pre_ping=False)
+    engine = create_engine(
+        settings.database_url,
+        pool_pre_ping=False,
+        pool_size=settings.database_pool_size,
+        max_overflow=0,
+    )
     try:
         await ensure_migrated(engine)
         metrics = CollectorRegistry()

@@ -212,10 +212,15 @@ def _phase_figures(row: sa.Row[*AnyRow]) -> PhaseFigures:
 
 
 class ReadModels:
-    """The queries the API asks; each opens its own short read-only connection."""
+    """The queries the API asks; each opens its own short read-only connection.
+
+    A single statement reads one snapshot by itself, so it runs without a transaction: a
+    BEGIN and a ROLLBACK would be two more round trips per query for nothing.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def engine(self) -> AsyncEngine:
@@ -225,7 +230,7 @@ class ReadModels:
     async def _rows(
         self, query: sa.Select[*AnyRow] | sa.CompoundSelect[*AnyRow]
     ) -> Sequence[sa.Row[*AnyRow]]:
-        async with self._engine.connect() as connection:
+        async with self._single.connect() as connection:
             return (await connection.execute(query)).all()
 
     async def unit(self, unit_id: str) -> Unit | None:
@@ -234,7 +239,7 @@ class ReadModels:
 
     async def covers(self, scope: Scope, unit_id: str) -> bool:
         """Whether the token's scope covers ``unit_id`` (the shared rule, on a short read)."""
-        async with self._engine.connect() as connection:
+        async with self._single.connect() as connection:
             return await covers(connection, scope, unit_id)
 
     async def search_units(self, folded: str, *, scope: str | None, limit: int) -> list[Unit]:

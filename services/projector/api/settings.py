@@ -30,3 +30,13 @@ class QueryApiSettings(BaseSettings):
         description="A started phase is at risk when value < target × elapsed share × this",
     )
     page_size: int = Field(default=50, ge=1, le=1000)
+    shared_answer_seconds: float = Field(
+        default=0.05,
+        ge=0,
+        le=60,
+        description=(
+            "How long identical reads of a unit's figures (same path, query and token scope) "
+            "share one computed answer; the figures may be that much older than the read "
+            "models (0: every request computes its own)"
+        ),
+    )

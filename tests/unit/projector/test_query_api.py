@@ -464,6 +464,29 @@ async def test_a_province_token_reads_its_whole_subtree_and_the_admin_reads_ever
     assert missing.status_code == 404
 
 
+async def test_an_answer_shared_between_requests_never_crosses_a_token_scope(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    settings = QueryApiSettings(tokens=TOKENS, shared_answer_seconds=60)
+    transport = httpx.ASGITransport(app=create_query_app(engine, settings, clock=clock))
+    async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
+        by_admin = await get(client, "/v1/units/hl/progress", token=ADMIN)
+        by_neighbour = await get(client, "/v1/units/hl/progress", token=BA_CHE)
+        by_province = await get(client, "/v1/units/hl/progress", token=QUANG_NINH)
+        async with engine.begin() as connection:
+            await connection.execute(sa.update(rm_units).values(name="renamed"))
+        shared = await get(client, "/v1/units/hl/progress", token=ADMIN)
+        fresh = await get(client, "/v1/units/hl/children", token=ADMIN)
+
+    assert (by_admin.status_code, by_neighbour.status_code, by_province.status_code) == (
+        200,
+        403,
+        200,
+    )
+    assert shared.json() == by_admin.json()
+    assert fresh.json()["unit"]["name"] == "renamed"
+
+
 async def test_a_missing_or_unknown_token_is_unauthorised(client: httpx.AsyncClient) -> None:
     anonymous = await client.get("/v1/units/bk/progress")
     unknown = await get(client, "/v1/units/bk/progress", token="guessed")

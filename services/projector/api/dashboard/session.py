@@ -32,7 +32,7 @@ def scope_of(request: Request, token: str | None) -> Scope:
     return _tokens(request).authorize(credentials)
 
 
-def viewer(request: Request) -> Scope:
+async def viewer(request: Request) -> Scope:
     """FastAPI dependency: the scope of the signed-in browser's token."""
     return scope_of(request, request.cookies.get(COOKIE))
 
