@@ -109,7 +109,7 @@ async def notifier_components(
                 digest_hour=settings.digest_hour,
                 interval_seconds=settings.clock_interval_seconds,
             )
-            judge = ChangeJudge(engine, settings.rules_for, metrics, clock)
+            judge = ChangeJudge(engine, settings.rules_for, metrics, clock, queued=worker.wake)
             yield NotifierComponents(
                 settings, engine, metrics, judge, deadlines, worker, dead_letters, clock
             )

@@ -224,12 +224,20 @@ class ChangeJudge:
     """Judges batches of ``progress.changes.v1`` messages (from Kafka or the embedded outbox)."""
 
     def __init__(
-        self, engine: AsyncEngine, rules_for: RulesFor, metrics: NotifierMetrics, clock: Clock
+        self,
+        engine: AsyncEngine,
+        rules_for: RulesFor,
+        metrics: NotifierMetrics,
+        clock: Clock,
+        *,
+        queued: Callable[[], None] | None = None,
     ) -> None:
+        """``queued`` is called after a batch that queued deliveries has committed."""
         self._engine = engine
         self._rules_for = rules_for
         self._metrics = metrics
         self._clock = clock
+        self._queued = queued
 
     async def apply(self, changes: Sequence[ProgressChanged]) -> int:
         """Judge the batch in one transaction; returns how many decisions were new."""
@@ -269,6 +277,8 @@ class ChangeJudge:
             new = await notify(connection, decisions, now, self._metrics)
         self._metrics.changes.inc(len(changes))
         self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        if new and self._queued is not None:
+            self._queued()
         return new
 
 

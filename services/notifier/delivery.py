@@ -17,6 +17,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -116,6 +117,11 @@ class DeliveryWorker:
         self._lease = dt.timedelta(seconds=lease_seconds)
         self._idle_seconds = idle_seconds
         self._draw = draw
+        self._woken = asyncio.Event()
+
+    def wake(self) -> None:
+        """Deliver now rather than after the idle pause: deliveries were just queued."""
+        self._woken.set()
 
     async def deliver_due(self, limit: int | None = None) -> int:
         """One pass: claim up to ``limit`` due deliveries and try each once, concurrently."""
@@ -150,7 +156,9 @@ class DeliveryWorker:
                 log.exception("delivery pass failed; retrying")
                 handled = 0
             if handled < self._batch_size:
-                await asyncio.sleep(self._idle_seconds)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._woken.wait(), self._idle_seconds)
+                self._woken.clear()
 
     async def _claim(self, limit: int) -> list[Claimed]:
         now = self._clock()

@@ -137,6 +137,23 @@ async def test_redelivering_every_change_twice_gives_the_same_decisions_and_deli
     ]
 
 
+async def test_the_delivery_worker_is_woken_after_a_batch_with_new_decisions_only(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    wakes: list[int] = []
+    judge = ChangeJudge(
+        engine, SETTINGS.rules_for, NotifierMetrics(), clock, queued=lambda: wakes.append(1)
+    )
+    changes = climb("bk", 300, 350)
+
+    await judge.apply(changes)
+    after_new_decisions = len(wakes)
+    await judge.apply(changes)
+
+    assert await decided(engine), "the batch decided something"
+    assert (after_new_decisions, len(wakes)) == (1, 1), "a redelivered batch decides nothing new"
+
+
 # -- Bắc Kạn, 12 May 2022 --------------------------------------------------------------------
 
 

@@ -221,6 +221,28 @@ async def test_a_receiver_failing_three_times_gets_one_delivery_after_four_logge
     assert sample(worker, "notifier_deliveries_total", channel="webhook", outcome="sent") == 1
 
 
+async def test_a_woken_worker_sends_at_once_instead_of_after_its_idle_pause(
+    engine: AsyncEngine,
+    clock: FrozenClock,
+    receiver: WebhookReceiver,
+    http_client: httpx.AsyncClient,
+) -> None:
+    worker = make_worker(
+        engine, {"webhook": WebhookChannel(http_client, clock)}, clock, idle_seconds=600
+    )
+    running = asyncio.create_task(worker.run())
+    try:
+        await asyncio.sleep(0.2)
+        assert receiver.requests == [], "idle: nothing queued yet"
+        await one_delivery(engine, clock, address=receiver.url)
+        worker.wake()
+        await asyncio.wait_for(receiver.arrived.wait(), 5)
+    finally:
+        running.cancel()
+
+    assert len(receiver.requests) == 1
+
+
 async def test_the_real_receiver_verifies_the_signature_of_the_json_body(
     engine: AsyncEngine,
     clock: FrozenClock,
