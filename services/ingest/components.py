@@ -25,6 +25,7 @@ from shared.eventstore.port import Clock, EventStore, utc_now
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import ensure_migrated
+from shared.wakeup import Wakeup
 
 
 @dataclass
@@ -36,6 +37,8 @@ class IngestComponents:
     parking: ParkingLot
     metrics: IngestMetrics
     producer: AIOKafkaProducer | None
+    appended: Wakeup
+    """Woken when the store appended events for the relay."""
 
 
 MAX_BATCH_BYTES = 512 * 1024
@@ -85,7 +88,9 @@ async def ingest_components(
         parking = ParkingLot(engine, dt.timedelta(seconds=settings.park_hold_seconds), clock)
         pipeline = IngestPipeline(store, max_event_bytes=settings.max_event_bytes)
         intake = Intake(pipeline, parking, dead_letters, metrics, clock)
-        yield IngestComponents(settings, engine, store, intake, parking, metrics, producer)
+        yield IngestComponents(
+            settings, engine, store, intake, parking, metrics, producer, store.appended
+        )
     finally:
         if producer is not None:
             await producer.stop()

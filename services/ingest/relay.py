@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from services.ingest.metrics import IngestMetrics
 from shared.eventstore.port import Clock, EventStore, utc_now
 from shared.messaging.keyed import publish_keyed
+from shared.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,9 @@ class OutboxRelay:
         batch_size: int = 1000,
         idle_seconds: float = 0.05,
         clock: Clock = utc_now,
+        wakeup: Wakeup | None = None,
     ) -> None:
+        """``wakeup`` ends the idle pause when the store appended in this process."""
         self._store = store
         self._producer = producer
         self._topic = topic
@@ -43,6 +46,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._idle_seconds = idle_seconds
         self._clock = clock
+        self._wakeup = wakeup or Wakeup()
 
     async def relay_once(self) -> int:
         """Publish the oldest unpublished events; the number published."""
@@ -83,4 +87,4 @@ class OutboxRelay:
                 published = 0
                 await asyncio.sleep(1.0)
             if published < self._batch_size:
-                await asyncio.sleep(self._idle_seconds)
+                await self._wakeup.pause(self._idle_seconds)

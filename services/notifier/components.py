@@ -109,7 +109,9 @@ async def notifier_components(
                 digest_hour=settings.digest_hour,
                 interval_seconds=settings.clock_interval_seconds,
             )
-            judge = ChangeJudge(engine, settings.rules_for, metrics, clock, queued=worker.wake)
+            judge = ChangeJudge(
+                engine, settings.rules_for, metrics, clock, queued=worker.wakeup.wake
+            )
             yield NotifierComponents(
                 settings, engine, metrics, judge, deadlines, worker, dead_letters, clock
             )

@@ -17,7 +17,6 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -46,6 +45,7 @@ from shared.persistence.schema import (
     nt_deliveries,
     nt_subscriptions,
 )
+from shared.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -117,11 +117,8 @@ class DeliveryWorker:
         self._lease = dt.timedelta(seconds=lease_seconds)
         self._idle_seconds = idle_seconds
         self._draw = draw
-        self._woken = asyncio.Event()
-
-    def wake(self) -> None:
-        """Deliver now rather than after the idle pause: deliveries were just queued."""
-        self._woken.set()
+        self.wakeup = Wakeup()
+        """Woken when deliveries were queued in this process."""
 
     async def deliver_due(self, limit: int | None = None) -> int:
         """One pass: claim up to ``limit`` due deliveries and try each once, concurrently."""
@@ -156,9 +153,7 @@ class DeliveryWorker:
                 log.exception("delivery pass failed; retrying")
                 handled = 0
             if handled < self._batch_size:
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._woken.wait(), self._idle_seconds)
-                self._woken.clear()
+                await self.wakeup.pause(self._idle_seconds)
 
     async def _claim(self, limit: int) -> list[Claimed]:
         now = self._clock()

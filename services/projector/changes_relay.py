@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.projector.metrics import ProjectorMetrics
 from shared.contracts.progress import ProgressChanged
 from shared.persistence.progress_outbox import forget, oldest
+from shared.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class ChangesRelay:
         batch_size: int = 1000,
         idle_seconds: float = 0.1,
     ) -> None:
+        self.wakeup = Wakeup()
+        """Woken when a batch with progress changes committed in this process."""
         self._engine = engine
         self._sink = sink
         self._metrics = metrics
@@ -78,4 +81,4 @@ class ChangesRelay:
                 published = 0
                 await asyncio.sleep(1.0)
             if published < self._batch_size:
-                await asyncio.sleep(self._idle_seconds)
+                await self.wakeup.pause(self._idle_seconds)

@@ -7,6 +7,7 @@ committed; the consumer goes on.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
@@ -27,7 +28,10 @@ def subscribe_recorded_events(
     settings: ProjectorSettings,
     metrics: ProjectorMetrics,
     dead_letters: DeadLetterSink,
+    changes_committed: Callable[[], None],
 ) -> None:
+    """``changes_committed`` is called after a batch that stored progress changes."""
+
     async def handle(records: Records) -> None:
         events: list[RecordedEvent] = []
         letters: list[DeadLetter] = []
@@ -45,6 +49,8 @@ def subscribe_recorded_events(
                 )
         started = time.perf_counter()
         outcome = await projection.apply(events)
+        if outcome.changes:
+            changes_committed()
         metrics.observe(outcome, len(records), time.perf_counter() - started)
         if events:
             newest = max(event.recorded_at for event in events)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -22,6 +22,7 @@ from services.projector import targets
 from services.projector.attribution import Attribution
 from services.projector.changes import changed, snapshot
 from services.projector.fold import Folded, Recorded, fold, initiative_id
+from services.projector.rows import InitiativeRow
 from services.projector.structure import apply_references
 from services.projector.tables import (
     add_history,
@@ -48,6 +49,15 @@ class StreamGap(RuntimeError):
     """An event arrived whose predecessor in its stream was never applied."""
 
 
+@dataclass(frozen=True)
+class Replayed:
+    """A rebuild's batch folded and not yet written."""
+
+    fresh: list[Recorded]
+    """The facts not applied before, whose stream versions the write records."""
+    folded: Folded
+
+
 @dataclass
 class BatchOutcome:
     applied: int = 0
@@ -69,10 +79,11 @@ class Projection:
         self.view = ReferenceView(self._store)
         async with self._engine.connect() as connection:
             applied = (await versions(connection, [REFERENCE_STREAM])).get(REFERENCE_STREAM, 0)
-        for record in await self._store.read_stream(REFERENCE_STREAM):
-            if record.stream_version > applied:
-                break
-            self.view.apply(record)
+        while self.view.version < applied and (page := await self.view.next_page()):
+            for record in page:
+                if record.stream_version > applied:
+                    return
+                self.view.apply(record)
 
     async def apply(
         self, records: Sequence[RecordedEvent], checkpoint: tuple[str, int] | None = None
@@ -109,20 +120,46 @@ class Projection:
         the rest need neither locks (no other writer), gap checks (the store has no gaps)
         nor progress changes (a rebuild notifies no one). The reference catch-up and the
         fold are the live projection's own."""
-        facts = _initiative_facts(records)
         refresh = await self._catch_up_reference(connection)
         if refresh:
             await targets.refresh(connection, self.view, refresh)
+        replayed = await self._fold_replay_on(connection, records, {})
+        await self.write_replayed(connection, replayed, checkpoint)
+
+    async def reference_is_current(self) -> bool:
+        """Whether the view holds every reference fact in the store: then a rebuild's next
+        batch folds the same way whether or not the previous batch's writes have committed."""
+        return not await self._store.read_stream(REFERENCE_STREAM, self.view.version, limit=1)
+
+    async def fold_replay(
+        self, records: Sequence[Recorded], pending: Mapping[str, InitiativeRow]
+    ) -> Replayed:
+        """The reading half of :meth:`replay_on`, on a connection of its own, while the rows
+        of a batch still being written (``pending``) are taken from memory. Only valid while
+        :meth:`reference_is_current`."""
+        async with self._engine.connect() as connection:
+            return await self._fold_replay_on(connection, records, pending)
+
+    async def write_replayed(
+        self, connection: AsyncConnection, replayed: Replayed, checkpoint: tuple[str, int]
+    ) -> None:
+        await self._write(connection, replayed.folded)
+        await save_versions(connection, {r.stream_id: r.stream_version for r in replayed.fresh})
+        await save_checkpoint(connection, *checkpoint)
+
+    async def _fold_replay_on(
+        self,
+        connection: AsyncConnection,
+        records: Sequence[Recorded],
+        pending: Mapping[str, InitiativeRow],
+    ) -> Replayed:
+        facts = _initiative_facts(records)
         applied = await versions(connection, _streams(facts))
         fresh = [r for r in facts if r.stream_version > applied.get(r.stream_id, 0)]
-        folded = fold(
-            await load_rows(connection, {initiative_id(r) for r in fresh}),
-            fresh,
-            self._attribution(),
-        )
-        await self._write(connection, folded)
-        await save_versions(connection, {r.stream_id: r.stream_version for r in fresh})
-        await save_checkpoint(connection, *checkpoint)
+        ids = {initiative_id(r) for r in fresh}
+        rows = await load_rows(connection, ids - pending.keys())
+        rows.update((key, pending[key]) for key in ids & pending.keys())
+        return Replayed(fresh, fold(rows, fresh, self._attribution()))
 
     async def _apply(
         self, connection: AsyncConnection, records: Sequence[RecordedEvent]
@@ -170,15 +207,18 @@ class Projection:
         durable = (await versions(connection, [REFERENCE_STREAM])).get(REFERENCE_STREAM, 0)
         if durable < self.view.version:
             await self.start()
-        fresh = await self._store.read_stream(REFERENCE_STREAM, self.view.version)
-        if any(record.stream_version > durable for record in fresh):
-            durable = (await lock_versions(connection, [REFERENCE_STREAM]))[REFERENCE_STREAM]
-        for record in fresh:
-            if record.stream_version <= durable:
-                self.view.apply(record)
-        refresh = await apply_references(
-            connection, self.view, [r for r in fresh if r.stream_version > durable]
-        )
+        locked = False
+        refresh: set[str] = set()
+        while fresh := await self.view.next_page():
+            if not locked and any(record.stream_version > durable for record in fresh):
+                durable = (await lock_versions(connection, [REFERENCE_STREAM]))[REFERENCE_STREAM]
+                locked = True
+            for record in fresh:
+                if record.stream_version <= durable:
+                    self.view.apply(record)
+            refresh |= await apply_references(
+                connection, self.view, [r for r in fresh if r.stream_version > durable]
+            )
         if self.view.version > durable:
             await save_versions(connection, {REFERENCE_STREAM: self.view.version})
         return refresh

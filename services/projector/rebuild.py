@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.projector.projection import Projection
+from services.projector.projection import Projection, Replayed
+from services.projector.rows import InitiativeRow
 from services.projector.tables import read_checkpoint
 from services.projector.tailer import CHECKPOINT
 from shared.eventstore.sql import SqlEventStore
@@ -107,22 +108,50 @@ async def _replay(
     """Replay every event after position ``after`` (in batches of one transaction each, the
     checkpoint moving with them); the position reached.
 
-    The next batch is read while the current one is applied: the store's query and the
-    decoding of its rows fill the time this process waits for the batch's writes.
+    Three batches are in hand at once: the next one is read and decoded, the current one
+    folded, and the previous one written. Folding needs the rows the previous batch changed;
+    they come from memory until its transaction commits. A batch whose reference data moved
+    on (units moved or merged meanwhile) waits for the writes before it and runs alone.
     """
     done = 0
     ahead = asyncio.ensure_future(store.read_facts(after, batch_size))
+    writing: asyncio.Future[None] | None = None
+    pending: Mapping[str, InitiativeRow] = {}
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(done)
+
+    async def write(replayed: Replayed, checkpoint: tuple[str, int], count: int) -> None:
+        async with shadow.begin() as connection:
+            await projection.write_replayed(connection, replayed, checkpoint)
+        advance(count)
+
     try:
         while batch := await ahead:
             after = batch[-1].position
             ahead = asyncio.ensure_future(store.read_facts(after, batch_size))
-            async with shadow.begin() as connection:
-                await projection.replay_on(connection, batch, (CHECKPOINT, after))
-            done += len(batch)
-            if progress is not None:
-                progress(done)
+            if not await projection.reference_is_current():
+                if writing is not None:
+                    await writing
+                    writing, pending = None, {}
+                async with shadow.begin() as connection:
+                    await projection.replay_on(connection, batch, (CHECKPOINT, after))
+                advance(len(batch))
+                continue
+            replayed = await projection.fold_replay(batch, pending)
+            if writing is not None:
+                await writing
+            writing = asyncio.ensure_future(write(replayed, (CHECKPOINT, after), len(batch)))
+            pending = replayed.folded.rows
+        if writing is not None:
+            await writing
     finally:
         ahead.cancel()
+        if writing is not None:
+            writing.cancel()
     return after
 
 

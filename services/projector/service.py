@@ -57,7 +57,12 @@ class ProjectorService:
         )
         dead_letters = KafkaDeadLetters(parts.producer, f"{settings.events_topic}.dlq")
         subscribe_recorded_events(
-            self.broker, parts.projection, settings, parts.metrics, dead_letters
+            self.broker,
+            parts.projection,
+            settings,
+            parts.metrics,
+            dead_letters,
+            changes_committed=self.relay.wakeup.wake,
         )
         await self.broker.start()
 

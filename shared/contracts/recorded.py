@@ -132,8 +132,9 @@ class StoredFact(NamedTuple):
     type: str
     schema_version: int
     occurred_at: dt.datetime
-    data: Payload
+    data: str
+    """The payload as JSON text, parsed only by the model that validates it."""
 
     def fact(self, registry: EventRegistry = CURRENT) -> EventData:
         """The typed payload at the current schema version (old versions are upcast)."""
-        return registry.load(self.type, self.schema_version, self.data)
+        return registry.load_json(self.type, self.schema_version, self.data)

@@ -6,6 +6,7 @@ v1 payloads stored earlier still load through the upcaster chain.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,6 +86,14 @@ class EventRegistry:
         return self.model_for(event_type).model_validate(
             self.upcast(event_type, schema_version, data)
         )
+
+    def load_json(self, event_type: str, schema_version: int, text: str | bytes) -> EventData:
+        """:meth:`load` from JSON text: a payload at the current version is parsed straight
+        into its model, without a dictionary in between."""
+        model = self.model_for(event_type)
+        if schema_version == model.schema_version:
+            return model.model_validate_json(text)
+        return self.load(event_type, schema_version, json.loads(text))
 
 
 CURRENT = EventRegistry.of(

@@ -47,8 +47,11 @@ class InMemoryEventStore:
             appended[record.event_id] = (record.position, record.stream_version)
         return outcomes(events, appended)
 
-    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
-        return list(self._streams.get(stream_id, [])[after_version:])
+    async def read_stream(
+        self, stream_id: str, after_version: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        end = None if limit is None else after_version + limit
+        return list(self._streams.get(stream_id, [])[after_version:end])
 
     async def read_streams(self, stream_ids: Collection[str]) -> dict[str, list[RecordedEvent]]:
         return {

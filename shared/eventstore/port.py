@@ -66,8 +66,11 @@ class EventStore(Protocol):
         saw (0 for a new stream); streams not named are appended at their current end."""
         ...
 
-    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
-        """The stream's events with a version above ``after_version``, in order."""
+    async def read_stream(
+        self, stream_id: str, after_version: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        """The stream's events with a version above ``after_version``, in order (the first
+        ``limit`` of them: the reference stream of a national campaign is 250,000 events)."""
         ...
 
     async def read_streams(self, stream_ids: Collection[str]) -> dict[str, list[RecordedEvent]]:

@@ -38,6 +38,7 @@ from shared.eventstore.port import (
 from shared.eventstore.unsent import Unsent
 from shared.persistence.lookup import among
 from shared.persistence.schema import events, outbox
+from shared.wakeup import Wakeup
 
 _COLUMNS = (
     events.c.position,
@@ -67,7 +68,7 @@ _FACT_COLUMNS = (
     events.c.type,
     events.c.schema_version,
     events.c.occurred_at,
-    events.c.data,
+    sa.cast(events.c.data, sa.Text).label("data"),
 )
 """In the order of ``StoredFact``'s fields."""
 
@@ -120,6 +121,8 @@ class SqlEventStore:
         self._clock = clock
         self._use_outbox = outbox
         self._unsent = Unsent()
+        self.appended = Wakeup()
+        """Woken when this instance committed events to the outbox, for a relay in-process."""
 
     @asynccontextmanager
     async def _atomic_statements(self) -> AsyncIterator[AsyncConnection]:
@@ -146,8 +149,9 @@ class SqlEventStore:
             raise ConcurrencyConflict(
                 {event.stream_id for event in events_}, str(error.orig)
             ) from error
-        if self._use_outbox:
+        if self._use_outbox and appended:
             self._unsent.keep(_messages(events_, appended, recorded_at))
+            self.appended.wake()
         return outcomes(events_, appended)
 
     async def _append(
@@ -230,12 +234,15 @@ class SqlEventStore:
             ends.update(result.all())
         return ends
 
-    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
+    async def read_stream(
+        self, stream_id: str, after_version: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
         async with self._engine.connect() as connection:
             result = await connection.execute(
                 sa.select(*_COLUMNS)
                 .where(events.c.stream_id == stream_id, events.c.stream_version > after_version)
                 .order_by(events.c.stream_version)
+                .limit(limit)
             )
             return [_record(row) for row in result]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 
 import pytest
 
@@ -106,12 +107,27 @@ async def test_the_sql_store_reads_payloads_after_a_position_as_read_all_does(
     facts = await store.read_facts(after=everything[4].position, limit=10)
 
     assert [
-        (f.position, f.stream_id, f.stream_version, f.type, f.occurred_at, f.data, f.fact())
-        for f in facts
+        (f.position, f.stream_id, f.stream_version, f.type, f.occurred_at, f.fact()) for f in facts
     ] == [
-        (r.position, r.stream_id, r.stream_version, r.type, r.occurred_at, r.data, r.fact())
+        (r.position, r.stream_id, r.stream_version, r.type, r.occurred_at, r.fact())
         for r in everything[5:15]
     ]
+    assert [json.loads(f.data) for f in facts] == [r.data for r in everything[5:15]]
+
+
+async def test_the_sql_store_wakes_its_relay_when_events_reached_the_outbox(
+    sql_store: SqlEventStore,
+) -> None:
+    first = [event("initiative-w", "w1")]
+    await sql_store.append(first)
+    await asyncio.wait_for(sql_store.appended.pause(30), 5)
+
+    await sql_store.append(first)
+    duplicate_only = asyncio.create_task(sql_store.appended.pause(30))
+    await asyncio.sleep(0.2)
+
+    assert not duplicate_only.done(), "nothing new reached the outbox"
+    duplicate_only.cancel()
 
 
 async def test_the_outbox_holds_appended_events_until_marked_published(
@@ -226,8 +242,14 @@ async def test_a_v1_payload_stored_earlier_still_loads_after_v2_is_introduced(
 
     [stored] = await store.read_stream("initiative-a")
     loaded = stored.fact(v2_registry)
+    read_by_a_rebuild = (
+        [fact.fact(v2_registry) for fact in await store.read_facts(0, 10)]
+        if isinstance(store, SqlEventStore)
+        else [loaded]
+    )
 
     assert stored.schema_version == 1
     assert loaded == InitiativeRejectedV2(
         initiative_id="a", reason="trùng lặp", reason_code="unspecified"
     )
+    assert read_by_a_rebuild == [loaded]

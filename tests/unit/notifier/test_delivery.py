@@ -235,7 +235,7 @@ async def test_a_woken_worker_sends_at_once_instead_of_after_its_idle_pause(
         await asyncio.sleep(0.2)
         assert receiver.requests == [], "idle: nothing queued yet"
         await one_delivery(engine, clock, address=receiver.url)
-        worker.wake()
+        worker.wakeup.wake()
         await asyncio.wait_for(receiver.arrived.wait(), 5)
     finally:
         running.cancel()
