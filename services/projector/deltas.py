@@ -14,7 +14,6 @@ from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.attribution import Attribution
 from services.projector.rows import Contribution
@@ -25,7 +24,7 @@ from shared.persistence.schema import (
     rm_rollup_daily,
     rm_series_daily,
 )
-from shared.persistence.upsert import add_to_rows
+from shared.persistence.upsert import Writer, add_to_rows
 
 STATUS_INDEX = {name: index for index, name in enumerate(STATUS_COLUMNS)}
 METRIC_COLUMNS = ("submitted", "approved")
@@ -49,11 +48,11 @@ class Deltas:
         self.series: defaultdict[Key, list[int]] = vectors(len(METRIC_COLUMNS))
         self.breakdowns: defaultdict[Key, list[int]] = vectors(len(METRIC_COLUMNS))
 
-    async def write(self, connection: AsyncConnection) -> None:
-        await add_counts(connection, rm_rollup_daily, STATUS_COLUMNS, self.rollup)
-        await add_counts(connection, rm_progress, STATUS_COLUMNS, self.progress)
-        await add_counts(connection, rm_series_daily, METRIC_COLUMNS, self.series)
-        await add_counts(connection, rm_breakdowns, METRIC_COLUMNS, self.breakdowns)
+    async def write(self, writer: Writer) -> None:
+        await add_counts(writer, rm_rollup_daily, STATUS_COLUMNS, self.rollup)
+        await add_counts(writer, rm_progress, STATUS_COLUMNS, self.progress)
+        await add_counts(writer, rm_series_daily, METRIC_COLUMNS, self.series)
+        await add_counts(writer, rm_breakdowns, METRIC_COLUMNS, self.breakdowns)
 
 
 class UnitDeltas:
@@ -113,7 +112,7 @@ def _add(cell: list[int], counts: list[tuple[int, int]]) -> None:
 
 
 async def add_counts(
-    connection: AsyncConnection,
+    writer: Writer,
     table: sa.Table,
     columns: Sequence[str],
     deltas: Mapping[Key, list[int]],
@@ -123,4 +122,4 @@ async def add_counts(
     rows = [
         (*key, *vector) for key, vector in sorted(deltas.items(), key=itemgetter(0)) if any(vector)
     ]
-    await add_to_rows(connection, table, keys, columns, rows)
+    await add_to_rows(writer, table, keys, columns, rows)

@@ -39,7 +39,7 @@ from shared.contracts.recorded import RecordedEvent
 from shared.domain.initiative import FACT_TYPES
 from shared.eventstore.port import EventStore
 from shared.persistence.schema import progress_outbox
-from shared.persistence.upsert import insert_rows
+from shared.persistence.upsert import Pending, insert_rows
 from shared.reference import ReferenceView
 
 R = TypeVar("R", bound=Recorded)
@@ -143,8 +143,7 @@ class Projection:
     async def write_replayed(
         self, connection: AsyncConnection, replayed: Replayed, checkpoint: tuple[str, int]
     ) -> None:
-        await self._write(connection, replayed.folded)
-        await save_versions(connection, {r.stream_id: r.stream_version for r in replayed.fresh})
+        await self._write(connection, replayed.folded, replayed.fresh)
         await save_checkpoint(connection, *checkpoint)
 
     async def _fold_replay_on(
@@ -176,8 +175,7 @@ class Projection:
         applied = await lock_versions(connection, _streams(facts))
         fresh, outcome.duplicates = _fresh(facts, applied)
         folded = fold(await load_rows(connection, ids), fresh, self._attribution())
-        await self._write(connection, folded)
-        await save_versions(connection, {r.stream_id: r.stream_version for r in fresh})
+        await self._write(connection, folded, fresh)
         outcome.applied = len(fresh)
         progress = folded.deltas.progress
         after = await snapshot(connection, refresh | {str(key[0]) for key in progress})
@@ -192,10 +190,17 @@ class Projection:
         )
         return outcome
 
-    async def _write(self, connection: AsyncConnection, folded: Folded) -> None:
-        await save_rows(connection, self.view.campaigns, folded.rows)
-        await add_history(connection, folded.history)
-        await folded.deltas.write(connection)
+    async def _write(
+        self, connection: AsyncConnection, folded: Folded, fresh: Sequence[Recorded]
+    ) -> None:
+        """The batch's rows, history, aggregates and applied versions, in one statement on
+        PostgreSQL (each part writes a table of its own)."""
+        pending = Pending(connection)
+        await save_rows(pending, self.view.campaigns, folded.rows)
+        await add_history(pending, folded.history)
+        await folded.deltas.write(pending)
+        await save_versions(pending, {r.stream_id: r.stream_version for r in fresh})
+        await pending.flush()
 
     async def _catch_up_reference(self, connection: AsyncConnection) -> set[str]:
         """Bring view and tables to the newest reference version; the units to refresh.

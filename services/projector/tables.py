@@ -21,7 +21,13 @@ from shared.persistence.schema import (
     rm_initiatives,
     rm_stream_versions,
 )
-from shared.persistence.upsert import ignore_existing, insert_rows, upsert, upsert_rows
+from shared.persistence.upsert import (
+    Writer,
+    ignore_existing,
+    insert_rows,
+    upsert,
+    upsert_rows,
+)
 
 HISTORY_COLUMNS = ("initiative_id", "version", "at", "status")
 
@@ -37,18 +43,18 @@ async def load_rows(connection: AsyncConnection, ids: Collection[str]) -> dict[s
 
 
 async def save_rows(
-    connection: AsyncConnection, campaigns: Campaigns, rows: Mapping[str, InitiativeRow]
+    writer: Writer, campaigns: Campaigns, rows: Mapping[str, InitiativeRow]
 ) -> None:
     """Write ``rows`` (in key order, so two projectors lock them in the same order)."""
     records = [
         row.as_record(campaigns.get(row.campaign_id).zone) for _, row in sorted(rows.items())
     ]
-    await upsert_rows(connection, rm_initiatives, ["initiative_id"], RECORD_COLUMNS, records)
+    await upsert_rows(writer, rm_initiatives, ["initiative_id"], RECORD_COLUMNS, records)
 
 
-async def add_history(connection: AsyncConnection, history: list[tuple[object, ...]]) -> None:
+async def add_history(writer: Writer, history: list[tuple[object, ...]]) -> None:
     """One row per fact, in the order of ``HISTORY_COLUMNS``."""
-    await insert_rows(connection, rm_initiative_history, HISTORY_COLUMNS, history)
+    await insert_rows(writer, rm_initiative_history, HISTORY_COLUMNS, history)
 
 
 async def versions(connection: AsyncConnection, streams: Sequence[str]) -> dict[str, int]:
@@ -85,9 +91,9 @@ async def lock_versions(connection: AsyncConnection, streams: Collection[str]) -
     return found
 
 
-async def save_versions(connection: AsyncConnection, applied: Mapping[str, int]) -> None:
+async def save_versions(writer: Writer, applied: Mapping[str, int]) -> None:
     await upsert_rows(
-        connection,
+        writer,
         rm_stream_versions,
         ["stream_id"],
         ["stream_id", "version"],

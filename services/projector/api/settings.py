@@ -31,7 +31,7 @@ class QueryApiSettings(BaseSettings):
     )
     page_size: int = Field(default=50, ge=1, le=1000)
     shared_answer_seconds: float = Field(
-        default=0.05,
+        default=0.02,
         ge=0,
         le=60,
         description=(
