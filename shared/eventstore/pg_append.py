@@ -23,11 +23,18 @@ _STORED_AND_ENDS = sa.text(
     SELECT event_id AS id, NULL::int AS version
     FROM events WHERE event_id = ANY(CAST(:event_ids AS text[]))
     UNION ALL
-    SELECT stream_id, max(stream_version)
-    FROM events WHERE stream_id = ANY(CAST(:stream_ids AS text[]))
-    GROUP BY stream_id
+    SELECT s.id, last.version
+    FROM unnest(CAST(:stream_ids AS text[])) AS s(id)
+    CROSS JOIN LATERAL (
+        SELECT max(e.stream_version) AS version FROM events e WHERE e.stream_id = s.id
+    ) AS last
+    WHERE last.version IS NOT NULL
     """
 )
+"""Each stream's end is one backward step in the ``(stream_id, stream_version)`` index. Asked
+as ``stream_id = ANY(…) GROUP BY``, the planner guessed that a thousand streams match half
+the table until statistics existed, and scanned it all: 41 ms instead of 4 ms per batch of
+1,000 at 150,000 events, and growing with the table."""
 
 _INSERT = sa.text(
     """
