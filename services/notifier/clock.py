@@ -27,7 +27,6 @@ from services.notifier import subscriptions
 from services.notifier.decisions import RulesFor, figures_of, notify, queue, record, settle
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.rules import (
-    CAMPAIGN_ZONE,
     UNIT_RULES,
     Decision,
     Figures,
@@ -37,6 +36,7 @@ from services.notifier.rules import (
     digest_since,
     judge,
 )
+from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.phases import local_date
 from shared.eventstore.port import Clock
 from shared.persistence.schema import nt_clock, nt_decisions, nt_progress, rm_closure

@@ -19,14 +19,12 @@ import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import RowMapping
 
-from shared.contracts.campaigns import DEFAULT_TIME_ZONE
+from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.phases import local_date
 
-CAMPAIGN_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
 PAYLOAD_SCHEMA_VERSION = 1
 
 

@@ -26,10 +26,10 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from shared.contracts.campaigns import DEFAULT_TIME_ZONE, PhaseSpec
+from shared.contracts.campaigns import PhaseSpec
+from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.phases import elapsed_share, local_date, phase_end_instant
 
-CAMPAIGN_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
 """Where phase dates are read; the read models do not carry each campaign's zone yet."""
 
 

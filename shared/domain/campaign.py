@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from shared.contracts.campaigns import CampaignDefined
+from shared.contracts.campaigns import DEFAULT_TIME_ZONE, CampaignDefined
 from shared.domain.errors import DuplicateCampaign, UnknownCampaign
+
+CAMPAIGN_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
+"""The zone of a campaign that names none, where the query API and the notifier read
+"today" and local hours."""
 
 
 @dataclass(frozen=True, slots=True)

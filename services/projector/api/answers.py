@@ -29,9 +29,10 @@ from services.projector.api.models import (
 )
 from services.projector.api.queries import Breakdown, PhaseFigures, ReadModels, Unit
 from services.projector.api.settings import QueryApiSettings
-from services.projector.api.status import CAMPAIGN_ZONE, Sort, current_phase, ranked
+from services.projector.api.status import Sort, current_phase, ranked
 from services.projector.deltas import WHOLE_CAMPAIGN
 from shared.contracts.campaigns import Metric
+from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.web.auth import Scope, outside_scope
 
 Clock = Callable[[], dt.datetime]

@@ -13,12 +13,12 @@ from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from services.projector.deltas import WHOLE_CAMPAIGN
-from shared.contracts.campaigns import DEFAULT_TIME_ZONE, Metric, PhaseSpec
+from shared.contracts.campaigns import Metric, PhaseSpec
+from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.initiative import InitiativeStatus, counts_as_approved, counts_as_submitted
 from shared.domain.phases import elapsed_share, phase_end_instant
 from shared.text import fold
 
-CAMPAIGN_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
 """Where phase dates are read; the read models do not carry each campaign's zone yet."""
 
 

@@ -28,9 +28,10 @@ from services.projector.api.dashboard.notifications import (
 )
 from services.projector.api.models import Children, PhaseProgress, Progress
 from services.projector.api.queries import Breakdown, Unit
-from services.projector.api.status import CAMPAIGN_ZONE, Sort, current_phase
+from services.projector.api.status import Sort, current_phase
 from services.projector.deltas import WHOLE_CAMPAIGN
 from shared.contracts.campaigns import Metric
+from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.web.auth import Scope
 
 

@@ -29,7 +29,7 @@ from services.projector.api.dashboard.session import (
     scope_of,
 )
 from services.projector.api.dashboard.views import PageRoute, language_of, render
-from services.projector.api.status import CAMPAIGN_ZONE
+from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.text import fold
 
 Context = Annotated[QueryContext, Depends(query_context)]
