@@ -21,24 +21,21 @@ from services.ingest.parking import ParkingLot
 from services.ingest.pipeline import IngestPipeline
 from services.ingest.settings import IngestSettings
 from shared.dead_letters import DeadLetterSink, KafkaDeadLetters, SqlDeadLetters
-from shared.eventstore.port import Clock, EventStore, utc_now
+from shared.eventstore.port import Clock, utc_now
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import ensure_migrated
-from shared.wakeup import Wakeup
 
 
 @dataclass
 class IngestComponents:
     settings: IngestSettings
     engine: AsyncEngine
-    store: EventStore
+    store: SqlEventStore
     intake: Intake
     parking: ParkingLot
     metrics: IngestMetrics
     producer: AIOKafkaProducer | None
-    appended: Wakeup
-    """Woken when the store appended events for the relay."""
 
 
 MAX_BATCH_BYTES = 512 * 1024
@@ -88,9 +85,7 @@ async def ingest_components(
         parking = ParkingLot(engine, dt.timedelta(seconds=settings.park_hold_seconds), clock)
         pipeline = IngestPipeline(store, max_event_bytes=settings.max_event_bytes)
         intake = Intake(pipeline, parking, dead_letters, metrics, clock)
-        yield IngestComponents(
-            settings, engine, store, intake, parking, metrics, producer, store.appended
-        )
+        yield IngestComponents(settings, engine, store, intake, parking, metrics, producer)
     finally:
         if producer is not None:
             await producer.stop()

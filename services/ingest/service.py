@@ -36,7 +36,7 @@ class IngestService:
                 parts.metrics,
                 batch_size=settings.relay_batch_size,
                 idle_seconds=settings.relay_idle_seconds,
-                wakeup=parts.appended,
+                wakeup=parts.store.appended,
             )
             self._tasks.start(self.relay.run(), name="outbox-relay")
             self.broker = KafkaBroker(
