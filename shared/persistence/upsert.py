@@ -158,13 +158,8 @@ async def upsert_rows(
     """Insert rows; where a row with the same ``keys`` exists, overwrite its other columns."""
     batch = Rows(_connection(writer), table, columns, rows)
     excluded = batch.statement.excluded
-    await _write(
-        writer,
-        batch,
-        batch.statement.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={column: excluded[column] for column in columns if column not in keys},
-        ),
+    await _update_on_conflict(
+        writer, batch, keys, {column: excluded[column] for column in columns if column not in keys}
     )
 
 
@@ -178,13 +173,19 @@ async def add_to_rows(
     """Add each row's ``counts`` to the stored row with the same ``keys``, or insert it."""
     batch = Rows(_connection(writer), table, [*keys, *counts], rows)
     excluded = batch.statement.excluded
+    await _update_on_conflict(
+        writer, batch, keys, {column: table.c[column] + excluded[column] for column in counts}
+    )
+
+
+async def _update_on_conflict(
+    writer: Writer, batch: Rows, keys: Sequence[str], values: dict[str, Any]
+) -> None:
+    """Insert ``batch``; where a row with the same ``keys`` exists, set ``values`` instead."""
     await _write(
         writer,
         batch,
-        batch.statement.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={column: table.c[column] + excluded[column] for column in counts},
-        ),
+        batch.statement.on_conflict_do_update(index_elements=list(keys), set_=values),
     )
 
 
