@@ -279,6 +279,58 @@ def rebuild(
     )
 
 
+quarantine_app = typer.Typer(
+    help="Events the projector could not apply, and the streams waiting behind them.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+projector_app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+def quarantine_list() -> None:
+    """List every stream stopped at an event that could not be applied: where it stopped,
+    why, and how many later events wait behind it in the event store.
+
+    Exit status: 0 when nothing waits, 1 when something does (for scripts and checks).
+    """
+    from services.projector.operations import list_quarantine
+    from services.projector.settings import ProjectorSettings
+
+    report = _refusing_unmigrated(list_quarantine(ProjectorSettings().database_url))
+    typer.echo(report.render())
+    raise typer.Exit(code=1 if report.entries else 0)
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(
+    streams: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="STREAM", help="Streams to retry, e.g. initiative-np-1001"),
+    ] = None,
+    all_streams: Annotated[
+        bool, typer.Option("--all", help="Retry every quarantined stream")
+    ] = False,
+) -> None:
+    """Apply quarantined streams again from the event each stopped at, once the cause is
+    fixed (a new release, a reference fact added). A stream that still fails is quarantined
+    again with the new reason. Progress changes go to the notifier as for live events.
+
+    Exit status: 0 when every stream retried applied, 1 when some still wait.
+    """
+    from services.projector.operations import retry_quarantine
+    from services.projector.settings import ProjectorSettings
+
+    if not streams and not all_streams:
+        typer.echo("name the streams to retry, or pass --all", err=True)
+        raise typer.Exit(code=2)
+    report = _refusing_unmigrated(
+        retry_quarantine(ProjectorSettings().database_url, None if all_streams else streams)
+    )
+    typer.echo(report.render())
+    raise typer.Exit(code=1 if report.still_waiting else 0)
+
+
 @app.command()
 def notifier(
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR")] = "INFO",

@@ -52,3 +52,15 @@ def running_notifier(
     settings: NotifierSettings,
 ) -> AbstractAsyncContextManager[NotifierComponents]:
     return _running(notifier_components(settings), NotifierService)
+
+
+def kafka_projector_settings(url: str, bootstrap: str, prefix: str) -> ProjectorSettings:
+    """A projector on real Kafka whose topics and group carry the test's ``prefix``."""
+    return ProjectorSettings(
+        database_url=url,
+        kafka_bootstrap_servers=bootstrap,
+        events_topic=f"{prefix}events",
+        changes_topic=f"{prefix}changes",
+        consumer_group=f"{prefix}projector",
+        batch_timeout_ms=50,
+    )

@@ -37,6 +37,7 @@ from services.notifier.service import NotifierService
 from services.notifier.settings import NotifierSettings
 from services.projector.api.settings import QueryApiSettings
 from services.projector.components import ProjectorComponents, projector_components
+from services.projector.quarantine import quarantine_clear
 from services.projector.service import ProjectorService, store_tailer
 from services.projector.settings import ProjectorSettings
 from shared.config import DatabaseSettings, KafkaSettings
@@ -292,7 +293,7 @@ async def running_demo(
             log = NotificationLog(engine, console, options.language)
             decided = await log.skip_existing()
             console.print(f"{decided:,} notifications decided on the history so far")
-            tasks.start(log.run(), name="notification-log")
+            tasks.start(log.run, name="notification-log")
             portal = None
             if options.simulating:
                 producer = None
@@ -309,10 +310,13 @@ async def running_demo(
                     else options.portal_seed,
                 )
                 if options.interval_seconds > 0:
-                    tasks.start(portal.run(), name="simulated-portal")
+                    tasks.start(portal.run, name="simulated-portal")
 
             http_metrics = CollectorRegistry()
-            readiness = {"database": database_ready(engine)}
+            readiness = {
+                "database": database_ready(engine),
+                "quarantine": quarantine_clear(engine, projector.metrics.quarantined_streams),
+            }
             if kafka is not None:
                 readiness["kafka"] = kafka_ready(kafka)
             app = demo_app(

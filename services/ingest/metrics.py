@@ -13,6 +13,12 @@ from services.ingest.verdicts import Verdict
 class IngestMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self.task_restarts = Counter(
+            "ingest_task_restarts",
+            "Background loops that died (logged with their name) and were started again",
+            ["task"],
+            registry=self.registry,
+        )
         self.events = Counter(
             "ingest_events",
             "Portal events by verdict, type and reason code",

@@ -24,7 +24,7 @@ class IngestService:
         self._parts = parts
         self.broker: KafkaBroker | None = None
         self.relay: OutboxRelay | None = None
-        self._tasks = BackgroundTasks()
+        self._tasks = BackgroundTasks(parts.metrics.task_restarts)
 
     async def start(self) -> None:
         parts, settings = self._parts, self._parts.settings
@@ -38,13 +38,13 @@ class IngestService:
                 idle_seconds=settings.relay_idle_seconds,
                 wakeup=parts.store.appended,
             )
-            self._tasks.start(self.relay.run(), name="outbox-relay")
+            self._tasks.start(self.relay.run, name="outbox-relay")
             self.broker = KafkaBroker(
                 settings.kafka_bootstrap_servers, client_id="initiatives-ingest", logger=log
             )
             subscribe_portal_events(self.broker, parts.intake, settings, parts.metrics)
             await self.broker.start()
-        self._tasks.start(self._retry_parked(), name="parked-retries")
+        self._tasks.start(self._retry_parked, name="parked-retries")
 
     async def stop(self) -> None:
         if self.broker is not None:

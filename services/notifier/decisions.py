@@ -10,6 +10,7 @@ redelivered change finds its decisions' keys taken and queues nothing.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -36,8 +37,11 @@ from shared.contracts.portal import describe
 from shared.contracts.progress import ProgressChanged
 from shared.dead_letters import DeadLetter, DeadLetterSink, Origin
 from shared.eventstore.port import Clock
+from shared.failures import is_transient, reason
 from shared.persistence.schema import nt_decisions, nt_deliveries, nt_progress, rm_units
 from shared.persistence.upsert import insert_on_conflict, upsert
+
+log = logging.getLogger(__name__)
 
 RulesFor = Callable[[str], RuleConfig]
 """The rules' parameters of a campaign (``NotifierSettings.rules_for``)."""
@@ -290,16 +294,49 @@ async def apply_encoded(
 ) -> int:
     """Decode changes as received (Kafka records, outbox rows) and judge them; what is not
     a valid change is dead-lettered once the rest is committed, and the input goes on."""
-    changes: list[ProgressChanged] = []
+    changes: list[tuple[ProgressChanged, bytes, Origin]] = []
     letters: list[DeadLetter] = []
     for raw, origin in records:
         try:
-            changes.append(ProgressChanged.model_validate_json(raw))
+            changes.append((ProgressChanged.model_validate_json(raw), raw, origin))
         except ValidationError as error:
             letters.append(DeadLetter(raw, "undecodable", describe(error), origin))
-    new = await judge.apply(changes)
-    await dead_letters.send(letters)
     metrics.undecodable.inc(len(letters))
+    try:
+        new = await judge.apply([change for change, _, _ in changes])
+    except Exception as error:
+        if is_transient(error):
+            raise
+        new = await _judge_one_by_one(judge, changes, letters, metrics)
+    await dead_letters.send(letters)
+    return new
+
+
+async def _judge_one_by_one(
+    judge: ChangeJudge,
+    changes: Sequence[tuple[ProgressChanged, bytes, Origin]],
+    letters: list[DeadLetter],
+    metrics: NotifierMetrics,
+) -> int:
+    """A batch that failed for a reason other than an outage, judged change by change: a
+    change that still fails is dead-lettered with the reason, and the others are judged."""
+    new = 0
+    for change, raw, origin in changes:
+        try:
+            new += await judge.apply([change])
+        except Exception as error:
+            if is_transient(error):
+                raise
+            letters.append(DeadLetter(raw, "unapplicable", reason(error), origin))
+            metrics.unapplicable.inc()
+            log.error(
+                "progress change dead-lettered: it cannot be judged",
+                extra={
+                    "unit_id": change.unit_id,
+                    "phase_id": change.phase_id,
+                    "reason": reason(error),
+                },
+            )
     return new
 
 

@@ -8,6 +8,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 class NotifierMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self.task_restarts = Counter(
+            "notifier_task_restarts",
+            "Background loops that died (logged with their name) and were started again",
+            ["task"],
+            registry=self.registry,
+        )
         self.decisions = Counter(
             "notifier_decisions",
             "New decisions recorded (notifications decided), by rule",
@@ -28,6 +34,11 @@ class NotifierMetrics:
         self.undecodable = Counter(
             "notifier_progress_changes_undecodable",
             "Progress changes that were not a valid message, dead-lettered",
+            registry=self.registry,
+        )
+        self.unapplicable = Counter(
+            "notifier_progress_changes_unapplicable",
+            "Valid progress changes that could not be judged, dead-lettered with the reason",
             registry=self.registry,
         )
         self.batch_seconds = Histogram(

@@ -25,12 +25,12 @@ class NotifierService:
     def __init__(self, parts: NotifierComponents) -> None:
         self._parts = parts
         self.broker: KafkaBroker | None = None
-        self._tasks = BackgroundTasks()
+        self._tasks = BackgroundTasks(parts.metrics.task_restarts)
 
     async def start(self) -> None:
         parts, settings = self._parts, self._parts.settings
-        self._tasks.start(parts.deadlines.run(), name="notifier-clock")
-        self._tasks.start(parts.worker.run(), name="delivery-worker")
+        self._tasks.start(parts.deadlines.run, name="notifier-clock")
+        self._tasks.start(parts.worker.run, name="delivery-worker")
         if settings.kafka_bootstrap_servers is None:
             outbox = OutboxInput(
                 parts.engine,
@@ -40,7 +40,7 @@ class NotifierService:
                 batch_size=settings.batch_size,
                 idle_seconds=settings.outbox_interval_seconds,
             )
-            self._tasks.start(outbox.run(), name="progress-outbox")
+            self._tasks.start(outbox.run, name="progress-outbox")
             return
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers, client_id="initiatives-notifier", logger=log

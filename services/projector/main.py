@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.projector.components import projector_components
+from services.projector.quarantine import quarantine_clear
 from services.projector.service import ProjectorService
 from services.projector.settings import ProjectorSettings
 from shared.messaging.health import kafka_ready
@@ -17,7 +18,10 @@ from shared.web.serve import serve_http
 async def serve(settings: ProjectorSettings, log_level: str = "INFO") -> None:
     configure_logging("projector", log_level)
     async with projector_components(settings) as parts:
-        checks = {"database": database_ready(parts.engine)}
+        checks = {
+            "database": database_ready(parts.engine),
+            "quarantine": quarantine_clear(parts.engine, parts.metrics.quarantined_streams),
+        }
         if settings.kafka_bootstrap_servers:
             checks["kafka"] = kafka_ready(settings.kafka_bootstrap_servers)
         app = FastAPI(title="initiatives projector", docs_url=None, redoc_url=None)

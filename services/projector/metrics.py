@@ -10,6 +10,12 @@ from services.projector.projection import BatchOutcome
 class ProjectorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self.task_restarts = Counter(
+            "projector_task_restarts",
+            "Background loops that died (logged with their name) and were started again",
+            ["task"],
+            registry=self.registry,
+        )
         self.applied = Counter(
             "projector_events_applied", "Events applied to the read models", registry=self.registry
         )
@@ -26,6 +32,21 @@ class ProjectorMetrics:
         self.undecodable = Counter(
             "projector_events_undecodable",
             "Records that were not a recorded event, sent to the dead-letter topic",
+            registry=self.registry,
+        )
+        self.quarantined = Counter(
+            "projector_events_quarantined",
+            "Events that could not be applied; each stopped its stream (see rm_quarantine)",
+            registry=self.registry,
+        )
+        self.held = Counter(
+            "projector_events_held",
+            "Events of quarantined streams left waiting in the event store",
+            registry=self.registry,
+        )
+        self.quarantined_streams = Gauge(
+            "projector_quarantined_streams",
+            "Streams stopped at an event that cannot be applied, waiting for a retry",
             registry=self.registry,
         )
         self.batch_size = Histogram(
@@ -66,5 +87,7 @@ class ProjectorMetrics:
         self.applied.inc(outcome.applied)
         self.duplicates.inc(outcome.duplicates)
         self.unknown.inc(outcome.unknown_types)
+        self.quarantined.inc(len(outcome.quarantined))
+        self.held.inc(outcome.held)
         self.batch_size.observe(size)
         self.apply_seconds.observe(seconds)

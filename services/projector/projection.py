@@ -6,22 +6,29 @@ delivered what first), refresh targets where reference data changed, fold each i
 fact into its row, add the rows' contribution changes to every aggregate, and record each
 stream's applied version. A redelivered event has a version already recorded and is
 skipped; a gap in a stream is an error, never silently skipped.
+
+A batch that fails for a reason other than an outage is settled: applied again in savepoints,
+halving the set of streams until each event that cannot be applied is found; that event's
+stream is quarantined (``quarantine``) and everything else is applied, in the same
+transaction as the checkpoint. No input stops the projector.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.projector import targets
+from services.projector import quarantine, targets
 from services.projector.attribution import Attribution
 from services.projector.changes import changed, snapshot
 from services.projector.fold import Folded, Recorded, fold, initiative_id
+from services.projector.quarantine import STREAM_GAP, UNAPPLICABLE, Quarantined
 from services.projector.rows import InitiativeRow
 from services.projector.structure import apply_references
 from services.projector.tables import (
@@ -35,14 +42,16 @@ from services.projector.tables import (
 )
 from shared.contracts.base import REFERENCE_STREAM
 from shared.contracts.progress import ProgressChanged
-from shared.contracts.recorded import RecordedEvent
 from shared.domain.initiative import FACT_TYPES
 from shared.eventstore.port import EventStore
+from shared.failures import is_transient, reason
 from shared.persistence.schema import progress_outbox
 from shared.persistence.upsert import Pending, insert_rows
 from shared.reference import ReferenceView
 
 R = TypeVar("R", bound=Recorded)
+
+log = logging.getLogger(__name__)
 
 
 class StreamGap(RuntimeError):
@@ -63,7 +72,19 @@ class BatchOutcome:
     applied: int = 0
     duplicates: int = 0
     unknown_types: int = 0
+    held: int = 0
+    """Events of quarantined streams, left waiting in the store."""
     changes: list[ProgressChanged] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    """Events found in this batch that cannot be applied; their streams now wait."""
+
+    def add(self, other: BatchOutcome) -> None:
+        self.applied += other.applied
+        self.duplicates += other.duplicates
+        self.unknown_types += other.unknown_types
+        self.held += other.held
+        self.changes.extend(other.changes)
+        self.quarantined.extend(other.quarantined)
 
 
 class Projection:
@@ -73,10 +94,15 @@ class Projection:
         self.view = ReferenceView(store)
         self._memo = Attribution(self.view)
         self._lock = asyncio.Lock()
+        self._reference_stop: int | None = None
+        """The last reference version to apply while the stream is quarantined."""
+        self._reference_trial: int | None = None
+        """The last reference version to try while settling finds the one that fails."""
 
     async def start(self) -> None:
         """Rebuild the reference view up to the version the read models already include."""
         self.view = ReferenceView(self._store)
+        self.view.until = self._reference_limit()
         async with self._engine.connect() as connection:
             applied = (await versions(connection, [REFERENCE_STREAM])).get(REFERENCE_STREAM, 0)
         while self.view.version < applied and (page := await self.view.next_page()):
@@ -86,21 +112,162 @@ class Projection:
                 self.view.apply(record)
 
     async def apply(
-        self, records: Sequence[RecordedEvent], checkpoint: tuple[str, int] | None = None
+        self,
+        records: Sequence[Recorded],
+        checkpoint: tuple[str, int] | None = None,
+        *,
+        release: Sequence[str] = (),
     ) -> BatchOutcome:
-        """Apply a batch (and move ``checkpoint`` = (name, position)) in one transaction."""
+        """Apply a batch (and move ``checkpoint`` = (name, position)) in one transaction;
+        ``release`` lifts those streams' quarantine in it first (a retry after a fix)."""
         async with self._lock:
             try:
                 async with self._engine.begin() as connection:
+                    await quarantine.release(connection, release)
                     return await self.apply_on(connection, records, checkpoint)
+            except BaseException as error:
+                await self.start()
+                if not isinstance(error, Exception) or is_transient(error):
+                    raise
+            try:
+                async with self._engine.begin() as connection:
+                    await quarantine.release(connection, release)
+                    return await self.settle_on(connection, records, checkpoint)
             except BaseException:
                 await self.start()
                 raise
 
+    async def retry(self, stream_id: str) -> BatchOutcome | None:
+        """Apply a quarantined stream again from the event it stopped at (after a fix); the
+        outcome says whether it stopped again. ``None`` when the stream is not quarantined."""
+        async with self._engine.connect() as connection:
+            stopped = (await quarantine.stopped_at(connection, [stream_id])).get(stream_id)
+        if stopped is None:
+            return None
+        records: Sequence[Recorded] = []
+        if stream_id != REFERENCE_STREAM:
+            records = await self._store.read_stream(stream_id, stopped - 1)
+        return await self.apply(records, release=[stream_id])
+
+    async def settle_on(
+        self,
+        connection: AsyncConnection,
+        records: Sequence[Recorded],
+        checkpoint: tuple[str, int] | None = None,
+    ) -> BatchOutcome:
+        """Apply what can be applied of a batch that failed, quarantine the rest (the first
+        event that fails in each stream, with the events after it), and move the checkpoint,
+        all in the caller's transaction. Raises only on an outage."""
+        outcome = BatchOutcome()
+        await self._settle_reference(connection, outcome)
+        facts = [r for r in records if r.stream_id != REFERENCE_STREAM]
+        outcome.unknown_types = sum(1 for r in facts if r.type not in FACT_TYPES)
+        by_stream: dict[str, list[Recorded]] = {}
+        for record in sorted(_initiative_facts(facts), key=lambda r: r.position):
+            by_stream.setdefault(record.stream_id, []).append(record)
+        await self._settle_streams(connection, list(by_stream.values()), outcome)
+        await quarantine.record(connection, outcome.quarantined, dt.datetime.now(dt.UTC))
+        for q in outcome.quarantined:
+            log.error(
+                "event quarantined: its stream waits for `initiatives projector quarantine retry`",
+                extra={
+                    "stream_id": q.stream_id,
+                    "stream_version": q.version,
+                    "position": q.position,
+                    "event_id": _event_id(records, q),
+                    "type": q.type,
+                    "code": q.code,
+                    "reason": q.reason,
+                    "held": q.held,
+                },
+            )
+        if checkpoint is not None:
+            await save_checkpoint(connection, *checkpoint)
+        return outcome
+
+    async def _try(
+        self, connection: AsyncConnection, records: Sequence[Recorded]
+    ) -> BatchOutcome | Exception:
+        """Apply ``records`` in a savepoint: the outcome, or why they could not be applied
+        (with nothing of them written). Outages raise."""
+        try:
+            async with connection.begin_nested():
+                return await self._apply(connection, records)
+        except Exception as error:
+            if is_transient(error):
+                raise
+            return error
+
+    async def _settle_reference(self, connection: AsyncConnection, outcome: BatchOutcome) -> None:
+        """Catch the reference data up as far as it applies; quarantine the first reference
+        fact that does not (found by doubling, then halving, the versions tried)."""
+        result = await self._try(connection, [])
+        if isinstance(result, BatchOutcome):
+            outcome.add(result)
+            return
+        good = (await versions(connection, [REFERENCE_STREAM])).get(REFERENCE_STREAM, 0)
+        step, bad, error = 1, None, result
+        try:
+            while bad is None or bad - good > 1:
+                trial = good + step if bad is None else (good + bad) // 2
+                self._reference_trial = trial
+                await self.start()
+                tried = await self._try(connection, [])
+                if isinstance(tried, BatchOutcome):
+                    outcome.add(tried)
+                    if self.view.version < trial:
+                        return  # the whole stream applies: what failed was not a fact of it
+                    good, step = trial, step * 2
+                else:
+                    bad, error = trial, tried
+        finally:
+            self._reference_trial = None
+        failing = await self._store.read_stream(REFERENCE_STREAM, bad - 1, limit=1)
+        if not failing:
+            raise error
+        outcome.quarantined.append(_quarantined(failing[0], error, held=0))
+        self._reference_stop = bad - 1
+        await self.start()
+
+    async def _settle_streams(
+        self,
+        connection: AsyncConnection,
+        streams: Sequence[Sequence[Recorded]],
+        outcome: BatchOutcome,
+    ) -> None:
+        """Apply the streams' facts together; when that fails, each half on its own."""
+        if not streams:
+            return
+        together = sorted((r for stream in streams for r in stream), key=lambda r: r.position)
+        result = await self._try(connection, together)
+        if isinstance(result, BatchOutcome):
+            outcome.add(result)
+        elif len(streams) == 1:
+            await self._settle_stream(connection, streams[0], outcome)
+        else:
+            half = len(streams) // 2
+            await self._settle_streams(connection, streams[:half], outcome)
+            await self._settle_streams(connection, streams[half:], outcome)
+
+    async def _settle_stream(
+        self, connection: AsyncConnection, stream: Sequence[Recorded], outcome: BatchOutcome
+    ) -> None:
+        """Apply one stream's facts one by one up to the first that fails, which is
+        quarantined with the rest held behind it."""
+        for index, record in enumerate(stream):
+            result = await self._try(connection, [record])
+            if isinstance(result, BatchOutcome):
+                outcome.add(result)
+                continue
+            held = len(stream) - index - 1
+            outcome.quarantined.append(_quarantined(record, result, held))
+            outcome.held += held
+            return
+
     async def apply_on(
         self,
         connection: AsyncConnection,
-        records: Sequence[RecordedEvent],
+        records: Sequence[Recorded],
         checkpoint: tuple[str, int] | None = None,
     ) -> BatchOutcome:
         """Apply inside the caller's transaction (a rebuild's final pass before its swap)."""
@@ -120,11 +287,17 @@ class Projection:
         the rest need neither locks (no other writer), gap checks (the store has no gaps)
         nor progress changes (a rebuild notifies no one). The reference catch-up and the
         fold are the live projection's own."""
+        facts, _ = await self._hold(connection, _initiative_facts(records))
         refresh = await self._catch_up_reference(connection)
         if refresh:
             await targets.refresh(connection, self.view, refresh)
-        replayed = await self._fold_replay_on(connection, records, {})
+        replayed = await self._fold_replay_on(connection, facts, {})
         await self.write_replayed(connection, replayed, checkpoint)
+
+    async def stored_wire(self, stream_id: str, version: int) -> bytes:
+        """An event as the store holds it, in its wire form (for a dead letter)."""
+        found = await self._store.read_stream(stream_id, version - 1, limit=1)
+        return found[0].to_wire() if found else b""
 
     async def reference_is_current(self) -> bool:
         """Whether the view holds every reference fact in the store: then a rebuild's next
@@ -138,7 +311,8 @@ class Projection:
         of a batch still being written (``pending``) are taken from memory. Only valid while
         :meth:`reference_is_current`."""
         async with self._engine.connect() as connection:
-            return await self._fold_replay_on(connection, records, pending)
+            facts, _ = await self._hold(connection, _initiative_facts(records))
+            return await self._fold_replay_on(connection, facts, pending)
 
     async def write_replayed(
         self, connection: AsyncConnection, replayed: Replayed, checkpoint: tuple[str, int]
@@ -149,10 +323,10 @@ class Projection:
     async def _fold_replay_on(
         self,
         connection: AsyncConnection,
-        records: Sequence[Recorded],
+        facts: Sequence[Recorded],
         pending: Mapping[str, InitiativeRow],
     ) -> Replayed:
-        facts = _initiative_facts(records)
+        """Fold the initiative facts ``facts`` (already cleared of quarantined streams)."""
         applied = await versions(connection, _streams(facts))
         fresh = [r for r in facts if r.stream_version > applied.get(r.stream_id, 0)]
         ids = {initiative_id(r) for r in fresh}
@@ -161,12 +335,12 @@ class Projection:
         return Replayed(fresh, fold(rows, fresh, self._attribution()))
 
     async def _apply(
-        self, connection: AsyncConnection, records: Sequence[RecordedEvent]
+        self, connection: AsyncConnection, records: Sequence[Recorded]
     ) -> BatchOutcome:
         outcome = BatchOutcome()
         facts = [r for r in records if r.stream_id != REFERENCE_STREAM]
         outcome.unknown_types = sum(1 for r in facts if r.type not in FACT_TYPES)
-        facts = _initiative_facts(facts)
+        facts, outcome.held = await self._hold(connection, _initiative_facts(facts))
         ids = {initiative_id(r) for r in facts}
         refresh = await self._catch_up_reference(connection)
         before = await snapshot(connection, refresh)
@@ -202,6 +376,21 @@ class Projection:
         await save_versions(pending, {r.stream_id: r.stream_version for r in fresh})
         await pending.flush()
 
+    async def _hold(self, connection: AsyncConnection, facts: Sequence[R]) -> tuple[list[R], int]:
+        """The facts of streams not quarantined, and how many were held; also learns where
+        the reference stream stops."""
+        stopped = await quarantine.stopped_at(connection, [REFERENCE_STREAM, *_streams(facts)])
+        reference = stopped.pop(REFERENCE_STREAM, None)
+        self._reference_stop = None if reference is None else reference - 1
+        if not stopped:
+            return list(facts), 0
+        kept = [r for r in facts if r.stream_id not in stopped]
+        return kept, len(facts) - len(kept)
+
+    def _reference_limit(self) -> int | None:
+        limits = [v for v in (self._reference_stop, self._reference_trial) if v is not None]
+        return min(limits) if limits else None
+
     async def _catch_up_reference(self, connection: AsyncConnection) -> set[str]:
         """Bring view and tables to the newest reference version; the units to refresh.
 
@@ -210,8 +399,10 @@ class Projection:
         lock on the reference version, so exactly one instance applies each one.
         """
         durable = (await versions(connection, [REFERENCE_STREAM])).get(REFERENCE_STREAM, 0)
-        if durable < self.view.version:
+        limit = self._reference_limit()
+        if durable < self.view.version or (limit is not None and self.view.version > limit):
             await self.start()
+        self.view.until = limit
         locked = False
         refresh: set[str] = set()
         while fresh := await self.view.next_page():
@@ -244,9 +435,27 @@ def _streams(records: Sequence[Recorded]) -> list[str]:
     return sorted({r.stream_id for r in records})
 
 
-def _fresh(
-    records: Sequence[RecordedEvent], applied: dict[str, int]
-) -> tuple[list[RecordedEvent], int]:
+def _quarantined(record: Recorded, error: Exception, held: int) -> Quarantined:
+    return Quarantined(
+        stream_id=record.stream_id,
+        version=record.stream_version,
+        position=record.position,
+        type=record.type,
+        code=STREAM_GAP if isinstance(error, StreamGap) else UNAPPLICABLE,
+        reason=reason(error),
+        held=held,
+    )
+
+
+def _event_id(records: Sequence[Recorded], q: Quarantined) -> str | None:
+    """The portal's id of a quarantined event when the batch carries it (Kafka, the tailer)."""
+    for record in records:
+        if record.position == q.position:
+            return getattr(record, "event_id", None)
+    return None
+
+
+def _fresh(records: Sequence[R], applied: dict[str, int]) -> tuple[list[R], int]:
     """The records not applied before, in stream order; raises on a gap."""
     fresh = []
     duplicates = 0

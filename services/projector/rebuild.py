@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,9 @@ from services.projector.projection import Projection, Replayed
 from services.projector.rows import InitiativeRow
 from services.projector.tables import read_checkpoint
 from services.projector.tailer import CHECKPOINT
+from shared.contracts.recorded import StoredFact
 from shared.eventstore.sql import SqlEventStore
+from shared.failures import is_transient
 from shared.persistence.engine import create_engine, is_sqlite
 from shared.persistence.migrations import ensure_migrated
 from shared.persistence.schema import events, metadata, progress_outbox, rm_stream_versions
@@ -118,41 +120,75 @@ async def _replay(
     writing: asyncio.Future[None] | None = None
     pending: Mapping[str, InitiativeRow] = {}
 
+    interruptions: list[BaseException] = []
+
     def advance(count: int) -> None:
+        """Report progress; what the caller's callback raises interrupts the rebuild (it is
+        never taken for an event that cannot be applied)."""
         nonlocal done
         done += count
         if progress is not None:
-            progress(done)
+            try:
+                progress(done)
+            except BaseException as interruption:
+                interruptions.append(interruption)
+                raise
 
     async def write(replayed: Replayed, checkpoint: tuple[str, int], count: int) -> None:
         async with shadow.begin() as connection:
             await projection.write_replayed(connection, replayed, checkpoint)
         advance(count)
 
+    async def settle(batches: Sequence[Sequence[StoredFact]]) -> None:
+        """Apply batches that failed as a whole event by event where needed: what cannot
+        be applied is quarantined in the shadow, as the live projection would."""
+        for failed in batches:
+            await projection.apply(failed, (CHECKPOINT, failed[-1].position))
+            advance(len(failed))
+
+    written: list[StoredFact] = []
     try:
         while batch := await ahead:
             after = batch[-1].position
             ahead = asyncio.ensure_future(store.read_facts(after, batch_size))
-            if not await projection.reference_is_current():
+            try:
+                if not await projection.reference_is_current():
+                    if writing is not None:
+                        await writing
+                        writing, pending = None, {}
+                    async with shadow.begin() as connection:
+                        await projection.replay_on(connection, batch, (CHECKPOINT, after))
+                    advance(len(batch))
+                    continue
+                replayed = await projection.fold_replay(batch, pending)
                 if writing is not None:
                     await writing
-                    writing, pending = None, {}
-                async with shadow.begin() as connection:
-                    await projection.replay_on(connection, batch, (CHECKPOINT, after))
-                advance(len(batch))
-                continue
-            replayed = await projection.fold_replay(batch, pending)
-            if writing is not None:
-                await writing
-            writing = asyncio.ensure_future(write(replayed, (CHECKPOINT, after), len(batch)))
-            pending = replayed.folded.rows
-        if writing is not None:
-            await writing
+                writing = asyncio.ensure_future(write(replayed, (CHECKPOINT, after), len(batch)))
+                written, pending = batch, replayed.folded.rows
+            except Exception as error:
+                if is_transient(error) or any(error is i for i in interruptions):
+                    raise
+                earlier = writing is not None and not await _succeeded(writing, interruptions)
+                writing, pending = None, {}
+                await settle([written, batch] if earlier else [batch])
+        if writing is not None and not await _succeeded(writing, interruptions):
+            await settle([written])
     finally:
         ahead.cancel()
         if writing is not None:
             writing.cancel()
     return after
+
+
+async def _succeeded(writing: asyncio.Future[None], interruptions: list[BaseException]) -> bool:
+    """Whether a batch's write went through; an outage or an interruption still raises."""
+    try:
+        await writing
+    except Exception as error:
+        if is_transient(error) or any(error is i for i in interruptions):
+            raise
+        return False
+    return True
 
 
 async def _final_pass_start(connection: AsyncConnection, reached: int) -> int:
@@ -237,7 +273,13 @@ async def rebuild(
             await connection.execution_options(schema_translate_map={None: SHADOW})
             while batch := await store.read_facts(position, batch_size):
                 position = batch[-1].position
-                await projection.replay_on(connection, batch, (CHECKPOINT, position))
+                try:
+                    async with connection.begin_nested():
+                        await projection.replay_on(connection, batch, (CHECKPOINT, position))
+                except Exception as error:
+                    if is_transient(error):
+                        raise
+                    await projection.settle_on(connection, batch, (CHECKPOINT, position))
             read = await store.last_position() - resumed_at
             await _swap(connection)
     finally:

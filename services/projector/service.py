@@ -37,13 +37,13 @@ class ProjectorService:
         self.broker: KafkaBroker | None = None
         self.tailer: StoreTailer | None = None
         self.relay: ChangesRelay | None = None
-        self._tasks = BackgroundTasks()
+        self._tasks = BackgroundTasks(parts.metrics.task_restarts)
 
     async def start(self) -> None:
         parts, settings = self._parts, self._parts.settings
         if settings.kafka_bootstrap_servers is None or parts.producer is None:
             self.tailer = store_tailer(parts)
-            self._tasks.start(self.tailer.run(), name="store-tailer")
+            self._tasks.start(self.tailer.run, name="store-tailer")
             return
         self.relay = ChangesRelay(
             parts.engine,
@@ -51,7 +51,7 @@ class ProjectorService:
             parts.metrics,
             idle_seconds=settings.relay_idle_seconds,
         )
-        self._tasks.start(self.relay.run(), name="changes-relay")
+        self._tasks.start(self.relay.run, name="changes-relay")
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers, client_id="initiatives-projector", logger=log
         )

@@ -36,7 +36,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "connect", _tune_sqlite)
+    event.listen(engine.sync_engine, "savepoint", _open_before_savepoint)
     return engine
+
+
+def _open_before_savepoint(connection: Any, _name: str) -> None:
+    """The driver opens a transaction only at the first write; a SAVEPOINT that came first
+    would open one of its own, and releasing it would commit everything before the
+    transaction's end."""
+    if not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

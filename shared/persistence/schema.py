@@ -234,6 +234,21 @@ rm_checkpoints = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
 
+rm_quarantine = sa.Table(
+    "rm_quarantine",
+    metadata,
+    sa.Column("stream_id", sa.String(200), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("position", Position, nullable=False),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("quarantined_at", UtcDateTime, nullable=False),
+)
+"""Streams the projector stopped applying at ``version``: the event there could not be
+applied, so it and every later event of the stream wait in the store until an operator
+retries them (``initiatives projector quarantine``)."""
+
 progress_outbox = sa.Table(
     "progress_outbox",
     metadata,

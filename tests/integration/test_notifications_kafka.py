@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.ingest.settings import IngestSettings
 from services.notifier.api import create_notifier_app
 from services.notifier.settings import NotifierSettings
-from services.projector.settings import ProjectorSettings
 from services.samples import seed_cases
 from shared.eventstore.port import utc_now
 from shared.persistence.engine import create_engine
@@ -25,7 +24,12 @@ from shared.web.secrets import hash_secret
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, wait_until
 from tests.receivers import Mailbox, WebhookReceiver, serving, smtp_serving
-from tests.running import running_ingest, running_notifier, running_projector
+from tests.running import (
+    kafka_projector_settings,
+    running_ingest,
+    running_notifier,
+    running_projector,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -67,13 +71,7 @@ async def test_a_threshold_crossing_reaches_a_webhook_and_an_inbox_exactly_once(
         consumer_group=f"{p}ingest",
         batch_timeout_ms=50,
     )
-    projector = ProjectorSettings(
-        **common,
-        events_topic=f"{p}events",
-        changes_topic=f"{p}changes",
-        consumer_group=f"{p}projector",
-        batch_timeout_ms=50,
-    )
+    projector = kafka_projector_settings(postgres_url, bootstrap, p)
     engine = create_engine(postgres_url)
     mailbox = Mailbox()
     hook = WebhookReceiver("hook-secret-of-ba-che-2022", utc_now)

@@ -15,7 +15,6 @@ from services.ingest.settings import IngestSettings
 from services.projector.api.app import create_query_app
 from services.projector.api.settings import QueryApiSettings
 from services.projector.changes import metric_value
-from services.projector.settings import ProjectorSettings
 from services.samples import seed_cases
 from shared.contracts.progress import ProgressChanged
 from shared.eventstore.port import utc_now
@@ -23,7 +22,7 @@ from shared.persistence.schema import STATUS_COLUMNS, rm_progress, rm_targets
 from shared.web.secrets import hash_secret
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, read_topic, wait_until
-from tests.running import running_ingest, running_projector
+from tests.running import kafka_projector_settings, running_ingest, running_projector
 
 pytestmark = pytest.mark.integration
 
@@ -74,14 +73,7 @@ async def test_seed_cases_flow_from_portals_to_progress_and_changes(
         consumer_group=f"{p}ingest",
         batch_timeout_ms=50,
     )
-    projector = ProjectorSettings(
-        database_url=postgres_url,
-        kafka_bootstrap_servers=bootstrap,
-        events_topic=f"{p}events",
-        changes_topic=f"{p}changes",
-        consumer_group=f"{p}projector",
-        batch_timeout_ms=50,
-    )
+    projector = kafka_projector_settings(postgres_url, bootstrap, p)
     topics = [f"{p}portal", f"{p}portal.dlq", f"{p}events", f"{p}events.dlq", f"{p}changes"]
     await create_topics(bootstrap, topics, partitions=3)
     submissions = seed_cases.ba_che_submissions() + seed_cases.bac_kan_submissions()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +19,6 @@ from services.notifier.metrics import NotifierMetrics
 from services.notifier.outbox_input import OutboxInput
 from services.notifier.rules import Figures, judge
 from services.notifier.settings import NotifierSettings
-from shared.contracts.progress import ProgressChanged
 from shared.dead_letters import SqlDeadLetters
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import upgrade
@@ -313,21 +313,23 @@ async def test_a_digest_subscriber_gets_one_message_listing_the_children_not_one
 # -- embedded input --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("bad", "code"),
+    [
+        pytest.param({"unit_id": "bk"}, "undecodable", id="not-a-change"),
+        pytest.param(
+            change("bk-huge", 2**70).model_dump(mode="json"), "unapplicable", id="unstorable"
+        ),
+    ],
+)
 async def test_the_outbox_is_judged_then_emptied_and_a_bad_row_dead_lettered(
-    engine: AsyncEngine, clock: FrozenClock
+    engine: AsyncEngine, clock: FrozenClock, bad: dict[str, Any], code: str
 ) -> None:
-    rows: list[ProgressChanged | dict[str, str]] = [*climb("bk", 350, 560), {"unit_id": "bk"}]
+    rows = [bad, *[c.model_dump(mode="json") for c in climb("bk", 350, 560)]]
     async with engine.begin() as connection:
         await connection.execute(
             progress_outbox.insert(),
-            [
-                {
-                    "unit_id": "bk",
-                    "payload": row if isinstance(row, dict) else row.model_dump(mode="json"),
-                    "created_at": clock.now,
-                }
-                for row in rows
-            ],
+            [{"unit_id": "bk", "payload": row, "created_at": clock.now} for row in rows],
         )
     metrics = NotifierMetrics()
     outbox = OutboxInput(
@@ -344,10 +346,9 @@ async def test_the_outbox_is_judged_then_emptied_and_a_bad_row_dead_lettered(
     ]
     async with engine.connect() as connection:
         letters = (await connection.execute(sa.select(dead_letters))).all()
-    assert [(letter.code, letter.origin["channel"]) for letter in letters] == [
-        ("undecodable", "outbox")
-    ]
+    assert [(letter.code, letter.origin["channel"]) for letter in letters] == [(code, "outbox")]
     assert metrics.registry.get_sample_value("notifier_progress_outbox_backlog") == 0
+    assert metrics.registry.get_sample_value(f"notifier_progress_changes_{code}_total") == 1
 
 
 # -- pace on the clock -----------------------------------------------------------------------
