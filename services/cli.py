@@ -28,24 +28,42 @@ app = typer.Typer(
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (idempotent; safe to run on every deploy)."""
+    from shared.config import DatabaseSettings
     from shared.persistence.migrations import upgrade_to_head
 
-    revision = upgrade_to_head()
+    url = DatabaseSettings().database_url
+    revision = _run(upgrade_to_head(url), url)
     typer.echo(f"database at revision {revision}")
 
 
-def _refusing_unmigrated(main: Coroutine[Any, Any, T]) -> T:
+def _run(main: Coroutine[Any, Any, T], database_url: str | None = None) -> T:
     """Run a service or task on uvloop (its event loop costs less per socket operation than
-    asyncio's own, which counts for every request and batch); an un-migrated database is a
-    clear message and exit code 2."""
+    asyncio's own, which counts for every request and batch). What no retry can fix (an
+    un-migrated database, a setting that cannot work) and, for a one-shot task given its
+    ``database_url``, a database that does not answer, are one line and exit code 2."""
     import uvloop
 
-    from shared.persistence.migrations import DatabaseNotMigrated
+    from shared.dependencies import NEVER_WAITED_FOR, database_target, unusable_database
+    from shared.failures import is_unreachable, reason
 
     try:
         return uvloop.run(main)
-    except DatabaseNotMigrated as error:
+    except NEVER_WAITED_FOR as error:
         typer.echo(str(error), err=True)
+        raise typer.Exit(code=2) from None
+    except Exception as error:
+        if database_url is None:
+            raise
+        if unusable := unusable_database(database_url, error):
+            typer.echo(str(unusable), err=True)
+            raise typer.Exit(code=2) from None
+        if not is_unreachable(error):
+            raise
+        typer.echo(
+            f"cannot reach the database, {database_target(database_url)} (DATABASE_URL): "
+            f"{reason(error)}",
+            err=True,
+        )
         raise typer.Exit(code=2) from None
 
 
@@ -99,7 +117,7 @@ def demo(
         language=language,
     )
     try:
-        _refusing_unmigrated(run_demo(options, Console()))
+        _run(run_demo(options, Console()))
     except DemoError as refused:
         typer.echo(f"cannot start the demo: {refused}", err=True)
         raise typer.Exit(code=2) from None
@@ -136,12 +154,10 @@ def load(
     """
     from pathlib import Path
 
-    import uvloop
     from rich.console import Console
 
     from services.ingest.load import STDIN, load_into_database, load_progress
     from services.ingest.settings import IngestSettings
-    from shared.persistence.migrations import DatabaseNotMigrated
 
     missing = [name for name in files if name != STDIN and not Path(name).exists()]
     if missing:
@@ -152,8 +168,8 @@ def load(
         settings = settings.model_copy(update={"batch_size": batch_size})
     try:
         with load_progress(Console(stderr=True)) as progress:
-            summary = uvloop.run(load_into_database(files, settings, progress))
-    except (DatabaseNotMigrated, OSError) as refused:
+            summary = _run(load_into_database(files, settings, progress), settings.database_url)
+    except OSError as refused:
         typer.echo(f"cannot load: {refused}", err=True)
         raise typer.Exit(code=2) from None
     Console().print(summary.render())
@@ -185,7 +201,7 @@ def ingest(
     from services.ingest.main import serve
     from services.ingest.settings import IngestSettings
 
-    _refusing_unmigrated(serve(IngestSettings(), log_level))
+    _run(serve(IngestSettings(), log_level))
 
 
 projector_app = typer.Typer(
@@ -212,7 +228,7 @@ def projector(
     from services.projector.main import serve
     from services.projector.settings import ProjectorSettings
 
-    _refusing_unmigrated(serve(ProjectorSettings(), log_level))
+    _run(serve(ProjectorSettings(), log_level))
 
 
 @projector_app.command()
@@ -265,13 +281,14 @@ def rebuild(
             bar.update(task, completed=done, total=total, rate=f"{speed:,.0f}" if speed else "–")
 
         url = ProjectorSettings().database_url
-        report = _refusing_unmigrated(
+        report = _run(
             run_rebuild(
                 url,
                 batch_size=batch_size or DEFAULT_BATCH,
                 restart=restart,
                 progress=advance,
-            )
+            ),
+            url,
         )
     typer.echo(
         f"rebuilt from {report.events:,} events in {report.seconds:.1f} s "
@@ -297,7 +314,8 @@ def quarantine_list() -> None:
     from services.projector.operations import list_quarantine
     from services.projector.settings import ProjectorSettings
 
-    report = _refusing_unmigrated(list_quarantine(ProjectorSettings().database_url))
+    url = ProjectorSettings().database_url
+    report = _run(list_quarantine(url), url)
     typer.echo(report.render())
     raise typer.Exit(code=1 if report.entries else 0)
 
@@ -324,9 +342,8 @@ def quarantine_retry(
     if not streams and not all_streams:
         typer.echo("name the streams to retry, or pass --all", err=True)
         raise typer.Exit(code=2)
-    report = _refusing_unmigrated(
-        retry_quarantine(ProjectorSettings().database_url, None if all_streams else streams)
-    )
+    url = ProjectorSettings().database_url
+    report = _run(retry_quarantine(url, None if all_streams else streams), url)
     typer.echo(report.render())
     raise typer.Exit(code=1 if report.still_waiting else 0)
 
@@ -347,7 +364,7 @@ def notifier(
     from services.notifier.main import serve
     from services.notifier.settings import NotifierSettings
 
-    _refusing_unmigrated(serve(NotifierSettings(), log_level))
+    _run(serve(NotifierSettings(), log_level))
 
 
 @app.command()
@@ -362,7 +379,7 @@ def api(
     """
     from services.projector.api.main import ApiServerSettings, serve
 
-    _refusing_unmigrated(serve(ApiServerSettings(), log_level))
+    _run(serve(ApiServerSettings(), log_level))
 
 
 app.add_typer(bench_app, name="bench")

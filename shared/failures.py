@@ -9,6 +9,7 @@ pass are transient; every other exception is a property of the input.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 from pydantic import ValidationError
@@ -63,6 +64,26 @@ def is_transient(error: BaseException) -> bool:
         ):
             return True
         if getattr(link, "retriable", False) is True:
+            return True
+    return False
+
+
+_UNREACHABLE_TYPES = (
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+)
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Whether the server could not be reached or went away (not: a file could not be read)."""
+    for link in _chain(error):
+        if isinstance(link, _UNREACHABLE_TYPES):
+            return True
+        state = getattr(link, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(("08", "57P")):
             return True
     return False
 

@@ -9,6 +9,7 @@ from services.projector.api.settings import QueryApiSettings
 from services.projector.settings import ProjectorSettings
 from shared.web.auth import ADMIN_SCOPE
 from shared.web.secrets import hash_secret
+from tests.receivers import LOCAL_NETWORKS
 
 KEYS = Secrets(admin_token="demo-admin-token", portal_key="demo-portal-key")
 ADMIN = {"Authorization": f"Bearer {KEYS.admin_token}"}
@@ -41,6 +42,7 @@ def demo_settings(
         notifier=NotifierSettings(
             **common,
             tokens=tokens,
+            webhook_allowed_networks=LOCAL_NETWORKS,
             outbox_interval_seconds=0.05,
             changes_topic=f"{p}progress.changes.v1",
             consumer_group=f"{p}notifier",

@@ -11,6 +11,7 @@ import email.policy
 import hashlib
 import hmac
 import http
+import ipaddress
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from services.notifier.channels.targets import WebhookTargets
 
 
 @dataclass
@@ -125,3 +128,8 @@ async def smtp_serving(mailbox: Mailbox, auth_required: bool = True) -> AsyncIte
     )
     async with server:
         yield server.sockets[0].getsockname()[1]
+
+
+LOCAL_NETWORKS = ["127.0.0.0/8"]
+"""The test receivers listen on loopback, which a deployment allows like an in-house receiver."""
+LOCAL_RECEIVERS = WebhookTargets([ipaddress.ip_network(net) for net in LOCAL_NETWORKS])

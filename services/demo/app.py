@@ -49,7 +49,9 @@ def demo_app(
     readiness: Mapping[str, ReadinessCheck],
 ) -> FastAPI:
     ops = ops_router(merged_registry(registries), readiness)
-    app = create_query_app(engine, api_settings, clock=clock, extra_routers=[ops])
+    app = create_query_app(
+        engine, api_settings, clock=clock, extra_routers=[ops], body_limit_exempt=["/ingest"]
+    )
     include_notifier_api(app, NotifierContext(engine, clock, notifier_settings))
     app.mount("/ingest", create_ingest_app(ingest, readiness))
     return app

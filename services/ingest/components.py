@@ -19,6 +19,7 @@ from services.ingest.intake import Intake
 from services.ingest.metrics import IngestMetrics
 from services.ingest.parking import ParkingLot
 from services.ingest.pipeline import IngestPipeline
+from services.ingest.plausibility import OccurredWithin
 from services.ingest.settings import IngestSettings
 from shared.dead_letters import DeadLetterSink, KafkaDeadLetters, SqlDeadLetters
 from shared.eventstore.port import Clock, utc_now
@@ -83,7 +84,15 @@ async def ingest_components(
             await producer.start()
             dead_letters = KafkaDeadLetters(producer, settings.dead_letters, clock)
         parking = ParkingLot(engine, dt.timedelta(seconds=settings.park_hold_seconds), clock)
-        pipeline = IngestPipeline(store, max_event_bytes=settings.max_event_bytes)
+        pipeline = IngestPipeline(
+            store,
+            max_event_bytes=settings.max_event_bytes,
+            occurred=OccurredWithin(
+                settings.earliest_occurred_at,
+                dt.timedelta(seconds=settings.clock_skew_seconds),
+                clock,
+            ),
+        )
         intake = Intake(pipeline, parking, dead_letters, metrics, clock)
         yield IngestComponents(settings, engine, store, intake, parking, metrics, producer)
     finally:

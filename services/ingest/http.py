@@ -9,6 +9,7 @@ No ``from __future__ import annotations`` here: FastAPI evaluates the endpoints'
 and they refer to the authentication dependency built inside :func:`create_ingest_app`.
 """
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -17,7 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from importlib.metadata import version
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Security, status
 from fastapi.responses import JSONResponse
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson"})
 HASH_FORMAT = re.compile(r"sha256:[0-9a-f]{64}")
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="initiatives-ingest"'}
+OFF_LOOP_BYTES = 256 * 1024
+"""Bodies larger than this are parsed in a worker thread, so the event loop keeps answering."""
+T = TypeVar("T")
 
 
 def hash_api_key(key: str) -> str:
@@ -127,32 +131,52 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def _split(body: bytes, content_type: str) -> list[bytes]:
-    """The raw bytes of each event in the body."""
+def _split(body: bytes, content_type: str, max_events: int) -> list[bytes]:
+    """The raw bytes of each event in the body, at most ``max_events`` of them."""
     media_type = content_type.partition(";")[0].strip().lower()
     if media_type in NDJSON_TYPES:
-        return [line for line in body.splitlines() if line.strip()]
+        return _at_most([line for line in body.splitlines() if line.strip()], max_events)
     if media_type not in ("", "application/json"):
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             f"cannot read {media_type}: send application/json or application/x-ndjson",
         )
     try:
-        document = json.loads(body)
+        document = json.loads(body.decode())
     except (ValueError, UnicodeDecodeError) as error:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST,
             f"the body is not valid JSON ({error}); send one event object, an array of events, "
             "or one event per line with Content-Type: application/x-ndjson",
         ) from None
+    except RecursionError:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "the body is JSON nested too deeply to hold events"
+        ) from None
     if isinstance(document, dict):
         return [body]
     if isinstance(document, list):
-        return [json.dumps(event, ensure_ascii=False).encode() for event in document]
+        return [_encoded(event) for event in _at_most(document, max_events)]
     raise HTTPException(
         status.HTTP_400_BAD_REQUEST,
         f"the body is a JSON {type(document).__name__}; send one event object or an array of them",
     )
+
+
+def _at_most(events: list[T], limit: int) -> list[T]:
+    if len(events) > limit:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"the body holds {len(events)} events; the limit is {limit} a request: "
+            "send them in several requests",
+        )
+    return events
+
+
+def _encoded(event: object) -> bytes:
+    """One event of an array as bytes of its own, as it would arrive on Kafka; what cannot be
+    written back as UTF-8 (a lone surrogate escape) is kept as text the decoder refuses."""
+    return json.dumps(event, ensure_ascii=False).encode(errors="backslashreplace")
 
 
 def _response(verdicts: Sequence[Verdict]) -> EventsResponse:
@@ -222,7 +246,7 @@ def create_ingest_app(
         responses={
             400: {"description": "The JSON body cannot be read at all"},
             401: {"description": "Missing or unknown API key"},
-            413: {"description": "The body exceeds the size limit"},
+            413: {"description": "The body exceeds the size limit or the events per request"},
             415: {"description": "Neither JSON nor NDJSON"},
             503: {"description": "Concurrent writers kept conflicting; send it again"},
         },
@@ -231,7 +255,12 @@ def create_ingest_app(
         request: Request, portal_name: Annotated[str, Depends(portal)]
     ) -> EventsResponse:
         body = await _read_body(request, settings.max_body_bytes)
-        raws = _split(body, request.headers.get("content-type", ""))
+        content_type = request.headers.get("content-type", "")
+        limit = settings.max_events_per_request
+        if len(body) > OFF_LOOP_BYTES:
+            raws = await asyncio.to_thread(_split, body, content_type, limit)
+        else:
+            raws = _split(body, content_type, limit)
         origin = Origin("http", detail=portal_name)
         verdicts: list[Verdict] = []
         for start in range(0, len(raws), settings.batch_size):
@@ -239,6 +268,7 @@ def create_ingest_app(
             verdicts += await parts.intake.receive(
                 [Incoming(raw, origin) for raw in batch], dead_letter_rejections=False
             )
+            await asyncio.sleep(0)  # health checks and other requests between batches
         response = _response(verdicts)
         log.info("events received", extra={"portal": portal_name, **response.summary.model_dump()})
         return response

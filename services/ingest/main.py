@@ -3,30 +3,35 @@ process, until SIGINT or SIGTERM (uvicorn handles the signals and we stop the re
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from services.ingest.components import ingest_components
 from services.ingest.http import create_ingest_app
 from services.ingest.service import IngestService
 from services.ingest.settings import IngestSettings
+from shared.dependencies import dependencies
 from shared.messaging.health import kafka_ready
 from shared.web.logging import configure_logging
 from shared.web.ops import database_ready
-from shared.web.serve import serve_http
+from shared.web.serve import Opened, run_when_ready
 
 
 async def serve(settings: IngestSettings, log_level: str = "INFO") -> None:
     configure_logging("ingest", log_level)
-    async with ingest_components(settings) as parts:
-        checks = {"database": database_ready(parts.engine)}
-        if settings.kafka_bootstrap_servers:
-            checks["kafka"] = kafka_ready(settings.kafka_bootstrap_servers)
-        service = IngestService(parts)
-        await service.start()
-        try:
-            await serve_http(
-                create_ingest_app(parts, readiness_checks=checks),
-                settings.http_host,
-                settings.http_port,
-                parts.metrics.registry,
-            )
-        finally:
-            await service.stop()
+
+    @asynccontextmanager
+    async def opened() -> AsyncIterator[Opened]:
+        async with ingest_components(settings) as parts:
+            checks = {"database": database_ready(parts.engine)}
+            if settings.kafka_bootstrap_servers:
+                checks["kafka"] = kafka_ready(settings.kafka_bootstrap_servers)
+            app = create_ingest_app(parts, readiness_checks=checks)
+            yield app, parts.metrics.registry, IngestService(parts)
+
+    await run_when_ready(
+        settings.http_host,
+        settings.http_port,
+        dependencies(settings.database_url, settings.kafka_bootstrap_servers),
+        opened,
+    )

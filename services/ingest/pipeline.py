@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from services.ingest.plausibility import OccurredWithin
 from services.ingest.rules import CHECKERS, InitiativeStates, may_become_valid
 from services.ingest.verdicts import Verdict, VerdictStatus
 from shared.contracts.base import REFERENCE_STREAM, initiative_stream
@@ -30,6 +31,8 @@ from shared.eventstore.port import ConcurrencyConflict, EventStore
 from shared.reference import ReferenceView
 
 RawEvent = bytes | str | Mapping[str, Any]
+
+MAX_ID_ECHO = 200
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +55,10 @@ class IngestPipeline:
         *,
         max_event_bytes: int = MAX_EVENT_BYTES,
         conflict_retries: int = 8,
+        occurred: OccurredWithin | None = None,
     ) -> None:
         self._store = store
+        self._occurred = occurred or OccurredWithin()
         self._reference = reference or ReferenceView(store)
         self._max_event_bytes = max_event_bytes
         self._conflict_retries = conflict_retries
@@ -65,9 +70,9 @@ class IngestPipeline:
         decoded: list[_Decoded] = []
         for index, raw in enumerate(raws):
             try:
-                decoded.append(
-                    _Decoded(index, decode_portal_event(raw, max_bytes=self._max_event_bytes))
-                )
+                event = decode_portal_event(raw, max_bytes=self._max_event_bytes)
+                self._occurred.check(event.occurred_at)
+                decoded.append(_Decoded(index, event))
             except ContractViolation as error:
                 verdicts[index] = Verdict(
                     VerdictStatus.REJECTED,
@@ -161,10 +166,13 @@ def _verdict(
 
 
 def _event_id_of(raw: RawEvent) -> str | None:
-    """Best effort, so a rejection of a malformed event can still name it."""
+    """Best effort, so a rejection of a malformed event can still name it: a readable id of
+    at most ``MAX_ID_ECHO`` characters, as text any answer or log line can carry."""
     try:
         document = json.loads(raw) if isinstance(raw, bytes | str) else raw
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     event_id = document.get("event_id") if isinstance(document, Mapping) else None
-    return event_id if isinstance(event_id, str) else None
+    if not isinstance(event_id, str):
+        return None
+    return event_id[:MAX_ID_ECHO].encode(errors="backslashreplace").decode()

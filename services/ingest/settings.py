@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from pydantic_settings import SettingsConfigDict
 
+from services.ingest.plausibility import CLOCK_SKEW, EARLIEST
 from shared.config import DatabaseSettings, KafkaSettings
 from shared.contracts.portal import MAX_EVENT_BYTES
 
@@ -26,6 +27,15 @@ class IngestSettings(DatabaseSettings, KafkaSettings):
     batch_timeout_ms: int = Field(default=200, ge=1)
 
     max_event_bytes: int = Field(default=MAX_EVENT_BYTES, ge=1024)
+    earliest_occurred_at: AwareDatetime = Field(
+        default=EARLIEST, description="Facts said to have happened before this are refused"
+    )
+    clock_skew_seconds: float = Field(
+        default=CLOCK_SKEW.total_seconds(),
+        ge=0,
+        le=86_400,
+        description="How far ahead of ingest's clock a fact's occurred_at may be",
+    )
     park_hold_seconds: float = Field(default=600.0, gt=0)
     park_retry_interval_seconds: float = Field(default=5.0, gt=0)
 
@@ -35,6 +45,7 @@ class IngestSettings(DatabaseSettings, KafkaSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8001
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_events_per_request: int = Field(default=10_000, ge=1, le=1_000_000)
     api_keys: dict[str, str] = Field(
         default_factory=dict,
         description="Portal name → 'sha256:<hex>' of its API key (never the key itself)",

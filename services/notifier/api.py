@@ -34,6 +34,8 @@ from shared.persistence.schema import (
     rm_units,
 )
 from shared.web.auth import Scope, TokenScope, TokenScopes, covers, outside_scope
+from shared.web.body_limit import BodyLimit
+from shared.web.parameters import ROW_ID_MAX, RowIdPath
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,16 @@ async def _require(connection: AsyncConnection, scope: Scope, unit_id: str) -> N
     """403 outside the token's scope (also for units that do not exist)."""
     if not await covers(connection, scope, unit_id):
         raise outside_scope(scope, unit_id)
+
+
+async def _visible(connection: AsyncConnection, scope: Scope, unit_id: str) -> bool:
+    """Whether a record of ``unit_id`` may be shown. One that may not is answered like one
+    that does not exist (404): ids are numbered in sequence, and a 403 would tell which of
+    them other units hold."""
+    if await covers(connection, scope, unit_id):
+        return True
+    outside_scope(scope, unit_id)
+    return False
 
 
 class Subscriptions(BaseModel):
@@ -173,17 +185,16 @@ async def _scoped_subscription(
     connection: AsyncConnection, scope: Scope, subscription_id: int
 ) -> Subscription:
     found = await subscriptions.find(connection, subscription_id)
-    if found is None:
+    if found is None or not await _visible(connection, scope, found.unit_id):
         raise HTTPException(
             http.HTTP_404_NOT_FOUND, f"subscription {subscription_id} does not exist"
         )
-    await _require(connection, scope, found.unit_id)
     return found
 
 
 @router.get("/subscriptions/{subscription_id}", summary="One subscription")
 async def get_subscription(
-    context: Context, scope: TokenScope, subscription_id: int
+    context: Context, scope: TokenScope, subscription_id: RowIdPath
 ) -> Subscription:
     async with context.engine.connect() as connection:
         return await _scoped_subscription(connection, scope, subscription_id)
@@ -195,7 +206,9 @@ async def get_subscription(
     response_class=Response,
     summary="Stop a subscription (what was already sent stays on record)",
 )
-async def delete_subscription(context: Context, scope: TokenScope, subscription_id: int) -> None:
+async def delete_subscription(
+    context: Context, scope: TokenScope, subscription_id: RowIdPath
+) -> None:
     async with context.engine.begin() as connection:
         await _scoped_subscription(connection, scope, subscription_id)
         await subscriptions.delete(connection, subscription_id)
@@ -209,7 +222,9 @@ async def list_notifications(
     campaign_id: str | None = None,
     phase_id: Annotated[str | None, Query(description="'' for the whole campaign")] = None,
     rule: Rule | None = None,
-    before: Annotated[int | None, Query(description="Only decisions older than this id")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=ROW_ID_MAX, description="Only decisions older than this id")
+    ] = None,
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> Notifications:
     size = limit or context.settings.page_size
@@ -242,7 +257,7 @@ async def list_notifications(
     summary="Who a decision was sent to, and every attempt",
 )
 async def notification_attempts(
-    context: Context, scope: TokenScope, notification_id: int
+    context: Context, scope: TokenScope, notification_id: RowIdPath
 ) -> NotificationDeliveries:
     async with context.engine.connect() as connection:
         row = (
@@ -250,11 +265,10 @@ async def notification_attempts(
                 sa.select(nt_decisions).where(nt_decisions.c.id == notification_id)
             )
         ).one_or_none()
-        if row is None:
+        if row is None or not await _visible(connection, scope, row.unit_id):
             raise HTTPException(
                 http.HTTP_404_NOT_FOUND, f"notification {notification_id} does not exist"
             )
-        await _require(connection, scope, row.unit_id)
         deliveries = await _deliveries(connection, notification_id)
     return NotificationDeliveries(notification=Notification.of(row), deliveries=deliveries)
 
@@ -308,6 +322,7 @@ def create_notifier_app(
         docs_url="/docs",
     )
     app.state.tokens = TokenScopes(settings.tokens, realm="initiatives-notifier")
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     for extra in extra_routers:
         app.include_router(extra)
     include_notifier_api(app, NotifierContext(engine, clock, settings))

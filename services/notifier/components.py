@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notifier.channels.base import Channel
 from services.notifier.channels.email import EmailChannel, SmtpConfig
+from services.notifier.channels.targets import WebhookTargets
 from services.notifier.channels.webhook import WebhookChannel
 from services.notifier.clock import DeadlineClock
 from services.notifier.decisions import ChangeJudge
@@ -47,7 +48,10 @@ def channels_of(
     settings: NotifierSettings, client: httpx.AsyncClient, clock: Clock
 ) -> dict[str, Channel]:
     """The channels this deployment can send on."""
-    channels: dict[str, Channel] = {ChannelName.WEBHOOK: WebhookChannel(client, clock)}
+    targets = WebhookTargets(settings.webhook_allowed_networks)
+    channels: dict[str, Channel] = {
+        ChannelName.WEBHOOK: WebhookChannel(client, clock, targets=targets)
+    }
     if settings.smtp_host is not None:
         password = settings.smtp_password
         config = SmtpConfig(

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    model_validator,
+)
 from pydantic_settings import SettingsConfigDict
 
 from services.notifier.rules import RuleConfig
@@ -73,6 +81,11 @@ class NotifierSettings(DatabaseSettings, KafkaSettings):
     )
 
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_allowed_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description='Networks of in-house webhook receivers (e.g. ["10.20.0.0/16"]); any '
+        "other loopback, private, link-local, multicast or reserved target is refused",
+    )
     delivery_lease_seconds: float = Field(
         default=300.0,
         gt=0,
@@ -100,6 +113,9 @@ class NotifierSettings(DatabaseSettings, KafkaSettings):
         ),
     )
     page_size: int = Field(default=100, ge=1, le=1000, description="Notifications per page")
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=16 * 1024 * 1024, description="Larger bodies get 413"
+    )
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> NotifierSettings:

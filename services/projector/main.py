@@ -3,32 +3,41 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from services.projector.components import projector_components
 from services.projector.quarantine import quarantine_clear
 from services.projector.service import ProjectorService
 from services.projector.settings import ProjectorSettings
+from shared.dependencies import dependencies
 from shared.messaging.health import kafka_ready
 from shared.web.logging import configure_logging
 from shared.web.ops import database_ready, ops_router
-from shared.web.serve import serve_http
+from shared.web.serve import Opened, run_when_ready
 
 
 async def serve(settings: ProjectorSettings, log_level: str = "INFO") -> None:
     configure_logging("projector", log_level)
-    async with projector_components(settings) as parts:
-        checks = {
-            "database": database_ready(parts.engine),
-            "quarantine": quarantine_clear(parts.engine, parts.metrics.quarantined_streams),
-        }
-        if settings.kafka_bootstrap_servers:
-            checks["kafka"] = kafka_ready(settings.kafka_bootstrap_servers)
-        app = FastAPI(title="initiatives projector", docs_url=None, redoc_url=None)
-        app.include_router(ops_router(parts.metrics.registry, checks))
-        service = ProjectorService(parts)
-        await service.start()
-        try:
-            await serve_http(app, settings.http_host, settings.http_port, parts.metrics.registry)
-        finally:
-            await service.stop()
+
+    @asynccontextmanager
+    async def opened() -> AsyncIterator[Opened]:
+        async with projector_components(settings) as parts:
+            checks = {
+                "database": database_ready(parts.engine),
+                "quarantine": quarantine_clear(parts.engine, parts.metrics.quarantined_streams),
+            }
+            if settings.kafka_bootstrap_servers:
+                checks["kafka"] = kafka_ready(settings.kafka_bootstrap_servers)
+            app = FastAPI(title="initiatives projector", docs_url=None, redoc_url=None)
+            app.include_router(ops_router(parts.metrics.registry, checks))
+            yield app, parts.metrics.registry, ProjectorService(parts)
+
+    await run_when_ready(
+        settings.http_host,
+        settings.http_port,
+        dependencies(settings.database_url, settings.kafka_bootstrap_servers),
+        opened,
+    )

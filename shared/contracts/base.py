@@ -2,15 +2,46 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+"""No control character at all: ids and names are one line of printable text."""
+NO_CONTROL_BUT_LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+"""Tabs and line breaks allowed (a description has paragraphs); no other control character,
+in particular no NUL, which PostgreSQL's text and jsonb cannot hold."""
+
+Identifier = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=NO_CONTROL),
+]
 """An opaque id chosen by the portal (``bk-bt``, a UUID, ...)."""
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_CONTROL),
+]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=20_000, pattern=NO_CONTROL_BUT_LINES)
+]
+
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2099, 12, 31)
+CampaignDate = Annotated[
+    dt.date,
+    Field(
+        ge=EARLIEST_DATE,
+        le=LATEST_DATE,
+        json_schema_extra={
+            "formatMinimum": EARLIEST_DATE.isoformat(),
+            "formatMaximum": LATEST_DATE.isoformat(),
+        },
+    ),
+]
+"""A calendar date a campaign can mean (phase bounds, a membership count, an application):
+a year outside 2000–2099 is a typo, and 9999-12-31 has no day after it to end a phase."""
 
 
 class EventData(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from decimal import Decimal
 from enum import StrEnum
@@ -11,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from shared.contracts.base import Identifier, ReferenceFact, Text, ValueObject
+from shared.contracts.base import CampaignDate, Identifier, ReferenceFact, Text, ValueObject
 
 DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh"
 
@@ -56,8 +55,8 @@ class PhaseSpec(ValueObject):
 
     phase_id: Identifier
     name: Text
-    starts_on: dt.date
-    ends_on: dt.date
+    starts_on: CampaignDate
+    ends_on: CampaignDate
 
     @model_validator(mode="after")
     def _ordered(self) -> PhaseSpec:

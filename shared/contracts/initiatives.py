@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field
 
 from shared.contracts.base import (
+    CampaignDate,
     EventData,
     Identifier,
     LongText,
@@ -82,7 +82,7 @@ class InitiativeSubmitted(_InitiativeFact):
     solution_type: SolutionType = SolutionType.OTHER
     authors: Annotated[list[Author], Field(min_length=1, max_length=50)]
     estimated_benefit_vnd: VND | None = None
-    applied_on: dt.date | None = None
+    applied_on: CampaignDate | None = None
     attachments: Annotated[list[AttachmentRef], Field(max_length=50)] = []
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, NamedTuple, Union
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -21,7 +22,7 @@ from pydantic import (
     create_model,
 )
 
-from shared.contracts.base import EventData, Identifier, Text
+from shared.contracts.base import NO_CONTROL, EventData, Identifier, Text
 from shared.contracts.registry import (
     CURRENT,
     EventRegistry,
@@ -40,6 +41,8 @@ class RejectionCode(StrEnum):
     UNKNOWN_TYPE = "unknown_type"
     UNSUPPORTED_VERSION = "unsupported_version"
     INVALID_DATA = "invalid_data"
+    OCCURRED_TOO_EARLY = "occurred_too_early"
+    OCCURRED_IN_FUTURE = "occurred_in_future"
 
 
 class ContractViolation(ValueError):
@@ -51,15 +54,29 @@ class ContractViolation(ValueError):
         self.message = message
 
 
+def _not_a_number(value: object) -> object:
+    """A number would be read as seconds since 1970 in UTC: a portal that sends one almost
+    certainly meant something else (milliseconds, a local time), so it is refused."""
+    if isinstance(value, int | float):
+        raise ValueError(
+            "occurred_at must be an ISO 8601 date-time with a UTC offset, not a number"
+        )
+    return value
+
+
 class PortalEnvelope(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    event_id: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+    event_id: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_CONTROL)] = Field(
         description="Unique per fact; the idempotency key"
     )
-    type: Annotated[str, Field(min_length=1, max_length=100)]
-    schema_version: Annotated[int, Field(ge=1)] = 1
-    occurred_at: AwareDatetime = Field(description="When it happened, with a UTC offset")
+    type: Annotated[str, Field(min_length=1, max_length=100, pattern=NO_CONTROL)]
+    schema_version: Annotated[int, Field(ge=1, le=1000)] = 1
+    occurred_at: Annotated[AwareDatetime, BeforeValidator(_not_a_number)] = Field(
+        description="When it happened, with a UTC offset (ISO 8601). Ingest refuses instants "
+        "before 2000-01-01 (occurred_too_early) and after its own clock plus a few minutes "
+        "(occurred_in_future); both bounds are settings of the deployment."
+    )
     source: Text = Field(description="The portal that sends the fact")
     correlation_id: Identifier | None = Field(
         default=None, description="Ties related facts together; defaults to event_id"
@@ -176,10 +193,15 @@ def _envelope(raw: bytes | str | Mapping[str, Any], max_bytes: int) -> PortalEnv
 
 
 def _parse_json(raw: bytes | str) -> Any:
+    """JSON as portals must send it: UTF-8 (``json`` alone would also guess UTF-16 or -32)."""
     try:
-        return json.loads(raw)
+        return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ContractViolation(RejectionCode.MALFORMED_JSON, str(error)) from None
+    except RecursionError:
+        raise ContractViolation(
+            RejectionCode.MALFORMED_JSON, "the JSON is nested too deeply to be an event"
+        ) from None
 
 
 def describe(error: ValidationError, *prefix: str) -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from shared.contracts.base import Identifier, ReferenceFact, Text
+from shared.contracts.base import CampaignDate, Identifier, ReferenceFact, Text
 
 
 class UnitLevel(StrEnum):
@@ -45,7 +44,7 @@ class UnitMembershipReported(_UnitFact):
     type = "unit.membership_reported"
 
     members: Annotated[int, Field(ge=0, le=20_000_000)]
-    as_of: dt.date
+    as_of: CampaignDate
 
 
 class UnitMoved(_UnitFact):

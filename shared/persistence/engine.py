@@ -23,7 +23,10 @@ for every append (measured: 28 ms became 225 ms per 1,000 events within a few th
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Build an engine; SQLite gets WAL and foreign keys so it behaves like a small server.
-    Server connections are pinged before use unless ``pool_pre_ping=False`` says otherwise."""
+    Server connections are pinged before use unless ``pool_pre_ping=False`` says otherwise.
+    Errors never carry the statement's parameters: they are portal payloads (authors' names)
+    and would reach the logs."""
+    kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
         options = {
             "pool_pre_ping": True,

@@ -52,13 +52,22 @@ class TokenScopes:
 
     def scope_of(self, token: str) -> Scope | None:
         """The token's scope; None when it is not a configured token."""
+        return self.scope_of_digest(hash_secret(token))
+
+    def scope_of_digest(self, digest: str) -> Scope | None:
+        """The scope of the token whose ``sha256:<hex>`` this is (a dashboard session holds
+        the hash, never the token)."""
         # Looked up by the token's digest: timing reveals nothing an attacker can steer.
-        unit_id = self._scopes.get(hash_secret(token))
+        unit_id = self._scopes.get(digest)
         return None if unit_id is None else Scope(unit_id)
 
     def authorize(self, credentials: HTTPAuthorizationCredentials | None) -> Scope:
         """The scope of the request's bearer token; 401 when it is missing or unknown."""
-        scope = self.scope_of(credentials.credentials) if credentials else None
+        return self.authorize_digest(hash_secret(credentials.credentials) if credentials else None)
+
+    def authorize_digest(self, digest: str | None) -> Scope:
+        """The scope of a token known by its hash; 401 when it is missing or unknown."""
+        scope = self.scope_of_digest(digest) if digest else None
         if scope is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,

@@ -1,16 +1,139 @@
 """Serve an ASGI app until SIGINT or SIGTERM, logging through the service's JSON logging and
-counting every request into the service's metrics."""
+counting every request into the service's metrics.
+
+A service starts its HTTP side first, with a front that answers ``/healthz`` (the process is
+alive) and a 503 ``/readyz`` saying what it waits for, and only then waits for its database
+and broker; once they answer, the front hands every request to the service's own app. So an
+orchestrator sees a live, unready pod during an outage instead of one that exits.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
 
 import uvicorn
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shared.dependencies import Dependency, wait_for
 from shared.web.http_metrics import instrument
+
+
+class Service(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+Opened = tuple[FastAPI, CollectorRegistry, Service | None]
+"""What a service opens once its dependencies answer: its app, its metrics, its loops."""
+
+
+def _config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        lifespan="off",
+        timeout_keep_alive=5,
+        limit_concurrency=1000,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
 
 
 async def serve_http(app: FastAPI, host: str, port: int, metrics: CollectorRegistry) -> None:
     instrument(app, metrics)
-    config = uvicorn.Config(app, host=host, port=port, log_config=None)
-    await uvicorn.Server(config).serve()
+    await uvicorn.Server(_config(app, host, port)).serve()
+
+
+class Front:
+    """The ASGI app uvicorn serves: a starting page until ``app`` is set, then ``app``."""
+
+    def __init__(self) -> None:
+        self.app: ASGIApp | None = None
+        self.waiting_for = "starting"
+
+    def waiting(self, why: str) -> None:
+        self.waiting_for = why
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.app is not None:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        alive = scope["path"] == "/healthz"
+        body = json.dumps(
+            {"status": "ok"} if alive else {"status": "starting", "waiting_for": self.waiting_for}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200 if alive else 503,
+                "headers": [(b"content-type", b"application/json"), (b"retry-after", b"5")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+@contextlib.asynccontextmanager
+async def serving(host: str, port: int) -> AsyncIterator[tuple[Front, asyncio.Task[None]]]:
+    """Serve a :class:`Front` on ``host:port`` from now on; the task ends at SIGINT/SIGTERM."""
+    front = Front()
+    server = uvicorn.Server(_config(front, host, port))
+    task = asyncio.create_task(server.serve())
+    try:
+        yield front, task
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def until_stopped(work: Awaitable[None], stopped: asyncio.Task[None]) -> bool:
+    """Run ``work`` unless the server stops first; whether ``work`` finished."""
+    running = asyncio.ensure_future(work)
+    await asyncio.wait({running, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if running.done():
+        running.result()
+        return True
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    return False
+
+
+def ready(front: Front, app: FastAPI, metrics: CollectorRegistry) -> None:
+    """Hand every request from now on to ``app``, counted into ``metrics``."""
+    instrument(app, metrics)
+    front.app = app
+
+
+async def run_when_ready(
+    host: str,
+    port: int,
+    dependencies: Sequence[Dependency],
+    opened: Callable[[], AbstractAsyncContextManager[Opened]],
+) -> None:
+    """Serve the front, wait for each dependency, then open the service and serve its app
+    until SIGINT or SIGTERM."""
+    async with serving(host, port) as (front, stopped):
+        for what, check in dependencies:
+            if not await until_stopped(wait_for(what, check, front.waiting), stopped):
+                return
+        async with opened() as (app, metrics, service):
+            if service is not None:
+                await service.start()
+            try:
+                ready(front, app, metrics)
+                await stopped
+            finally:
+                if service is not None:
+                    await service.stop()

@@ -46,7 +46,11 @@ def test_the_demo_starts_on_the_embedded_default_and_stops_on_ctrl_c(
         token = announced_token(log, START_WITHIN_SECONDS)
         print(f"demo announced after {time.monotonic() - started:.1f} s")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
-            signed_in = http.post("/sign-in", data={"token": token, "next": "/units/bache-khoi-cq"})
+            signed_in = http.post(
+                "/sign-in",
+                data={"token": token, "next": "/units/bache-khoi-cq"},
+                headers={"Origin": f"http://127.0.0.1:{port}"},
+            )
             page = http.get(signed_in.headers["location"])
             progress = http.get(
                 "/v1/units/bache-khoi-cq/progress",

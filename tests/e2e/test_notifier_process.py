@@ -23,7 +23,7 @@ from shared.persistence.schema import nt_deliveries, progress_outbox, rm_closure
 from shared.web.secrets import hash_secret
 from tests.kafka_tools import wait_until
 from tests.processes import free_port, service_process
-from tests.receivers import WebhookReceiver, serving
+from tests.receivers import LOCAL_NETWORKS, WebhookReceiver, serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -107,6 +107,7 @@ async def test_killing_the_notifier_mid_delivery_loses_nothing(
             "INITIATIVES_NOTIFIER_OUTBOX_INTERVAL_SECONDS": "0.1",
             "INITIATIVES_NOTIFIER_DELIVERY_LEASE_SECONDS": "2",
             "INITIATIVES_NOTIFIER_WEBHOOK_TIMEOUT_SECONDS": "1",
+            "INITIATIVES_NOTIFIER_WEBHOOK_ALLOWED_NETWORKS": json.dumps(LOCAL_NETWORKS),
         }
         log = tmp_path / "notifier.log"
         with service_process(["notifier"], env, log) as process:

@@ -10,7 +10,6 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.notifier.channels.webhook import WebhookChannel
 from services.notifier.delivery import DeliveryWorker
 from shared.persistence.engine import create_engine
 from shared.persistence.schema import nt_attempts, nt_deliveries
@@ -24,6 +23,7 @@ from tests.unit.notifier.test_delivery import (
     add_units,
     make_worker,
     serving,
+    webhooks,
 )
 
 pytestmark = pytest.mark.integration
@@ -52,7 +52,7 @@ async def test_two_workers_never_send_the_same_delivery_twice(postgres_url: str)
             for n in range(DELIVERIES):
                 decision = await add_decision(engines[0], clock, key=f"bac-kan/{n}")
                 await add_delivery(engines[0], clock, decision, subscription)
-            channels = {"webhook": WebhookChannel(client, clock)}
+            channels = webhooks(client, clock)
             workers = [make_worker(engine, channels, clock) for engine in engines]
 
             delivered = await asyncio.gather(*map(drain, workers))

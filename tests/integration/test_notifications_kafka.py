@@ -23,7 +23,7 @@ from shared.persistence.schema import nt_decisions
 from shared.web.secrets import hash_secret
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, wait_until
-from tests.receivers import Mailbox, WebhookReceiver, serving, smtp_serving
+from tests.receivers import LOCAL_NETWORKS, Mailbox, WebhookReceiver, serving, smtp_serving
 from tests.running import (
     kafka_projector_settings,
     running_ingest,
@@ -97,6 +97,7 @@ async def test_a_threshold_crossing_reaches_a_webhook_and_an_inbox_exactly_once(
             smtp_port=smtp_port,
             smtp_starttls=False,
             tokens={hash_secret("admin"): "*"},
+            webhook_allowed_networks=LOCAL_NETWORKS,
         )
         async with running_ingest(ingest), running_projector(projector), running_notifier(notifier):
             await produce(

@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 
 from services.notifier.channels.base import PermanentFailure, Subscription, TransientFailure
+from services.notifier.channels.targets import WebhookTargets
 from services.notifier.messages import Message
 from shared.eventstore.port import Clock, utc_now
 
 RETRYABLE_STATUSES = frozenset({408, 429})
-DETAIL_CHARS = 200
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -30,11 +30,19 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class WebhookChannel:
-    """POSTs with a client its owner configures (timeouts) and closes; redirects are refused."""
+    """POSTs with a client its owner configures (timeouts) and closes; redirects are refused,
+    and so are targets no webhook may reach (``targets``)."""
 
-    def __init__(self, client: httpx.AsyncClient, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        clock: Clock = utc_now,
+        *,
+        targets: WebhookTargets | None = None,
+    ) -> None:
         self._client = client
         self._clock = clock
+        self._targets = targets or WebhookTargets()
 
     async def send(
         self, subscription: Subscription, message: Message, payload: Mapping[str, Any]
@@ -49,9 +57,15 @@ class WebhookChannel:
             "X-Timestamp": timestamp,
             "X-Signature": sign(subscription.secret, timestamp, body),
         }
+        address = await self._targets.pinned(url)
+        headers["Host"] = url.netloc.decode("ascii")
         try:
             response = await self._client.post(
-                url, content=body, headers=headers, follow_redirects=False
+                url.copy_with(host=address),
+                content=body,
+                headers=headers,
+                follow_redirects=False,
+                extensions={"sni_hostname": url.host} if url.scheme == "https" else {},
             )
         except httpx.TimeoutException as error:
             raise TransientFailure(f"timed out: {type(error).__name__}") from error
@@ -71,10 +85,11 @@ def _checked_url(address: str) -> httpx.URL:
 
 
 def _judge(response: httpx.Response) -> None:
-    """2xx is delivered; 408, 429 and 5xx may pass later; any other answer never will."""
+    """2xx is delivered; 408, 429 and 5xx may pass later; any other answer never will. Only
+    the status line is kept: the receiver's body is never echoed into the attempts log."""
     if response.is_success:
         return
-    detail = f"HTTP {response.status_code}: {response.text[:DETAIL_CHARS]}".rstrip(": ")
+    detail = f"HTTP {response.status_code} {response.reason_phrase}".strip()
     if response.status_code in RETRYABLE_STATUSES or response.status_code >= 500:
         raise TransientFailure(detail, _retry_after(response))
     raise PermanentFailure(detail)

@@ -9,13 +9,13 @@ No ``from __future__ import annotations``: FastAPI evaluates the endpoints' anno
 """
 
 import datetime as dt
-from collections.abc import Hashable, Iterable
+import secrets
+from collections.abc import Hashable, Iterable, Sequence
 from importlib.metadata import version
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
 from fastapi import status as http
-from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Scope as Request
 
@@ -32,6 +32,7 @@ from services.projector.api.answers import (
     series_of,
 )
 from services.projector.api.dashboard import dashboard_router
+from services.projector.api.dashboard.session import Sessions
 from services.projector.api.models import (
     Breakdowns,
     Children,
@@ -47,6 +48,8 @@ from shared.contracts.campaigns import Metric
 from shared.domain.initiative import InitiativeStatus
 from shared.text import fold
 from shared.web.auth import TokenScope, TokenScopes
+from shared.web.body_limit import BodyLimit
+from shared.web.parameters import Instant, PageNumber
 from shared.web.shared_answers import Key, SharedAnswers
 
 Context = Annotated[QueryContext, Depends(query_context)]
@@ -114,7 +117,7 @@ async def progress(
     unit: ScopedUnit,
     campaign_id: Campaign,
     as_of: Annotated[
-        AwareDatetime | None,
+        Instant | None,
         Query(description="Exact figures at this instant; it needs a UTC offset"),
     ] = None,
 ) -> Progress:
@@ -160,7 +163,7 @@ async def initiatives(
     q: Annotated[str, Query(description="Part of the title, with or without diacritics")] = "",
     status: InitiativeStatus | None = None,
     campaign_id: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
 ) -> InitiativesPage:
     size = context.settings.page_size
     total, items = await context.read.initiatives(
@@ -221,9 +224,10 @@ def create_query_app(
     *,
     clock: Clock,
     extra_routers: Iterable[APIRouter] = (),
+    body_limit_exempt: Sequence[str] = (),
 ) -> FastAPI:
     """The query API and the dashboard over ``engine``'s read models; ``extra_routers`` add
-    e.g. ops endpoints."""
+    e.g. ops endpoints; ``body_limit_exempt`` names mounts that limit bodies themselves."""
     app = FastAPI(
         title="initiatives query API",
         version=version("initiatives"),
@@ -234,6 +238,15 @@ def create_query_app(
     app.state.tokens = TokenScopes(settings.tokens, realm="initiatives-query")
     app.add_middleware(
         SharedAnswers, seconds=settings.shared_answer_seconds, key=_answer_key(app.state.tokens)
+    )
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, exempt=body_limit_exempt)
+    key = settings.session_key
+    app.state.sessions = Sessions(
+        key.get_secret_value().encode() if key else secrets.token_bytes(32),
+        dt.timedelta(hours=settings.session_hours),
+        secure=settings.cookie_secure,
+        trusted_origins=settings.trusted_origins,
+        clock=clock,
     )
     app.state.query = QueryContext(ReadModels(engine), clock, settings)
     for extra in extra_routers:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from prometheus_client import CollectorRegistry
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -9,12 +12,12 @@ from pydantic_settings import SettingsConfigDict
 from services.projector.api.app import create_query_app
 from services.projector.api.settings import QueryApiSettings
 from shared.config import DatabaseSettings
+from shared.dependencies import dependencies
 from shared.eventstore.port import utc_now
 from shared.persistence.engine import create_engine
-from shared.persistence.migrations import ensure_migrated
 from shared.web.logging import configure_logging
 from shared.web.ops import database_ready, ops_router
-from shared.web.serve import serve_http
+from shared.web.serve import Opened, run_when_ready
 
 
 class ApiServerSettings(QueryApiSettings, DatabaseSettings):
@@ -35,19 +38,28 @@ class ApiServerSettings(QueryApiSettings, DatabaseSettings):
 
 async def serve(settings: ApiServerSettings, log_level: str = "INFO") -> None:
     configure_logging("api", log_level)
-    # Read-only and answered request by request: a connection the server dropped fails one
-    # request and leaves the pool, which costs less than a ping before every request.
-    engine = create_engine(
-        settings.database_url,
-        pool_pre_ping=False,
-        pool_size=settings.database_pool_size,
-        max_overflow=0,
+
+    @asynccontextmanager
+    async def opened() -> AsyncIterator[Opened]:
+        # Read-only and answered request by request: a connection the server dropped fails
+        # one request and leaves the pool, which costs less than a ping before every request.
+        engine = create_engine(
+            settings.database_url,
+            pool_pre_ping=False,
+            pool_size=settings.database_pool_size,
+            max_overflow=0,
+        )
+        try:
+            metrics = CollectorRegistry()
+            ops = ops_router(metrics, {"database": database_ready(engine)})
+            yield (
+                create_query_app(engine, settings, clock=utc_now, extra_routers=[ops]),
+                metrics,
+                None,
+            )
+        finally:
+            await engine.dispose()
+
+    await run_when_ready(
+        settings.http_host, settings.http_port, dependencies(settings.database_url, None), opened
     )
-    try:
-        await ensure_migrated(engine)
-        metrics = CollectorRegistry()
-        ops = ops_router(metrics, {"database": database_ready(engine)})
-        app = create_query_app(engine, settings, clock=utc_now, extra_routers=[ops])
-        await serve_http(app, settings.http_host, settings.http_port, metrics)
-    finally:
-        await engine.dispose()

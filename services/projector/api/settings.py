@@ -7,7 +7,7 @@ pasted by mistake.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.web.auth import ADMIN_SCOPE
@@ -39,4 +39,25 @@ class QueryApiSettings(BaseSettings):
             "share one computed answer; the figures may be that much older than the read "
             "models (0: every request computes its own)"
         ),
+    )
+    session_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs dashboard sessions; without it each process makes its "
+        "own, so sessions end at a restart and are not shared between replicas",
+    )
+    session_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="How long a dashboard sign-in lasts"
+    )
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="The session cookie's Secure flag; unset, it follows the request's scheme "
+        "(set true behind a proxy that terminates TLS)",
+    )
+    trusted_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (https://host) other than the dashboard's own host whose "
+        "sign-in and sign-out forms are accepted",
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=16 * 1024 * 1024, description="Larger bodies get 413"
     )

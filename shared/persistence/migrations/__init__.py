@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -12,7 +11,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.config import DatabaseSettings
 from shared.persistence.engine import create_engine
 
 SCRIPT_LOCATION = Path(__file__).parent
@@ -61,14 +59,10 @@ async def ensure_migrated(engine: AsyncEngine) -> None:
         )
 
 
-def upgrade_to_head(url: str | None = None) -> str:
-    """Command-line entry: migrate the configured database."""
-
-    async def run() -> str:
-        engine = create_engine(url or DatabaseSettings().database_url)
-        try:
-            return await upgrade(engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
+async def upgrade_to_head(url: str) -> str:
+    """Command-line entry: migrate the database at ``url``; the revision reached."""
+    engine = create_engine(url)
+    try:
+        return await upgrade(engine)
+    finally:
+        await engine.dispose()

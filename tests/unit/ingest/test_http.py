@@ -244,8 +244,13 @@ async def test_a_body_over_the_limit_is_refused_with_413_and_nothing_is_stored(
 
 @pytest.mark.parametrize(
     ("body", "reason"),
-    [(b'{"event_id": "c-1", oops', "not valid JSON"), (b"42", "JSON int")],
-    ids=["unparseable", "neither object nor array"],
+    [
+        (b'{"event_id": "c-1", oops', "not valid JSON"),
+        (b"42", "JSON int"),
+        (b"[" * 5_000 + b"]" * 5_000, "nested too deeply"),
+        (json.dumps(campaign_defined()).encode("utf-16"), "'utf-8' codec can't decode"),
+    ],
+    ids=["unparseable", "neither object nor array", "deeply nested", "utf-16"],
 )
 async def test_a_json_body_that_cannot_be_read_at_all_is_a_400_with_the_reason(
     client: httpx.AsyncClient, body: bytes, reason: str
@@ -256,6 +261,87 @@ async def test_a_json_body_that_cannot_be_read_at_all_is_a_400_with_the_reason(
 
     assert response.status_code == 400
     assert reason in response.json()["detail"]
+
+
+async def test_more_events_than_a_request_may_hold_are_refused_before_any_is_read(
+    parts: IngestComponents,
+) -> None:
+    settings = parts.settings.model_copy(
+        update={"max_events_per_request": 1000, "max_body_bytes": 4 * 1024 * 1024}
+    )
+    app = create_ingest_app(dataclasses.replace(parts, settings=settings))
+    async with serving(app) as client:
+        array = await client.post(
+            "/v1/events",
+            content=b"[" + b",".join([b"{}"] * 500_000) + b"]",
+            headers={**AUTH, "Content-Type": "application/json"},
+        )
+        lines = await client.post(
+            "/v1/events",
+            content=b"\n".join([b"{}"] * 1001),
+            headers={**AUTH, "Content-Type": "application/x-ndjson"},
+        )
+
+    assert (array.status_code, lines.status_code) == (413, 413)
+    assert "holds 500000 events; the limit is 1000" in array.json()["detail"]
+    assert await parts.store.last_position() == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"occurred_at": "9999-12-31T23:59:59Z"}, "occurred_in_future"),
+        ({"occurred_at": "9999-12-31T23:59:59-14:00"}, "occurred_in_future"),
+        ({"occurred_at": "0001-01-01T00:00:00+14:00"}, "occurred_too_early"),
+        ({"occurred_at": "1999-12-31T23:59:59Z"}, "occurred_too_early"),
+        ({"occurred_at": 1652335200}, "invalid_envelope"),
+        ({"event_id": "a\u0000b"}, "invalid_envelope"),
+        ({"event_id": "tab\tin-id"}, "invalid_envelope"),
+        ({"schema_version": 10**30}, "invalid_envelope"),
+    ],
+    ids=[
+        "year 9999",
+        "year 9999 at -14:00",
+        "year 1 at +14:00",
+        "before 2000",
+        "a number of seconds",
+        "NUL in the id",
+        "control character in the id",
+        "huge version",
+    ],
+)
+async def test_implausible_events_are_rejected_with_a_code_that_says_why(
+    client: httpx.AsyncClient, parts: IngestComponents, change: dict[str, Any], code: str
+) -> None:
+    event = {**campaign_defined(), **change}
+
+    response = await client.post("/v1/events", json=event, headers=AUTH)
+
+    assert response.status_code == 200
+    assert statuses(response) == [("rejected", code)]
+    assert await parts.store.last_position() == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"event_id": "x\\ud800", "type": "campaign.defined"}',
+        b'{"event_id": "x", "data": {"name": ["\\udfff"]}}',
+        b'{"event_id": "x", "data": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    ],
+    ids=["lone surrogate in the id", "lone surrogate in an array", "deep nesting in a line"],
+)
+async def test_unreadable_lines_are_rejected_one_by_one_never_a_server_error(
+    client: httpx.AsyncClient, raw: bytes
+) -> None:
+    response = await client.post(
+        "/v1/events",
+        content=raw + b"\n" + ndjson([campaign_defined()]),
+        headers={**AUTH, "Content-Type": "application/x-ndjson"},
+    )
+
+    assert response.status_code == 200
+    assert [status for status, _ in statuses(response)] == ["rejected", "accepted"]
 
 
 async def test_a_body_in_another_format_is_a_415(client: httpx.AsyncClient) -> None:

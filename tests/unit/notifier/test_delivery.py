@@ -29,7 +29,7 @@ from shared.persistence.schema import (
 )
 from shared.text import fold
 from tests.conftest import FrozenClock
-from tests.receivers import Mailbox, WebhookReceiver, serving, smtp_serving
+from tests.receivers import LOCAL_RECEIVERS, Mailbox, WebhookReceiver, serving, smtp_serving
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
@@ -77,6 +77,11 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await add_units(engine)
     yield engine
     await engine.dispose()
+
+
+def webhooks(client: httpx.AsyncClient, clock: FrozenClock) -> dict[str, Channel]:
+    """The webhook channel, allowed to reach the test receivers on loopback."""
+    return {"webhook": WebhookChannel(client, clock, targets=LOCAL_RECEIVERS)}
 
 
 @pytest.fixture
@@ -197,7 +202,7 @@ async def test_a_receiver_failing_three_times_gets_one_delivery_after_four_logge
 ) -> None:
     receiver.statuses.extend([503, 502, 500])
     delivery_id = await one_delivery(engine, clock, address=receiver.url)
-    worker = make_worker(engine, {"webhook": WebhookChannel(http_client, clock)}, clock)
+    worker = make_worker(engine, webhooks(http_client, clock), clock)
 
     waits = []
     for _ in range(3):
@@ -214,7 +219,7 @@ async def test_a_receiver_failing_three_times_gets_one_delivery_after_four_logge
     assert (row.status, row.attempts) == ("sent", 4)
     log = await attempts(engine, delivery_id)
     assert [outcome for outcome, _ in log] == ["retry", "retry", "retry", "sent"]
-    assert log[0][1].startswith("HTTP 503: Service Unavailable")
+    assert log[0][1].startswith("HTTP 503 Service Unavailable")
     assert len(receiver.requests) == 4
     assert all(request.verified for request in receiver.requests)
     assert sample(worker, "notifier_delivery_retries_total", channel="webhook") == 3
@@ -228,7 +233,10 @@ async def test_a_woken_worker_sends_at_once_instead_of_after_its_idle_pause(
     http_client: httpx.AsyncClient,
 ) -> None:
     worker = make_worker(
-        engine, {"webhook": WebhookChannel(http_client, clock)}, clock, idle_seconds=600
+        engine,
+        webhooks(http_client, clock),
+        clock,
+        idle_seconds=600,
     )
     running = asyncio.create_task(worker.run())
     try:
@@ -250,7 +258,7 @@ async def test_the_real_receiver_verifies_the_signature_of_the_json_body(
     http_client: httpx.AsyncClient,
 ) -> None:
     await one_delivery(engine, clock, address=receiver.url, language="en")
-    worker = make_worker(engine, {"webhook": WebhookChannel(http_client, clock)}, clock)
+    worker = make_worker(engine, webhooks(http_client, clock), clock)
 
     assert await worker.deliver_due() == 1
 
@@ -281,14 +289,14 @@ async def test_a_gone_endpoint_is_dead_after_one_attempt_and_its_subscription_di
     receiver.statuses.append(410)
     subscription = await add_subscription(engine, clock, address=receiver.url)
     first = await add_delivery(engine, clock, await add_decision(engine, clock), subscription)
-    worker = make_worker(engine, {"webhook": WebhookChannel(http_client, clock)}, clock)
+    worker = make_worker(engine, webhooks(http_client, clock), clock)
 
     assert await worker.deliver_due() == 1
 
     row = await delivery(engine, first)
     assert (row.status, row.attempts) == ("dead", 1)
-    assert await attempts(engine, first) == [("dead", "HTTP 410: Gone")]
-    assert await disabled_reason(engine, subscription) == f"delivery {first}: HTTP 410: Gone"
+    assert await attempts(engine, first) == [("dead", "HTTP 410 Gone")]
+    assert await disabled_reason(engine, subscription) == f"delivery {first}: HTTP 410 Gone"
     assert sample(worker, "notifier_deliveries_total", channel="webhook", outcome="dead") == 1
 
     later = await add_delivery(
@@ -312,7 +320,7 @@ async def test_a_delivery_marked_sent_is_not_sent_again(
     already = await add_delivery(
         engine, clock, await add_decision(engine, clock, key="old"), subscription, status="sent"
     )
-    worker = make_worker(engine, {"webhook": WebhookChannel(http_client, clock)}, clock)
+    worker = make_worker(engine, webhooks(http_client, clock), clock)
 
     assert await worker.deliver_due() == 1
     clock.advance(days=1)
@@ -333,7 +341,7 @@ async def test_transient_failures_give_up_after_max_attempts_without_disabling(
     delivery_id = await one_delivery(engine, clock, address=receiver.url)
     worker = make_worker(
         engine,
-        {"webhook": WebhookChannel(http_client, clock)},
+        webhooks(http_client, clock),
         clock,
         policy=RetryPolicy(max_attempts=3),
     )
@@ -357,7 +365,7 @@ async def test_an_unreachable_endpoint_is_retried(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     delivery_id = await one_delivery(engine, clock, address=f"http://127.0.0.1:{port}/")
-    worker = make_worker(engine, {"webhook": WebhookChannel(http_client, clock)}, clock)
+    worker = make_worker(engine, webhooks(http_client, clock), clock)
 
     assert await worker.deliver_due() == 1
 
@@ -375,7 +383,7 @@ async def test_a_delivery_in_flight_is_not_claimed_by_another_pass(
 ) -> None:
     receiver.hold = asyncio.Event()
     delivery_id = await one_delivery(engine, clock, address=receiver.url)
-    channels = {"webhook": WebhookChannel(http_client, clock)}
+    channels = webhooks(http_client, clock)
     first, second = make_worker(engine, channels, clock), make_worker(engine, channels, clock)
 
     sending = asyncio.create_task(first.deliver_due())
@@ -393,7 +401,7 @@ async def test_deliveries_wait_for_a_worker_serving_their_channel(
     engine: AsyncEngine, clock: FrozenClock, http_client: httpx.AsyncClient
 ) -> None:
     delivery_id = await one_delivery(engine, clock, channel="email", address="a@bac-kan.vn")
-    worker = make_worker(engine, {"webhook": WebhookChannel(http_client, clock)}, clock)
+    worker = make_worker(engine, webhooks(http_client, clock), clock)
     clock.advance(minutes=3)
 
     assert await worker.deliver_due() == 0

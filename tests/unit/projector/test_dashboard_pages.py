@@ -20,7 +20,7 @@ from shared.persistence.engine import create_engine
 from tests.conftest import FrozenClock
 from tests.dashboard_seed import ADMIN, BA_CHE, NASTY_NAME, TOKENS, project_seed_cases
 
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://dashboard"}
 AS_OF = "2022-05-12T13:30:00+07:00"
 
 
@@ -41,7 +41,8 @@ async def page(
 ) -> httpx.Response:
     client.cookies.clear()
     if token:
-        client.cookies.set(COOKIE, token)
+        signed = await client.post("/sign-in", content=f"token={token}", headers=FORM)
+        assert signed.status_code == 303, signed.text
     return await client.get(path, params=params)
 
 
@@ -79,9 +80,12 @@ async def test_without_a_token_a_page_is_the_sign_in_form_and_comes_back_after_i
     assert signed.status_code == 303
     assert signed.headers["location"] == "/units/bache-khoi-cq?lang=en"
     cookie = signed.headers["set-cookie"]
-    assert cookie.startswith(f"{COOKIE}={ADMIN};")
+    assert cookie.startswith(f"{COOKIE}=sha256:")
+    assert ADMIN not in cookie
     assert "HttpOnly" in cookie
     assert "SameSite=strict" in cookie
+    assert "Max-Age=43200" in cookie
+    assert "Secure" not in cookie
 
 
 async def test_an_unknown_token_is_refused_and_a_foreign_address_never_followed(
@@ -97,10 +101,59 @@ async def test_an_unknown_token_is_refused_and_a_foreign_address_never_followed(
     )
     assert elsewhere.headers["location"] == "/"
 
-    out = await client.post("/sign-out?lang=en")
+    out = await client.post("/sign-out?lang=en", headers={"Origin": "http://dashboard"})
     assert out.status_code == 303
     assert out.headers["location"] == "/sign-in?lang=en"
     assert out.headers["set-cookie"].startswith(f'{COOKIE}="";')
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [{"Origin": "https://evil.example"}, {"Referer": "https://evil.example/form"}, {}],
+    ids=["another origin", "another referer", "neither"],
+)
+async def test_forms_posted_from_another_site_are_refused(
+    client: httpx.AsyncClient, origin: dict[str, str]
+) -> None:
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **origin}
+
+    signed = await client.post("/sign-in", content=f"token={ADMIN}", headers=headers)
+    out = await client.post("/sign-out", headers=origin)
+
+    assert (signed.status_code, out.status_code) == (403, 403)
+    assert "set-cookie" not in signed.headers
+
+
+async def test_a_session_ends_when_it_expires_and_a_forged_one_never_starts(
+    client: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    assert (await page(client, "/units/bache-khoi-cq")).status_code == 200
+    kept = client.cookies[COOKIE]
+
+    clock.advance(hours=12, seconds=1)
+    assert (await client.get("/units/bache-khoi-cq")).status_code == 401
+
+    digest, expires, mac = kept.strip('"').split(".")
+    client.cookies.clear()
+    client.cookies.set(COOKIE, f"{digest}.{int(expires) + 86_400}.{mac}")
+    assert (await client.get("/units/bache-khoi-cq")).status_code == 401
+    client.cookies.set(COOKIE, ADMIN)
+    assert (await client.get("/units/bache-khoi-cq")).status_code == 401
+
+
+async def test_behind_a_tls_proxy_the_cookie_is_secure_when_configured(
+    sqlite_url: str, clock: FrozenClock
+) -> None:
+    engine = create_engine(sqlite_url)
+    settings = QueryApiSettings(tokens=TOKENS, cookie_secure=True)
+    app = create_query_app(engine, settings, clock=clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://dashboard"
+    ) as http:
+        signed = await http.post("/sign-in", content=f"token={ADMIN}", headers=FORM)
+    await engine.dispose()
+
+    assert "Secure" in signed.headers["set-cookie"]
 
 
 # -- figures --------------------------------------------------------------------------------

@@ -22,15 +22,16 @@ from services.projector.api.dashboard.i18n import Formats
 from services.projector.api.dashboard.page import unit_page
 from services.projector.api.dashboard.session import (
     Viewer,
-    forget_token,
+    forget_session,
     form_fields,
-    keep_token,
     local_path,
     scope_of,
+    sessions,
 )
 from services.projector.api.dashboard.views import PageRoute, language_of, render
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.text import fold
+from shared.web.parameters import within_campaign_years
 
 Context = Annotated[QueryContext, Depends(query_context)]
 
@@ -60,6 +61,7 @@ async def sign_in_form(request: Request, next: str = "/") -> HTMLResponse:
 @dashboard_router.post("/sign-in")
 async def sign_in(request: Request) -> Response:
     """Keep a known token in the cookie and go on; an unknown one gets the form again."""
+    sessions(request).same_site(request)
     fields = await form_fields(request)
     token, target = fields.get("token", "").strip(), local_path(fields.get("next"))
     try:
@@ -73,16 +75,17 @@ async def sign_in(request: Request) -> Response:
             unknown=True,
         )
     response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
-    keep_token(response, request, token)
+    sessions(request).keep(response, request, token)
     return response
 
 
 @dashboard_router.post("/sign-out")
 async def sign_out(request: Request) -> Response:
+    sessions(request).same_site(request)
     response = RedirectResponse(
         f"/sign-in?lang={language_of(request).code}", status_code=status.HTTP_303_SEE_OTHER
     )
-    forget_token(response)
+    forget_session(response)
     return response
 
 
@@ -92,11 +95,13 @@ def parse_as_of(text: str | None) -> dt.datetime | None:
         return None
     try:
         moment = dt.datetime.fromisoformat(text)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=CAMPAIGN_ZONE)
+        return within_campaign_years(moment)
     except ValueError as error:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"as_of {text!r} is not a date and time"
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"as_of {text[:40]!r} is not a date and time between 2000 and 2100",
         ) from error
-    return moment if moment.tzinfo else moment.replace(tzinfo=CAMPAIGN_ZONE)
 
 
 @dashboard_router.get("/units/{unit_id}")

@@ -1,0 +1,34 @@
+"""Request parameters bounded to what the database and the calendar can hold.
+
+An unbounded integer reaches the database as a value its bigint cannot hold, and an instant
+in year 1 or 9999 cannot be turned into UTC: both were server errors. Bounded here, they are
+a 422 that says what is accepted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import Path, Query
+from pydantic import AfterValidator, AwareDatetime
+
+ROW_ID_MAX = 2**63 - 1
+EARLIEST_INSTANT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST_INSTANT = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
+def within_campaign_years(at: dt.datetime) -> dt.datetime:
+    """Refuse an instant no campaign can mean (and that may not convert to UTC at all)."""
+    if not EARLIEST_INSTANT <= at < LATEST_INSTANT:
+        raise ValueError(
+            f"must lie between {EARLIEST_INSTANT:%Y-%m-%d} and {LATEST_INSTANT:%Y-%m-%d}"
+        )
+    return at
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(within_campaign_years)]
+"""An instant with a UTC offset, between 2000 and 2100."""
+
+RowIdPath = Annotated[int, Path(ge=1, le=ROW_ID_MAX, description="The id the API gave it")]
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000, description="From 1")]
