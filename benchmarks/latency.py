@@ -162,7 +162,13 @@ async def pipeline(bench: Bench, memory: PeakMemory) -> AsyncIterator[Pipeline]:
                 "RELAY_IDLE_SECONDS": "0.02",
                 **FAST,
             },
-            "notifier": {"CHANGES_TOPIC": changes, "TOKENS": tokens, **FAST},
+            "notifier": {
+                "CHANGES_TOPIC": changes,
+                "TOKENS": tokens,
+                # The benchmark's webhook receiver listens on loopback.
+                "WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
+                **FAST,
+            },
             "api": {"TOKENS": tokens},
         }
         started = {}

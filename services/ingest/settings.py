@@ -26,7 +26,13 @@ class IngestSettings(DatabaseSettings, KafkaSettings):
     batch_size: int = Field(default=1000, ge=1, le=10_000)
     batch_timeout_ms: int = Field(default=200, ge=1)
 
-    max_event_bytes: int = Field(default=MAX_EVENT_BYTES, ge=1024)
+    max_event_bytes: int = Field(
+        default=MAX_EVENT_BYTES,
+        ge=1024,
+        le=900 * 1024,
+        description="Larger events are rejected; the bound keeps a recorded event under "
+        "Kafka's default message size (1 MiB), or the relay could never publish it",
+    )
     earliest_occurred_at: AwareDatetime = Field(
         default=EARLIEST, description="Facts said to have happened before this are refused"
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -238,13 +238,20 @@ async def _swap(connection: AsyncConnection) -> None:
         await connection.execute(sa.text(f"DROP TABLE {SHADOW}.{table.name}"))
 
 
+Finish = Callable[[AsyncConnection], Awaitable[None]]
+"""What is done with the replayed tables in the transaction that holds live projectors: the
+swap, or (``initiatives projector verify``) a comparison with the live tables."""
+
+
 async def rebuild(
     url: str,
     *,
     batch_size: int = DEFAULT_BATCH,
     restart: bool = False,
     progress: Progress | None = None,
+    finish: Finish | None = None,
 ) -> RebuildReport:
+    """Replay the store into the shadow tables, then swap them in (or ``finish`` them)."""
     engine = _shadow_engine(url)
     try:
         await ensure_migrated(engine)
@@ -281,7 +288,7 @@ async def rebuild(
                         raise
                     await projection.settle_on(connection, batch, (CHECKPOINT, position))
             read = await store.last_position() - resumed_at
-            await _swap(connection)
+            await (finish or _swap)(connection)
     finally:
         await engine.dispose()
     if is_sqlite(url):

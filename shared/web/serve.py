@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.dependencies import Dependency, wait_for
+from shared.web.deadlines import ReadDeadlines
 from shared.web.http_metrics import instrument
 
 
@@ -42,6 +43,7 @@ def _config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
         port=port,
         log_config=None,
         lifespan="off",
+        http=ReadDeadlines,
         timeout_keep_alive=5,
         limit_concurrency=1000,
         h11_max_incomplete_event_size=64 * 1024,
