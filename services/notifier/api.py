@@ -21,9 +21,10 @@ from pydantic import AwareDatetime, BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.notifier import subscriptions
+from services.notifier.channels.targets import WebhookTargets
 from services.notifier.rules import Rule
 from services.notifier.settings import NotifierSettings
-from services.notifier.subscriptions import Subscription, SubscriptionRequest
+from services.notifier.subscriptions import Channel, Subscription, SubscriptionRequest
 from shared.eventstore.port import Clock
 from shared.persistence.schema import (
     nt_attempts,
@@ -164,6 +165,10 @@ async def create_subscription(
         )
         if known is None:
             raise HTTPException(http.HTTP_404_NOT_FOUND, f"unit {request.unit_id!r} is not known")
+        if request.channel is Channel.WEBHOOK:
+            targets = WebhookTargets(context.settings.webhook_allowed_networks)
+            if refused := await targets.refused_now(request.address):
+                raise HTTPException(http.HTTP_422_UNPROCESSABLE_CONTENT, refused)
         return await subscriptions.create(connection, request, context.clock())
 
 

@@ -73,3 +73,26 @@ class WebhookTargets:
                     "(allow in-house receivers with INITIATIVES_NOTIFIER_WEBHOOK_ALLOWED_NETWORKS)"
                 )
         return addresses[0]
+
+    async def refused_now(self, address: str) -> str | None:
+        """Why a webhook to ``address`` is refused, when that is known without asking DNS
+        (an address literal or ``localhost``); checked when a subscription is made, so the
+        official hears it at once. Names are checked at every send."""
+        url = httpx.URL(address)
+        host = url.host
+        literal = host == "localhost" or _is_address(host)
+        if not literal:
+            return None
+        try:
+            await self.pinned(url)
+        except PermanentFailure as refused:
+            return str(refused)
+        return None
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

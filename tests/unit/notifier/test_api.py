@@ -112,6 +112,21 @@ async def test_an_email_subscription_in_english_with_a_digest(client: httpx.Asyn
     assert body["rules"] == ["missed", "at_risk"]
 
 
+@pytest.mark.parametrize(
+    "address",
+    ["http://127.0.0.1:8001/ingest/v1/events", "http://localhost/", "http://169.254.169.254/"],
+)
+async def test_a_webhook_into_the_deployments_own_network_is_refused_when_subscribing(
+    client: httpx.AsyncClient, address: str
+) -> None:
+    refused = await client.post(
+        "/v1/subscriptions", json=hook("bk", address=address), headers=bearer(ADMIN)
+    )
+
+    assert refused.status_code == 422
+    assert "address: refused" in refused.json()["detail"]
+
+
 async def test_units_outside_the_tokens_scope_are_refused(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
