@@ -9,7 +9,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
-command -v java >/dev/null || missing+=(default-jre-headless)
+# A JDK, not only a runtime: tests run a Java producer in source-file mode (java Foo.java).
+command -v javac >/dev/null || missing+=(default-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
 command -v make >/dev/null || missing+=(make)
 command -v chromium >/dev/null || missing+=(chromium)

@@ -88,6 +88,7 @@ class ProjectorMetrics:
         self.duplicates.inc(outcome.duplicates)
         self.unknown.inc(outcome.unknown_types)
         self.quarantined.inc(len(outcome.quarantined))
+        self.quarantined_streams.inc(len(outcome.quarantined))  # readiness sets it exactly
         self.held.inc(outcome.held)
         self.batch_size.observe(size)
         self.apply_seconds.observe(seconds)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 
@@ -18,8 +19,11 @@ from services.projector.projection import Projection
 from services.projector.tables import read_checkpoint
 from shared.contracts.recorded import RecordedEvent
 from shared.eventstore.port import EventStore, utc_now
+from shared.failures import is_transient, reason
 
 CHECKPOINT = "event-store-tail"
+
+log = logging.getLogger(__name__)
 
 
 class StoreTailer:
@@ -62,8 +66,15 @@ class StoreTailer:
         return total
 
     async def run(self) -> None:
+        """Follow the store; an outage is one warning a pass (anything else ends the loop,
+        whose supervisor logs and restarts it)."""
         while True:
-            await self.catch_up()
+            try:
+                await self.catch_up()
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                log.warning("cannot follow the event store: %s; trying again", reason(error))
             await asyncio.sleep(self._interval)
 
 
