@@ -100,7 +100,7 @@ class Intake:
         ]
         await self._parking.park(parked)
         if dead_letter_rejections:
-            await self._send_dead_letters(
+            await self.send_dead_letters(
                 [
                     DeadLetter(item.raw, v.code or "rejected", v.message or "", item.origin)
                     for item, v in zip(items, verdicts, strict=True)
@@ -109,7 +109,8 @@ class Intake:
             )
         return verdicts
 
-    async def _send_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+    async def send_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        """Dead-letter input that can never be accepted, counted by code."""
         await self._dead_letters.send(letters)
         for letter in letters:
             self._metrics.dead_letters.labels(letter.code).inc()
@@ -140,7 +141,7 @@ class Intake:
             if verdict.status in (VerdictStatus.PARKED, VerdictStatus.REJECTED):
                 dead.append(DeadLetter(item.raw.encode(), code, message, item.origin))
                 report.dead_lettered[code] += 1
-        await self._send_dead_letters(dead)
+        await self.send_dead_letters(dead)
         await self._parking.release(done)
         await self._parking.park(again)
         report.released = len(done) - len(dead)

@@ -38,6 +38,7 @@ def subscribe_portal_events(
         observe_lag=lambda topic, partition, lag: metrics.lag.labels(topic, str(partition)).set(
             lag
         ),
+        dead_letters=intake.send_dead_letters,
         title="portal events",
         description="Facts from upstream portals (see docs/contracts.md)",
     )

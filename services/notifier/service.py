@@ -74,6 +74,7 @@ class NotifierService:
             observe_lag=lambda topic, partition, lag: parts.metrics.lag.labels(
                 topic, str(partition)
             ).set(lag),
+            dead_letters=parts.dead_letters.send,
             title="progress changes",
             description="A unit's figures moved (shared.contracts.progress.ProgressChanged)",
         )

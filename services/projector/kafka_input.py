@@ -96,6 +96,7 @@ def subscribe_recorded_events(
         observe_lag=lambda topic, partition, lag: metrics.lag.labels(topic, str(partition)).set(
             lag
         ),
+        dead_letters=dead_letters.send,
         title="recorded events",
         description="Every accepted fact, in order per stream (see docs/contracts.md)",
     )

@@ -5,6 +5,11 @@ every partition of the batch is rewound to its first record and the batch is red
 after a pause that doubles up to 30 s: nothing is skipped and the consumer does not spin.
 The framework never decodes the bytes; handlers see raw records, so even input that is not
 JSON reaches the handler (and from there the dead letters).
+
+A record batch the Kafka client cannot decode at all (a codec it lacks, a corrupt batch) would
+stop its partition for good: FastStream retries the fetch forever. Such a batch is stepped
+over offset by offset instead, each offset dead-lettered with where it was, and every other
+partition goes on.
 """
 
 from __future__ import annotations
@@ -14,18 +19,26 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CorruptRecordException, UnsupportedCodecError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
 
+from shared.dead_letters import DeadLetter, Origin
+from shared.failures import reason
+
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 30.0
+UNDECODABLE = (UnsupportedCodecError, CorruptRecordException)
+PROBE_MS = 500
+"""How long a partition is read alone while looking for the undecodable batch."""
 
 Records = Sequence[ConsumerRecord[Any, Any]]
 LagObserver = Callable[[str, int, int], None]
 """Called with (topic, partition, records not yet consumed) after each batch."""
+SendLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 
 
 async def _keep_raw(message: StreamMessage[Any]) -> Any:
@@ -41,12 +54,12 @@ def subscribe_batches(
     max_records: int,
     batch_timeout_ms: int,
     observe_lag: LagObserver | None = None,
+    dead_letters: SendLetters,
     title: str,
     description: str,
 ) -> None:
     failures = 0
-
-    @broker.subscriber(
+    subscriber = broker.subscriber(
         topic,
         group_id=group_id,
         batch=True,
@@ -58,6 +71,23 @@ def subscribe_batches(
         title=title,
         description=description,
     )
+    fetch = subscriber.get_msg
+
+    async def fetch_stepping_over_undecodable(consumer: AIOKafkaConsumer) -> Any:
+        try:
+            return await fetch(consumer)
+        except UNDECODABLE as error:
+            letters = await _step_over_undecodable(consumer, error)
+            log.error(
+                "undecodable record batch stepped over; its offsets are dead-lettered",
+                extra={"topic": topic, "offsets": len(letters), "reason": reason(error)},
+            )
+            await dead_letters(letters)
+            return ()
+
+    subscriber.get_msg = fetch_stepping_over_undecodable  # type: ignore[method-assign]
+
+    @subscriber
     async def on_batch(message: KafkaMessage) -> None:
         nonlocal failures
         raw = message.raw_message
@@ -78,6 +108,46 @@ def subscribe_batches(
         await message.ack()
         if observe_lag is not None:
             _report_lag(message, records, observe_lag)
+
+
+async def _step_over_undecodable(
+    consumer: AIOKafkaConsumer, error: BaseException
+) -> list[DeadLetter]:
+    """Read each assigned partition alone, from its last committed offset, to find the ones
+    that cannot be decoded, and move past their bad offsets one at a time (the broker answers
+    a fetch at any offset of a batch with the whole batch); every partition is left at its
+    first readable offset. Starting from the commits matters: the failed fetch may already
+    have moved other partitions past records no handler has seen."""
+    letters = []
+    for tp in sorted(consumer.assignment()):
+        committed = await consumer.committed(tp)
+        offset = (
+            committed if committed is not None else (await consumer.beginning_offsets([tp]))[tp]
+        )
+        consumer.seek(tp, offset)
+        end = consumer.highwater(tp)
+        while True:
+            try:
+                await consumer.getmany(tp, timeout_ms=PROBE_MS, max_records=1)
+            except UNDECODABLE as again:
+                letters.append(
+                    DeadLetter(
+                        b"",
+                        "undecodable_batch",
+                        f"the record batch cannot be decoded: {reason(again)}",
+                        Origin("kafka", tp.topic, tp.partition, offset),
+                    )
+                )
+                offset += 1
+                consumer.seek(tp, offset)
+                if end is not None and offset >= end:
+                    break
+                continue
+            consumer.seek(tp, offset)
+            break
+    if not letters:
+        raise error
+    return letters
 
 
 def _report_lag(message: KafkaMessage, records: Records, observe: LagObserver) -> None:
