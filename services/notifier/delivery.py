@@ -18,6 +18,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
@@ -39,6 +40,7 @@ from services.notifier.messages import (
     webhook_payload,
 )
 from shared.eventstore.port import Clock, utc_now
+from shared.failures import reason
 from shared.persistence.schema import (
     nt_attempts,
     nt_decisions,
@@ -180,7 +182,9 @@ class DeliveryWorker:
                 .values(next_attempt_at=lease)
                 .returning(d.c.id)
             )
-            return await _load(connection, list(taken.scalars()), lease)
+            claimed, broken = await _load(connection, list(taken.scalars()), lease)
+            await self._give_up(connection, broken)
+            return claimed
 
     async def _deliver(self, item: Claimed) -> None:
         channel = item.subscription.channel
@@ -256,6 +260,24 @@ class DeliveryWorker:
             log.warning("delivery %s: lease lost before its outcome was recorded", item.delivery_id)
         self._count(item.subscription.channel, result)
 
+    async def _give_up(self, connection: AsyncConnection, broken: Sequence[Unsendable]) -> None:
+        """End deliveries that can never be sent, with the reason on record."""
+        now = self._clock()
+        for item in broken:
+            detail = f"cannot be sent: {item.reason}"
+            await connection.execute(
+                nt_attempts.insert().values(
+                    delivery_id=item.delivery_id, at=now, outcome="dead", detail=detail
+                )
+            )
+            await connection.execute(
+                nt_deliveries.update()
+                .where(nt_deliveries.c.id == item.delivery_id)
+                .values(status="dead", attempts=nt_deliveries.c.attempts + 1)
+            )
+            self._metrics.deliveries.labels(item.channel, "dead").inc()
+            log.error("delivery %s cannot be sent: %s", item.delivery_id, item.reason)
+
     def _count(self, channel: str, result: Result) -> None:
         if result.outcome == "retry":
             self._metrics.retries.labels(channel).inc()
@@ -265,12 +287,21 @@ class DeliveryWorker:
             log.warning("subscription disabled: %s", result.detail)
 
 
+class Unsendable(NamedTuple):
+    """A claimed delivery whose stored rows cannot make a message."""
+
+    delivery_id: int
+    channel: str
+    reason: str
+
+
 async def _load(
     connection: AsyncConnection, ids: Sequence[int], lease: dt.datetime
-) -> list[Claimed]:
-    """Everything a message needs: decision, subscription and unit names."""
+) -> tuple[list[Claimed], list[Unsendable]]:
+    """Everything a message needs: decision, subscription and unit names; and the deliveries
+    whose rows cannot make one (each alone, so one bad row never holds the others)."""
     if not ids:
-        return []
+        return [], []
     d, dec, s = nt_deliveries, nt_decisions, nt_subscriptions
     query = (
         sa.select(
@@ -287,9 +318,22 @@ async def _load(
         .where(d.c.id.in_(ids))
     )
     rows = (await connection.execute(query)).mappings().all()
-    units = {unit for row in rows for unit in (row["unit_id"], *child_unit_ids(row["details"]))}
+    units: set[str] = set()
+    readable, broken = [], []
+    for row in rows:
+        try:
+            units.update((row["unit_id"], *child_unit_ids(row["details"])))
+            readable.append(row)
+        except Exception as error:
+            broken.append(Unsendable(row["delivery_id"], row["channel"], reason(error)))
     names = await unit_names(connection, units)
-    return [_claimed(row, lease, names) for row in rows]
+    claimed = []
+    for row in readable:
+        try:
+            claimed.append(_claimed(row, lease, names))
+        except Exception as error:
+            broken.append(Unsendable(row["delivery_id"], row["channel"], reason(error)))
+    return claimed, broken
 
 
 def _claimed(row: RowMapping, lease: dt.datetime, names: Mapping[str, str]) -> Claimed:

@@ -194,6 +194,32 @@ def sample(worker: DeliveryWorker, name: str, **labels: str) -> float | None:
 # -- webhooks ---------------------------------------------------------------------------------
 
 
+async def test_a_delivery_whose_stored_decision_cannot_make_a_message_ends_and_holds_no_other(
+    engine: AsyncEngine,
+    clock: FrozenClock,
+    receiver: WebhookReceiver,
+    http_client: httpx.AsyncClient,
+) -> None:
+    subscription = await add_subscription(engine, clock, address=receiver.url)
+    broken = await add_delivery(
+        engine,
+        clock,
+        await add_decision(
+            engine, clock, key="digest/broken", rule="digest", details={"children": [{"x": 1}]}
+        ),
+        subscription,
+    )
+    fine = await add_delivery(engine, clock, await add_decision(engine, clock), subscription)
+    worker = make_worker(engine, webhooks(http_client, clock), clock)
+
+    assert await worker.deliver_due() == 1
+
+    assert (await delivery(engine, broken)).status == "dead"
+    assert await attempts(engine, broken) == [("dead", "cannot be sent: KeyError: 'unit_id'")]
+    assert (await delivery(engine, fine)).status == "sent"
+    assert len(receiver.requests) == 1
+
+
 async def test_a_receiver_failing_three_times_gets_one_delivery_after_four_logged_attempts(
     engine: AsyncEngine,
     clock: FrozenClock,
