@@ -64,3 +64,15 @@ def kafka_projector_settings(url: str, bootstrap: str, prefix: str) -> Projector
         consumer_group=f"{prefix}projector",
         batch_timeout_ms=50,
     )
+
+
+def kafka_ingest_settings(url: str, bootstrap: str, prefix: str) -> IngestSettings:
+    """Ingest on real Kafka whose topics and group carry the test's ``prefix``."""
+    return IngestSettings(
+        database_url=url,
+        kafka_bootstrap_servers=bootstrap,
+        input_topic=f"{prefix}portal",
+        events_topic=f"{prefix}events",
+        consumer_group=f"{prefix}ingest",
+        batch_timeout_ms=50,
+    )

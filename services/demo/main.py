@@ -44,12 +44,11 @@ from shared.config import DatabaseSettings, KafkaSettings
 from shared.dead_letters import Origin
 from shared.eventstore.port import Clock, utc_now
 from shared.lifecycle import BackgroundTasks
-from shared.messaging.health import kafka_ready
+from shared.messaging.health import service_readiness
 from shared.persistence import progress_outbox
 from shared.persistence.engine import create_engine, is_sqlite
 from shared.persistence.migrations import upgrade
 from shared.web.auth import ADMIN_SCOPE
-from shared.web.ops import database_ready
 from shared.web.secrets import hash_secret
 from shared.web.serve import serve_http
 
@@ -313,12 +312,10 @@ async def running_demo(
                     tasks.start(portal.run, name="simulated-portal")
 
             http_metrics = CollectorRegistry()
-            readiness = {
-                "database": database_ready(engine),
-                "quarantine": quarantine_clear(engine, projector.metrics.quarantined_streams),
-            }
-            if kafka is not None:
-                readiness["kafka"] = kafka_ready(kafka)
+            readiness = service_readiness(engine, kafka)
+            readiness["quarantine"] = quarantine_clear(
+                engine, projector.metrics.quarantined_streams
+            )
             app = demo_app(
                 engine,
                 clock=clock,

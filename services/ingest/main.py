@@ -10,11 +10,9 @@ from services.ingest.components import ingest_components
 from services.ingest.http import create_ingest_app
 from services.ingest.service import IngestService
 from services.ingest.settings import IngestSettings
-from shared.dependencies import dependencies
-from shared.messaging.health import kafka_ready
+from shared.messaging.health import service_readiness
 from shared.web.logging import configure_logging
-from shared.web.ops import database_ready
-from shared.web.serve import Opened, run_when_ready
+from shared.web.serve import Opened, run_service
 
 
 async def serve(settings: IngestSettings, log_level: str = "INFO") -> None:
@@ -23,15 +21,8 @@ async def serve(settings: IngestSettings, log_level: str = "INFO") -> None:
     @asynccontextmanager
     async def opened() -> AsyncIterator[Opened]:
         async with ingest_components(settings) as parts:
-            checks = {"database": database_ready(parts.engine)}
-            if settings.kafka_bootstrap_servers:
-                checks["kafka"] = kafka_ready(settings.kafka_bootstrap_servers)
+            checks = service_readiness(parts.engine, settings.kafka_bootstrap_servers)
             app = create_ingest_app(parts, readiness_checks=checks)
             yield app, parts.metrics.registry, IngestService(parts)
 
-    await run_when_ready(
-        settings.http_host,
-        settings.http_port,
-        dependencies(settings.database_url, settings.kafka_bootstrap_servers),
-        opened,
-    )
+    await run_service(settings, opened)

@@ -11,11 +11,10 @@ from services.notifier.api import create_notifier_app
 from services.notifier.components import notifier_components
 from services.notifier.service import NotifierService
 from services.notifier.settings import NotifierSettings
-from shared.dependencies import dependencies
-from shared.messaging.health import kafka_ready
+from shared.messaging.health import service_readiness
 from shared.web.logging import configure_logging
-from shared.web.ops import database_ready, ops_router
-from shared.web.serve import Opened, run_when_ready
+from shared.web.ops import ops_router
+from shared.web.serve import Opened, run_service
 
 
 async def serve(settings: NotifierSettings, log_level: str = "INFO") -> None:
@@ -24,9 +23,7 @@ async def serve(settings: NotifierSettings, log_level: str = "INFO") -> None:
     @asynccontextmanager
     async def opened() -> AsyncIterator[Opened]:
         async with notifier_components(settings) as parts:
-            checks = {"database": database_ready(parts.engine)}
-            if settings.kafka_bootstrap_servers:
-                checks["kafka"] = kafka_ready(settings.kafka_bootstrap_servers)
+            checks = service_readiness(parts.engine, settings.kafka_bootstrap_servers)
             app = create_notifier_app(
                 parts.engine,
                 settings,
@@ -35,9 +32,4 @@ async def serve(settings: NotifierSettings, log_level: str = "INFO") -> None:
             )
             yield app, parts.metrics.registry, NotifierService(parts)
 
-    await run_when_ready(
-        settings.http_host,
-        settings.http_port,
-        dependencies(settings.database_url, settings.kafka_bootstrap_servers),
-        opened,
-    )
+    await run_service(settings, opened)

@@ -12,11 +12,10 @@ from services.projector.components import projector_components
 from services.projector.quarantine import quarantine_clear
 from services.projector.service import ProjectorService
 from services.projector.settings import ProjectorSettings
-from shared.dependencies import dependencies
-from shared.messaging.health import kafka_ready
+from shared.messaging.health import service_readiness
 from shared.web.logging import configure_logging
-from shared.web.ops import database_ready, ops_router
-from shared.web.serve import Opened, run_when_ready
+from shared.web.ops import ops_router
+from shared.web.serve import Opened, run_service
 
 
 async def serve(settings: ProjectorSettings, log_level: str = "INFO") -> None:
@@ -25,19 +24,10 @@ async def serve(settings: ProjectorSettings, log_level: str = "INFO") -> None:
     @asynccontextmanager
     async def opened() -> AsyncIterator[Opened]:
         async with projector_components(settings) as parts:
-            checks = {
-                "database": database_ready(parts.engine),
-                "quarantine": quarantine_clear(parts.engine, parts.metrics.quarantined_streams),
-            }
-            if settings.kafka_bootstrap_servers:
-                checks["kafka"] = kafka_ready(settings.kafka_bootstrap_servers)
+            checks = service_readiness(parts.engine, settings.kafka_bootstrap_servers)
+            checks["quarantine"] = quarantine_clear(parts.engine, parts.metrics.quarantined_streams)
             app = FastAPI(title="initiatives projector", docs_url=None, redoc_url=None)
             app.include_router(ops_router(parts.metrics.registry, checks))
             yield app, parts.metrics.registry, ProjectorService(parts)
 
-    await run_when_ready(
-        settings.http_host,
-        settings.http_port,
-        dependencies(settings.database_url, settings.kafka_bootstrap_servers),
-        opened,
-    )
+    await run_service(settings, opened)

@@ -21,9 +21,19 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.dependencies import Dependency, wait_for
+from shared.dependencies import Dependency, dependencies, wait_for
 from shared.web.deadlines import ReadDeadlines
 from shared.web.http_metrics import instrument
+
+
+class ServiceSettings(Protocol):
+    """What every long-running service's settings say about where it serves and what it
+    depends on."""
+
+    http_host: str
+    http_port: int
+    database_url: str
+    kafka_bootstrap_servers: str | None
 
 
 class Service(Protocol):
@@ -139,3 +149,16 @@ async def run_when_ready(
             finally:
                 if service is not None:
                     await service.stop()
+
+
+async def run_service(
+    settings: ServiceSettings, opened: Callable[[], AbstractAsyncContextManager[Opened]]
+) -> None:
+    """:func:`run_when_ready` for a service that uses the database and, when configured,
+    Kafka."""
+    await run_when_ready(
+        settings.http_host,
+        settings.http_port,
+        dependencies(settings.database_url, settings.kafka_bootstrap_servers),
+        opened,
+    )

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.settings import IngestSettings
 from services.samples.portal_events import small_tree, submitted
 from tests.infrastructure import REPO_ROOT, Infrastructure, create_topics
 from tests.kafka_tools import produce, wait_until
-from tests.running import running_ingest
+from tests.running import kafka_ingest_settings, running_ingest
 
 pytestmark = pytest.mark.integration
 
@@ -54,14 +53,7 @@ async def test_every_codec_a_java_producer_uses_is_ingested(
     infrastructure: Infrastructure, postgres_url: str, kafka_topic_prefix: str
 ) -> None:
     bootstrap, p = infrastructure.kafka_bootstrap_servers, kafka_topic_prefix
-    settings = IngestSettings(
-        database_url=postgres_url,
-        kafka_bootstrap_servers=bootstrap,
-        input_topic=f"{p}portal",
-        events_topic=f"{p}events",
-        consumer_group=f"{p}ingest",
-        batch_timeout_ms=50,
-    )
+    settings = kafka_ingest_settings(postgres_url, bootstrap, p)
     await create_topics(bootstrap, [f"{p}portal", f"{p}portal.dlq", f"{p}events"], partitions=2)
     tree = [json.dumps(event, ensure_ascii=False).encode() for event in small_tree()]
     await produce(bootstrap, settings.input_topic, tree, [b"reference"] * len(tree))

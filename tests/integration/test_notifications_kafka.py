@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ingest.settings import IngestSettings
 from services.notifier.api import create_notifier_app
 from services.notifier.settings import NotifierSettings
 from services.samples import seed_cases
@@ -25,6 +24,7 @@ from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, wait_until
 from tests.receivers import LOCAL_NETWORKS, Mailbox, WebhookReceiver, serving, smtp_serving
 from tests.running import (
+    kafka_ingest_settings,
     kafka_projector_settings,
     running_ingest,
     running_notifier,
@@ -64,13 +64,7 @@ async def test_a_threshold_crossing_reaches_a_webhook_and_an_inbox_exactly_once(
     bootstrap = infrastructure.kafka_bootstrap_servers
     p = kafka_topic_prefix
     common = {"database_url": postgres_url, "kafka_bootstrap_servers": bootstrap}
-    ingest = IngestSettings(
-        **common,
-        input_topic=f"{p}portal",
-        events_topic=f"{p}events",
-        consumer_group=f"{p}ingest",
-        batch_timeout_ms=50,
-    )
+    ingest = kafka_ingest_settings(postgres_url, bootstrap, p)
     projector = kafka_projector_settings(postgres_url, bootstrap, p)
     engine = create_engine(postgres_url)
     mailbox = Mailbox()

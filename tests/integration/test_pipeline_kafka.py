@@ -11,7 +11,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ingest.settings import IngestSettings
 from services.projector.api.app import create_query_app
 from services.projector.api.settings import QueryApiSettings
 from services.projector.changes import metric_value
@@ -22,7 +21,12 @@ from shared.persistence.schema import STATUS_COLUMNS, rm_progress, rm_targets
 from shared.web.secrets import hash_secret
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, read_topic, wait_until
-from tests.running import kafka_projector_settings, running_ingest, running_projector
+from tests.running import (
+    kafka_ingest_settings,
+    kafka_projector_settings,
+    running_ingest,
+    running_projector,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -65,14 +69,7 @@ async def test_seed_cases_flow_from_portals_to_progress_and_changes(
 ) -> None:
     bootstrap = infrastructure.kafka_bootstrap_servers
     p = kafka_topic_prefix
-    ingest = IngestSettings(
-        database_url=postgres_url,
-        kafka_bootstrap_servers=bootstrap,
-        input_topic=f"{p}portal",
-        events_topic=f"{p}events",
-        consumer_group=f"{p}ingest",
-        batch_timeout_ms=50,
-    )
+    ingest = kafka_ingest_settings(postgres_url, bootstrap, p)
     projector = kafka_projector_settings(postgres_url, bootstrap, p)
     topics = [f"{p}portal", f"{p}portal.dlq", f"{p}events", f"{p}events.dlq", f"{p}changes"]
     await create_topics(bootstrap, topics, partitions=3)
