@@ -166,7 +166,6 @@ class Projection:
         for record in sorted(_initiative_facts(facts), key=lambda r: r.position):
             by_stream.setdefault(record.stream_id, []).append(record)
         await self._settle_streams(connection, list(by_stream.values()), outcome)
-        await quarantine.record(connection, outcome.quarantined, dt.datetime.now(dt.UTC))
         for q in outcome.quarantined:
             log.error(
                 "event quarantined: its stream waits for `initiatives projector quarantine retry`",
@@ -211,7 +210,6 @@ class Projection:
             while bad is None or bad - good > 1:
                 trial = good + step if bad is None else (good + bad) // 2
                 self._reference_trial = trial
-                await self.start()
                 tried = await self._try(connection, [])
                 if isinstance(tried, BatchOutcome):
                     outcome.add(tried)
@@ -225,9 +223,7 @@ class Projection:
         failing = await self._store.read_stream(REFERENCE_STREAM, bad - 1, limit=1)
         if not failing:
             raise error
-        outcome.quarantined.append(_quarantined(failing[0], error, held=0))
-        self._reference_stop = bad - 1
-        await self.start()
+        await _quarantine(connection, outcome, _quarantined(failing[0], error, held=0))
 
     async def _settle_streams(
         self,
@@ -260,7 +256,7 @@ class Projection:
                 outcome.add(result)
                 continue
             held = len(stream) - index - 1
-            outcome.quarantined.append(_quarantined(record, result, held))
+            await _quarantine(connection, outcome, _quarantined(record, result, held))
             outcome.held += held
             return
 
@@ -433,6 +429,13 @@ def _initiative_facts(records: Sequence[R]) -> list[R]:
 
 def _streams(records: Sequence[Recorded]) -> list[str]:
     return sorted({r.stream_id for r in records})
+
+
+async def _quarantine(connection: AsyncConnection, outcome: BatchOutcome, q: Quarantined) -> None:
+    """Stop a stream at once, in the settling transaction: every later trial then holds its
+    events (for the reference stream: reads no further) as the next batches will."""
+    await quarantine.record(connection, [q], dt.datetime.now(dt.UTC))
+    outcome.quarantined.append(q)
 
 
 def _quarantined(record: Recorded, error: Exception, held: int) -> Quarantined:

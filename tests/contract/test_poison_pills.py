@@ -135,8 +135,9 @@ async def test_a_retry_after_the_fix_applies_what_waited(
     assert await projection.retry("initiative-sk-flaky") is None
 
 
+@pytest.mark.parametrize("batch_size", [2, 1000])
 async def test_a_reference_fact_that_cannot_be_applied_stops_the_reference_stream_only(
-    engine: AsyncEngine,
+    engine: AsyncEngine, batch_size: int
 ) -> None:
     store = await fill(engine)
     await store.append(
@@ -151,7 +152,7 @@ async def test_a_reference_fact_that_cannot_be_applied_stops_the_reference_strea
     )
     await IngestPipeline(store).submit([submitted("sk-ok-3", "bk-cdcs-1")])
 
-    await project(engine, store, 2)
+    await project(engine, store, batch_size)
 
     assert await projected(engine) == {"sk-ok-1", "sk-ok-2", "sk-ok-3"}
     assert (await waiting(engine))[REFERENCE_STREAM][:2] == (7, "unapplicable")
