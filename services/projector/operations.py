@@ -20,20 +20,19 @@ from shared.persistence.migrations import ensure_migrated
 
 @dataclass(frozen=True)
 class QuarantineReport:
-    entries: list[tuple[Quarantined, str]]
-    """Each quarantined stream with the portal's id of the event it stopped at."""
+    entries: list[Quarantined]
 
     def render(self) -> str:
         if not self.entries:
             return "nothing is quarantined: every stored event is applied"
         lines = [f"{len(self.entries)} stream(s) quarantined:"]
-        for q, event_id in self.entries:
+        for q in self.entries:
             stamp = (
                 "" if q.quarantined_at is None else q.quarantined_at.isoformat(timespec="seconds")
             )
             lines.append(
                 f"  {q.stream_id} at version {q.version} (position {q.position}, event "
-                f"{event_id}, {q.type}), {q.held} later event(s) waiting, since {stamp}\n"
+                f"{q.event_id or '?'}, {q.type}), {q.held} later event(s) waiting, since {stamp}\n"
                 f"    {q.code}: {q.reason}"
             )
         lines.append("retry after the fix: initiatives projector quarantine retry --all")
@@ -47,9 +46,6 @@ class RetryReport:
     still_waiting: dict[str, str] = field(default_factory=dict)
     """The new reason per stream that stopped again."""
     unknown: list[str] = field(default_factory=list)
-
-    def stopped(self) -> list[tuple[str, str]]:
-        return list(self.still_waiting.items())
 
     def render(self) -> str:
         lines = [f"{stream}: applied {count} event(s)" for stream, count in self.applied.items()]
@@ -65,9 +61,7 @@ async def list_quarantine(url: str) -> QuarantineReport:
     try:
         await ensure_migrated(engine)
         async with engine.connect() as connection:
-            waiting = await quarantine.listed(connection)
-            ids = await quarantine.event_ids(connection, waiting)
-        return QuarantineReport(list(zip(waiting, ids, strict=True)))
+            return QuarantineReport(await quarantine.listed(connection))
     finally:
         await engine.dispose()
 

@@ -173,7 +173,7 @@ class Projection:
                     "stream_id": q.stream_id,
                     "stream_version": q.version,
                     "position": q.position,
-                    "event_id": _event_id(records, q),
+                    "event_id": q.event_id,
                     "type": q.type,
                     "code": q.code,
                     "reason": q.reason,
@@ -447,15 +447,8 @@ def _quarantined(record: Recorded, error: Exception, held: int) -> Quarantined:
         code=STREAM_GAP if isinstance(error, StreamGap) else UNAPPLICABLE,
         reason=reason(error),
         held=held,
+        event_id=getattr(record, "event_id", None),
     )
-
-
-def _event_id(records: Sequence[Recorded], q: Quarantined) -> str | None:
-    """The portal's id of a quarantined event when the batch carries it (Kafka, the tailer)."""
-    for record in records:
-        if record.position == q.position:
-            return getattr(record, "event_id", None)
-    return None
 
 
 def _fresh(records: Sequence[R], applied: dict[str, int]) -> tuple[list[R], int]:

@@ -35,6 +35,9 @@ class Quarantined:
     code: str
     reason: str
     held: int = 0
+    """Later events of the stream waiting behind it."""
+    event_id: str | None = None
+    """The portal's id of the event (the store keeps it; a rebuild's reads do not carry it)."""
     quarantined_at: dt.datetime | None = None
 
 
@@ -73,8 +76,14 @@ async def record(
 
 
 async def listed(connection: AsyncConnection, streams: Collection[str] = ()) -> list[Quarantined]:
-    """Every quarantined stream (or those of ``streams``), oldest first, with the number of
-    later events waiting behind each in the store."""
+    """Every quarantined stream (or those of ``streams``), oldest first, with the portal's
+    id of the event it stopped at and the number of later events waiting in the store."""
+    event_id = (
+        sa.select(events.c.event_id)
+        .where(events.c.position == rm_quarantine.c.position)
+        .scalar_subquery()
+        .label("event_id")
+    )
     behind = (
         sa.select(sa.func.count())
         .where(
@@ -84,7 +93,7 @@ async def listed(connection: AsyncConnection, streams: Collection[str] = ()) -> 
         .scalar_subquery()
         .label("held")
     )
-    query = sa.select(rm_quarantine, behind).order_by(rm_quarantine.c.position)
+    query = sa.select(rm_quarantine, behind, event_id).order_by(rm_quarantine.c.position)
     if streams:
         query = query.where(rm_quarantine.c.stream_id.in_(sorted(streams)))
     return [_quarantined(row) for row in (await connection.execute(query)).mappings()]
@@ -122,17 +131,6 @@ async def release(connection: AsyncConnection, streams: Sequence[str]) -> None:
         )
 
 
-async def event_ids(connection: AsyncConnection, quarantined: Sequence[Quarantined]) -> list[str]:
-    """The portal's id of each quarantined event (the store keeps it; the table does not)."""
-    found: list[str] = []
-    for q in quarantined:
-        event_id = await connection.scalar(
-            sa.select(events.c.event_id).where(events.c.position == q.position)
-        )
-        found.append(str(event_id) if event_id is not None else "?")
-    return found
-
-
 def _quarantined(row: sa.RowMapping) -> Quarantined:
     return Quarantined(
         stream_id=row["stream_id"],
@@ -142,5 +140,6 @@ def _quarantined(row: sa.RowMapping) -> Quarantined:
         code=row["code"],
         reason=row["reason"],
         held=row["held"],
+        event_id=row["event_id"],
         quarantined_at=row["quarantined_at"],
     )
