@@ -166,7 +166,7 @@ async def _replay(
                 writing = asyncio.ensure_future(write(replayed, (CHECKPOINT, after), len(batch)))
                 written, pending = batch, replayed.folded.rows
             except Exception as error:
-                if is_transient(error) or any(error is i for i in interruptions):
+                if _must_stop(error, interruptions):
                     raise
                 earlier = writing is not None and not await _succeeded(writing, interruptions)
                 writing, pending = None, {}
@@ -180,12 +180,17 @@ async def _replay(
     return after
 
 
+def _must_stop(error: Exception, interruptions: list[BaseException]) -> bool:
+    """An outage, or the caller interrupting: not an event to settle."""
+    return is_transient(error) or any(error is i for i in interruptions)
+
+
 async def _succeeded(writing: asyncio.Future[None], interruptions: list[BaseException]) -> bool:
     """Whether a batch's write went through; an outage or an interruption still raises."""
     try:
         await writing
     except Exception as error:
-        if is_transient(error) or any(error is i for i in interruptions):
+        if _must_stop(error, interruptions):
             raise
         return False
     return True
@@ -249,7 +254,7 @@ async def rebuild(
     batch_size: int = DEFAULT_BATCH,
     restart: bool = False,
     progress: Progress | None = None,
-    finish: Finish | None = None,
+    finish: Finish = _swap,
 ) -> RebuildReport:
     """Replay the store into the shadow tables, then swap them in (or ``finish`` them)."""
     engine = _shadow_engine(url)
@@ -288,7 +293,7 @@ async def rebuild(
                         raise
                     await projection.settle_on(connection, batch, (CHECKPOINT, position))
             read = await store.last_position() - resumed_at
-            await (finish or _swap)(connection)
+            await finish(connection)
     finally:
         await engine.dispose()
     if is_sqlite(url):
