@@ -18,6 +18,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from shared.failures import reason
+from shared.lifecycle import Backoff
 from shared.messaging.health import kafka_ready
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import DatabaseNotMigrated, ensure_migrated
@@ -82,14 +83,14 @@ async def wait_for(
     what: str, check: Callable[[], Awaitable[None]], waiting: Callable[[str], None] | None = None
 ) -> None:
     """Run ``check`` until it passes; ``waiting`` hears why it did not, for ``/readyz``."""
-    pause = FIRST_PAUSE_SECONDS
+    pauses = Backoff(FIRST_PAUSE_SECONDS, MAX_PAUSE_SECONDS)
     while True:
         try:
             await check()
         except NEVER_WAITED_FOR:
             raise
         except Exception as error:
-            why = reason(error)
+            why, pause = reason(error), pauses.next()
             log.warning(
                 f"waiting for {what}: {why}; trying again in {pause:g} s",
                 extra={"dependency": what, "reason": why, "retry_in_seconds": pause},
@@ -97,7 +98,6 @@ async def wait_for(
             if waiting is not None:
                 waiting(f"{what}: {why}")
             await asyncio.sleep(pause)
-            pause = min(MAX_PAUSE_SECONDS, pause * 2)
         else:
             return
 

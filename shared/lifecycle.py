@@ -25,6 +25,24 @@ STEADY_SECONDS = 300.0
 """A run that lasted this long before dying starts the pauses afresh."""
 
 
+class Backoff:
+    """Pauses that double from ``first`` up to ``most``, so a retry never spins; ``reset``
+    starts over after a success."""
+
+    def __init__(self, first: float, most: float) -> None:
+        self._first = first
+        self._most = most
+        self._pause = first
+
+    def next(self) -> float:
+        pause = self._pause
+        self._pause = min(self._most, pause * 2)
+        return pause
+
+    def reset(self) -> None:
+        self._pause = self._first
+
+
 class BackgroundTasks:
     def __init__(self, restarts: Counter | None = None) -> None:
         """``restarts`` (labelled by ``task``) counts loops that died and were restarted."""
@@ -35,7 +53,7 @@ class BackgroundTasks:
         self._tasks.append(asyncio.create_task(self._supervise(loop, name), name=name))
 
     async def _supervise(self, loop: Loop, name: str) -> None:
-        pause = FIRST_PAUSE_SECONDS
+        pauses = Backoff(FIRST_PAUSE_SECONDS, MAX_PAUSE_SECONDS)
         while True:
             started = asyncio.get_running_loop().time()
             try:
@@ -49,9 +67,8 @@ class BackgroundTasks:
             if self._restarts is not None:
                 self._restarts.labels(name).inc()
             if asyncio.get_running_loop().time() - started > STEADY_SECONDS:
-                pause = FIRST_PAUSE_SECONDS
-            await asyncio.sleep(pause)
-            pause = min(MAX_PAUSE_SECONDS, pause * 2)
+                pauses.reset()
+            await asyncio.sleep(pauses.next())
 
     async def stop(self) -> None:
         for task in self._tasks:

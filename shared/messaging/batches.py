@@ -27,9 +27,11 @@ from faststream.message import StreamMessage
 
 from shared.dead_letters import DeadLetter, Origin
 from shared.failures import reason
+from shared.lifecycle import Backoff
 
 log = logging.getLogger(__name__)
 
+FIRST_PAUSE_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 30.0
 UNDECODABLE = (UnsupportedCodecError, CorruptRecordException)
 PROBE_MS = 500
@@ -58,7 +60,7 @@ def subscribe_batches(
     title: str,
     description: str,
 ) -> None:
-    failures = 0
+    pauses = Backoff(FIRST_PAUSE_SECONDS, MAX_BACKOFF_SECONDS)
     subscriber = broker.subscriber(
         topic,
         group_id=group_id,
@@ -89,14 +91,12 @@ def subscribe_batches(
 
     @subscriber
     async def on_batch(message: KafkaMessage) -> None:
-        nonlocal failures
         raw = message.raw_message
         records = raw if isinstance(raw, tuple) else (raw,)
         try:
             await handle(records)
         except Exception:
-            failures += 1
-            pause = min(MAX_BACKOFF_SECONDS, 0.5 * 2**failures)
+            pause = pauses.next()
             log.exception(
                 "batch failed; it will be redelivered",
                 extra={"topic": topic, "records": len(records), "pause_seconds": pause},
@@ -104,7 +104,7 @@ def subscribe_batches(
             await asyncio.sleep(pause)
             await message.nack()
             return
-        failures = 0
+        pauses.reset()
         await message.ack()
         if observe_lag is not None:
             _report_lag(message, records, observe_lag)
