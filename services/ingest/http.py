@@ -30,6 +30,7 @@ from services.ingest.intake import Incoming
 from services.ingest.pipeline import ConflictsPersisted
 from services.ingest.verdicts import Verdict, VerdictStatus
 from shared.dead_letters import Origin
+from shared.web.body_limit import BodyLimit
 from shared.web.ops import ReadinessCheck, database_ready, ops_router
 
 log = logging.getLogger(__name__)
@@ -114,23 +115,6 @@ REQUEST_BODY = {
 }
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
-    too_large = HTTPException(
-        status.HTTP_413_CONTENT_TOO_LARGE,
-        f"the body is larger than {limit} bytes; send the events in several requests",
-    )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
-
-
 def _split(body: bytes, content_type: str, max_events: int) -> list[bytes]:
     """The raw bytes of each event in the body, at most ``max_events`` of them."""
     media_type = content_type.partition(";")[0].strip().lower()
@@ -209,6 +193,7 @@ def create_ingest_app(
         description="Portal events into the event store. Event contract: docs/contracts.md.",
         docs_url="/docs",
     )
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if readiness_checks is None:
         readiness_checks = {"database": database_ready(parts.engine)}
     app.include_router(ops_router(parts.metrics.registry, readiness_checks))
@@ -254,7 +239,7 @@ def create_ingest_app(
     async def post_events(
         request: Request, portal_name: Annotated[str, Depends(portal)]
     ) -> EventsResponse:
-        body = await _read_body(request, settings.max_body_bytes)
+        body = await request.body()
         content_type = request.headers.get("content-type", "")
         limit = settings.max_events_per_request
         if len(body) > OFF_LOOP_BYTES:

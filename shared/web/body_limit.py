@@ -8,14 +8,19 @@ streamed body as soon as it passes it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised from inside the app's read of the body: an HTTP error, so a framework that
+    turns other errors met while parsing into a 400 answers it as the 413 it is."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the body is larger than {limit} bytes, the most this API takes")
 
 
 class BodyLimit:
@@ -26,13 +31,13 @@ class BodyLimit:
         self._exempt = tuple(exempt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or str(scope["path"]).startswith(self._exempt or ("\0",)):
+        if scope["type"] != "http" or str(scope["path"]).startswith(self._exempt):
             await self._app(scope, receive, send)
             return
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self._limit:
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
             return
         received = 0
         started = False
@@ -43,7 +48,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self._limit:
-                    raise _TooLarge
+                    raise _TooLarge(self._limit)
             return message
 
         async def watched(message: Message) -> None:
@@ -55,20 +60,9 @@ class BodyLimit:
             await self._app(scope, counted, watched)
         except _TooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"the body is larger than {self._limit} bytes, the most this API takes"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refused = _TooLarge(self._limit)
+        answer = JSONResponse({"detail": refused.detail}, status_code=refused.status_code)
+        await answer(scope, receive, send)

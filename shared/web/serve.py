@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
@@ -19,6 +18,7 @@ from typing import Protocol
 import uvicorn
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.dependencies import Dependency, dependencies, wait_for
@@ -56,7 +56,6 @@ def _config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
         http=ReadDeadlines,
         timeout_keep_alive=5,
         limit_concurrency=1000,
-        h11_max_incomplete_event_size=64 * 1024,
     )
 
 
@@ -81,18 +80,12 @@ class Front:
             return
         if scope["type"] != "http":
             return
-        alive = scope["path"] == "/healthz"
-        body = json.dumps(
-            {"status": "ok"} if alive else {"status": "starting", "waiting_for": self.waiting_for}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200 if alive else 503,
-                "headers": [(b"content-type", b"application/json"), (b"retry-after", b"5")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        if scope["path"] == "/healthz":
+            answer = JSONResponse({"status": "ok"})
+        else:
+            waiting = {"status": "starting", "waiting_for": self.waiting_for}
+            answer = JSONResponse(waiting, status_code=503, headers={"Retry-After": "5"})
+        await answer(scope, receive, send)
 
 
 @contextlib.asynccontextmanager

@@ -117,6 +117,28 @@ async def test_every_operation_answers_bad_parameters_without_a_server_error(
     assert failures == [], "\n".join(failures)
 
 
+async def _streamed(body: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), 64 * 1024):
+        yield body[start : start + 64 * 1024]
+
+
+@pytest.mark.parametrize("path", ["/sign-in", "/v1/subscriptions"])
+@pytest.mark.parametrize("declared", [True, False], ids=["declared", "streamed"])
+async def test_a_body_over_the_limit_is_refused_before_the_token_is_asked_for(
+    demo: RunningDemo, path: str, declared: bool
+) -> None:
+    body = b"token=" + b"x" * (5 * 1024 * 1024)
+    async with client(demo.app) as http:
+        response = await http.post(
+            path,
+            content=body if declared else _streamed(body),
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://demo"},
+        )
+
+    assert response.status_code == 413
+    assert "larger than 65536 bytes" in response.json()["detail"]
+
+
 def valid_submissions(count: int) -> list[dict[str, Any]]:
     at = (NOW - dt.timedelta(hours=1)).isoformat()
     return [
