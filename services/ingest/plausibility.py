@@ -11,16 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from shared.contracts.base import EARLIEST_INSTANT
 from shared.contracts.portal import ContractViolation, RejectionCode
 from shared.eventstore.port import Clock, utc_now
 
-EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 CLOCK_SKEW = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
 class OccurredWithin:
-    earliest: dt.datetime = EARLIEST
+    earliest: dt.datetime = EARLIEST_INSTANT
     skew: dt.timedelta = CLOCK_SKEW
     """How far ahead of ingest's clock a portal's clock may run."""
     clock: Clock = utc_now

@@ -9,8 +9,9 @@ from __future__ import annotations
 from pydantic import AwareDatetime, Field
 from pydantic_settings import SettingsConfigDict
 
-from services.ingest.plausibility import CLOCK_SKEW, EARLIEST
+from services.ingest.plausibility import CLOCK_SKEW
 from shared.config import DatabaseSettings, KafkaSettings
+from shared.contracts.base import EARLIEST_INSTANT
 from shared.contracts.portal import MAX_EVENT_BYTES
 
 
@@ -34,7 +35,7 @@ class IngestSettings(DatabaseSettings, KafkaSettings):
         "Kafka's default message size (1 MiB), or the relay could never publish it",
     )
     earliest_occurred_at: AwareDatetime = Field(
-        default=EARLIEST, description="Facts said to have happened before this are refused"
+        default=EARLIEST_INSTANT, description="Facts said to have happened before this are refused"
     )
     clock_skew_seconds: float = Field(
         default=CLOCK_SKEW.total_seconds(),

@@ -34,7 +34,7 @@ from shared.persistence.schema import (
     rm_closure,
     rm_units,
 )
-from shared.web.auth import Scope, TokenScope, TokenScopes, covers, outside_scope
+from shared.web.auth import Scope, TokenScope, TokenScopes, covers, log_refusal, outside_scope
 from shared.web.body_limit import BodyLimit
 from shared.web.parameters import ROW_ID_MAX, RowIdPath
 
@@ -68,7 +68,7 @@ async def _visible(connection: AsyncConnection, scope: Scope, unit_id: str) -> b
     them other units hold."""
     if await covers(connection, scope, unit_id):
         return True
-    outside_scope(scope, unit_id)
+    log_refusal(scope, unit_id)
     return False
 
 

@@ -29,6 +29,9 @@ LongText = Annotated[
 
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2099, 12, 31)
+EARLIEST_INSTANT = dt.datetime.combine(EARLIEST_DATE, dt.time(), tzinfo=dt.UTC)
+LATEST_INSTANT = dt.datetime.combine(LATEST_DATE + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+"""The same era as instants: from the first moment of the first date to the end of the last."""
 CampaignDate = Annotated[
     dt.date,
     Field(

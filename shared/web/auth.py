@@ -89,12 +89,17 @@ async def covers(connection: AsyncConnection, scope: Scope, unit_id: str) -> boo
     return depth is not None
 
 
-def outside_scope(scope: Scope, unit_id: str) -> HTTPException:
-    """The 403 for a unit outside the token's scope, logged so an operator can follow up."""
+def log_refusal(scope: Scope, unit_id: str) -> None:
+    """Log a request for a unit outside the token's scope, so an operator can follow up."""
     log.warning(
         "refused a unit outside the token's scope",
         extra={"token_scope": scope.unit_id, "requested_unit": unit_id},
     )
+
+
+def outside_scope(scope: Scope, unit_id: str) -> HTTPException:
+    """The 403 for a unit outside the token's scope, logged."""
+    log_refusal(scope, unit_id)
     return HTTPException(
         status.HTTP_403_FORBIDDEN, f"unit {unit_id!r} is outside this token's scope"
     )

@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import AfterValidator, AwareDatetime
 
+from shared.contracts.base import EARLIEST_INSTANT, LATEST_INSTANT
+
 ROW_ID_MAX = 2**63 - 1
-EARLIEST_INSTANT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-LATEST_INSTANT = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
 def within_campaign_years(at: dt.datetime) -> dt.datetime:
