@@ -8,6 +8,7 @@ failed to store reloads from scratch.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from shared.contracts.base import REFERENCE_STREAM
@@ -15,10 +16,12 @@ from shared.contracts.campaigns import CampaignDefined, PlanSet
 from shared.contracts.recorded import RecordedEvent
 from shared.contracts.units import (
     UnitClosed,
+    UnitLevelChanged,
     UnitMembershipReported,
     UnitMerged,
     UnitMoved,
     UnitRegistered,
+    UnitRenamed,
 )
 from shared.domain.campaign import Campaigns
 from shared.domain.hierarchy import Hierarchy
@@ -28,7 +31,15 @@ from shared.failures import reason
 
 log = logging.getLogger(__name__)
 
-UNIT_FACTS = (UnitRegistered, UnitMembershipReported, UnitMoved, UnitMerged, UnitClosed)
+UNIT_FACTS = (
+    UnitRegistered,
+    UnitMembershipReported,
+    UnitMoved,
+    UnitMerged,
+    UnitClosed,
+    UnitRenamed,
+    UnitLevelChanged,
+)
 
 
 PAGE = 5_000
@@ -46,16 +57,19 @@ class ReferenceView:
         """When set, the view reads no further than this version (the projector stops the
         reference stream before a fact it could not apply)."""
 
-    def apply(self, record: RecordedEvent) -> None:
-        """Apply one stored reference fact (already checked when it was accepted)."""
+    def apply(self, record: RecordedEvent) -> dt.datetime:
+        """Apply one stored reference fact (already checked when it was accepted); the
+        instant from which it changes anything (a unit's earliest plan: from the start)."""
         fact = record.fact()
+        since = record.occurred_at
         if isinstance(fact, UNIT_FACTS):
-            self.hierarchy.apply(fact)
+            self.hierarchy.apply(fact, since)
         elif isinstance(fact, CampaignDefined):
             self.campaigns.apply(fact)
         elif isinstance(fact, PlanSet):
-            self.plans.set(fact)
+            since = self.plans.set(fact, since)
         self.version = record.stream_version
+        return since
 
     async def catch_up(self) -> None:
         """Apply what other writers appended since the version held.

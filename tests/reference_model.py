@@ -7,19 +7,19 @@ projector: it is the specification the incremental projector is compared with.
 
 Semantic choices (mirroring ``services/projector``, described here so they are visible):
 
-- An initiative counts for the unit it was last filed under (registration or submission),
-  followed through merges (``Hierarchy.counting_unit``), and for every ancestor of that unit
-  in the *final* hierarchy: moves and merges re-attribute all earlier figures.
-- Its bucket date is the local date (campaign zone) of its first submission, else of its
-  registration; that date picks the phase of each unit's effective plan.
-- A merged unit is history and no unit counts through it. Its closure is only its own row
-  ``(u, u, 0)``: the projector unlinks it from its ancestors when it applies the merge, and
-  it stays unlinked when its former parent later moves or merges (the domain's hierarchy
-  still lists it under that parent, so ``Hierarchy.ancestors`` is *not* used for it). Its
-  aggregate rows are a snapshot the projector took when it applied the merge, which depends
-  on how far the projector had got, not on the event stream: the model has no figures for
-  merged units and comparisons leave their aggregate rows out (``without_units``). Targets
-  are compared for every unit, merged ones included.
+- Reference facts take effect at their ``occurred_at`` (the domain's effective-dated
+  ``Hierarchy`` and ``Plans``, applied in stream order with each fact's own time).
+- An initiative's attribution instant is its first submission, else its registration. It
+  counts for the unit it was last filed under, followed through the merges in effect at that
+  instant, and for every ancestor of that unit *at that instant*; its bucket date (the local
+  date of that instant) picks the phase of each ancestor's plan *at that instant*. Later
+  reorganisations never move it.
+- The closure is the tree now: a merged unit keeps only its own row ``(u, u, 0)``. The
+  lineage is the tree through time, evaluated by brute force at every instant where any link
+  changes (not with ``Hierarchy.segments``, which the projector uses).
+- Targets are resolved by brute force at every instant where a link, a plan or a unit's state
+  changes, while the unit is open; equal consecutive versions are one row, and ``rm_targets``
+  holds each phase's latest version.
 - Rows whose counts are all zero are dropped (the projector may keep rows that returned to
   zero).
 """
@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from shared.contracts.base import REFERENCE_STREAM
+from shared.contracts.base import EARLIEST_INSTANT, LATEST_INSTANT, REFERENCE_STREAM
 from shared.contracts.campaigns import CampaignDefined, PlanSet
 from shared.contracts.initiatives import (
     InitiativeRegistered,
@@ -42,7 +42,7 @@ from shared.contracts.initiatives import (
 from shared.contracts.recorded import RecordedEvent
 from shared.contracts.units import UnitRegistered
 from shared.domain.hierarchy import Hierarchy, UnitState
-from shared.domain.phases import local_date
+from shared.domain.phases import local_date, meets
 from shared.domain.plans import Plans, effective_plan
 from shared.domain.targets import effective_target
 
@@ -108,9 +108,11 @@ class World:
     units: list[str] = field(default_factory=list)
     initiatives: dict[str, Initiative] = field(default_factory=dict)
 
-    @property
-    def merged(self) -> frozenset[str]:
-        return frozenset(u for u in self.units if self.hierarchy.get(u).state is UnitState.MERGED)
+    def instants(self) -> list[dt.datetime]:
+        """Every instant at which links, plans or a unit's state may change, the start first."""
+        found = {EARLIEST_INSTANT, *self.hierarchy.changes(), *self.plans.all_changes()}
+        found |= {self.hierarchy.open_until(u) for u in self.units} - {LATEST_INSTANT}
+        return sorted(found)
 
 
 @dataclass
@@ -119,14 +121,26 @@ class Tables:
 
     initiatives: dict[str, tuple[object, ...]]
     closure: set[tuple[str, str, int]]
+    lineage: set[tuple[str, str, int, dt.datetime, dt.datetime]]
     rollup: dict[tuple[str, str, dt.date], Counts]
     progress: dict[tuple[str, str, str], Counts]
     targets: dict[tuple[str, str, str], tuple[object, ...]]
+    target_history: dict[tuple[str, str, str, dt.datetime], tuple[object, ...]]
     series: dict[tuple[str, str, dt.date], Counts]
     breakdowns: dict[tuple[str, str, str, str], Counts]
 
 
-TABLES = ("initiatives", "closure", "rollup", "progress", "targets", "series", "breakdowns")
+TABLES = (
+    "initiatives",
+    "closure",
+    "lineage",
+    "rollup",
+    "progress",
+    "targets",
+    "target_history",
+    "series",
+    "breakdowns",
+)
 AGGREGATES = ("rollup", "progress", "series", "breakdowns")
 
 
@@ -138,11 +152,11 @@ def fold_world(records: Iterable[RecordedEvent]) -> World:
             if isinstance(fact, CampaignDefined):
                 world.zones[fact.campaign_id] = ZoneInfo(fact.time_zone)
             elif isinstance(fact, PlanSet):
-                world.plans.set(fact)
+                world.plans.set(fact, record.occurred_at)
             else:
                 if isinstance(fact, UnitRegistered):
                     world.units.append(fact.unit_id)
-                world.hierarchy.apply(fact)
+                world.hierarchy.apply(fact, record.occurred_at)
             continue
         if record.type not in STATUS_AFTER:
             continue
@@ -195,11 +209,11 @@ def expected_tables(records: Iterable[RecordedEvent]) -> Tables:
 
 def tables_of(world: World) -> Tables:
     hierarchy, plans = world.hierarchy, world.plans
-    merged = world.merged
+    instants = world.instants()
 
     closure: set[tuple[str, str, int]] = set()
     for unit in world.units:
-        if unit in merged:
+        if hierarchy.get(unit).state is UnitState.MERGED:
             closure.add((unit, unit, 0))
         else:
             closure |= {(a, unit, d) for d, a in enumerate(hierarchy.ancestors(unit))}
@@ -211,13 +225,15 @@ def tables_of(world: World) -> Tables:
     breakdowns: dict[object, list[int]] = defaultdict(lambda: [0, 0])
     for i in world.initiatives.values():
         zone = world.zones[i.campaign_id]
-        counting_unit = hierarchy.counting_unit(i.filed_under)
         anchor = i.first_submitted_at or i.registered_at
         assert anchor is not None
+        counting_unit = hierarchy.counting_unit(i.filed_under, anchor)
         bucket = local_date(anchor, zone)
         rows[i.initiative_id] = (
             i.campaign_id,
             counting_unit,
+            i.filed_under,
+            anchor,
             i.status,
             i.title,
             i.category,
@@ -235,10 +251,10 @@ def tables_of(world: World) -> Tables:
         status = STATUSES.index(i.status)
         submitted = int(i.status in SUBMITTED)
         approved = int(i.status in APPROVED)
-        for unit in hierarchy.ancestors(counting_unit):
+        for unit in hierarchy.ancestors(counting_unit, anchor):
             c = i.campaign_id
             _add(rollup, (unit, c, bucket), status)
-            plan = effective_plan(hierarchy, plans, c, unit)
+            plan = effective_plan(hierarchy, plans, c, unit, anchor)
             if plan is not None:
                 for phase in plan.phases:
                     if phase.starts_on <= bucket <= phase.ends_on:
@@ -257,43 +273,100 @@ def tables_of(world: World) -> Tables:
                     _add(breakdowns, (unit, c, dimension, value), 0, submitted)
                     _add(breakdowns, (unit, c, dimension, value), 1, approved)
 
+    history: dict[tuple[str, str, str, dt.datetime], tuple[object, ...]] = {}
     targets: dict[tuple[str, str, str], tuple[object, ...]] = {}
-    for campaign_id in world.zones:
+    for campaign_id, zone in world.zones.items():
         for unit in world.units:
-            plan = effective_plan(hierarchy, plans, campaign_id, unit)
-            if plan is None:
-                continue
-            windows = [(p.phase_id, p.name, p.starts_on, p.ends_on) for p in plan.phases]
-            first = min(p.starts_on for p in plan.phases)
-            last = max(p.ends_on for p in plan.phases)
-            windows.append((WHOLE_CAMPAIGN, "", first, last))
-            for phase_id, name, starts_on, ends_on in windows:
-                target = effective_target(hierarchy, plans, campaign_id, unit, phase_id or None)
-                resolved: tuple[object, ...] = (None,) * 6
-                if target is not None:
-                    resolved = (
-                        target.metric.value,
-                        target.kind.value,
-                        str(target.value),
-                        target.required,
-                        target.members,
-                        target.source_unit_id,
-                    )
-                targets[(unit, campaign_id, phase_id)] = (name, starts_on, ends_on, *resolved)
+            versions: list[tuple[str, dt.datetime, dt.datetime, tuple[object, ...]]] = []
+            latest: dict[str, int] = {}
+            for since, until in zip(instants, [*instants[1:], LATEST_INSTANT], strict=True):
+                if not hierarchy.is_open(unit, since):
+                    break
+                for phase_id, values in _targets_at(world, campaign_id, unit, since).items():
+                    index = latest.get(phase_id)
+                    if index is not None and versions[index][2:] == (since, values):
+                        versions[index] = (phase_id, versions[index][1], until, values)
+                    else:
+                        latest[phase_id] = len(versions)
+                        versions.append((phase_id, since, until, values))
+            for phase_id, start, end, values in versions:
+                _, starts_on, ends_on = values[:3]
+                listed = meets(starts_on, ends_on, start, end, zone)  # type: ignore[arg-type]
+                history[(unit, campaign_id, phase_id, start)] = (end, listed, *values)
+                if listed:
+                    targets[(unit, campaign_id, phase_id)] = values
 
     return Tables(
         initiatives=rows,
         closure=closure,
+        lineage=_lineage(world, instants),
         rollup=_nonzero(rollup),  # type: ignore[arg-type]
         progress=_nonzero(progress),  # type: ignore[arg-type]
         targets=targets,
+        target_history=history,
         series=_nonzero(series),  # type: ignore[arg-type]
         breakdowns=_nonzero(breakdowns),  # type: ignore[arg-type]
     )
 
 
+def _targets_at(
+    world: World, campaign_id: str, unit: str, at: dt.datetime
+) -> dict[str, tuple[object, ...]]:
+    hierarchy, plans = world.hierarchy, world.plans
+    plan = effective_plan(hierarchy, plans, campaign_id, unit, at)
+    if plan is None:
+        return {}
+    windows = [(p.phase_id, p.name, p.starts_on, p.ends_on) for p in plan.phases]
+    first = min(p.starts_on for p in plan.phases)
+    last = max(p.ends_on for p in plan.phases)
+    windows.append((WHOLE_CAMPAIGN, "", first, last))
+    found: dict[str, tuple[object, ...]] = {}
+    for phase_id, name, starts_on, ends_on in windows:
+        zone = world.zones[campaign_id]
+        target = effective_target(hierarchy, plans, campaign_id, unit, phase_id or None, at, zone)
+        resolved: tuple[object, ...] = (None,) * 6
+        if target is not None:
+            resolved = (
+                target.metric.value,
+                target.kind.value,
+                str(target.value),
+                target.required,
+                target.members,
+                target.source_unit_id,
+            )
+        found[phase_id] = (name, starts_on, ends_on, *resolved)
+    return found
+
+
+def _lineage(
+    world: World, instants: list[dt.datetime]
+) -> set[tuple[str, str, int, dt.datetime, dt.datetime]]:
+    """(ancestor, descendant, depth, from, to): the unit itself for good, and each ancestor
+    for the stretches it stood above the unit (while the unit was not merged)."""
+    hierarchy = world.hierarchy
+    found: set[tuple[str, str, int, dt.datetime, dt.datetime]] = set()
+    for unit in world.units:
+        found.add((unit, unit, 0, EARLIEST_INSTANT, LATEST_INSTANT))
+        spans: dict[tuple[str, int], list[list[dt.datetime]]] = defaultdict(list)
+        for since, until in zip(instants, [*instants[1:], LATEST_INSTANT], strict=True):
+            if hierarchy.get(unit, since).state is UnitState.MERGED:
+                continue
+            for depth, ancestor in enumerate(hierarchy.ancestors(unit, since)[1:], start=1):
+                stretches = spans[(ancestor, depth)]
+                if stretches and stretches[-1][1] == since:
+                    stretches[-1][1] = until
+                else:
+                    stretches.append([since, until])
+        found |= {
+            (ancestor, unit, depth, start, end)
+            for (ancestor, depth), stretches in spans.items()
+            for start, end in stretches
+        }
+    return found
+
+
 def without_units(tables: Tables, units: frozenset[str]) -> Tables:
-    """``tables`` without the aggregate rows of ``units`` (merged units: see the module doc)."""
+    """``tables`` without the aggregate rows of ``units``."""
     kept = {
         name: {key: value for key, value in getattr(tables, name).items() if key[0] not in units}
         for name in AGGREGATES
@@ -301,7 +374,9 @@ def without_units(tables: Tables, units: frozenset[str]) -> Tables:
     return Tables(
         initiatives=tables.initiatives,
         closure=tables.closure,
+        lineage=tables.lineage,
         targets=tables.targets,
+        target_history=tables.target_history,
         **kept,  # type: ignore[arg-type]
     )
 

@@ -15,10 +15,12 @@ from shared.contracts.campaigns import CampaignDefined, PlanSet
 from shared.contracts.initiatives import InitiativeRegistered, InitiativeSubmitted
 from shared.contracts.units import (
     UnitClosed,
+    UnitLevelChanged,
     UnitMembershipReported,
     UnitMerged,
     UnitMoved,
     UnitRegistered,
+    UnitRenamed,
 )
 from shared.domain import initiative
 from shared.domain.errors import DomainError, UnknownCampaign, UnknownInitiative, UnknownUnit
@@ -35,9 +37,9 @@ def may_become_valid(error: DomainError) -> bool:
     return isinstance(error, MAY_BECOME_VALID)
 
 
-def _unit(fact: EventData, _: dt.datetime, ref: ReferenceView, __: InitiativeStates) -> None:
-    ref.hierarchy.check(fact)
-    ref.hierarchy.apply(fact)
+def _unit(fact: EventData, at: dt.datetime, ref: ReferenceView, _: InitiativeStates) -> None:
+    ref.hierarchy.check(fact, at)
+    ref.hierarchy.apply(fact, at)
 
 
 def _campaign(fact: EventData, _: dt.datetime, ref: ReferenceView, __: InitiativeStates) -> None:
@@ -46,10 +48,10 @@ def _campaign(fact: EventData, _: dt.datetime, ref: ReferenceView, __: Initiativ
     ref.campaigns.apply(fact)
 
 
-def _plan(fact: EventData, _: dt.datetime, ref: ReferenceView, __: InitiativeStates) -> None:
+def _plan(fact: EventData, at: dt.datetime, ref: ReferenceView, _: InitiativeStates) -> None:
     assert isinstance(fact, PlanSet)
-    check_plan(fact, ref.hierarchy, ref.campaigns)
-    ref.plans.set(fact)
+    check_plan(fact, ref.hierarchy, ref.campaigns, at)
+    ref.plans.set(fact, at)
 
 
 def _initiative(
@@ -61,7 +63,7 @@ def _initiative(
         doing = f"file initiative {initiative_id!r} under unit {fact.unit_id!r}"
         if fact.campaign_id not in ref.campaigns:
             raise UnknownCampaign(f"cannot {doing}: campaign {fact.campaign_id!r} is not defined")
-        ref.hierarchy.require_open(fact.unit_id, doing)
+        ref.hierarchy.require_open(fact.unit_id, doing, occurred_at)
     state = states.get(initiative_id)
     initiative.decide(state, fact)
     states[initiative_id] = initiative.evolve(state, fact, occurred_at)
@@ -72,6 +74,8 @@ CHECKERS: dict[str, Checker] = {
     UnitMoved.type: _unit,
     UnitMerged.type: _unit,
     UnitClosed.type: _unit,
+    UnitRenamed.type: _unit,
+    UnitLevelChanged.type: _unit,
     UnitMembershipReported.type: _unit,
     CampaignDefined.type: _campaign,
     PlanSet.type: _plan,

@@ -1,14 +1,18 @@
-"""Where an initiative counts: its unit's ancestors, and each one's phase for a day.
+"""Where an initiative counts: its unit's ancestors, and each one's phase for a day, as the
+tree and plans stood at the instant that fixes its attribution (its first submission).
 
 Every fact adds to the unit and each ancestor in that ancestor's own phase scheme, so
-resolving ancestors and effective plans per fact dominated the fold. The answers only change
-with the reference data, so they are memoised for one reference version of one view.
+resolving ancestors and plans per fact dominated the fold. Reference data only changes at a
+few instants (moves, merges, replaced plans), so between two such instants ("an epoch") the
+answers are the same: they are memoised per epoch for one reference version of one view.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 
+from shared.contracts.base import EARLIEST_INSTANT
 from shared.contracts.campaigns import PlanSet
 from shared.domain.phases import phase_containing
 from shared.domain.plans import effective_plan
@@ -19,41 +23,53 @@ class Attribution:
     def __init__(self, view: ReferenceView) -> None:
         self.view = view
         self.version = view.version
-        self._ancestors: dict[str, tuple[str, ...]] = {}
-        self._plans: dict[tuple[str, str], PlanSet | None] = {}
-        self._phase: dict[tuple[str, str, dt.date], str | None] = {}
+        self._bounds = sorted({*view.hierarchy.changes(), *view.plans.all_changes()})
+        self._ancestors: dict[tuple[str, int], tuple[str, ...]] = {}
+        self._plans: dict[tuple[str, str, int], PlanSet | None] = {}
+        self._phase: dict[tuple[int, dt.date], str | None] = {}
 
     def current(self, view: ReferenceView) -> bool:
         """Whether the memoised answers still hold for ``view`` as it stands."""
         return view is self.view and view.version == self.version
 
-    def ancestors(self, unit_id: str) -> tuple[str, ...]:
-        """The unit its initiatives count for (merges followed), then that unit's ancestors."""
-        found = self._ancestors.get(unit_id)
+    def epoch(self, at: dt.datetime) -> int:
+        """The stretch of time, between two reference changes, that ``at`` falls in."""
+        return bisect.bisect_right(self._bounds, at)
+
+    def _start(self, epoch: int) -> dt.datetime:
+        return self._bounds[epoch - 1] if epoch else EARLIEST_INSTANT
+
+    def ancestors(self, unit_id: str, epoch: int) -> tuple[str, ...]:
+        """The unit initiatives filed under ``unit_id`` count for in ``epoch`` (merges in
+        effect then followed), then that unit's ancestors then."""
+        key = (unit_id, epoch)
+        found = self._ancestors.get(key)
         if found is None:
-            hierarchy = self.view.hierarchy
-            found = hierarchy.ancestors(hierarchy.counting_unit(unit_id))
-            self._ancestors[unit_id] = found
+            hierarchy, at = self.view.hierarchy, self._start(epoch)
+            found = hierarchy.ancestors(hierarchy.counting_unit(unit_id, at), at)
+            self._ancestors[key] = found
         return found
 
-    def counting_unit(self, unit_id: str) -> str:
-        """The unit initiatives filed under ``unit_id`` count for: merges are followed."""
-        return self.ancestors(unit_id)[0]
+    def counting_unit(self, unit_id: str, at: dt.datetime) -> str:
+        """The unit an initiative filed under ``unit_id`` and attributed at ``at`` counts for."""
+        return self.ancestors(unit_id, self.epoch(at))[0]
 
-    def phase_id(self, unit_id: str, campaign_id: str, day: dt.date) -> str | None:
-        """The phase of the unit's effective plan containing ``day``, if any."""
-        plan = self._plan(unit_id, campaign_id)
+    def phase_id(self, unit_id: str, campaign_id: str, day: dt.date, epoch: int) -> str | None:
+        """The phase containing ``day`` of the plan governing the unit in ``epoch``, if any."""
+        plan = self._plan(unit_id, campaign_id, epoch)
         if plan is None:
             return None
-        key = (plan.unit_id, campaign_id, day)
+        key = (id(plan), day)
         if key not in self._phase:
             phase = phase_containing(plan.phases, day)
             self._phase[key] = None if phase is None else phase.phase_id
         return self._phase[key]
 
-    def _plan(self, unit_id: str, campaign_id: str) -> PlanSet | None:
-        key = (unit_id, campaign_id)
+    def _plan(self, unit_id: str, campaign_id: str, epoch: int) -> PlanSet | None:
+        key = (unit_id, campaign_id, epoch)
         if key not in self._plans:
             view = self.view
-            self._plans[key] = effective_plan(view.hierarchy, view.plans, campaign_id, unit_id)
+            self._plans[key] = effective_plan(
+                view.hierarchy, view.plans, campaign_id, unit_id, self._start(epoch)
+            )
         return self._plans[key]

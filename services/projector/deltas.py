@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.projector.attribution import Attribution
-from services.projector.rows import Contribution
+from services.projector.rows import Contribution, InitiativeRow
 from shared.persistence.schema import (
     STATUS_COLUMNS,
     rm_breakdowns,
@@ -56,48 +56,58 @@ class Deltas:
 
 
 class UnitDeltas:
-    """Contributions summed at the unit each initiative counts for, then spread once per
-    batch to that unit's ancestors: initiatives of one unit share their ancestors, so the
-    per-ancestor work is done per distinct key, not per fact."""
+    """Contributions summed at the unit each initiative counts for, per epoch of its
+    attribution, then spread once per batch to that unit's ancestors then: initiatives of
+    one unit share their ancestors, so the per-ancestor work is done per distinct key, not
+    per fact."""
 
-    def __init__(self) -> None:
-        self.rollup: defaultdict[tuple[str, str, dt.date], list[int]] = vectors(len(STATUS_COLUMNS))
-        self.series: defaultdict[tuple[str, str, dt.date], list[int]] = vectors(len(METRIC_COLUMNS))
-        self.breakdowns: defaultdict[tuple[str, str, str, str], list[int]] = vectors(
+    def __init__(self, attribution: Attribution) -> None:
+        self.attribution = attribution
+        self.rollup: defaultdict[tuple[str, str, dt.date, int], list[int]] = vectors(
+            len(STATUS_COLUMNS)
+        )
+        self.series: defaultdict[tuple[str, str, dt.date, int], list[int]] = vectors(
+            len(METRIC_COLUMNS)
+        )
+        self.breakdowns: defaultdict[tuple[str, str, str, str, int], list[int]] = vectors(
             len(METRIC_COLUMNS)
         )
 
-    def add(self, contribution: Contribution, unit_id: str, campaign_id: str, sign: int) -> None:
-        """Count ``contribution`` ``sign`` times for ``unit_id``."""
-        self.rollup[(unit_id, campaign_id, contribution.bucket_date)][
+    def add(self, contribution: Contribution, row: InitiativeRow, sign: int) -> None:
+        """Count ``contribution`` ``sign`` times where ``row`` counts."""
+        epoch = self.attribution.epoch(row.attributed_at)
+        unit_id, campaign_id = row.unit_id, row.campaign_id
+        self.rollup[(unit_id, campaign_id, contribution.bucket_date, epoch)][
             STATUS_INDEX[contribution.status]
         ] += sign
         for day, submitted, approved in contribution.series:
-            cell = self.series[(unit_id, campaign_id, day)]
+            cell = self.series[(unit_id, campaign_id, day, epoch)]
             cell[0] += sign * submitted
             cell[1] += sign * approved
         for dimension, value, submitted, approved in contribution.breakdowns:
-            cell = self.breakdowns[(unit_id, campaign_id, dimension, value)]
+            cell = self.breakdowns[(unit_id, campaign_id, dimension, value, epoch)]
             cell[0] += sign * submitted
             cell[1] += sign * approved
 
-    def spread(self, attribution: Attribution) -> Deltas:
-        """The table changes: every unit's figures include its descendants', and progress
-        counts each day in the phase of each ancestor's own plan."""
-        deltas = Deltas()
-        for (unit_id, campaign_id, day), vector in self.rollup.items():
+    def spread(self, deltas: Deltas | None = None) -> Deltas:
+        """The table changes (added to ``deltas`` when given): every unit's figures include
+        its descendants', and progress counts each day in the phase of each ancestor's plan
+        at the initiative's attribution."""
+        deltas = Deltas() if deltas is None else deltas
+        attribution = self.attribution
+        for (unit_id, campaign_id, day, epoch), vector in self.rollup.items():
             counts = _nonzero(vector)
-            for ancestor in attribution.ancestors(unit_id) if counts else ():
+            for ancestor in attribution.ancestors(unit_id, epoch) if counts else ():
                 _add(deltas.rollup[(ancestor, campaign_id, day)], counts)
-                phase_id = attribution.phase_id(ancestor, campaign_id, day)
+                phase_id = attribution.phase_id(ancestor, campaign_id, day, epoch)
                 if phase_id is not None:
                     _add(deltas.progress[(ancestor, campaign_id, phase_id)], counts)
                     _add(deltas.progress[(ancestor, campaign_id, WHOLE_CAMPAIGN)], counts)
         for source, target in ((self.series, deltas.series), (self.breakdowns, deltas.breakdowns)):
             for key, vector in source.items():
                 counts = _nonzero(vector)
-                for ancestor in attribution.ancestors(key[0]) if counts else ():
-                    _add(target[(ancestor, *key[1:])], counts)
+                for ancestor in attribution.ancestors(key[0], key[-1]) if counts else ():
+                    _add(target[(ancestor, *key[1:-1])], counts)
         return deltas
 
 

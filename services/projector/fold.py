@@ -1,9 +1,10 @@
 """The projection's rules as a pure fold: initiative facts in; rows, history and deltas out.
 
 The live projection and the rebuild run this same fold; they differ only in where the rows
-come from and how the outcome is written. Facts are folded with the reference data as it
-stands: moves, merges and plan changes re-attribute figures already counted, so the order
-of reference facts and initiative facts does not change the result.
+come from and how the outcome is written. An initiative counts where the tree and plans put
+it at its attribution instant (first submission, else registration), for good; a reference
+fact that arrives after initiatives it concerns re-attributes exactly those whose instant
+falls after it (``structure``), so the order of arrival never changes the result.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def fold(
     initiatives they are about."""
     zones = attribution.view.campaigns
     current: dict[str, tuple[InitiativeRow, Contribution]] = {}
-    deltas = UnitDeltas()
+    deltas = UnitDeltas(attribution)
     history: list[tuple[object, ...]] = []
     for record in records:
         key = initiative_id(record)
@@ -69,15 +70,20 @@ def fold(
             row = stored[key]
             before = (row, contribution(row, zones.get(row.campaign_id).zone))
         if before is not None:
-            deltas.add(before[1], before[0].unit_id, before[0].campaign_id, -1)
-        row = evolve(None if before is None else before[0], record.fact(), record.occurred_at)
-        counting = attribution.counting_unit(row.unit_id)
-        if counting != row.unit_id:
-            row = row._replace(unit_id=counting)
+            deltas.add(before[1], before[0], -1)
+        row = attributed(
+            evolve(None if before is None else before[0], record.fact(), record.occurred_at),
+            attribution,
+        )
         share = contribution(row, zones.get(row.campaign_id).zone)
-        deltas.add(share, row.unit_id, row.campaign_id, +1)
+        deltas.add(share, row, +1)
         current[key] = (row, share)
         history.append((key, record.stream_version, record.occurred_at, row.status.value))
-    return Folded(
-        {key: row for key, (row, _) in current.items()}, history, deltas.spread(attribution)
-    )
+    return Folded({key: row for key, (row, _) in current.items()}, history, deltas.spread())
+
+
+def attributed(row: InitiativeRow, attribution: Attribution) -> InitiativeRow:
+    """``row`` counting for the unit it was filed under, merges in effect at its
+    attribution followed."""
+    counting = attribution.counting_unit(row.filed_unit_id, row.attributed_at)
+    return row if counting == row.unit_id else row._replace(unit_id=counting)

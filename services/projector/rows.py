@@ -38,6 +38,8 @@ class InitiativeRow(NamedTuple):
     initiative_id: str
     campaign_id: str
     unit_id: str
+    """The unit it counts for: the one it was filed under, merges then in effect followed."""
+    filed_unit_id: str
     status: InitiativeStatus
     title: str
     category: str | None
@@ -57,6 +59,7 @@ class InitiativeRow(NamedTuple):
             initiative_id=record["initiative_id"],
             campaign_id=record["campaign_id"],
             unit_id=record["unit_id"],
+            filed_unit_id=record["filed_unit_id"],
             status=InitiativeStatus(record["status"]),
             title=record["title"],
             category=record["category"],
@@ -71,10 +74,14 @@ class InitiativeRow(NamedTuple):
             updated_at=record["updated_at"],
         )
 
+    @property
+    def attributed_at(self) -> dt.datetime:
+        """The instant that fixes where it counts: first submission, else registration."""
+        return self.first_submitted_at or self.registered_at or self.updated_at
+
     def bucket_date(self, zone: ZoneInfo) -> dt.date:
-        """The local day that decides the phase: first submission, else registration."""
-        anchor = self.first_submitted_at or self.registered_at or self.updated_at
-        return local_date(anchor, zone)
+        """The local day that decides the phase."""
+        return local_date(self.attributed_at, zone)
 
     def as_record(self, zone: ZoneInfo) -> tuple[object, ...]:
         """The ``rm_initiatives`` row, in the order of ``RECORD_COLUMNS``."""
@@ -82,6 +89,8 @@ class InitiativeRow(NamedTuple):
             self.initiative_id,
             self.campaign_id,
             self.unit_id,
+            self.filed_unit_id,
+            self.attributed_at,
             self.status.value,
             self.title,
             fold(self.title),
@@ -103,6 +112,8 @@ RECORD_COLUMNS = (
     "initiative_id",
     "campaign_id",
     "unit_id",
+    "filed_unit_id",
+    "attributed_at",
     "status",
     "title",
     "title_folded",
@@ -127,6 +138,7 @@ def evolve(row: InitiativeRow | None, fact: EventData, at: dt.datetime) -> Initi
             initiative_id=fact.initiative_id,
             campaign_id=fact.campaign_id,
             unit_id=fact.unit_id,
+            filed_unit_id=fact.unit_id,
             status=S.REGISTERED,
             title=fact.title,
             category=None,
@@ -143,7 +155,7 @@ def evolve(row: InitiativeRow | None, fact: EventData, at: dt.datetime) -> Initi
         if isinstance(fact, InitiativeRegistered):
             return base._replace(registered_at=at, updated_at=at)
         return base._replace(
-            unit_id=fact.unit_id,
+            filed_unit_id=fact.unit_id,
             status=S.UNDER_REVIEW,
             title=fact.title,
             category=fact.category,

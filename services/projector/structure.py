@@ -1,45 +1,56 @@
-"""Reference facts applied to the read models: units, the closure table, and re-attribution.
+"""Reference facts applied to the read models: units, the tree now and through time, and the
+re-attribution a late fact calls for.
 
-Moving or merging a unit moves its whole subtree's figures from the old ancestors to the
-new ones in the same transaction, by subtracting and adding the unit's own rollup rows
-(which already include its subtree). Returns the units whose targets must be refreshed.
+A fact takes effect at its own instant. Initiatives attributed (first submitted) before it
+keep counting where they were counted; those attributed after it and already counted (the
+fact arrived late) are taken off the ancestors and phases they were counted for and added
+where the fact puts them, in the same transaction. Returns the units whose targets must be
+refreshed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import datetime as dt
+from collections.abc import Collection, Iterable, Sequence
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.projector.deltas import METRIC_COLUMNS, add_counts, vectors
-from shared.contracts.base import EventData
+from services.projector.attribution import Attribution
+from services.projector.deltas import UnitDeltas
+from services.projector.fold import attributed
+from services.projector.rows import contribution
+from services.projector.tables import load_attributed_since, save_rows
+from shared.contracts.base import EARLIEST_INSTANT, LATEST_INSTANT, EventData
 from shared.contracts.campaigns import PlanSet
 from shared.contracts.recorded import RecordedEvent
 from shared.contracts.units import (
     UnitClosed,
+    UnitLevelChanged,
     UnitMembershipReported,
     UnitMerged,
     UnitMoved,
     UnitRegistered,
+    UnitRenamed,
 )
-from shared.persistence.schema import (
-    STATUS_COLUMNS,
-    rm_breakdowns,
-    rm_closure,
-    rm_initiatives,
-    rm_rollup_daily,
-    rm_series_daily,
-    rm_units,
-)
+from shared.domain.hierarchy import UnitState
+from shared.persistence.lookup import among
+from shared.persistence.schema import rm_closure, rm_lineage, rm_units
+from shared.persistence.upsert import upsert_rows
 from shared.reference import ReferenceView
 from shared.text import fold
 
-AGGREGATES = (
-    (rm_rollup_daily, STATUS_COLUMNS),
-    (rm_series_daily, METRIC_COLUMNS),
-    (rm_breakdowns, METRIC_COLUMNS),
+UNIT_COLUMNS = (
+    "unit_id",
+    "name",
+    "name_folded",
+    "level",
+    "parent_id",
+    "cluster",
+    "state",
+    "merged_into",
 )
+REPLACES_LINKS = (UnitMoved, UnitMerged)
+"""Facts that change where units stand, so where initiatives attributed after them count."""
 
 
 async def apply_references(
@@ -48,164 +59,162 @@ async def apply_references(
     """Apply reference facts in order to ``view`` and to the read models; the units whose
     targets must be refreshed.
 
-    Registrations are written together (one statement per table for each run of them
-    between reorganisations): a national load registers 126,000 units at once.
+    Registrations and membership reports are written together (one statement per table for
+    each run of them between other facts): a national load registers 126,000 units at once.
     """
     refresh: set[str] = set()
     registered: list[str] = []
     for record in records:
         fact = record.fact()
-        if isinstance(fact, UnitMoved | UnitMerged | UnitClosed):
-            await _register(connection, view, registered)
-            registered = []
-            refresh |= await _reorganise(connection, view, record, fact)
-            continue
-        view.apply(record)
         if isinstance(fact, UnitRegistered):
+            view.apply(record)
             registered.append(fact.unit_id)
             refresh.add(fact.unit_id)
-        else:
-            refresh |= _target_scope(view, fact)
-    await _register(connection, view, registered)
+            continue
+        if isinstance(fact, UnitMembershipReported):
+            view.apply(record)
+            refresh |= ever_above(view, fact.unit_id)
+            continue
+        await _relink(connection, view, registered)
+        registered = []
+        refresh |= await _change(connection, view, record, fact)
+    await _relink(connection, view, registered)
     return refresh
 
 
-async def _register(connection: AsyncConnection, view: ReferenceView, units: list[str]) -> None:
-    """Rows of newly registered units, and their closure rows (themselves included)."""
-    if not units:
-        return
-    await connection.execute(rm_units.insert(), [_unit_row(view, unit) for unit in units])
-    await connection.execute(
-        rm_closure.insert(),
-        [
-            {"ancestor_id": ancestor, "descendant_id": unit, "depth": depth}
-            for unit in units
-            for depth, ancestor in enumerate(view.hierarchy.ancestors(unit))
-        ],
-    )
-
-
-async def _reorganise(
-    connection: AsyncConnection,
-    view: ReferenceView,
-    record: RecordedEvent,
-    fact: UnitMoved | UnitMerged | UnitClosed,
+async def _change(
+    connection: AsyncConnection, view: ReferenceView, record: RecordedEvent, fact: EventData
 ) -> set[str]:
-    """Apply a move, merge or closure, re-attributing the figures already counted."""
+    """Apply a fact other than a registration or a membership report."""
     hierarchy = view.hierarchy
-    if isinstance(fact, UnitMoved):
-        before = hierarchy.ancestors(fact.unit_id)[1:]
-        view.apply(record)
-        subtree = [fact.unit_id, *hierarchy.descendants(fact.unit_id)]
-        after = hierarchy.ancestors(fact.unit_id)[1:]
-        await _set_parents(connection, view, [fact.unit_id])
-        await _rehome(connection, view, set(subtree))
-        await _move_totals(connection, fact.unit_id, before, after)
-        return {*subtree, *before, *after}
-    if isinstance(fact, UnitMerged):
-        before = hierarchy.ancestors(fact.unit_id)[1:]
-        children = hierarchy.children(fact.unit_id)
-        view.apply(record)
-        moved = [d for child in children for d in (child, *hierarchy.descendants(child))]
-        after = hierarchy.ancestors(fact.into_unit_id)
-        await _set_parents(connection, view, [fact.unit_id, *children])
-        await _rehome(connection, view, set(moved))
-        await connection.execute(
-            rm_closure.delete().where(
-                rm_closure.c.descendant_id == fact.unit_id,
-                rm_closure.c.ancestor_id != fact.unit_id,
-            )
-        )
-        await connection.execute(
-            rm_initiatives.update()
-            .where(rm_initiatives.c.unit_id == fact.unit_id)
-            .values(unit_id=fact.into_unit_id)
-        )
-        await _move_totals(connection, fact.unit_id, before, after)
-        return {fact.unit_id, *moved, *before, *after}
-    view.apply(record)
-    await _set_parents(connection, view, [fact.unit_id])
-    return set(hierarchy.ancestors(fact.unit_id))
-
-
-def _target_scope(view: ReferenceView, fact: EventData) -> set[str]:
-    if isinstance(fact, UnitMembershipReported):
-        return set(view.hierarchy.ancestors(fact.unit_id))
     if isinstance(fact, PlanSet):
-        return {fact.unit_id, *view.hierarchy.descendants(fact.unit_id)}
+        units = {fact.unit_id, *hierarchy.ever_below(fact.unit_id)}
+        since = view.plans.effective_from(fact, record.occurred_at)
+        await _reattribute(connection, view, record, units, since, fact.campaign_id)
+        return units
+    if isinstance(fact, REPLACES_LINKS):
+        units = {fact.unit_id, *hierarchy.ever_below(fact.unit_id)}
+        await _reattribute(connection, view, record, units, record.occurred_at, None)
+        await _relink(connection, view, sorted(units))
+        refresh = units | ever_above(view, fact.unit_id)
+        if isinstance(fact, UnitMerged):
+            refresh |= ever_above(view, fact.into_unit_id)
+        return refresh
+    view.apply(record)
+    if isinstance(fact, UnitClosed | UnitRenamed | UnitLevelChanged):
+        await _relink(connection, view, [fact.unit_id], lineage=False)
+    if isinstance(fact, UnitClosed):
+        return ever_above(view, fact.unit_id)
     return set()
 
 
-def _unit_row(view: ReferenceView, unit_id: str) -> dict[str, object]:
-    unit = view.hierarchy.get(unit_id)
-    return {
-        "unit_id": unit.unit_id,
-        "name": unit.name,
-        "name_folded": fold(unit.name),
-        "level": unit.level.value,
-        "parent_id": unit.parent_id,
-        "cluster": unit.cluster,
-        "state": unit.state.value,
-        "merged_into": unit.merged_into,
+def ever_above(view: ReferenceView, unit_id: str) -> set[str]:
+    """The unit and every unit it stood below at some instant."""
+    return {unit for segment in view.hierarchy.segments(unit_id) for unit in segment.path} | {
+        unit_id
     }
 
 
-async def _set_parents(
-    connection: AsyncConnection, view: ReferenceView, unit_ids: Sequence[str]
+async def _reattribute(
+    connection: AsyncConnection,
+    view: ReferenceView,
+    record: RecordedEvent,
+    units: Collection[str],
+    since: dt.datetime,
+    campaign_id: str | None,
 ) -> None:
-    for unit_id in unit_ids:
-        row = _unit_row(view, unit_id)
-        await connection.execute(
-            rm_units.update()
-            .where(rm_units.c.unit_id == unit_id)
-            .values(parent_id=row["parent_id"], state=row["state"], merged_into=row["merged_into"])
-        )
+    """Apply ``record`` to the view, moving the figures of initiatives filed under ``units``
+    and attributed from ``since`` on from where they counted to where they count now."""
+    rows = await load_attributed_since(connection, units, since, campaign_id)
+    if not rows:
+        view.apply(record)
+        return
+    zones = view.campaigns
+    before = UnitDeltas(Attribution(view))
+    for row in rows:
+        before.add(contribution(row, zones.get(row.campaign_id).zone), row, -1)
+    deltas = before.spread()
+    view.apply(record)
+    after = UnitDeltas(Attribution(view))
+    moved = {}
+    for row in rows:
+        now = attributed(row, after.attribution)
+        after.add(contribution(now, zones.get(now.campaign_id).zone), now, +1)
+        if now is not row:
+            moved[now.initiative_id] = now
+    await after.spread(deltas).write(connection)
+    await save_rows(connection, zones, moved)
 
 
-async def _rehome(connection: AsyncConnection, view: ReferenceView, moved: Collection[str]) -> None:
-    """Relink the ``moved`` units to their (new) ancestors outside the moved set; links
-    inside the set are untouched because a move keeps a subtree's own shape. Merged units
-    are left out: they have left the tree."""
-    inside = sorted(unit for unit in set(moved) if not _merged(view, unit))
-    kept = set(inside)
-    for chunk in _chunks(inside):
-        await connection.execute(
-            rm_closure.delete().where(
-                rm_closure.c.descendant_id.in_(chunk), rm_closure.c.ancestor_id.not_in(chunk)
-            )
-        )
-    rows = [
-        {"ancestor_id": ancestor, "descendant_id": unit, "depth": depth}
-        for unit in inside
-        for depth, ancestor in enumerate(view.hierarchy.ancestors(unit))
-        if depth and ancestor not in kept
-    ]
-    if rows:
-        await connection.execute(rm_closure.insert(), rows)
-
-
-def _merged(view: ReferenceView, unit_id: str) -> bool:
-    """A merged unit has left the tree: it keeps only its own closure row."""
-    return view.hierarchy.get(unit_id).merged_into is not None
-
-
-def _chunks(items: Sequence[str], size: int = 500) -> list[Sequence[str]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
-
-
-async def _move_totals(
-    connection: AsyncConnection, unit_id: str, before: Sequence[str], after: Sequence[str]
+async def _relink(
+    connection: AsyncConnection, view: ReferenceView, units: Sequence[str], *, lineage: bool = True
 ) -> None:
-    """Take the unit's totals (its subtree's) off the old ancestors and add them to the new."""
-    for table, columns in AGGREGATES:
-        rows = await connection.execute(sa.select(table).where(table.c.unit_id == unit_id))
-        deltas = vectors(len(columns))
-        keys = [c.name for c in table.primary_key.columns if c.name != "unit_id"]
-        for row in rows.mappings():
-            rest = tuple(row[key] for key in keys)
-            for ancestors, sign in ((before, -1), (after, 1)):
-                for ancestor in ancestors:
-                    cell = deltas[(ancestor, *rest)]
-                    for index, column in enumerate(columns):
-                        cell[index] += sign * row[column]
-        await add_counts(connection, table, columns, deltas)
+    """Rewrite the ``rm_units`` rows of ``units`` and, with ``lineage``, their closure rows
+    (the tree now) and lineage rows (the tree through time)."""
+    if not units:
+        return
+    await upsert_rows(
+        connection, rm_units, ["unit_id"], UNIT_COLUMNS, [_unit_row(view, u) for u in units]
+    )
+    if not lineage:
+        return
+    for table in (rm_closure, rm_lineage):
+        for condition in among(connection.dialect, table.c.descendant_id, units):
+            await connection.execute(table.delete().where(condition))
+    await connection.execute(rm_closure.insert(), list(_closure_rows(view, units)))
+    await connection.execute(rm_lineage.insert(), list(_lineage_rows(view, units)))
+
+
+def _unit_row(view: ReferenceView, unit_id: str) -> tuple[object, ...]:
+    hierarchy = view.hierarchy
+    unit = hierarchy.get(unit_id)
+    return (
+        unit.unit_id,
+        unit.name,
+        fold(unit.name),
+        unit.level.value,
+        hierarchy.parent(unit_id),
+        unit.cluster,
+        unit.state.value,
+        unit.merged_into,
+    )
+
+
+def _closure_rows(view: ReferenceView, units: Iterable[str]) -> Iterable[dict[str, object]]:
+    """The tree now: a merged unit has left it and keeps only its own row."""
+    hierarchy = view.hierarchy
+    for unit in units:
+        merged = hierarchy.get(unit).state is UnitState.MERGED
+        path = (unit,) if merged else hierarchy.ancestors(unit)
+        for depth, ancestor in enumerate(path):
+            yield {"ancestor_id": ancestor, "descendant_id": unit, "depth": depth}
+
+
+def _lineage_rows(view: ReferenceView, units: Iterable[str]) -> Iterable[dict[str, object]]:
+    """The tree through time: one row per (ancestor, depth) and stretch of time; a unit is
+    its own ancestor for good (its history stays readable after a merge)."""
+    for unit in units:
+        rows = [_lineage(unit, unit, 0, EARLIEST_INSTANT, LATEST_INSTANT)]
+        latest: dict[tuple[str, int], dict[str, object]] = {}
+        for segment in view.hierarchy.segments(unit):
+            for depth, ancestor in enumerate(segment.path[1:], start=1):
+                row = latest.get((ancestor, depth))
+                if row is not None and row["valid_to"] == segment.since:
+                    row["valid_to"] = segment.until
+                else:
+                    row = _lineage(ancestor, unit, depth, segment.since, segment.until)
+                    latest[(ancestor, depth)] = row
+                    rows.append(row)
+        yield from rows
+
+
+def _lineage(
+    ancestor: str, unit: str, depth: int, since: dt.datetime, until: dt.datetime
+) -> dict[str, object]:
+    return {
+        "ancestor_id": ancestor,
+        "descendant_id": unit,
+        "depth": depth,
+        "valid_from": since,
+        "valid_to": until,
+    }

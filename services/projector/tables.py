@@ -42,6 +42,29 @@ async def load_rows(connection: AsyncConnection, ids: Collection[str]) -> dict[s
     return rows
 
 
+async def load_attributed_since(
+    connection: AsyncConnection,
+    units: Collection[str],
+    since: dt.datetime,
+    campaign_id: str | None,
+) -> list[InitiativeRow]:
+    """The initiatives filed under ``units`` whose attribution falls at or after ``since``
+    (in ``campaign_id`` when given): those a reference fact of that instant concerns."""
+    table = rm_initiatives
+    found: list[InitiativeRow] = []
+    scope = [table.c.attributed_at >= since]
+    if campaign_id is not None:
+        scope.append(table.c.campaign_id == campaign_id)
+    if await connection.scalar(sa.select(sa.literal(1)).where(*scope).limit(1)) is None:
+        return found
+    for condition in among(connection.dialect, table.c.filed_unit_id, sorted(units)):
+        result = await connection.execute(
+            sa.select(table).where(condition, *scope).order_by(table.c.initiative_id)
+        )
+        found.extend(InitiativeRow.from_record(record) for record in result.mappings())
+    return found
+
+
 async def save_rows(
     writer: Writer, campaigns: Campaigns, rows: Mapping[str, InitiativeRow]
 ) -> None:

@@ -1,30 +1,52 @@
-"""``rm_targets`` and ``rm_progress`` for units whose plan, membership or place changed.
+"""``rm_targets`` and ``rm_target_history`` for units whose plan, membership or place changed.
 
-Targets come from the domain's resolution rules; progress is re-summed from the daily
-rollup over the (possibly new) phase windows, so a changed plan never leaves a figure
-counted in a phase it no longer belongs to.
+A unit's phases and targets are resolved for every stretch of time in which its path to the
+root and the plans along it stay the same, up to its closure or merge: that is the phase
+scheme its initiatives of the stretch count in, and what "as of" answers show. Consecutive
+stretches that resolve alike are one row; ``rm_targets`` keeps each phase's latest row, so a
+phase of a scheme the unit has left stays listed with the figures it holds.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 from collections.abc import Collection, Iterator, Sequence
+from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.deltas import WHOLE_CAMPAIGN
+from shared.domain.phases import meets
 from shared.domain.plans import effective_plan
 from shared.domain.targets import ResolvedTarget, effective_target
-from shared.persistence.schema import STATUS_COLUMNS, rm_progress, rm_rollup_daily, rm_targets
+from shared.persistence.lookup import among
+from shared.persistence.schema import rm_target_history, rm_targets
 from shared.reference import ReferenceView
 
-CHUNK = 500
+TARGET_COLUMNS = (
+    "name",
+    "starts_on",
+    "ends_on",
+    "metric",
+    "kind",
+    "value",
+    "required",
+    "members",
+    "source_unit_id",
+)
+VERSION_COLUMNS = ("valid_from", "valid_to", "listed")
+HISTORY_COLUMNS = ("phase_id", *VERSION_COLUMNS, *TARGET_COLUMNS)
 
 
-def target_rows(view: ReferenceView, campaign_id: str, unit_id: str) -> list[dict[str, object]]:
-    plan = effective_plan(view.hierarchy, view.plans, campaign_id, unit_id)
+def target_rows(
+    view: ReferenceView, campaign_id: str, unit_id: str, at: dt.datetime
+) -> dict[str, tuple[object, ...]]:
+    """The unit's phases at ``at`` (and its whole campaign, ``''``) with their resolved
+    targets, as ``TARGET_COLUMNS`` values by phase id."""
+    plan = effective_plan(view.hierarchy, view.plans, campaign_id, unit_id, at)
     if plan is None:
-        return []
+        return {}
     windows = [
         (phase.phase_id, phase.name, phase.starts_on, phase.ends_on) for phase in plan.phases
     ]
@@ -36,96 +58,116 @@ def target_rows(view: ReferenceView, campaign_id: str, unit_id: str) -> list[dic
             max(phase.ends_on for phase in plan.phases),
         )
     )
-    rows = []
-    for phase_id, name, starts_on, ends_on in windows:
-        target = effective_target(
-            view.hierarchy, view.plans, campaign_id, unit_id, phase_id or None
-        )
-        rows.append(
-            {
-                "unit_id": unit_id,
-                "campaign_id": campaign_id,
-                "phase_id": phase_id,
-                "name": name,
-                "starts_on": starts_on,
-                "ends_on": ends_on,
-                **_target_columns(target),
-            }
-        )
-    return rows
-
-
-def _target_columns(target: ResolvedTarget | None) -> dict[str, object]:
-    if target is None:
-        return dict.fromkeys(("metric", "kind", "value", "required", "members", "source_unit_id"))
     return {
-        "metric": target.metric.value,
-        "kind": target.kind.value,
-        "value": str(target.value),
-        "required": target.required,
-        "members": target.members,
-        "source_unit_id": target.source_unit_id,
+        phase_id: (
+            name,
+            starts_on,
+            ends_on,
+            *_target_columns(
+                effective_target(
+                    view.hierarchy,
+                    view.plans,
+                    campaign_id,
+                    unit_id,
+                    phase_id or None,
+                    at,
+                    view.campaigns.get(campaign_id).zone,
+                )
+            ),
+        )
+        for phase_id, name, starts_on, ends_on in windows
     }
 
 
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
+def _target_columns(target: ResolvedTarget | None) -> tuple[object, ...]:
+    if target is None:
+        return (None,) * 6
+    return (
+        target.metric.value,
+        target.kind.value,
+        str(target.value),
+        target.required,
+        target.members,
+        target.source_unit_id,
+    )
+
+
+def stretches(
+    view: ReferenceView, campaign_id: str, unit_id: str
+) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+    """The stretches of time, while the unit is open, in which its path and the plans along
+    it stay the same."""
+    hierarchy = view.hierarchy
+    end = hierarchy.open_until(unit_id)
+    for segment in hierarchy.segments(unit_id):
+        if segment.since >= end:
+            return
+        until = min(segment.until, end)
+        cuts = {
+            change
+            for ancestor in segment.path
+            for change in view.plans.changes(campaign_id, ancestor)
+            if segment.since < change < until
+        }
+        yield from itertools.pairwise(sorted({segment.since, until, *cuts}))
+
+
+def target_history(view: ReferenceView, campaign_id: str, unit_id: str) -> list[tuple[object, ...]]:
+    """``rm_target_history`` rows of the unit, as ``HISTORY_COLUMNS`` values: equal
+    consecutive stretches are one row."""
+    versions: list[tuple[str, dt.datetime, dt.datetime, tuple[object, ...]]] = []
+    latest: dict[str, int] = {}
+    for since, until in stretches(view, campaign_id, unit_id):
+        for phase_id, values in target_rows(view, campaign_id, unit_id, since).items():
+            index = latest.get(phase_id)
+            if index is not None and versions[index][2:] == (since, values):
+                versions[index] = (phase_id, versions[index][1], until, values)
+            else:
+                latest[phase_id] = len(versions)
+                versions.append((phase_id, since, until, values))
+    zone = view.campaigns.get(campaign_id).zone
+    return [
+        (phase_id, since, until, _meets(values, since, until, zone), *values)
+        for phase_id, since, until, values in versions
+    ]
+
+
+def _meets(
+    values: tuple[object, ...], since: dt.datetime, until: dt.datetime, zone: ZoneInfo
+) -> bool:
+    """Whether the phase of ``target_rows`` values meets the stretch it was governed in."""
+    _, starts_on, ends_on = values[:3]
+    assert isinstance(starts_on, dt.date) and isinstance(ends_on, dt.date)
+    return meets(starts_on, ends_on, since, until, zone)
 
 
 async def refresh(connection: AsyncConnection, view: ReferenceView, units: Collection[str]) -> None:
-    """Rewrite targets and re-sum progress of ``units`` for every campaign."""
+    """Rewrite the target history and current targets of ``units`` for every campaign."""
     known = sorted(unit for unit in units if unit in view.hierarchy)
     for campaign_id in view.campaigns.ids():
         for chunk in _chunks(known):
-            rows = [row for unit in chunk for row in target_rows(view, campaign_id, unit)]
-            scope = (rm_targets.c.unit_id.in_(chunk), rm_targets.c.campaign_id == campaign_id)
-            await connection.execute(rm_targets.delete().where(*scope))
-            if rows:
-                await connection.execute(rm_targets.insert(), rows)
-            await _resum_progress(connection, campaign_id, chunk)
+            history: list[dict[str, object]] = []
+            current: dict[tuple[str, str], dict[str, object]] = {}
+            for unit in chunk:
+                for version in target_history(view, campaign_id, unit):
+                    row: dict[str, object] = {"unit_id": unit, "campaign_id": campaign_id}
+                    row.update(zip(HISTORY_COLUMNS, version, strict=True))
+                    history.append(row)
+                    if row["listed"]:
+                        current[(unit, str(row["phase_id"]))] = {
+                            k: v for k, v in row.items() if k not in VERSION_COLUMNS
+                        }
+            for table in (rm_target_history, rm_targets):
+                for condition in among(connection.dialect, table.c.unit_id, chunk):
+                    await connection.execute(
+                        table.delete().where(condition, table.c.campaign_id == campaign_id)
+                    )
+            if history:
+                await connection.execute(rm_target_history.insert(), history)
+            if current:
+                await connection.execute(rm_targets.insert(), list(current.values()))
 
 
-async def _resum_progress(
-    connection: AsyncConnection, campaign_id: str, units: Sequence[str]
-) -> None:
-    await connection.execute(
-        rm_progress.delete().where(
-            rm_progress.c.unit_id.in_(units), rm_progress.c.campaign_id == campaign_id
-        )
-    )
-    sums = [sa.func.coalesce(sa.func.sum(rm_rollup_daily.c[c]), 0) for c in STATUS_COLUMNS]
-    phases = (
-        sa.select(rm_targets.c.unit_id, rm_targets.c.campaign_id, rm_targets.c.phase_id, *sums)
-        .select_from(
-            rm_targets.join(
-                rm_rollup_daily,
-                sa.and_(
-                    rm_rollup_daily.c.unit_id == rm_targets.c.unit_id,
-                    rm_rollup_daily.c.campaign_id == rm_targets.c.campaign_id,
-                    rm_rollup_daily.c.bucket_date.between(
-                        rm_targets.c.starts_on, rm_targets.c.ends_on
-                    ),
-                ),
-            )
-        )
-        .where(
-            rm_targets.c.unit_id.in_(units),
-            rm_targets.c.campaign_id == campaign_id,
-            rm_targets.c.phase_id != WHOLE_CAMPAIGN,
-        )
-        .group_by(rm_targets.c.unit_id, rm_targets.c.campaign_id, rm_targets.c.phase_id)
-    )
-    columns = ["unit_id", "campaign_id", "phase_id", *STATUS_COLUMNS]
-    await connection.execute(rm_progress.insert().from_select(columns, phases))
-    totals = (
-        sa.select(
-            rm_progress.c.unit_id,
-            rm_progress.c.campaign_id,
-            sa.literal(WHOLE_CAMPAIGN),
-            *[sa.func.sum(rm_progress.c[c]) for c in STATUS_COLUMNS],
-        )
-        .where(rm_progress.c.unit_id.in_(units), rm_progress.c.campaign_id == campaign_id)
-        .group_by(rm_progress.c.unit_id, rm_progress.c.campaign_id)
-    )
-    await connection.execute(rm_progress.insert().from_select(columns, totals))
+def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -25,10 +25,12 @@ from shared.contracts.initiatives import (
 )
 from shared.contracts.units import (
     UnitClosed,
+    UnitLevelChanged,
     UnitMembershipReported,
     UnitMerged,
     UnitMoved,
     UnitRegistered,
+    UnitRenamed,
 )
 
 Payload = dict[str, Any]
@@ -103,6 +105,8 @@ CURRENT = EventRegistry.of(
         UnitMoved,
         UnitMerged,
         UnitClosed,
+        UnitRenamed,
+        UnitLevelChanged,
         CampaignDefined,
         PlanSet,
         InitiativeRegistered,

@@ -1,4 +1,5 @@
-"""Reference data about the union hierarchy: units, membership, moves, merges, closures."""
+"""Reference data about the union hierarchy: units, membership, moves, merges, closures,
+renames and level changes. Each takes effect at its own ``occurred_at``."""
 
 from __future__ import annotations
 
@@ -77,3 +78,19 @@ class UnitClosed(_UnitFact):
     type = "unit.closed"
 
     reason: Text | None = None
+
+
+class UnitRenamed(_UnitFact):
+    """The unit takes a new name from ``occurred_at`` on (earlier figures keep the unit)."""
+
+    type = "unit.renamed"
+
+    name: Text
+
+
+class UnitLevelChanged(_UnitFact):
+    """The unit moves to another level of the hierarchy from ``occurred_at`` on."""
+
+    type = "unit.level_changed"
+
+    level: UnitLevel

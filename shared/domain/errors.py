@@ -43,6 +43,12 @@ class HierarchyCycle(DomainError):
     code = "hierarchy_cycle"
 
 
+class LevelOrder(DomainError):
+    """A unit would stand under one of its own level or below (see ``may_stand_under``)."""
+
+    code = "level_order"
+
+
 class UnknownCampaign(DomainError):
     code = "unknown_campaign"
 

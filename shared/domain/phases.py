@@ -30,14 +30,15 @@ def phase_containing(phases: Sequence[PhaseSpec], on: dt.date) -> PhaseSpec | No
     return next((phase for phase in phases if phase.starts_on <= on <= phase.ends_on), None)
 
 
-def _local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+def local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The first instant of ``day`` in ``zone``."""
     # A midnight skipped by a DST jump resolves (fold=0) to the first instant of the day.
     return dt.datetime.combine(day, dt.time(), tzinfo=zone)
 
 
 def phase_start_instant(phase: PhaseSpec, zone: ZoneInfo) -> dt.datetime:
     """The first instant of the phase: local midnight at ``starts_on``."""
-    return _local_midnight(phase.starts_on, zone)
+    return local_midnight(phase.starts_on, zone)
 
 
 def phase_end_instant(phase: PhaseSpec, zone: ZoneInfo) -> dt.datetime:
@@ -45,7 +46,7 @@ def phase_end_instant(phase: PhaseSpec, zone: ZoneInfo) -> dt.datetime:
 
     A target not reached by this instant is missed.
     """
-    return _local_midnight(phase.ends_on + dt.timedelta(days=1), zone)
+    return local_midnight(phase.ends_on + dt.timedelta(days=1), zone)
 
 
 def elapsed_share(phase: PhaseSpec, zone: ZoneInfo, now: dt.datetime) -> float:
@@ -55,3 +56,13 @@ def elapsed_share(phase: PhaseSpec, zone: ZoneInfo, now: dt.datetime) -> float:
     end = phase_end_instant(phase, zone).astimezone(dt.UTC)
     share = (require_aware(now).astimezone(dt.UTC) - start) / (end - start)
     return min(1.0, max(0.0, share))
+
+
+def meets(
+    starts_on: dt.date, ends_on: dt.date, since: dt.datetime, until: dt.datetime, zone: ZoneInfo
+) -> bool:
+    """Whether the days ``starts_on``–``ends_on`` (inclusive) meet the stretch of time from
+    ``since`` to ``until`` (exclusive) in local time: a scheme that governed a unit only
+    before a phase began, or only after it ended, never counted anything in it."""
+    last = until - dt.timedelta(microseconds=1)
+    return starts_on <= local_date(last, zone) and local_date(since, zone) <= ends_on

@@ -13,11 +13,13 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
+from shared.contracts.base import LATEST_INSTANT
 from shared.contracts.campaigns import AppliesTo, Metric, PhaseSpec, PlanSet, TargetKind, TargetSpec
-from shared.domain.campaign import Campaign
+from shared.domain.campaign import CAMPAIGN_ZONE, Campaign
 from shared.domain.hierarchy import Hierarchy
-from shared.domain.phases import local_date, phase_containing
+from shared.domain.phases import local_date, local_midnight, phase_containing
 from shared.domain.plans import Plans, effective_plan
 
 _CASCADE: tuple[tuple[AppliesTo, ...], ...] = (
@@ -58,21 +60,29 @@ def required_count(kind: TargetKind, value: Decimal, members: int | None) -> int
 
 
 def effective_target(
-    hierarchy: Hierarchy, plans: Plans, campaign_id: str, unit_id: str, phase_id: str | None
+    hierarchy: Hierarchy,
+    plans: Plans,
+    campaign_id: str,
+    unit_id: str,
+    phase_id: str | None,
+    at: dt.datetime = LATEST_INSTANT,
+    zone: ZoneInfo = CAMPAIGN_ZONE,
 ) -> ResolvedTarget | None:
-    """The target governing ``unit_id`` for ``phase_id`` (None: the whole campaign).
+    """The target governing ``unit_id`` for ``phase_id`` (None: the whole campaign) at ``at``.
 
     A phase id names a phase of the plan that sets the target; ratio targets use the unit's
-    members on that phase's first day (for the whole campaign: the plan's first phase).
+    members on that phase's first day (for the whole campaign: the plan's first phase), with
+    the subtree as it stood when that day began in ``zone``: a unit closed or moved later
+    does not change a phase's target.
     """
-    for distance, source_id in enumerate(hierarchy.ancestors(unit_id)):
-        plan = plans.own(campaign_id, source_id)
+    for distance, source_id in enumerate(hierarchy.ancestors(unit_id, at)):
+        plan = plans.own(campaign_id, source_id, at)
         if plan is None:
             continue
         for applies_to in _CASCADE[min(distance, len(_CASCADE) - 1)]:
             spec = _target(plan, phase_id, applies_to)
             if spec is not None:
-                return _resolve(hierarchy, plan, spec, unit_id)
+                return _resolve(hierarchy, plan, spec, unit_id, zone)
     return None
 
 
@@ -82,11 +92,14 @@ def _target(plan: PlanSet, phase_id: str | None, applies_to: AppliesTo) -> Targe
     )
 
 
-def _resolve(hierarchy: Hierarchy, plan: PlanSet, spec: TargetSpec, unit_id: str) -> ResolvedTarget:
+def _resolve(
+    hierarchy: Hierarchy, plan: PlanSet, spec: TargetSpec, unit_id: str, zone: ZoneInfo
+) -> ResolvedTarget:
     members = None
     if spec.kind is TargetKind.RATIO_OF_MEMBERS:
         starts = [p.starts_on for p in plan.phases if spec.phase_id in (None, p.phase_id)]
-        members = hierarchy.members_on(unit_id, min(starts))
+        first = min(starts)
+        members = hierarchy.members_on(unit_id, first, local_midnight(first, zone))
     return ResolvedTarget(
         kind=spec.kind,
         value=spec.value,
@@ -105,8 +118,8 @@ def phase_for(
     unit_id: str,
     first_submitted_at: dt.datetime,
 ) -> PhaseSpec | None:
-    """The phase of the unit's effective plan containing the submission's local date."""
-    plan = effective_plan(hierarchy, plans, campaign.campaign_id, unit_id)
+    """The phase of the unit's plan at the first submission containing its local date."""
+    plan = effective_plan(hierarchy, plans, campaign.campaign_id, unit_id, first_submitted_at)
     if plan is None:
         return None
     return phase_containing(plan.phases, local_date(first_submitted_at, campaign.zone))
@@ -125,11 +138,14 @@ def counting_path(
     first_submitted_at: dt.datetime,
 ) -> tuple[Attribution, ...]:
     """Every unit an initiative filed under ``unit_id`` counts for, nearest first, each with
-    the phase it counts in there (None: outside that unit's phases or no plan).
+    the phase it counts in there (None: outside that unit's phases or no plan): the tree and
+    plans as they stood at its first submission, for good.
 
-    A merged unit's initiatives count for the unit it was merged into.
+    A unit merged by then sends its initiatives to the unit it was merged into.
     """
-    path = hierarchy.ancestors(hierarchy.counting_unit(unit_id))
+    path = hierarchy.ancestors(
+        hierarchy.counting_unit(unit_id, first_submitted_at), first_submitted_at
+    )
     return tuple(
         Attribution(
             ancestor_id, phase_for(hierarchy, plans, campaign, ancestor_id, first_submitted_at)

@@ -132,12 +132,27 @@ rm_closure = sa.Table(
     sa.Column("depth", sa.Integer, nullable=False),
 )
 
+rm_lineage = sa.Table(
+    "rm_lineage",
+    metadata,
+    sa.Column("ancestor_id", sa.String(128), primary_key=True),
+    sa.Column("descendant_id", sa.String(128), primary_key=True, index=True),
+    sa.Column("valid_from", UtcDateTime, primary_key=True),
+    sa.Column("valid_to", UtcDateTime, nullable=False),
+    sa.Column("depth", sa.Integer, nullable=False),
+)
+"""``rm_closure`` through time: the descendant stood below the ancestor from ``valid_from``
+(inclusive) to ``valid_to`` (exclusive). An initiative counts for the ancestors of its unit
+at its ``attributed_at``; this table answers "which initiatives count for X" in history."""
+
 rm_initiatives = sa.Table(
     "rm_initiatives",
     metadata,
     sa.Column("initiative_id", sa.String(128), primary_key=True),
     sa.Column("campaign_id", sa.String(128), nullable=False),
     sa.Column("unit_id", sa.String(128), nullable=False, index=True),
+    sa.Column("filed_unit_id", sa.String(128), nullable=False, index=True),
+    sa.Column("attributed_at", UtcDateTime, nullable=False, index=True),
     sa.Column("status", sa.String(24), nullable=False),
     sa.Column("title", sa.String(500), nullable=False),
     sa.Column("title_folded", sa.String(500), nullable=False),
@@ -197,6 +212,31 @@ rm_targets = sa.Table(
     sa.Column("members", sa.Integer),
     sa.Column("source_unit_id", sa.String(128)),
 )
+
+rm_target_history = sa.Table(
+    "rm_target_history",
+    metadata,
+    sa.Column("unit_id", sa.String(128), primary_key=True),
+    sa.Column("campaign_id", sa.String(128), primary_key=True),
+    sa.Column("phase_id", sa.String(128), primary_key=True),
+    sa.Column("valid_from", UtcDateTime, primary_key=True),
+    sa.Column("valid_to", UtcDateTime, nullable=False),
+    sa.Column("listed", sa.Boolean, nullable=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("ends_on", sa.Date, nullable=False),
+    sa.Column("metric", sa.String(16)),
+    sa.Column("kind", sa.String(24)),
+    sa.Column("value", sa.String(32)),
+    sa.Column("required", sa.Integer),
+    sa.Column("members", sa.Integer),
+    sa.Column("source_unit_id", sa.String(128)),
+)
+"""Each unit's phases and targets as they stood from ``valid_from`` to ``valid_to``: the
+phase scheme governing the unit then (initiatives first submitted in that stretch count in
+it) and the targets "as of" answers show. A row is ``listed`` when the phase's dates meet
+that stretch (a scheme replaced before a phase began never shows it); ``rm_targets`` holds
+each phase's latest listed row."""
 
 rm_series_daily = sa.Table(
     "rm_series_daily",

@@ -1,8 +1,10 @@
 """Reads of the projector's read models: SQLAlchemy Core that runs alike on SQLite and PostgreSQL.
 
 Current figures are read as the projector stored them. "As of" figures are counted from each
-initiative's status history instead, so an answer for 13:30 is exact whatever happened since.
-Subtrees are joins with ``rm_closure``, never recursive queries.
+initiative's status history instead, with the phases and targets that stood then
+(``rm_target_history``), so an answer for 13:30 is exact whatever happened since, a
+reorganisation included. Subtrees are joins with ``rm_closure`` (the tree now) or
+``rm_lineage`` (the tree at each initiative's attribution), never recursive queries.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from shared.persistence.schema import (
     rm_closure,
     rm_initiative_history,
     rm_initiatives,
+    rm_lineage,
     rm_progress,
     rm_series_daily,
+    rm_target_history,
     rm_targets,
     rm_units,
 )
@@ -105,48 +109,89 @@ _UNITS = sa.select(
 
 
 def _subtree_of(unit_id: str, column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
-    """``column`` names a unit in ``unit_id``'s subtree (itself included)."""
+    """``column`` names a unit in ``unit_id``'s subtree now (itself included)."""
     inside = sa.select(rm_closure.c.descendant_id).where(rm_closure.c.ancestor_id == unit_id)
     return column.in_(inside)
+
+
+def _counting_for(unit_id: str, initiatives: sa.FromClause) -> sa.ColumnElement[bool]:
+    """The initiative counts for ``unit_id``: its unit stood in that subtree at the instant
+    that fixed its attribution (so a later move or merge does not take it away)."""
+    lineage = rm_lineage
+    return sa.exists().where(
+        lineage.c.ancestor_id == unit_id,
+        lineage.c.descendant_id == initiatives.c.unit_id,
+        lineage.c.valid_from <= initiatives.c.attributed_at,
+        lineage.c.valid_to > initiatives.c.attributed_at,
+    )
+
+
+def _targets_as_of(at: dt.datetime) -> sa.Subquery:
+    """``rm_targets`` as it stood at ``at``: each phase's latest listed version begun by then."""
+    history, later = rm_target_history, rm_target_history.alias("later")
+    superseded = sa.exists().where(
+        later.c.unit_id == history.c.unit_id,
+        later.c.campaign_id == history.c.campaign_id,
+        later.c.phase_id == history.c.phase_id,
+        later.c.listed,
+        later.c.valid_from > history.c.valid_from,
+        later.c.valid_from <= at,
+    )
+    return (
+        sa.select(*(history.c[c.name] for c in rm_targets.columns))
+        .where(history.c.listed, history.c.valid_from <= at, ~superseded)
+        .subquery("targets")
+    )
 
 
 def _counts_as_of(unit_id: str, campaign_id: str, at: dt.datetime) -> sa.Subquery:
     """Status counts per phase of ``unit_id`` at ``at``, shaped like ``rm_progress``.
 
-    Each initiative of the subtree counts with its status after its latest fact at or before
-    ``at``; one whose first fact came later does not count at all. Its phase is the unit's
-    phase containing its bucket date, as the projector files it; the whole campaign sums
-    the phases, so an initiative dated between two phases counts in neither.
+    Each initiative counting for the unit counts with its status after its latest fact at or
+    before ``at``; one whose first fact came later does not count at all. Its phase is the
+    one containing its bucket date in the scheme that governed the unit at its attribution,
+    as the projector files it; the whole campaign sums the phases, so an initiative dated
+    between two phases counts in neither.
     """
-    history, initiatives = rm_initiative_history, rm_initiatives
+    history, initiatives, scheme = rm_initiative_history, rm_initiatives, rm_target_history
     latest = (
         sa.select(
             initiatives.c.initiative_id,
             initiatives.c.bucket_date,
+            initiatives.c.attributed_at,
             sa.func.max(history.c.version).label("version"),
         )
         .join(history, history.c.initiative_id == initiatives.c.initiative_id)
         .where(
             initiatives.c.campaign_id == campaign_id,
-            _subtree_of(unit_id, initiatives.c.unit_id),
+            _counting_for(unit_id, initiatives),
             history.c.at <= at,
         )
-        .group_by(initiatives.c.initiative_id, initiatives.c.bucket_date)
+        .group_by(
+            initiatives.c.initiative_id, initiatives.c.bucket_date, initiatives.c.attributed_at
+        )
         .subquery("latest")
     )
     status = history.c.status
     phases = (
         sa.select(
-            rm_targets.c.unit_id,
-            rm_targets.c.campaign_id,
-            rm_targets.c.phase_id,
+            scheme.c.unit_id,
+            scheme.c.campaign_id,
+            scheme.c.phase_id,
             *(
                 sa.func.sum(sa.case((status == name, 1), else_=0)).label(name)
                 for name in STATUS_COLUMNS
             ),
         )
-        .select_from(rm_targets)
-        .join(latest, latest.c.bucket_date.between(rm_targets.c.starts_on, rm_targets.c.ends_on))
+        .select_from(scheme)
+        .join(
+            latest,
+            sa.and_(
+                latest.c.bucket_date.between(scheme.c.starts_on, scheme.c.ends_on),
+                latest.c.attributed_at >= scheme.c.valid_from,
+                latest.c.attributed_at < scheme.c.valid_to,
+            ),
+        )
         .join(
             history,
             sa.and_(
@@ -155,11 +200,11 @@ def _counts_as_of(unit_id: str, campaign_id: str, at: dt.datetime) -> sa.Subquer
             ),
         )
         .where(
-            rm_targets.c.unit_id == unit_id,
-            rm_targets.c.campaign_id == campaign_id,
-            rm_targets.c.phase_id != WHOLE_CAMPAIGN,
+            scheme.c.unit_id == unit_id,
+            scheme.c.campaign_id == campaign_id,
+            scheme.c.phase_id != WHOLE_CAMPAIGN,
         )
-        .group_by(rm_targets.c.unit_id, rm_targets.c.campaign_id, rm_targets.c.phase_id)
+        .group_by(scheme.c.unit_id, scheme.c.campaign_id, scheme.c.phase_id)
         .cte("phase_counts")
     )
     # The whole campaign is the sum of the phases, exactly as the projector stores it.
@@ -172,24 +217,26 @@ def _counts_as_of(unit_id: str, campaign_id: str, at: dt.datetime) -> sa.Subquer
     return sa.union_all(sa.select(phases), whole).subquery("counts")
 
 
-def _figures(counts: sa.FromClause, campaign_id: str) -> sa.Select[*AnyRow]:
+def _figures(
+    counts: sa.FromClause, campaign_id: str, targets: sa.FromClause = rm_targets
+) -> sa.Select[*AnyRow]:
     """Targets of a campaign with their status counts (0 where none are stored)."""
     return (
         sa.select(
-            rm_targets,
+            *(targets.c[c.name] for c in rm_targets.columns),
             *(sa.func.coalesce(counts.c[name], 0).label(f"n_{name}") for name in STATUS_COLUMNS),
         )
-        .select_from(rm_targets)
+        .select_from(targets)
         .outerjoin(
             counts,
             sa.and_(
-                counts.c.unit_id == rm_targets.c.unit_id,
-                counts.c.campaign_id == rm_targets.c.campaign_id,
-                counts.c.phase_id == rm_targets.c.phase_id,
+                counts.c.unit_id == targets.c.unit_id,
+                counts.c.campaign_id == targets.c.campaign_id,
+                counts.c.phase_id == targets.c.phase_id,
             ),
         )
-        .where(rm_targets.c.campaign_id == campaign_id)
-        .order_by(rm_targets.c.unit_id, rm_targets.c.starts_on, rm_targets.c.phase_id)
+        .where(targets.c.campaign_id == campaign_id)
+        .order_by(targets.c.unit_id, targets.c.starts_on, targets.c.phase_id)
     )
 
 
@@ -288,9 +335,14 @@ class ReadModels:
     async def phases(
         self, unit_id: str, campaign_id: str, *, as_of: dt.datetime | None = None
     ) -> list[PhaseFigures]:
-        """The unit's phases and whole campaign, now or exactly as of an instant."""
-        counts = rm_progress if as_of is None else _counts_as_of(unit_id, campaign_id, as_of)
-        query = _figures(counts, campaign_id).where(rm_targets.c.unit_id == unit_id)
+        """The unit's phases and whole campaign, now or exactly as of an instant (with the
+        phases and targets as they stood then)."""
+        if as_of is None:
+            query = _figures(rm_progress, campaign_id).where(rm_targets.c.unit_id == unit_id)
+        else:
+            targets = _targets_as_of(as_of)
+            counts = _counts_as_of(unit_id, campaign_id, as_of)
+            query = _figures(counts, campaign_id, targets).where(targets.c.unit_id == unit_id)
         return [_phase_figures(row) for row in await self._rows(query)]
 
     async def children_phases(self, unit_id: str, campaign_id: str) -> list[PhaseFigures]:
@@ -339,7 +391,7 @@ class ReadModels:
         """One page of the initiatives counting for the subtree, newest first, and the total."""
         table = rm_initiatives
         conditions = [
-            _subtree_of(unit_id, table.c.unit_id),
+            _counting_for(unit_id, table),
             table.c.title_folded.contains(folded_title, autoescape=True),
         ]
         if campaign_id is not None:

@@ -87,18 +87,33 @@ def members(uid: str, count: int, as_of: dt.date) -> UnitMembershipReported:
     return UnitMembershipReported(unit_id=uid, members=count, as_of=as_of)
 
 
-def build(*facts: EventData, hierarchy: Hierarchy | None = None) -> Hierarchy:
-    """Check then apply each fact, as the ingest service would."""
+SEED_TIME = dt.datetime(2022, 1, 1, tzinfo=dt.UTC)
+"""When test facts happen unless a test says otherwise."""
+
+
+def build(
+    *facts: EventData, hierarchy: Hierarchy | None = None, at: dt.datetime = SEED_TIME
+) -> Hierarchy:
+    """Check then apply each fact at ``at``, as the ingest service would."""
     hierarchy = hierarchy if hierarchy is not None else Hierarchy()
     for each in facts:
-        hierarchy.check(each)
-        hierarchy.apply(each)
+        hierarchy.check(each, at)
+        hierarchy.apply(each, at)
     return hierarchy
 
 
+LEVELS = (UnitLevel.NATIONAL, UnitLevel.PROVINCE, UnitLevel.DISTRICT)
+
+
 def tree(*edges: tuple[str, str | None]) -> Hierarchy:
-    """A hierarchy from ``(unit, parent)`` pairs, parents first."""
-    return build(*(unit(uid, parent) for uid, parent in edges))
+    """A hierarchy from ``(unit, parent)`` pairs, parents first; levels follow depth
+    (national, province, then district-level unions, which may nest)."""
+    depth: dict[str, int] = {}
+    facts = []
+    for uid, parent in edges:
+        depth[uid] = 0 if parent is None else depth[parent] + 1
+        facts.append(unit(uid, parent, LEVELS[min(depth[uid], len(LEVELS) - 1)]))
+    return build(*facts)
 
 
 def phase(phase_id: str, starts: str, ends: str) -> PhaseSpec:

@@ -12,7 +12,7 @@ from shared.contracts.units import UnitClosed, UnitLevel, UnitMerged, UnitMoved
 from shared.domain.errors import DomainError
 from shared.domain.hierarchy import Hierarchy, MembershipReport, Unit, UnitState
 
-from .factories import build, members, registered, tree, unit
+from .factories import SEED_TIME, build, members, registered, tree, unit
 
 D = dt.date
 
@@ -32,7 +32,7 @@ def national() -> Hierarchy:
 
 def refusal(hierarchy: Hierarchy, fact: EventData) -> DomainError:
     with pytest.raises(DomainError) as refused:
-        hierarchy.check(fact)
+        hierarchy.check(fact, SEED_TIME)
     return refused.value
 
 
@@ -148,8 +148,8 @@ def test_closed_and_merged_units_are_frozen(fact: EventData, reason: str) -> Non
 
 def test_facts_of_other_kinds_are_ignored() -> None:
     hierarchy = national()
-    hierarchy.check(registered())
-    hierarchy.apply(registered())
+    hierarchy.check(registered(), SEED_TIME)
+    hierarchy.apply(registered(), SEED_TIME)
     assert hierarchy.descendants("tw") == national().descendants("tw")
 
 

@@ -13,7 +13,19 @@ from shared.domain.initiative import counts_as_submitted, fold
 from shared.domain.plans import Plans
 from shared.domain.targets import counting_path, effective_target, phase_for
 
-from .factories import CAMPAIGN, VN, build, fact, members, phase, plan, submitted, target, unit
+from .factories import (
+    CAMPAIGN,
+    SEED_TIME,
+    VN,
+    build,
+    fact,
+    members,
+    phase,
+    plan,
+    submitted,
+    target,
+    unit,
+)
 
 RATIO = TargetKind.RATIO_OF_MEMBERS
 
@@ -45,7 +57,8 @@ def ba_che() -> tuple[Hierarchy, Plans]:
             "bache-cq",
             [phase("I", "2022-01-01", "2022-05-31"), phase("II", "2022-06-01", "2023-09-30")],
             [target("I", "36"), target("II", "82"), target(None, "118")],
-        )
+        ),
+        SEED_TIME,
     )
     return hierarchy, plans
 
@@ -100,7 +113,8 @@ def bac_kan() -> tuple[Hierarchy, Plans]:
             "tw",
             [phase("I", "2022-01-01", "2022-05-31"), phase("II", "2022-06-01", "2023-09-30")],
             [target("I", "300000"), target(None, "1000000")],
-        )
+        ),
+        SEED_TIME,
     )
     plans.set(
         plan(
@@ -112,7 +126,8 @@ def bac_kan() -> tuple[Hierarchy, Plans]:
                 target("3", "0.06", RATIO),
                 target(None, "0.15", RATIO),
             ],
-        )
+        ),
+        SEED_TIME,
     )
     # "Each grassroots union ≥ 30 % of its staff per phase", set by the district union.
     plans.set(
@@ -120,7 +135,8 @@ def bac_kan() -> tuple[Hierarchy, Plans]:
             "chodon",
             BK_PHASES,
             [target(p.phase_id, "0.3", RATIO, AppliesTo.CHILDREN) for p in BK_PHASES],
-        )
+        ),
+        SEED_TIME,
     )
     return hierarchy, plans
 

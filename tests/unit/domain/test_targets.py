@@ -27,7 +27,18 @@ from shared.domain.targets import (
     required_count,
 )
 
-from .factories import CAMPAIGN, VN, build, campaign_defined, members, phase, plan, target, tree
+from .factories import (
+    CAMPAIGN,
+    SEED_TIME,
+    VN,
+    build,
+    campaign_defined,
+    members,
+    phase,
+    plan,
+    target,
+    tree,
+)
 
 RATIO = TargetKind.RATIO_OF_MEMBERS
 PHASES = [phase("1", "2022-01-01", "2022-05-31"), phase("2", "2022-06-01", "2022-12-31")]
@@ -41,7 +52,7 @@ def path() -> Hierarchy:
 def plans_of(*plan_sets: PlanSet) -> Plans:
     plans = Plans()
     for each in plan_sets:
-        plans.set(each)
+        plans.set(each, SEED_TIME)
     return plans
 
 
@@ -95,7 +106,7 @@ def test_ratio_targets_are_exact_ceilings_monotone_in_members(
 def test_a_new_plan_replaces_the_old_one_and_plans_are_per_campaign() -> None:
     plans = plans_of(plan("bk", PHASES, [target("1", "10")]))
     replacement = plan("bk", PHASES[:1], [])
-    plans.set(replacement)
+    plans.set(replacement, SEED_TIME)
     assert plans.own("1m", "bk") == replacement
     assert plans.own("other", "bk") is None
 
@@ -114,7 +125,7 @@ def test_plans_need_a_defined_campaign_and_an_open_unit() -> None:
     campaigns = Campaigns()
     campaigns.apply(campaign_defined())
     hierarchy = build(UnitClosed(unit_id="cs2"), hierarchy=path())
-    check_plan(plan("cs", PHASES, []), hierarchy, campaigns)
+    check_plan(plan("cs", PHASES, []), hierarchy, campaigns, SEED_TIME)
     cases = [
         (plan("cs", PHASES, [], campaign="x"), "unknown_campaign", "the campaign is not defined"),
         (plan("zz", PHASES, []), "unknown_unit", "unit 'zz' is not registered"),
@@ -122,7 +133,7 @@ def test_plans_need_a_defined_campaign_and_an_open_unit() -> None:
     ]
     for plan_set, code, why in cases:
         with pytest.raises(DomainError) as refused:
-            check_plan(plan_set, hierarchy, campaigns)
+            check_plan(plan_set, hierarchy, campaigns, SEED_TIME)
         assert refused.value.code == code
         assert refused.value.reason == (
             f"cannot set the plan of unit {plan_set.unit_id!r} for campaign "

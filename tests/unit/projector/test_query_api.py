@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.projector.api.app import create_query_app
 from services.projector.api.settings import QueryApiSettings
 from services.projector.api.status import Status, evaluate
+from shared.contracts.base import EARLIEST_INSTANT, LATEST_INSTANT
 from shared.persistence.engine import create_engine
 from shared.persistence.schema import (
     STATUS_COLUMNS,
@@ -30,8 +31,10 @@ from shared.persistence.schema import (
     rm_closure,
     rm_initiative_history,
     rm_initiatives,
+    rm_lineage,
     rm_progress,
     rm_series_daily,
+    rm_target_history,
     rm_targets,
     rm_units,
 )
@@ -125,6 +128,8 @@ def initiative(
         "initiative_id": initiative_id,
         "campaign_id": CAMPAIGN,
         "unit_id": unit_id,
+        "filed_unit_id": unit_id,
+        "attributed_at": first_submission or history[0][0],
         "status": history[-1][1],
         "title": title,
         "title_folded": fold(title),
@@ -233,8 +238,13 @@ async def seed(engine: AsyncEngine) -> None:
                 for u, name, level, parent, cluster, state in UNITS
             ],
         )
+        forever = {"valid_from": EARLIEST_INSTANT, "valid_to": LATEST_INSTANT}
         await connection.execute(sa.insert(rm_closure), closure(UNITS))
+        await connection.execute(sa.insert(rm_lineage), [row | forever for row in closure(UNITS)])
         await connection.execute(sa.insert(rm_targets), targets)
+        await connection.execute(
+            sa.insert(rm_target_history), [t | forever | {"listed": True} for t in targets]
+        )
         await connection.execute(sa.insert(rm_progress), progress)
         await connection.execute(sa.insert(rm_series_daily), series)
         await connection.execute(sa.insert(rm_breakdowns), breakdowns)
