@@ -137,7 +137,8 @@ def _meets(
 ) -> bool:
     """Whether the phase of ``target_rows`` values meets the stretch it was governed in."""
     _, starts_on, ends_on = values[:3]
-    assert isinstance(starts_on, dt.date) and isinstance(ends_on, dt.date)
+    assert isinstance(starts_on, dt.date)
+    assert isinstance(ends_on, dt.date)
     return meets(starts_on, ends_on, since, until, zone)
 
 

@@ -1,4 +1,4 @@
-"""The union hierarchy (Tổng Liên đoàn → tỉnh/ngành → huyện/khối → công đoàn cơ sở), effective-dated.
+"""The union hierarchy (Tổng Liên đoàn → tỉnh/ngành → huyện/khối → cơ sở), effective-dated.
 
 Every unit fact takes effect at its own ``occurred_at``: a unit's parent, name, level and
 state are timelines, so "where did this unit stand on 12 May 2022" has one answer whatever
