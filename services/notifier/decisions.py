@@ -4,7 +4,9 @@ Per batch, in one transaction: bring the notifier's copy of the figures (``nt_pr
 up to date, judge every rule change by change in order, insert each decision unless its
 key exists (``ON CONFLICT DO NOTHING``), and queue one ``nt_deliveries`` row per subscriber
 of each *new* decision (the outbox the delivery worker sends from after commit). A
-redelivered change finds its decisions' keys taken and queues nothing.
+redelivered change finds its decisions' keys taken and queues nothing. A change for a
+phase not running at the clock's "now" (a reorganisation or a backfill re-summing old
+phases) still updates the copy, but decides no threshold.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -29,7 +31,9 @@ from services.notifier.rules import (
     Judgement,
     Rule,
     RuleConfig,
+    Skip,
     judge,
+    not_running,
     threshold_decision,
 )
 from services.notifier.subscriptions import Subscriber, chunked
@@ -259,6 +263,7 @@ class ChangeJudge:
             decisions: list[Decision] = []
             flags = {key: figures.at_risk for key, figures in stored.items()}
             paced: defaultdict[Key, list[Decision]] = defaultdict(list)
+            skipped: Counter[Skip] = Counter()
             for change in changes:
                 # Judged change by change, so what is decided depends on the sequence of
                 # changes only, never on how it was cut into batches.
@@ -266,8 +271,11 @@ class ChangeJudge:
                 figures = _figures(change, at_risk=flags[key])
                 crossing = threshold_decision(figures, config, decided.get(key))
                 if crossing is not None:
-                    decisions.append(crossing)
-                    decided[key] = crossing.threshold
+                    if (skip := not_running(figures, now)) is None:
+                        decisions.append(crossing)
+                        decided[key] = crossing.threshold
+                    else:
+                        skipped[skip] += 1
                 judged = judge(figures, now, config, figures_as_of=change.as_of)
                 flags[key] = judged.figures.at_risk
                 paced[key].extend(judged.decisions)
@@ -281,9 +289,20 @@ class ChangeJudge:
             new = await notify(connection, decisions, now, self._metrics)
         self._metrics.changes.inc(len(changes))
         self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        self._count(skipped)
         if new and self._queued is not None:
             self._queued()
         return new
+
+    def _count(self, skipped: Counter[Skip]) -> None:
+        """Count the batch's crossings left undecided, and log them once for the batch."""
+        for skip, count in skipped.items():
+            self._metrics.decisions_skipped.labels(skip.value).inc(count)
+        if skipped:
+            log.info(
+                "threshold crossings not decided: their phase is not running",
+                extra={"skipped": {skip.value: count for skip, count in sorted(skipped.items())}},
+            )
 
 
 async def apply_encoded(

@@ -20,6 +20,13 @@ class NotifierMetrics:
             ["rule"],
             registry=self.registry,
         )
+        self.decisions_skipped = Counter(
+            "notifier_decisions_skipped",
+            "Threshold crossings not decided because their phase was not running at the "
+            "notifier's now (one per change, redeliveries included), by reason",
+            ["reason"],
+            registry=self.registry,
+        )
         self.deliveries_queued = Counter(
             "notifier_deliveries_queued",
             "Deliveries queued for subscribers with a new decision, by channel",

@@ -6,7 +6,7 @@ redelivered change, a clock restarted after a crash) never decides anything twic
 
 - ``threshold_crossed``: the value reached a share of the target (50 %, 80 %, 100 % by
   default) not decided before for that phase; several at once give one decision naming
-  the highest.
+  the highest. Decided only while the phase runs (:func:`not_running`).
 - ``at_risk`` / ``back_on_track``: from a share of the phase's time (half by default), the
   value projected linearly to the phase's end (value / elapsed share) is compared with the
   target, with hysteresis: a unit enters at risk below the target and leaves only at
@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from shared.contracts.campaigns import PhaseSpec
 from shared.domain.campaign import CAMPAIGN_ZONE
-from shared.domain.phases import elapsed_share, local_date, phase_end_instant
+from shared.domain.phases import elapsed_share, local_date, phase_end_instant, phase_running
 
 """Where phase dates are read; the read models do not carry each campaign's zone yet."""
 
@@ -159,6 +159,26 @@ def threshold_decision(
     if threshold is None:
         return None
     return _decision(figures, Rule.THRESHOLD_CROSSED, f"{threshold:g}", threshold)
+
+
+class Skip(StrEnum):
+    """Why a threshold crossing was not decided."""
+
+    PHASE_OVER = "phase_over"
+    PHASE_NOT_STARTED = "phase_not_started"
+
+
+def not_running(figures: Figures, now: dt.datetime, zone: ZoneInfo = CAMPAIGN_ZONE) -> Skip | None:
+    """Why no threshold is decided for these figures at ``now``; None while their phase runs.
+
+    A reorganisation or a backfill re-sums phases long over: an official is not told in 2026
+    that a unit reached 80 % of a phase that ended in 2022. ``now`` is the notifier's clock,
+    not the change's ``as_of``, which for a backfill is years old.
+    """
+    window = figures.window
+    if phase_running(window, zone, now):
+        return None
+    return Skip.PHASE_OVER if now >= phase_end_instant(window, zone) else Skip.PHASE_NOT_STARTED
 
 
 # -- at_risk / back_on_track / missed ---------------------------------------------------------

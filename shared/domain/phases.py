@@ -49,6 +49,14 @@ def phase_end_instant(phase: PhaseSpec, zone: ZoneInfo) -> dt.datetime:
     return local_midnight(phase.ends_on + dt.timedelta(days=1), zone)
 
 
+def phase_running(phase: PhaseSpec, zone: ZoneInfo, at: dt.datetime) -> bool:
+    """Whether ``at`` falls in the phase: from its first instant up to, not including, its end.
+
+    News about a phase (a threshold reached, a pace falling behind) is news only then.
+    """
+    return phase_start_instant(phase, zone) <= require_aware(at) < phase_end_instant(phase, zone)
+
+
 def elapsed_share(phase: PhaseSpec, zone: ZoneInfo, now: dt.datetime) -> float:
     """How much of the phase has passed at ``now``, in [0, 1]; used to judge the pace."""
     # Subtracting datetimes that share a tzinfo ignores DST offsets, so compare in UTC.

@@ -14,6 +14,7 @@ from shared.domain.phases import (
     local_date,
     phase_containing,
     phase_end_instant,
+    phase_running,
     phase_start_instant,
 )
 
@@ -73,6 +74,22 @@ def test_elapsed_share(now: str, share: float) -> None:
     assert elapsed_share(NATIONAL[0], VN, dt.datetime.fromisoformat(now)) == pytest.approx(share)
 
 
+@pytest.mark.parametrize(
+    ("instant", "running"),
+    [
+        ("2021-12-31T23:59:59+07:00", False),  # not started
+        ("2022-01-01T00:00:00+07:00", True),
+        ("2022-05-31T23:59:59+07:00", True),  # the last day runs to its end
+        ("2022-05-31T17:00:00+00:00", False),  # 1 June 00:00 in Hà Nội: over
+        ("2026-03-02T09:00:00+07:00", False),
+    ],
+)
+def test_a_phase_runs_from_its_first_local_midnight_to_the_one_after_its_last_day(
+    instant: str, running: bool
+) -> None:
+    assert phase_running(NATIONAL[0], VN, dt.datetime.fromisoformat(instant)) is running
+
+
 def test_elapsed_share_counts_real_hours_across_a_dst_change() -> None:
     paris = ZoneInfo("Europe/Paris")
     march = phase("m", "2022-03-27", "2022-03-27")  # a 23-hour day
@@ -103,7 +120,5 @@ def test_the_same_instant_in_any_offset_has_the_same_phase(
 def test_a_phase_holds_exactly_the_instants_between_its_midnights(
     at: dt.datetime, offset: dt.timezone
 ) -> None:
-    inside = [
-        p.phase_id for p in NATIONAL if phase_start_instant(p, VN) <= at < phase_end_instant(p, VN)
-    ]
+    inside = [p.phase_id for p in NATIONAL if phase_running(p, VN, at)]
     assert phase_at(at.astimezone(offset)) == (inside[0] if inside else None)

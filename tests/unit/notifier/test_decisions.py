@@ -1,10 +1,12 @@
 """Decisions and deliveries on SQLite: each decided once whatever is redelivered or
 restarted, queued for exactly the subscribers that follow the unit, deadlines caught up
-after downtime, and one digest per parent instead of one message per child."""
+after downtime, thresholds decided only while their phase runs, and one digest per parent
+instead of one message per child."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from shared.persistence.schema import (
 )
 from tests.conftest import UTC7, FrozenClock
 from tests.unit.notifier import (
+    BAC_KAN_TARGET,
     CAMPAIGN,
     DEADLINE,
     PHASE_ONE,
@@ -264,6 +267,113 @@ async def test_a_change_seen_first_after_the_deadline_is_missed_only_on_figures_
     assert await decided(engine) == []
     await judge.apply([change("bk-bb", 41, before=40, target=100, as_of=DEADLINE)])
     assert [rule for _, rule, _, _ in await decided(engine)] == ["missed"]
+
+
+# -- thresholds only while the phase runs ----------------------------------------------------
+
+PHASE_TWO = ("2", "Giai đoạn 2", dt.date(2022, 6, 1), dt.date(2023, 9, 30))
+WHOLE_CAMPAIGN = ("", "", dt.date(2022, 1, 1), dt.date(2023, 9, 30))
+"""The whole-campaign row's window: the first phase's start to the last phase's end."""
+RUNNING = dt.datetime(2022, 5, 12, 13, 30, tzinfo=UTC7)
+JULY = dt.datetime(2022, 7, 1, 9, 0, tzinfo=UTC7)
+BACKFILL = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC7)
+"""When old initiatives are loaded, or a reorganisation re-sums old phases."""
+
+
+def skipped(metrics: NotifierMetrics) -> dict[str, float]:
+    samples = {
+        reason: metrics.registry.get_sample_value(
+            "notifier_decisions_skipped_total", {"reason": reason}
+        )
+        for reason in ("phase_over", "phase_not_started")
+    }
+    return {reason: count for reason, count in samples.items() if count}
+
+
+@pytest.mark.parametrize(
+    ("phase", "now", "decisions", "skips"),
+    [
+        pytest.param(
+            PHASE_ONE, RUNNING, ["bk/1trieu/1/threshold_crossed/0.8"], {}, id="phase-running"
+        ),
+        pytest.param(PHASE_ONE, DEADLINE, [], {"phase_over": 1}, id="over-since-midnight"),
+        pytest.param(PHASE_ONE, BACKFILL, [], {"phase_over": 1}, id="over-years-ago"),
+        pytest.param(PHASE_TWO, RUNNING, [], {"phase_not_started": 1}, id="not-started"),
+        pytest.param(PHASE_ONE, JULY, [], {"phase_over": 1}, id="phase-one-in-july"),
+        pytest.param(
+            WHOLE_CAMPAIGN, JULY, ["bk/1trieu//threshold_crossed/0.8"], {}, id="campaign-in-july"
+        ),
+    ],
+)
+async def test_a_threshold_is_decided_only_while_its_phase_runs_at_the_clocks_now(
+    engine: AsyncEngine,
+    clock: FrozenClock,
+    phase: tuple[str, str, dt.date, dt.date],
+    now: dt.datetime,
+    decisions: list[str],
+    skips: dict[str, float],
+) -> None:
+    """600 of 675 crosses 80 % on a pace that is not at risk; the change's ``as_of`` is
+    before phase 1's deadline, as a backfill's is, so no ``missed`` is judged on it."""
+    clock.now = now
+    metrics = NotifierMetrics()
+    crossing = change(
+        "bk", 600, before=500, phase=phase, as_of=dt.datetime(2022, 5, 12, tzinfo=UTC7)
+    )
+
+    await judge_on(engine, clock, metrics).apply([crossing])
+
+    assert [key for key, *_ in await decided(engine)] == decisions
+    assert skipped(metrics) == skips
+    async with engine.connect() as connection:
+        stored = (await connection.execute(sa.select(nt_progress))).one()
+    assert (stored.phase_id, stored.value, stored.target) == (phase[0], 600, BAC_KAN_TARGET)
+
+
+async def test_a_backfilled_batch_decides_no_threshold_and_logs_its_skips_once(
+    engine: AsyncEngine, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    await subscribe(engine, webhook("bk", ["threshold_crossed", "at_risk"], official="province"))
+    clock.now = BACKFILL
+    metrics = NotifierMetrics()
+    caplog.set_level(logging.INFO, logger="services.notifier.decisions")
+
+    await judge_on(engine, clock, metrics).apply(climb("bk", 300, 350, 455, 560))
+
+    assert await decided(engine) == []
+    assert await queued(engine) == []
+    assert skipped(metrics) == {"phase_over": 3}  # 350 and 455 cross 50 %, 560 80 %
+    logged = [r for r in caplog.records if r.name == "services.notifier.decisions"]
+    assert [(r.getMessage(), r.__dict__["skipped"]) for r in logged] == [
+        ("threshold crossings not decided: their phase is not running", {"phase_over": 3})
+    ]
+
+
+async def test_a_late_change_after_the_deadline_decides_no_threshold_but_the_clock_misses_it(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    """The skipped change's figures are the copy the clock judges ``missed`` on."""
+    await subscribe(engine, webhook("bk", ["threshold_crossed", "missed"], official="province"))
+    metrics = NotifierMetrics()
+    judge, deadlines = judge_on(engine, clock, metrics), clock_on(engine, clock, metrics)
+    await judge.apply([change("bk", 455)])
+    clock.now = dt.datetime(2022, 5, 31, 23, 0, tzinfo=UTC7)
+    await deadlines.check()
+
+    clock.now = DEADLINE + dt.timedelta(seconds=30)
+    late = dt.datetime(2022, 5, 31, 22, 0, tzinfo=UTC7)
+    await judge.apply([change("bk", 600, before=455, as_of=late)])
+    assert await deadlines.check() == 1
+
+    assert [key for key, _ in await queued(engine)] == [
+        "bk/1trieu/1/missed/2022-05-31",
+        "bk/1trieu/1/threshold_crossed/0.5",
+    ]
+    async with engine.connect() as connection:
+        missed = (
+            await connection.execute(sa.select(nt_decisions).where(nt_decisions.c.rule == "missed"))
+        ).one()
+    assert (missed.value, missed.details["shortfall"]) == (600, 75)
 
 
 # -- digests ---------------------------------------------------------------------------------
