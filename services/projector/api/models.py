@@ -4,11 +4,36 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.projector.api.queries import Breakdown, Initiative, PhaseFigures, Unit
+from services.projector.api.queries import Breakdown, Initiative, PhaseFigures
+from services.projector.api.queries import Unit as UnitRow
 from services.projector.api.status import Status, approved, evaluate, metric_value, ratio, submitted
 from shared.contracts.campaigns import Metric
+
+
+class Unit(BaseModel):
+    """A unit as every answer names it, read from the read models' row (``UnitRow``).
+
+    Closed and merged units stay readable, so an old report's names can still be looked up;
+    their ``state`` says they are history, and a merged one names its successor.
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+
+    unit_id: str
+    name: str
+    level: str = Field(description="national, province, district or grassroots")
+    parent_id: str | None
+    parent_name: str | None
+    cluster: str | None = Field(description="Emulation cluster (cụm thi đua)")
+    state: str = Field(description="open, closed (dissolved) or merged")
+    merged_into: str | None = Field(
+        default=None,
+        description="For a merged unit, the unit it was merged into (đã sáp nhập vào), "
+        "which now counts its initiatives and its former children; null otherwise",
+    )
+    merged_into_name: str | None = Field(default=None, description="That unit's name")
 
 
 class TargetRule(BaseModel):
@@ -96,7 +121,7 @@ class ChildProgress(BaseModel):
     status: Status = Status.NO_TARGET
 
     @classmethod
-    def of(cls, child: Unit, phase: PhaseProgress | None) -> ChildProgress:
+    def of(cls, child: UnitRow, phase: PhaseProgress | None) -> ChildProgress:
         """The child's standing in ``phase``, unranked (0) until the ranking numbers it.
 
         A child without a plan has nothing to judge: no target, value 0.

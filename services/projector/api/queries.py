@@ -43,6 +43,8 @@ class Unit:
     parent_name: str | None
     cluster: str | None
     state: str
+    merged_into: str | None
+    merged_into_name: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,7 @@ class Initiative:
 
 
 _parent = rm_units.alias("parent")
+_successor = rm_units.alias("successor")
 _UNITS = sa.select(
     rm_units.c.unit_id,
     rm_units.c.name,
@@ -101,7 +104,13 @@ _UNITS = sa.select(
     _parent.c.name.label("parent_name"),
     rm_units.c.cluster,
     rm_units.c.state,
-).select_from(rm_units.outerjoin(_parent, _parent.c.unit_id == rm_units.c.parent_id))
+    rm_units.c.merged_into,
+    _successor.c.name.label("merged_into_name"),
+).select_from(
+    rm_units.outerjoin(_parent, _parent.c.unit_id == rm_units.c.parent_id).outerjoin(
+        _successor, _successor.c.unit_id == rm_units.c.merged_into
+    )
+)
 
 
 def _subtree_of(unit_id: str, column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:

@@ -516,6 +516,16 @@ async def test_units_are_found_with_or_without_diacritics(
     assert found == [("bc-cq", "LĐLĐ huyện Ba Chẽ"), ("bc", "LĐLĐ tỉnh Quảng Ninh")]
 
 
+async def test_a_merged_unit_names_the_unit_it_was_merged_into(client: httpx.AsyncClient) -> None:
+    found = (await get(client, "/v1/units", q="tinh")).json()["items"]
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]["Unit"]
+
+    named = {u["unit_id"]: (u["state"], u["merged_into"], u["merged_into_name"]) for u in found}
+    assert named["old"] == ("merged", "hy", "LĐLĐ tỉnh Hưng Yên")
+    assert named["bk"] == ("open", None, None)
+    assert "merged into" in schema["properties"]["merged_into"]["description"]
+
+
 async def test_unit_search_stays_inside_the_tokens_scope(client: httpx.AsyncClient) -> None:
     inside = await get(client, "/v1/units", token=BA_CHE, q="ldld")
     everything = await get(client, "/v1/units", q="ldld", limit=3)
