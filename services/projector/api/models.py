@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -111,31 +112,45 @@ class ChildProgress(BaseModel):
     name: str
     cluster: str | None
     phase_id: str | None = Field(
-        default=None, description="The child's phase ranked on; null when it has no plan"
+        default=None,
+        description="The child's phase ranked on ('' for its whole campaign, also when it "
+        "has no phase of the id asked for); null when it has no plan",
     )
     phase_name: str | None = None
     metric: Metric = Metric.SUBMITTED
     target: int | None = None
-    value: int = 0
+    value: int = Field(
+        default=0,
+        description="The metric's count; without a plan, the whole campaign's submissions",
+    )
     ratio: float | None = None
     status: Status = Status.NO_TARGET
 
     @classmethod
-    def of(cls, child: UnitRow, phase: PhaseProgress | None) -> ChildProgress:
-        """The child's standing in ``phase``, unranked (0) until the ranking numbers it.
-
-        A child without a plan has nothing to judge: no target, value 0.
-        """
-        standing = (
-            {}
-            if phase is None
-            else phase.model_dump(
-                include={"phase_id", "metric", "target", "value", "ratio", "status"}
-            )
-            | {"phase_name": phase.name}
+    def of(cls, child: UnitRow, phase: PhaseProgress) -> ChildProgress:
+        """The child's standing in ``phase``, unranked (0) until the ranking numbers it."""
+        standing = phase.model_dump(
+            include={"phase_id", "metric", "target", "value", "ratio", "status"}
         )
         return cls(
-            rank=0, unit_id=child.unit_id, name=child.name, cluster=child.cluster, **standing
+            rank=0,
+            unit_id=child.unit_id,
+            name=child.name,
+            cluster=child.cluster,
+            phase_name=phase.name,
+            **standing,
+        )
+
+    @classmethod
+    def without_plan(cls, child: UnitRow, counts: Mapping[str, int]) -> ChildProgress:
+        """A child without a plan: no phase and no target to judge, but its subtree's
+        submissions over the whole campaign (``counts``), which are real figures all the same."""
+        return cls(
+            rank=0,
+            unit_id=child.unit_id,
+            name=child.name,
+            cluster=child.cluster,
+            value=submitted(counts),
         )
 
 

@@ -1,7 +1,7 @@
 """The dashboard's pages over the projected seed cases: the figures are the JSON API's, in
 the reader's language; a browser without a token gets the sign-in form, one outside its
 scope a 403 page; a portal-supplied name is shown, never run; merged and closed units say
-so wherever they are named."""
+so wherever they are named; and a child without a plan is ranked with its real count."""
 
 from __future__ import annotations
 
@@ -348,3 +348,25 @@ async def test_lists_of_units_mark_the_merged_and_closed_ones(client: httpx.Asyn
     assert [
         (u["unit_id"], u["state"], u["merged_into"], u["merged_into_name"]) for u in found["items"]
     ] == [("bk-cho-moi", "merged", "bk-bach-thong", "LĐLĐ huyện Bạch Thông")]
+
+
+# -- rankings -------------------------------------------------------------------------------
+
+
+async def test_a_child_without_a_plan_is_ranked_with_its_real_count(
+    client: httpx.AsyncClient,
+) -> None:
+    """Neither Quảng Ninh nor the national union has a plan (only Ba Chẽ's union of agencies,
+    two levels below Quảng Ninh, has one), so the projector keeps no phase figures for Quảng
+    Ninh; its subtree's 23 submissions are still its value, with no target."""
+    ranking = (await api(client, "/v1/units/vgcl/children"))["ranking"]
+    initiatives = await api(client, "/v1/units/quang-ninh/initiatives")
+    body = (await page(client, "/units/vgcl")).text
+    row = re.search(r'<tr data-unit="quang-ninh">.*?</tr>', body, re.S)
+
+    quang_ninh = next(entry for entry in ranking if entry["unit_id"] == "quang-ninh")
+    assert initiatives["total"] == 23
+    assert (quang_ninh["phase_id"], quang_ninh["value"], quang_ninh["target"]) == (None, 23, None)
+    assert quang_ninh["status"] == "no_target"
+    assert row
+    assert re.findall(r'<td class="num">([^<]*)</td>', row.group(0)) == ["2", "23", "–"]

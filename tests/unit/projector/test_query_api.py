@@ -432,6 +432,23 @@ async def test_children_can_be_ranked_by_value_or_name_and_for_another_phase(
     ]
 
 
+async def test_a_child_without_the_phase_asked_for_is_ranked_on_its_whole_campaign(
+    client: httpx.AsyncClient,
+) -> None:
+    """Bắc Kạn plans phases 1–3 of its own, so it has no national phase I: asked for phase I,
+    it shows its whole campaign (455 of 2,025) rather than an empty 0."""
+    response = await get(client, "/v1/units/vn/children", phase_id="I")
+
+    assert [
+        (c["unit_id"], c["phase_id"], c["value"], c["target"], c["status"])
+        for c in response.json()["ranking"]
+    ] == [
+        ("hy", "I", 1260, 1000, "achieved"),
+        ("qn", "I", 500, 800, "at_risk"),
+        ("bk", "", 455, 2025, "on_track"),
+    ]
+
+
 # -- scope -----------------------------------------------------------------------------------
 
 
