@@ -13,7 +13,13 @@ from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
 from services.projector.tailer import StoreTailer
 from services.samples import seed_cases
-from services.samples.portal_events import CAMPAIGN, reviewed, unit_registered
+from services.samples.portal_events import (
+    CAMPAIGN,
+    reviewed,
+    unit_closed,
+    unit_merged,
+    unit_registered,
+)
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
 from shared.persistence.schema import nt_decisions
@@ -27,7 +33,9 @@ NASTY_NAME = '<script>alert("x")</script> & <b>CĐCS</b>'
 
 
 def events() -> list[dict[str, Any]]:
-    """Both seed cases; 120 of Bắc Kạn's submissions approved on 11 May 2022."""
+    """Both seed cases; 120 of Bắc Kạn's submissions approved on 11 May 2022; and two of
+    Bắc Kạn's districts that are history: Chợ Mới merged into Bạch Thông, Na Rì dissolved
+    (its grassroots union left below it)."""
     history = seed_cases.hierarchy() + seed_cases.plans()
     history += seed_cases.ba_che_submissions() + seed_cases.bac_kan_submissions()
     history += [
@@ -35,6 +43,13 @@ def events() -> list[dict[str, Any]]:
         for n in range(120)
     ]
     history.append(unit_registered("bk-nasty", "bk-bach-thong", name=NASTY_NAME))
+    history += [
+        unit_registered("bk-cho-moi", "bac-kan", "district", "LĐLĐ huyện Chợ Mới"),
+        unit_merged("bk-cho-moi", "bk-bach-thong"),
+        unit_registered("bk-na-ri", "bac-kan", "district", "LĐLĐ huyện Na Rì"),
+        unit_registered("bk-na-ri-1", "bk-na-ri", name="CĐCS xã Côn Minh Na Rì"),
+        unit_closed("bk-na-ri"),
+    ]
     return history
 
 

@@ -50,6 +50,11 @@ def unit_moved(unit_id: str, new_parent_id: str, **kw: Any) -> Event:
     return envelope("unit.moved", data, at="2022-03-01T08:00:00+07:00", **kw)
 
 
+def unit_merged(unit_id: str, into_unit_id: str, **kw: Any) -> Event:
+    data = {"unit_id": unit_id, "into_unit_id": into_unit_id}
+    return envelope("unit.merged", data, at="2022-03-01T08:00:00+07:00", **kw)
+
+
 def unit_closed(unit_id: str, **kw: Any) -> Event:
     return envelope("unit.closed", {"unit_id": unit_id}, at="2022-03-01T08:00:00+07:00", **kw)
 

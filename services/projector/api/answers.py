@@ -29,7 +29,7 @@ from services.projector.api.models import (
 )
 from services.projector.api.queries import Breakdown, PhaseFigures, ReadModels, Unit
 from services.projector.api.settings import QueryApiSettings
-from services.projector.api.status import Sort, current_phase, ranked
+from services.projector.api.status import Sort, current_phase, ranked, ranked_phase
 from services.projector.deltas import WHOLE_CAMPAIGN
 from shared.contracts.campaigns import Metric
 from shared.domain.campaign import CAMPAIGN_ZONE
@@ -108,8 +108,9 @@ async def children_of(
 ) -> Children:
     """The open children ranked in ``phase_id``, or each in its own current phase (None).
 
-    Children may follow plans of their own with other phases, so "current" is decided per
-    child: the phase containing today, else its whole campaign.
+    Children may follow plans of their own with other phases, so the phase is decided per
+    child (:func:`ranked_phase`); a child without any plan still shows its subtree's
+    submissions over the whole campaign, so it never looks idle when it is not.
     """
     now = context.clock()
     today = now.astimezone(CAMPAIGN_ZONE).date()
@@ -117,18 +118,15 @@ async def children_of(
     phases: defaultdict[str, list[PhaseFigures]] = defaultdict(list)
     for figures in await context.read.children_phases(unit.unit_id, campaign_id):
         phases[figures.unit_id].append(figures)
+    unplanned = await context.read.unplanned_children_counts(unit.unit_id, campaign_id)
     entries = []
     for child in await context.read.children(unit.unit_id):
-        rows = phases[child.unit_id]
-        chosen = (
-            current_phase(rows, today)
-            if phase_id is None
-            else next((row for row in rows if row.phase_id == phase_id), None)
+        chosen = ranked_phase(phases[child.unit_id], phase_id, today)
+        entries.append(
+            ChildProgress.without_plan(child, unplanned.get(child.unit_id, {}))
+            if chosen is None
+            else ChildProgress.of(child, PhaseProgress.judge(chosen, at=now, tolerance=tolerance))
         )
-        judged = (
-            None if chosen is None else PhaseProgress.judge(chosen, at=now, tolerance=tolerance)
-        )
-        entries.append(ChildProgress.of(child, judged))
     clusters: defaultdict[str, list[ChildProgress]] = defaultdict(list)
     for entry in entries:
         if entry.cluster is not None:

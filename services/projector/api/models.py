@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.projector.api.queries import Breakdown, Initiative, PhaseFigures, Unit
+from services.projector.api.queries import Breakdown, Initiative, PhaseFigures
+from services.projector.api.queries import Unit as UnitRow
 from services.projector.api.status import Status, approved, evaluate, metric_value, ratio, submitted
 from shared.contracts.campaigns import Metric
+
+
+class Unit(BaseModel):
+    """A unit as every answer names it, read from the read models' row (``UnitRow``).
+
+    Closed and merged units stay readable, so an old report's names can still be looked up;
+    their ``state`` says they are history, and a merged one names its successor.
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+
+    unit_id: str
+    name: str
+    level: str = Field(description="national, province, district or grassroots")
+    parent_id: str | None
+    parent_name: str | None
+    cluster: str | None = Field(description="Emulation cluster (cụm thi đua)")
+    state: str = Field(description="open, closed (dissolved) or merged")
+    merged_into: str | None = Field(
+        default=None,
+        description="For a merged unit, the unit it was merged into (đã sáp nhập vào), "
+        "which now counts its initiatives and its former children; null otherwise",
+    )
+    merged_into_name: str | None = Field(default=None, description="That unit's name")
 
 
 class TargetRule(BaseModel):
@@ -86,31 +112,45 @@ class ChildProgress(BaseModel):
     name: str
     cluster: str | None
     phase_id: str | None = Field(
-        default=None, description="The child's phase ranked on; null when it has no plan"
+        default=None,
+        description="The child's phase ranked on ('' for its whole campaign, also when it "
+        "has no phase of the id asked for); null when it has no plan",
     )
     phase_name: str | None = None
     metric: Metric = Metric.SUBMITTED
     target: int | None = None
-    value: int = 0
+    value: int = Field(
+        default=0,
+        description="The metric's count; without a plan, the whole campaign's submissions",
+    )
     ratio: float | None = None
     status: Status = Status.NO_TARGET
 
     @classmethod
-    def of(cls, child: Unit, phase: PhaseProgress | None) -> ChildProgress:
-        """The child's standing in ``phase``, unranked (0) until the ranking numbers it.
-
-        A child without a plan has nothing to judge: no target, value 0.
-        """
-        standing = (
-            {}
-            if phase is None
-            else phase.model_dump(
-                include={"phase_id", "metric", "target", "value", "ratio", "status"}
-            )
-            | {"phase_name": phase.name}
+    def of(cls, child: UnitRow, phase: PhaseProgress) -> ChildProgress:
+        """The child's standing in ``phase``, unranked (0) until the ranking numbers it."""
+        standing = phase.model_dump(
+            include={"phase_id", "metric", "target", "value", "ratio", "status"}
         )
         return cls(
-            rank=0, unit_id=child.unit_id, name=child.name, cluster=child.cluster, **standing
+            rank=0,
+            unit_id=child.unit_id,
+            name=child.name,
+            cluster=child.cluster,
+            phase_name=phase.name,
+            **standing,
+        )
+
+    @classmethod
+    def without_plan(cls, child: UnitRow, counts: Mapping[str, int]) -> ChildProgress:
+        """A child without a plan: no phase and no target to judge, but its subtree's
+        submissions over the whole campaign (``counts``), which are real figures all the same."""
+        return cls(
+            rank=0,
+            unit_id=child.unit_id,
+            name=child.name,
+            cluster=child.cluster,
+            value=submitted(counts),
         )
 
 

@@ -27,6 +27,7 @@ from shared.persistence.schema import (
     rm_initiatives,
     rm_lineage,
     rm_progress,
+    rm_rollup_daily,
     rm_series_daily,
     rm_target_history,
     rm_targets,
@@ -47,6 +48,8 @@ class Unit:
     parent_name: str | None
     cluster: str | None
     state: str
+    merged_into: str | None
+    merged_into_name: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,7 @@ class Initiative:
 
 
 _parent = rm_units.alias("parent")
+_successor = rm_units.alias("successor")
 _UNITS = sa.select(
     rm_units.c.unit_id,
     rm_units.c.name,
@@ -105,7 +109,13 @@ _UNITS = sa.select(
     _parent.c.name.label("parent_name"),
     rm_units.c.cluster,
     rm_units.c.state,
-).select_from(rm_units.outerjoin(_parent, _parent.c.unit_id == rm_units.c.parent_id))
+    rm_units.c.merged_into,
+    _successor.c.name.label("merged_into_name"),
+).select_from(
+    rm_units.outerjoin(_parent, _parent.c.unit_id == rm_units.c.parent_id).outerjoin(
+        _successor, _successor.c.unit_id == rm_units.c.merged_into
+    )
+)
 
 
 def _subtree_of(unit_id: str, column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
@@ -352,6 +362,34 @@ class ReadModels:
         )
         query = _figures(rm_progress, campaign_id).where(rm_targets.c.unit_id.in_(children))
         return [_phase_figures(row) for row in await self._rows(query)]
+
+    async def unplanned_children_counts(
+        self, unit_id: str, campaign_id: str
+    ) -> dict[str, dict[str, int]]:
+        """Status counts over the whole campaign of each open child without a plan.
+
+        Such a child has no phases, so ``rm_progress`` has no row for it; the daily rollup,
+        kept for every unit, still counts its subtree's initiatives.
+        """
+        rollup = rm_rollup_daily
+        children = sa.select(rm_units.c.unit_id).where(
+            rm_units.c.parent_id == unit_id, rm_units.c.state == OPEN
+        )
+        planned = sa.exists().where(
+            rm_targets.c.unit_id == rollup.c.unit_id, rm_targets.c.campaign_id == campaign_id
+        )
+        query = (
+            sa.select(
+                rollup.c.unit_id,
+                *(sa.func.sum(rollup.c[name]).label(name) for name in STATUS_COLUMNS),
+            )
+            .where(rollup.c.campaign_id == campaign_id, rollup.c.unit_id.in_(children), ~planned)
+            .group_by(rollup.c.unit_id)
+        )
+        return {
+            row.unit_id: {name: int(row._mapping[name]) for name in STATUS_COLUMNS}
+            for row in await self._rows(query)
+        }
 
     async def series(
         self, unit_id: str, campaign_id: str, metric: Metric, until: dt.date | None

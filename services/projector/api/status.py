@@ -120,6 +120,17 @@ def current_phase(rows: Iterable[W], on: dt.date) -> W | None:
     )
 
 
+def ranked_phase(rows: Iterable[W], phase_id: str | None, on: dt.date) -> W | None:
+    """The row a child is ranked on: ``phase_id`` (None: its current phase), else its whole
+    campaign, as a child with a plan of its own may not have the phase asked for; None
+    without a plan."""
+    candidates = list(rows)
+    if phase_id is None:
+        return current_phase(candidates, on)
+    whole = next((r for r in candidates if r.phase_id == WHOLE_CAMPAIGN), None)
+    return next((r for r in candidates if r.phase_id == phase_id), whole)
+
+
 def ranked(entries: Iterable[R], sort: Sort) -> list[R]:
     """Best first: by ratio (entries without one last), by value, or alphabetically.
 

@@ -1,6 +1,7 @@
 """The dashboard's pages over the projected seed cases: the figures are the JSON API's, in
 the reader's language; a browser without a token gets the sign-in form, one outside its
-scope a 403 page; and a portal-supplied name is shown, never run."""
+scope a 403 page; a portal-supplied name is shown, never run; merged and closed units say
+so wherever they are named; and a child without a plan is ranked with its real count."""
 
 from __future__ import annotations
 
@@ -290,3 +291,82 @@ async def test_a_portal_supplied_name_is_shown_as_text(client: httpx.AsyncClient
         assert "<script" not in response.text
         assert escape(NASTY_NAME) in response.text
         assert "default-src 'none'" in response.headers["content-security-policy"]
+
+
+# -- merged and closed units ----------------------------------------------------------------
+
+
+def head(body: str) -> str:
+    """The page's header: the unit's name and what is said under it."""
+    return body.split('class="unit-head"')[1].split("</section>")[0]
+
+
+async def test_a_merged_units_page_names_its_successor_with_a_link_to_it(
+    client: httpx.AsyncClient,
+) -> None:
+    vi = head((await page(client, "/units/bk-cho-moi")).text)
+    en = head((await page(client, "/units/bk-cho-moi", lang="en")).text)
+
+    successor = '<a href="/units/bk-bach-thong?campaign=1-trieu-sang-kien&amp;lang={}">'
+    assert f"đã sáp nhập vào {successor.format('vi')}LĐLĐ huyện Bạch Thông</a>" in vi
+    assert f"merged into {successor.format('en')}LĐLĐ huyện Bạch Thông</a>" in en
+    assert "đã giải thể" not in vi
+
+
+async def test_a_closed_units_page_says_it_was_dissolved(client: httpx.AsyncClient) -> None:
+    vi = head((await page(client, "/units/bk-na-ri")).text)
+    en = head((await page(client, "/units/bk-na-ri", lang="en")).text)
+
+    assert '<span class="unit-state" data-state="closed">đã giải thể</span>' in vi
+    assert '<span class="unit-state" data-state="closed">closed (dissolved)</span>' in en
+    assert "sáp nhập" not in vi
+
+
+async def test_an_open_unit_carries_no_mark(client: httpx.AsyncClient) -> None:
+    for path in ("/units/bac-kan", "/units/bk-bach-thong"):
+        body = (await page(client, path)).text
+
+        assert 'class="unit-state' not in body
+        assert "đã sáp nhập" not in body
+        assert "đã giải thể" not in body
+
+
+async def test_lists_of_units_mark_the_merged_and_closed_ones(client: httpx.AsyncClient) -> None:
+    """The breadcrumb under a dissolved district, and search results, carry the same mark;
+    the JSON API names the successor too."""
+    body = (await page(client, "/units/bk-na-ri-1")).text
+    crumbs = body.split('class="breadcrumb"')[1].split("</nav>")[0]
+    merged = (await page(client, "/", q="cho moi")).text.split('class="unit-list"')[1]
+    found = await api(client, "/v1/units", q="cho moi")
+
+    assert re.search(r">LĐLĐ huyện Na Rì</a> <span [^>]*>đã giải thể</span>", crumbs)
+    assert re.search(
+        r">LĐLĐ huyện Chợ Mới</a> <span [^>]*>đã sáp nhập vào "
+        r'<a href="/units/bk-bach-thong\?lang=vi">LĐLĐ huyện Bạch Thông</a>',
+        merged,
+    )
+    assert [
+        (u["unit_id"], u["state"], u["merged_into"], u["merged_into_name"]) for u in found["items"]
+    ] == [("bk-cho-moi", "merged", "bk-bach-thong", "LĐLĐ huyện Bạch Thông")]
+
+
+# -- rankings -------------------------------------------------------------------------------
+
+
+async def test_a_child_without_a_plan_is_ranked_with_its_real_count(
+    client: httpx.AsyncClient,
+) -> None:
+    """Neither Quảng Ninh nor the national union has a plan (only Ba Chẽ's union of agencies,
+    two levels below Quảng Ninh, has one), so the projector keeps no phase figures for Quảng
+    Ninh; its subtree's 23 submissions are still its value, with no target."""
+    ranking = (await api(client, "/v1/units/vgcl/children"))["ranking"]
+    initiatives = await api(client, "/v1/units/quang-ninh/initiatives")
+    body = (await page(client, "/units/vgcl")).text
+    row = re.search(r'<tr data-unit="quang-ninh">.*?</tr>', body, re.S)
+
+    quang_ninh = next(entry for entry in ranking if entry["unit_id"] == "quang-ninh")
+    assert initiatives["total"] == 23
+    assert (quang_ninh["phase_id"], quang_ninh["value"], quang_ninh["target"]) == (None, 23, None)
+    assert quang_ninh["status"] == "no_target"
+    assert row
+    assert re.findall(r'<td class="num">([^<]*)</td>', row.group(0)) == ["2", "23", "–"]

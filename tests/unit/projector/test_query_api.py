@@ -442,6 +442,23 @@ async def test_children_can_be_ranked_by_value_or_name_and_for_another_phase(
     ]
 
 
+async def test_a_child_without_the_phase_asked_for_is_ranked_on_its_whole_campaign(
+    client: httpx.AsyncClient,
+) -> None:
+    """Bắc Kạn plans phases 1–3 of its own, so it has no national phase I: asked for phase I,
+    it shows its whole campaign (455 of 2,025) rather than an empty 0."""
+    response = await get(client, "/v1/units/vn/children", phase_id="I")
+
+    assert [
+        (c["unit_id"], c["phase_id"], c["value"], c["target"], c["status"])
+        for c in response.json()["ranking"]
+    ] == [
+        ("hy", "I", 1260, 1000, "achieved"),
+        ("qn", "I", 500, 800, "at_risk"),
+        ("bk", "", 455, 2025, "on_track"),
+    ]
+
+
 # -- scope -----------------------------------------------------------------------------------
 
 
@@ -524,6 +541,16 @@ async def test_units_are_found_with_or_without_diacritics(
     found = [(u["unit_id"], u["parent_name"]) for u in response.json()["items"]]
     # Alphabetical without diacritics: "Công đoàn…" before "LĐLĐ…".
     assert found == [("bc-cq", "LĐLĐ huyện Ba Chẽ"), ("bc", "LĐLĐ tỉnh Quảng Ninh")]
+
+
+async def test_a_merged_unit_names_the_unit_it_was_merged_into(client: httpx.AsyncClient) -> None:
+    found = (await get(client, "/v1/units", q="tinh")).json()["items"]
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]["Unit"]
+
+    named = {u["unit_id"]: (u["state"], u["merged_into"], u["merged_into_name"]) for u in found}
+    assert named["old"] == ("merged", "hy", "LĐLĐ tỉnh Hưng Yên")
+    assert named["bk"] == ("open", None, None)
+    assert "merged into" in schema["properties"]["merged_into"]["description"]
 
 
 async def test_unit_search_stays_inside_the_tokens_scope(client: httpx.AsyncClient) -> None:

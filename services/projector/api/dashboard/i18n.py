@@ -40,6 +40,9 @@ class Words:
     search_none: str
     start_units: str
     levels: Mapping[str, str]
+    merged_into: str
+    """Before the successor's name, which links to its page."""
+    closed: str
     campaign: str
     phases: str
     phase: str
@@ -112,6 +115,8 @@ VIETNAMESE = Words(
         "district": "Cấp trên trực tiếp cơ sở",
         "grassroots": "Công đoàn cơ sở",
     },
+    merged_into="đã sáp nhập vào",
+    closed="đã giải thể",
     campaign="Phong trào",
     phases="Chỉ tiêu theo giai đoạn",
     phase="Giai đoạn",
@@ -210,6 +215,8 @@ ENGLISH = Words(
         "district": "District or equivalent",
         "grassroots": "Grassroots union",
     },
+    merged_into="merged into",
+    closed="closed (dissolved)",
     campaign="Campaign",
     phases="Targets by phase",
     phase="Phase",
