@@ -71,11 +71,20 @@ async def scoped_unit(context: QueryContext, scope: Scope, unit_id: str) -> Unit
 
 
 async def planned_progress(
-    context: QueryContext, unit: Unit, campaign_id: str, as_of: dt.datetime | None
+    context: QueryContext,
+    unit: Unit,
+    campaign_id: str,
+    as_of: dt.datetime | None,
+    *,
+    restated: bool = False,
 ) -> Progress | None:
-    """The unit's phases and whole campaign, judged now or at ``as_of``; None without a plan."""
+    """The unit's phases and whole campaign, judged now or at ``as_of``, ``restated`` with
+    its predecessors' initiatives; None without a plan."""
     at = as_of or context.clock()
-    figures = await context.read.phases(unit.unit_id, campaign_id, as_of=as_of)
+    predecessors = await context.read.predecessors(unit.unit_id) if restated else []
+    figures = await context.read.phases(
+        unit.unit_id, campaign_id, as_of=as_of, predecessors=predecessors
+    )
     if not figures:
         return None
     tolerance = context.settings.at_risk_tolerance
@@ -85,16 +94,22 @@ async def planned_progress(
         campaign_id=campaign_id,
         as_of=as_of,
         evaluated_at=at,
+        predecessors=predecessors,
         phases=[p for p in judged if p.phase_id != WHOLE_CAMPAIGN],
         total=next((p for p in judged if p.phase_id == WHOLE_CAMPAIGN), None),
     )
 
 
 async def progress_of(
-    context: QueryContext, unit: Unit, campaign_id: str, as_of: dt.datetime | None
+    context: QueryContext,
+    unit: Unit,
+    campaign_id: str,
+    as_of: dt.datetime | None,
+    *,
+    restated: bool = False,
 ) -> Progress:
     """:func:`planned_progress`, a 404 without a plan."""
-    progress = await planned_progress(context, unit, campaign_id, as_of)
+    progress = await planned_progress(context, unit, campaign_id, as_of, restated=restated)
     if progress is None:
         raise HTTPException(
             http.HTTP_404_NOT_FOUND,

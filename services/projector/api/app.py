@@ -12,7 +12,7 @@ import datetime as dt
 import secrets
 from collections.abc import Hashable, Iterable, Sequence
 from importlib.metadata import version
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
 from fastapi import status as http
@@ -120,8 +120,15 @@ async def progress(
         Instant | None,
         Query(description="Exact figures at this instant; it needs a UTC offset"),
     ] = None,
+    include: Annotated[
+        Literal["predecessors"] | None,
+        Query(
+            description="'predecessors': the restated view, adding the initiatives of the "
+            "units merged into this one (its own figures stay as they are without it)"
+        ),
+    ] = None,
 ) -> Progress:
-    return await progress_of(context, unit, campaign_id, as_of)
+    return await progress_of(context, unit, campaign_id, as_of, restated=include == "predecessors")
 
 
 @router.get("/units/{unit_id}/children", summary="Ranking of the open child units")

@@ -104,6 +104,11 @@ class Progress(BaseModel):
     evaluated_at: dt.datetime = Field(description="The instant statuses were judged at")
     phases: list[PhaseProgress] = Field(description="In the order they start")
     total: PhaseProgress | None = Field(description="The whole campaign")
+    predecessors: list[str] = Field(
+        default=[],
+        description="With include=predecessors: the units merged into this one whose "
+        "initiatives the figures add (each initiative once, in this unit's phases)",
+    )
 
 
 class ChildProgress(BaseModel):

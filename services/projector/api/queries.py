@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.projector.deltas import WHOLE_CAMPAIGN
+from shared.contracts.base import LATEST_INSTANT
 from shared.contracts.campaigns import Metric
 from shared.persistence.schema import (
     STATUS_COLUMNS,
@@ -124,12 +125,15 @@ def _subtree_of(unit_id: str, column: sa.ColumnElement[str]) -> sa.ColumnElement
     return column.in_(inside)
 
 
-def _counting_for(unit_id: str, initiatives: sa.FromClause) -> sa.ColumnElement[bool]:
-    """The initiative counts for ``unit_id``: its unit stood in that subtree at the instant
-    that fixed its attribution (so a later move or merge does not take it away)."""
+def _counting_for(
+    unit_ids: str | Sequence[str], initiatives: sa.FromClause
+) -> sa.ColumnElement[bool]:
+    """The initiative counts for one of ``unit_ids``: its unit stood in that subtree at the
+    instant that fixed its attribution (so a later move or merge does not take it away)."""
     lineage = rm_lineage
+    units = [unit_ids] if isinstance(unit_ids, str) else list(unit_ids)
     return sa.exists().where(
-        lineage.c.ancestor_id == unit_id,
+        lineage.c.ancestor_id.in_(units),
         lineage.c.descendant_id == initiatives.c.unit_id,
         lineage.c.valid_from <= initiatives.c.attributed_at,
         lineage.c.valid_to > initiatives.c.attributed_at,
@@ -154,14 +158,16 @@ def _targets_as_of(at: dt.datetime) -> sa.Subquery:
     )
 
 
-def _counts_as_of(unit_id: str, campaign_id: str, at: dt.datetime) -> sa.Subquery:
+def _counts_as_of(
+    unit_id: str, campaign_id: str, at: dt.datetime, predecessors: Sequence[str] = ()
+) -> sa.Subquery:
     """Status counts per phase of ``unit_id`` at ``at``, shaped like ``rm_progress``.
 
-    Each initiative counting for the unit counts with its status after its latest fact at or
-    before ``at``; one whose first fact came later does not count at all. Its phase is the
-    one containing its bucket date in the scheme that governed the unit at its attribution,
-    as the projector files it; the whole campaign sums the phases, so an initiative dated
-    between two phases counts in neither.
+    Each initiative counting for the unit (or for one of ``predecessors``, once) counts with
+    its status after its latest fact at or before ``at``; one whose first fact came later
+    does not count at all. Its phase is the one containing its bucket date in the scheme
+    that governed ``unit_id`` at its attribution, as the projector files it; the whole
+    campaign sums the phases, so an initiative dated between two phases counts in neither.
     """
     history, initiatives, scheme = rm_initiative_history, rm_initiatives, rm_target_history
     latest = (
@@ -174,7 +180,7 @@ def _counts_as_of(unit_id: str, campaign_id: str, at: dt.datetime) -> sa.Subquer
         .join(history, history.c.initiative_id == initiatives.c.initiative_id)
         .where(
             initiatives.c.campaign_id == campaign_id,
-            _counting_for(unit_id, initiatives),
+            _counting_for([unit_id, *predecessors], initiatives),
             history.c.at <= at,
         )
         .group_by(
@@ -343,17 +349,34 @@ class ReadModels:
         return [row.campaign_id for row in await self._rows(query)]
 
     async def phases(
-        self, unit_id: str, campaign_id: str, *, as_of: dt.datetime | None = None
+        self,
+        unit_id: str,
+        campaign_id: str,
+        *,
+        as_of: dt.datetime | None = None,
+        predecessors: Sequence[str] = (),
     ) -> list[PhaseFigures]:
         """The unit's phases and whole campaign, now or exactly as of an instant (with the
-        phases and targets as they stood then)."""
-        if as_of is None:
+        phases and targets as they stood then); with ``predecessors``, restated: their
+        initiatives added, each counted once, in the unit's own phases."""
+        if as_of is None and not predecessors:
             query = _figures(rm_progress, campaign_id).where(rm_targets.c.unit_id == unit_id)
         else:
-            targets = _targets_as_of(as_of)
-            counts = _counts_as_of(unit_id, campaign_id, as_of)
+            targets = rm_targets if as_of is None else _targets_as_of(as_of)
+            at = LATEST_INSTANT if as_of is None else as_of
+            counts = _counts_as_of(unit_id, campaign_id, at, predecessors)
             query = _figures(counts, campaign_id, targets).where(targets.c.unit_id == unit_id)
         return [_phase_figures(row) for row in await self._rows(query)]
+
+    async def predecessors(self, unit_id: str) -> list[str]:
+        """The units merged into ``unit_id``, directly or through a chain of merges."""
+        found: list[str] = []
+        frontier = [unit_id]
+        while frontier:
+            query = sa.select(rm_units.c.unit_id).where(rm_units.c.merged_into.in_(frontier))
+            frontier = sorted(row.unit_id for row in await self._rows(query))
+            found += frontier
+        return found
 
     async def children_phases(self, unit_id: str, campaign_id: str) -> list[PhaseFigures]:
         """Every phase of every open child, in one query."""
