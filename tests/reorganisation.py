@@ -85,13 +85,25 @@ def reform() -> list[dict[str, Any]]:
     ]
 
 
-async def reorganise(api: httpx.AsyncClient) -> None:
+async def send(api: httpx.AsyncClient, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     response = await api.post(
-        "/ingest/v1/events", json=reform(), headers={"X-API-Key": KEYS.portal_key}
+        "/ingest/v1/events", json=events, headers={"X-API-Key": KEYS.portal_key}
     )
     response.raise_for_status()
-    refused = [v for v in response.json()["results"] if v["status"] != "accepted"]
+    verdicts: list[dict[str, Any]] = response.json()["results"]
+    return verdicts
+
+
+async def reorganise(api: httpx.AsyncClient) -> dict[str, str | None]:
+    """Send the reform; then a submission under the dissolved union dated after its end
+    (refused) and one dated 2023, backfilled (accepted): facts are judged at their date."""
+    refused = [v for v in await send(api, reform()) if v["status"] != "accepted"]
     assert not refused, refused
+    late = [
+        submitted("after-dissolution", "bache-khoi-cq", at="2025-07-02T09:00:00+07:00"),
+        submitted("backfilled-2023", "bache-khoi-cq", at="2023-03-01T09:00:00+07:00"),
+    ]
+    return {v["event_id"]: v.get("code") or v["status"] for v in await send(api, late)}
 
 
 async def projected(api: httpx.AsyncClient) -> bool:
@@ -103,11 +115,14 @@ async def projected(api: httpx.AsyncClient) -> bool:
 
 
 async def reorganised(api: httpx.AsyncClient) -> bool:
-    """Whether the projector has applied the whole reorganisation."""
-    found = await api.get(
-        "/v1/units/quang-ninh/initiatives", params={"q": "after-reform"}, headers=ADMIN
-    )
-    return found.status_code == 200 and found.json()["total"] == 1
+    """Whether the projector has applied the whole reorganisation and the late submission."""
+    for unit_id, title in (("quang-ninh", "after-reform"), ("bache-khoi-cq", "backfilled")):
+        found = await api.get(
+            f"/v1/units/{unit_id}/initiatives", params={"q": title}, headers=ADMIN
+        )
+        if found.status_code != 200 or found.json()["total"] != 1:
+            return False
+    return True
 
 
 async def progress(api: httpx.AsyncClient, unit_id: str, **params: str) -> dict[str, Any]:
@@ -160,8 +175,9 @@ EXPECTED = {
         "bk-3": (0, 810),
         "": (455, 2025),
     },
-    # The dissolved Khối cơ quan keeps its 20 of 36 (3 more were submitted in June).
-    "bache-khoi-cq": {"bc-1": (20, 36), "bc-2": (3, 82), "": (23, 118)},
+    # The dissolved Khối cơ quan keeps its 20 of 36; 3 were submitted in June and one,
+    # dated March 2023, was backfilled after the reform (it was open then).
+    "bache-khoi-cq": {"bc-1": (20, 36), "bc-2": (4, 82), "": (24, 118)},
     # The first June one came at 00:00 on 1 June local time: phase II, and counted by then.
     "bache-khoi-cq as of 1 June 2022": {"bc-1": (20, 36), "bc-2": (1, 82), "": (21, 118)},
     # bk-cdcs-5 moved to Chợ Đồn on 1 April: what it submitted before stays with Bạch Thông
@@ -180,6 +196,7 @@ EXPECTED = {
     "after-reform counts for quang-ninh": 1,
     "after-reform counts for bache-khoi-cq": 0,
     "after-reform counts for bache-cq-1": 1,
+    "late submissions": ["accepted", "unit_not_open"],
     "bac-kan state": ("merged", "thai-nguyen"),
     "bache-khoi-cq state": ("closed", None),
 }
@@ -194,8 +211,9 @@ async def run(tmp_path: Path, url: str, **kafka: str) -> dict[str, Any]:
         transport = httpx.ASGITransport(app=demo.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://demo") as api:
             await wait_until(partial(projected, api), within=120, what="history projected")
-            await reorganise(api)
+            verdicts = await reorganise(api)
             await wait_until(partial(reorganised, api), within=120, what="reorganisation")
             found = await answers(api)
+    found["late submissions"] = sorted(verdicts.values())
     found["rebuild agrees"] = (await verify(url)).agrees
     return found

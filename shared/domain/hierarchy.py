@@ -232,7 +232,7 @@ class Hierarchy:
         if ended < LATEST_INSTANT:
             status = self._units[unit_id].status.at(ended)
             how = f"merged into {status.merged_into!r}" if status.merged_into else "closed"
-            raise UnitNotOpen(f"cannot {doing}: unit {unit_id!r} was {how} on {ended:%Y-%m-%d}")
+            raise UnitNotOpen(f"cannot {doing}: unit {unit_id!r} was {how} at {ended.isoformat()}")
 
     @staticmethod
     def _require_order(level: UnitLevel, parent: UnitLevel, doing: str) -> None:
@@ -254,7 +254,7 @@ class Hierarchy:
             later = self._changes[bisect.bisect_left(self._changes, at) :]
             for when in (at, *later):
                 if self._loops(fact.unit_id, when):
-                    since = "" if when == at else f" from {when:%Y-%m-%d %H:%M}"
+                    since = "" if when == at else f" from {when.isoformat()}"
                     raise HierarchyCycle(
                         f"cannot {doing}: {above!r} lies below {fact.unit_id!r}{since}"
                     )
