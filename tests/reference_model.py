@@ -18,7 +18,7 @@ Semantic choices (mirroring ``services/projector``, described here so they are v
   lineage is the tree through time, evaluated by brute force at every instant where any link
   changes (not with ``Hierarchy.segments``, which the projector uses).
 - Targets are resolved by brute force at every instant where a link, a plan or a unit's state
-  changes, while the unit is open; equal consecutive versions are one row, and ``rm_targets``
+  changes, until the unit is merged; equal consecutive versions are one row, and ``rm_targets``
   holds each phase's latest version.
 - Rows whose counts are all zero are dropped (the projector may keep rows that returned to
   zero).
@@ -96,6 +96,8 @@ class Initiative:
     recognized_at: dt.datetime | None = None
     withdrawn_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
+    history: list[tuple[int, dt.datetime, str]] = field(default_factory=list)
+    """(stream version, occurred at, status after) per fact."""
 
 
 @dataclass
@@ -172,6 +174,7 @@ def fold_world(records: Iterable[RecordedEvent]) -> World:
         assert state is not None, f"{record.type} before the initiative exists"
         state.status = STATUS_AFTER[record.type]
         state.updated_at = at
+        state.history.append((record.stream_version, at, state.status))
         if isinstance(fact, InitiativeRegistered):
             state.registered_at = at
         elif isinstance(fact, InitiativeSubmitted):
@@ -280,7 +283,7 @@ def tables_of(world: World) -> Tables:
             versions: list[tuple[str, dt.datetime, dt.datetime, tuple[object, ...]]] = []
             latest: dict[str, int] = {}
             for since, until in zip(instants, [*instants[1:], LATEST_INSTANT], strict=True):
-                if not hierarchy.is_open(unit, since):
+                if hierarchy.get(unit, since).state is UnitState.MERGED:
                     break
                 for phase_id, values in _targets_at(world, campaign_id, unit, since).items():
                     index = latest.get(phase_id)
@@ -401,3 +404,44 @@ def differences(actual: Tables, expected: Tables) -> dict[str, dict[str, object]
             },
         }
     return found
+
+
+def figures_as_of(
+    world: World, tables: Tables, unit_id: str, campaign_id: str, at: dt.datetime
+) -> dict[str, tuple[tuple[object, ...], Counts]]:
+    """What "as of ``at``" answers for a unit: phase id → (its target row as it stood then,
+    its status counts then).
+
+    An initiative counts with its status after its latest fact at or before ``at`` (by
+    stream version among those), where it is attributed for good (its attribution instant
+    and bucket date as the projector stores them now).
+    """
+    listed: dict[str, tuple[dt.datetime, tuple[object, ...]]] = {}
+    for (unit, campaign, phase_id, since), (_, is_listed, *values) in tables.target_history.items():
+        if (unit, campaign, is_listed) != (unit_id, campaign_id, True) or since > at:
+            continue
+        if phase_id not in listed or listed[phase_id][0] < since:
+            listed[phase_id] = (since, tuple(values))
+    counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(STATUSES))
+    hierarchy, zone = world.hierarchy, world.zones[campaign_id]
+    for i in world.initiatives.values():
+        seen = [entry for entry in i.history if entry[1] <= at]
+        if i.campaign_id != campaign_id or not seen:
+            continue
+        status = max(seen)[2]
+        anchor = i.first_submitted_at or i.registered_at
+        assert anchor is not None
+        if unit_id not in hierarchy.ancestors(
+            hierarchy.counting_unit(i.filed_under, anchor), anchor
+        ):
+            continue
+        plan = effective_plan(hierarchy, world.plans, campaign_id, unit_id, anchor)
+        bucket = local_date(anchor, zone)
+        for phase in plan.phases if plan is not None else ():
+            if phase.starts_on <= bucket <= phase.ends_on:
+                counts[phase.phase_id][STATUSES.index(status)] += 1
+                counts[WHOLE_CAMPAIGN][STATUSES.index(status)] += 1
+    return {
+        phase_id: (values, tuple(counts.get(phase_id, [0] * len(STATUSES))))
+        for phase_id, (_, values) in listed.items()
+    }

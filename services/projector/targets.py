@@ -1,7 +1,7 @@
 """``rm_targets`` and ``rm_target_history`` for units whose plan, membership or place changed.
 
 A unit's phases and targets are resolved for every stretch of time in which its path to the
-root and the plans along it stay the same, up to its closure or merge: that is the phase
+root and the plans along it stay the same, up to its merge: that is the phase
 scheme its initiatives of the stretch count in, and what "as of" answers show. Consecutive
 stretches that resolve alike are one row; ``rm_targets`` keeps each phase's latest row, so a
 phase of a scheme the unit has left stays listed with the figures it holds.
@@ -95,21 +95,17 @@ def _target_columns(target: ResolvedTarget | None) -> tuple[object, ...]:
 def stretches(
     view: ReferenceView, campaign_id: str, unit_id: str
 ) -> Iterator[tuple[dt.datetime, dt.datetime]]:
-    """The stretches of time, while the unit is open, in which its path and the plans along
-    it stay the same."""
-    hierarchy = view.hierarchy
-    end = hierarchy.open_until(unit_id)
-    for segment in hierarchy.segments(unit_id):
-        if segment.since >= end:
-            return
-        until = min(segment.until, end)
+    """The stretches of time, until the unit is merged, in which its path and the plans along
+    it stay the same. A closed unit keeps its stretches: an initiative recorded for it late,
+    dated before the closure was known, still needs the phases it counts in."""
+    for segment in view.hierarchy.segments(unit_id):
         cuts = {
             change
             for ancestor in segment.path
             for change in view.plans.changes(campaign_id, ancestor)
-            if segment.since < change < until
+            if segment.since < change < segment.until
         }
-        yield from itertools.pairwise(sorted({segment.since, until, *cuts}))
+        yield from itertools.pairwise(sorted({segment.since, segment.until, *cuts}))
 
 
 def target_history(view: ReferenceView, campaign_id: str, unit_id: str) -> list[tuple[object, ...]]:

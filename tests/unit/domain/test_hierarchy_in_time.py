@@ -118,7 +118,8 @@ def test_renames_and_level_changes_take_effect_from_their_date() -> None:
         ),
         (
             UnitMoved(unit_id="bt", new_parent_id="c1"),
-            "cannot move unit 'bt' under 'c1': a district unit cannot stand under a grassroots unit",
+            "cannot move unit 'bt' under 'c1': a district unit cannot stand under a "
+            "grassroots unit",
         ),
         (
             UnitMoved(unit_id="qn", new_parent_id="bt"),

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.pipeline import IngestPipeline
+from services.projector.api.queries import ReadModels
 from services.projector.projection import Projection
 from services.projector.targets import TARGET_COLUMNS
 from shared.contracts.portal import RejectionCode
@@ -53,6 +54,8 @@ from tests.reference_model import (
     Tables,
     differences,
     expected_tables,
+    figures_as_of,
+    fold_world,
 )
 
 CAMPAIGN = "c1"
@@ -602,9 +605,31 @@ async def test_projected_tables_equal_the_reference_model(
         try:
             store = SqlEventStore(engine, outbox=False)
             records = await deliver_like_kafka(engine, store, scenario, data)
-            await assert_matches_reference(engine, records)
+            tables = await assert_matches_reference(engine, records)
+            await assert_as_of_matches_reference(engine, records, tables, data)
         finally:
             await engine.dispose()
+
+
+async def assert_as_of_matches_reference(
+    engine: AsyncEngine, records: Sequence[RecordedEvent], tables: Tables, data: st.DataObject
+) -> None:
+    """ "As of" answers at random instants, for random units, equal the model's."""
+    world = fold_world(records)
+    read = ReadModels(engine)
+    for _ in range(3):
+        day = data.draw(st.one_of(st.sampled_from(EDGE_DAYS), st.dates(FIRST_DAY, LAST_DAY)))
+        at = _instant(day, data.draw(st.sampled_from(LOCAL_TIMES)), HCM, dt.timedelta())
+        unit_id = data.draw(st.sampled_from(world.units), label="as of unit")
+        found = {
+            f.phase_id: (
+                tuple(getattr(f, column) for column in TARGET_COLUMNS),
+                tuple(f.counts[status] for status in STATUSES),
+            )
+            for f in await read.phases(unit_id, CAMPAIGN, as_of=at)
+        }
+        expected = figures_as_of(world, tables, unit_id, CAMPAIGN, at)
+        assert found == expected, f"{unit_id} as of {at.isoformat()}"
 
 
 # -- notable cases, one by one -----------------------------------------------------------------
