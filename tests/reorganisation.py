@@ -155,6 +155,19 @@ async def answers(api: httpx.AsyncClient) -> dict[str, Any]:
     restated = await progress(api, "thai-nguyen", include="predecessors")
     found["thai-nguyen restated"] = values(restated)
     found["thai-nguyen predecessors"] = restated["predecessors"]
+    for include in ({}, {"include": "predecessors"}):
+        ranking = await api.get(
+            "/v1/units/vgcl/children", params={"campaign_id": CAMPAIGN, **include}, headers=ADMIN
+        )
+        found[f"vgcl children {include}"] = {
+            entry["unit_id"]: entry["value"] for entry in ranking.json()["ranking"]
+        }
+    report = await api.get(
+        "/v1/units/thai-nguyen/report.csv",
+        params={"campaign_id": CAMPAIGN, "include": "predecessors"},
+        headers=ADMIN,
+    )
+    found["restated report mentions 475"] = "475" in report.text
     for unit_id in ("quang-ninh", "bache-khoi-cq", "bache-cq-1"):
         listed = await api.get(
             f"/v1/units/{unit_id}/initiatives", params={"q": "after-reform"}, headers=ADMIN
@@ -191,6 +204,11 @@ EXPECTED = {
     "thai-nguyen": {"tn-1": (0, 600), "tn-2": (0, None), "": (0, None)},
     "thai-nguyen restated": {"tn-1": (475, 600), "tn-2": (0, None), "": (475, None)},
     "thai-nguyen predecessors": ["bac-kan"],
+    # Rankings of the open children: each its own figures (Quảng Ninh: Ba Chẽ's 23, the
+    # backfilled one and the one after the reform); restated, Thái Nguyên carries Bắc Kạn's.
+    "vgcl children {}": {"quang-ninh": 25, "thai-nguyen": 0},
+    "vgcl children {'include': 'predecessors'}": {"quang-ninh": 25, "thai-nguyen": 475},
+    "restated report mentions 475": True,
     # Filed under a moved union after the reform: it counts there and for Quảng Ninh, not
     # for the dissolved Khối cơ quan it stood under in 2022.
     "after-reform counts for quang-ninh": 1,

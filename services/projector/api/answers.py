@@ -119,9 +119,16 @@ async def progress_of(
 
 
 async def children_of(
-    context: QueryContext, unit: Unit, campaign_id: str, phase_id: str | None, sort: Sort
+    context: QueryContext,
+    unit: Unit,
+    campaign_id: str,
+    phase_id: str | None,
+    sort: Sort,
+    *,
+    restated: bool = False,
 ) -> Children:
-    """The open children ranked in ``phase_id``, or each in its own current phase (None).
+    """The open children ranked in ``phase_id``, or each in its own current phase (None);
+    ``restated``: each child with the initiatives of the units merged into it.
 
     Children may follow plans of their own with other phases, so the phase is decided per
     child (:func:`ranked_phase`); a child without any plan still shows its subtree's
@@ -134,8 +141,15 @@ async def children_of(
     for figures in await context.read.children_phases(unit.unit_id, campaign_id):
         phases[figures.unit_id].append(figures)
     unplanned = await context.read.unplanned_children_counts(unit.unit_id, campaign_id)
+    children = await context.read.children(unit.unit_id)
+    if restated:
+        for child in children:
+            if predecessors := await context.read.predecessors(child.unit_id):
+                phases[child.unit_id] = await context.read.phases(
+                    child.unit_id, campaign_id, predecessors=predecessors
+                )
     entries = []
-    for child in await context.read.children(unit.unit_id):
+    for child in children:
         chosen = ranked_phase(phases[child.unit_id], phase_id, today)
         entries.append(
             ChildProgress.without_plan(child, unplanned.get(child.unit_id, {}))
@@ -201,15 +215,26 @@ async def breakdowns_of(context: QueryContext, unit: Unit, campaign_id: str) -> 
 
 
 async def report_download(
-    context: QueryContext, unit: Unit, campaign_id: str, kind: ReportFormat
+    context: QueryContext,
+    unit: Unit,
+    campaign_id: str,
+    kind: ReportFormat,
+    *,
+    restated: bool = False,
 ) -> Response:
-    """The printed report as a file to save; children ranked in the unit's current phase."""
+    """The printed report as a file to save; children ranked in the unit's current phase;
+    ``restated``: the unit and its children with their predecessors' initiatives."""
     now = context.clock()
-    summary = await progress_of(context, unit, campaign_id, None)
+    summary = await progress_of(context, unit, campaign_id, None, restated=restated)
     phases = [*summary.phases, *([summary.total] if summary.total else [])]
     current = current_phase(phases, now.astimezone(CAMPAIGN_ZONE).date())
     ranking = await children_of(
-        context, unit, campaign_id, current.phase_id if current else None, Sort.RATIO
+        context,
+        unit,
+        campaign_id,
+        current.phase_id if current else None,
+        Sort.RATIO,
+        restated=restated,
     )
     rows = reports.report_rows(summary, ranking, now)
     body, media_type = (

@@ -100,6 +100,16 @@ router = APIRouter(
 )
 
 
+Include = Annotated[
+    Literal["predecessors"] | None,
+    Query(
+        description="'predecessors': the restated view, adding to each unit the initiatives "
+        "of the units merged into it, each once, in its own phases (without it every unit "
+        "shows its own figures, merged and closed units included)"
+    ),
+]
+
+
 @router.get("/units", summary="Find units by name, with or without diacritics")
 async def search_units(
     context: Context,
@@ -120,13 +130,7 @@ async def progress(
         Instant | None,
         Query(description="Exact figures at this instant; it needs a UTC offset"),
     ] = None,
-    include: Annotated[
-        Literal["predecessors"] | None,
-        Query(
-            description="'predecessors': the restated view, adding the initiatives of the "
-            "units merged into this one (its own figures stay as they are without it)"
-        ),
-    ] = None,
+    include: Include = None,
 ) -> Progress:
     return await progress_of(context, unit, campaign_id, as_of, restated=include == "predecessors")
 
@@ -141,8 +145,11 @@ async def children(
         Query(description="'' for the whole campaign; default: each child's current phase"),
     ] = None,
     sort: Sort = Sort.RATIO,
+    include: Include = None,
 ) -> Children:
-    return await children_of(context, unit, campaign_id, phase_id, sort)
+    return await children_of(
+        context, unit, campaign_id, phase_id, sort, restated=include == "predecessors"
+    )
 
 
 @router.get("/units/{unit_id}/timeseries", summary="Daily net change and running total")
@@ -190,8 +197,12 @@ async def initiatives(
     response_class=Response,
     responses={200: {"content": {reports.CSV_TYPE: {}}}},
 )
-async def report_csv(context: Context, unit: ScopedUnit, campaign_id: Campaign) -> Response:
-    return await report_download(context, unit, campaign_id, "csv")
+async def report_csv(
+    context: Context, unit: ScopedUnit, campaign_id: Campaign, include: Include = None
+) -> Response:
+    return await report_download(
+        context, unit, campaign_id, "csv", restated=include == "predecessors"
+    )
 
 
 @router.get(
@@ -200,8 +211,12 @@ async def report_csv(context: Context, unit: ScopedUnit, campaign_id: Campaign) 
     response_class=Response,
     responses={200: {"content": {reports.XLSX_TYPE: {}}}},
 )
-async def report_xlsx(context: Context, unit: ScopedUnit, campaign_id: Campaign) -> Response:
-    return await report_download(context, unit, campaign_id, "xlsx")
+async def report_xlsx(
+    context: Context, unit: ScopedUnit, campaign_id: Campaign, include: Include = None
+) -> Response:
+    return await report_download(
+        context, unit, campaign_id, "xlsx", restated=include == "predecessors"
+    )
 
 
 def _answer_key(tokens: TokenScopes) -> Key:
