@@ -196,21 +196,29 @@ rm_progress = sa.Table(
     *_status_counts(),
 )
 
+
+def _phase_target() -> list[sa.Column[Any]]:
+    """A phase's window and its resolved target, as ``rm_targets`` and its history keep them."""
+    return [
+        sa.Column("name", sa.String(500), nullable=False),
+        sa.Column("starts_on", sa.Date, nullable=False),
+        sa.Column("ends_on", sa.Date, nullable=False),
+        sa.Column("metric", sa.String(16)),
+        sa.Column("kind", sa.String(24)),
+        sa.Column("value", sa.String(32)),
+        sa.Column("required", sa.Integer),
+        sa.Column("members", sa.Integer),
+        sa.Column("source_unit_id", sa.String(128)),
+    ]
+
+
 rm_targets = sa.Table(
     "rm_targets",
     metadata,
     sa.Column("unit_id", sa.String(128), primary_key=True),
     sa.Column("campaign_id", sa.String(128), primary_key=True),
     sa.Column("phase_id", sa.String(128), primary_key=True),
-    sa.Column("name", sa.String(500), nullable=False),
-    sa.Column("starts_on", sa.Date, nullable=False),
-    sa.Column("ends_on", sa.Date, nullable=False),
-    sa.Column("metric", sa.String(16)),
-    sa.Column("kind", sa.String(24)),
-    sa.Column("value", sa.String(32)),
-    sa.Column("required", sa.Integer),
-    sa.Column("members", sa.Integer),
-    sa.Column("source_unit_id", sa.String(128)),
+    *_phase_target(),
 )
 
 rm_target_history = sa.Table(
@@ -222,15 +230,7 @@ rm_target_history = sa.Table(
     sa.Column("valid_from", UtcDateTime, primary_key=True),
     sa.Column("valid_to", UtcDateTime, nullable=False),
     sa.Column("listed", sa.Boolean, nullable=False),
-    sa.Column("name", sa.String(500), nullable=False),
-    sa.Column("starts_on", sa.Date, nullable=False),
-    sa.Column("ends_on", sa.Date, nullable=False),
-    sa.Column("metric", sa.String(16)),
-    sa.Column("kind", sa.String(24)),
-    sa.Column("value", sa.String(32)),
-    sa.Column("required", sa.Integer),
-    sa.Column("members", sa.Integer),
-    sa.Column("source_unit_id", sa.String(128)),
+    *_phase_target(),
 )
 """Each unit's phases and targets as they stood from ``valid_from`` to ``valid_to``: the
 phase scheme governing the unit then (initiatives first submitted in that stretch count in
