@@ -152,7 +152,7 @@ rm_initiatives = sa.Table(
     sa.Column("campaign_id", sa.String(128), nullable=False),
     sa.Column("unit_id", sa.String(128), nullable=False, index=True),
     sa.Column("filed_unit_id", sa.String(128), nullable=False, index=True),
-    sa.Column("attributed_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("attributed_at", UtcDateTime, nullable=False),
     sa.Column("status", sa.String(24), nullable=False),
     sa.Column("title", sa.String(500), nullable=False),
     sa.Column("title_folded", sa.String(500), nullable=False),

@@ -99,7 +99,6 @@ def upgrade() -> None:
         batch.alter_column("filed_unit_id", existing_type=sa.String(128), nullable=False)
         batch.alter_column("attributed_at", existing_type=UtcDateTime, nullable=False)
         batch.create_index("ix_rm_initiatives_filed_unit_id", ["filed_unit_id"])
-        batch.create_index("ix_rm_initiatives_attributed_at", ["attributed_at"])
     op.execute(V_INITIATIVES)
     forever = {"valid_from": EARLIEST_INSTANT, "valid_to": LATEST_INSTANT}
     bounds = [sa.literal(value, UtcDateTime) for value in forever.values()]
@@ -137,7 +136,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS v_initiatives")
     with op.batch_alter_table("rm_initiatives") as batch:
-        batch.drop_index("ix_rm_initiatives_attributed_at")
         batch.drop_index("ix_rm_initiatives_filed_unit_id")
         batch.drop_column("attributed_at")
         batch.drop_column("filed_unit_id")
