@@ -75,11 +75,22 @@ async def apply_references(
             view.apply(record)
             refresh |= ever_above(view, fact.unit_id)
             continue
-        await _relink(connection, view, registered)
+        await _register(connection, view, registered)
         registered = []
         refresh |= await _change(connection, view, record, fact)
-    await _relink(connection, view, registered)
+    await _register(connection, view, registered)
     return refresh
+
+
+async def _register(connection: AsyncConnection, view: ReferenceView, units: list[str]) -> None:
+    """Rows of newly registered units: nothing of theirs is stored yet, so plain inserts."""
+    if not units:
+        return
+    await connection.execute(
+        rm_units.insert(), [dict(zip(UNIT_COLUMNS, _unit_row(view, u), strict=True)) for u in units]
+    )
+    await connection.execute(rm_closure.insert(), list(_closure_rows(view, units)))
+    await connection.execute(rm_lineage.insert(), list(_lineage_rows(view, units)))
 
 
 async def _change(
@@ -151,8 +162,6 @@ async def _relink(
 ) -> None:
     """Rewrite the ``rm_units`` rows of ``units`` and, with ``lineage``, their closure rows
     (the tree now) and lineage rows (the tree through time)."""
-    if not units:
-        return
     await upsert_rows(
         connection, rm_units, ["unit_id"], UNIT_COLUMNS, [_unit_row(view, u) for u in units]
     )
@@ -195,8 +204,17 @@ def _lineage_rows(view: ReferenceView, units: Iterable[str]) -> Iterable[dict[st
     its own ancestor for good (its history stays readable after a merge)."""
     for unit in units:
         rows = [_lineage(unit, unit, 0, EARLIEST_INSTANT, LATEST_INSTANT)]
+        segments = view.hierarchy.segments(unit)
+        if len(segments) == 1:  # most units: never moved, never merged
+            only = segments[0]
+            yield from rows
+            yield from (
+                _lineage(ancestor, unit, depth, only.since, only.until)
+                for depth, ancestor in enumerate(only.path[1:], start=1)
+            )
+            continue
         latest: dict[tuple[str, int], dict[str, object]] = {}
-        for segment in view.hierarchy.segments(unit):
+        for segment in segments:
             for depth, ancestor in enumerate(segment.path[1:], start=1):
                 row = latest.get((ancestor, depth))
                 if row is not None and row["valid_to"] == segment.since:

@@ -35,8 +35,6 @@ TARGET_COLUMNS = (
     "members",
     "source_unit_id",
 )
-VERSION_COLUMNS = ("valid_from", "valid_to", "listed")
-HISTORY_COLUMNS = ("phase_id", *VERSION_COLUMNS, *TARGET_COLUMNS)
 
 
 def target_rows(
@@ -109,8 +107,8 @@ def stretches(
 
 
 def target_history(view: ReferenceView, campaign_id: str, unit_id: str) -> list[tuple[object, ...]]:
-    """``rm_target_history`` rows of the unit, as ``HISTORY_COLUMNS`` values: equal
-    consecutive stretches are one row."""
+    """``rm_target_history`` rows of the unit: (phase id, valid from, valid to, listed,
+    *``TARGET_COLUMNS`` values); equal consecutive stretches are one row."""
     versions: list[tuple[str, dt.datetime, dt.datetime, tuple[object, ...]]] = []
     latest: dict[str, int] = {}
     for since, until in stretches(view, campaign_id, unit_id):
@@ -147,13 +145,18 @@ async def refresh(connection: AsyncConnection, view: ReferenceView, units: Colle
             current: dict[tuple[str, str], dict[str, object]] = {}
             for unit in chunk:
                 for version in target_history(view, campaign_id, unit):
-                    row: dict[str, object] = {"unit_id": unit, "campaign_id": campaign_id}
-                    row.update(zip(HISTORY_COLUMNS, version, strict=True))
-                    history.append(row)
-                    if row["listed"]:
-                        current[(unit, str(row["phase_id"]))] = {
-                            k: v for k, v in row.items() if k not in VERSION_COLUMNS
-                        }
+                    phase_id, since, until, listed, *values = version
+                    key: dict[str, object] = {
+                        "unit_id": unit,
+                        "campaign_id": campaign_id,
+                        "phase_id": phase_id,
+                    }
+                    targets = dict(zip(TARGET_COLUMNS, values, strict=True))
+                    history.append(
+                        key | targets | {"valid_from": since, "valid_to": until, "listed": listed}
+                    )
+                    if listed:
+                        current[(unit, str(phase_id))] = key | targets
             for table in (rm_target_history, rm_targets):
                 for condition in among(connection.dialect, table.c.unit_id, chunk):
                     await connection.execute(
