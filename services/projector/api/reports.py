@@ -21,6 +21,7 @@ from shared.domain.campaign import CAMPAIGN_ZONE
 
 STATUS_LABELS = {
     Status.ACHIEVED: "Đạt chỉ tiêu",
+    Status.NOT_STARTED: "Chưa bắt đầu",
     Status.ON_TRACK: "Đúng tiến độ",
     Status.AT_RISK: "Chậm tiến độ",
     Status.MISSED: "Không đạt",

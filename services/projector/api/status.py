@@ -16,7 +16,7 @@ from services.projector.deltas import WHOLE_CAMPAIGN
 from shared.contracts.campaigns import Metric, PhaseSpec
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.initiative import InitiativeStatus, counts_as_approved, counts_as_submitted
-from shared.domain.phases import elapsed_share, phase_end_instant
+from shared.domain.phases import elapsed_share, phase_end_instant, phase_start_instant
 from shared.text import fold
 
 """Where phase dates are read; the read models do not carry each campaign's zone yet."""
@@ -24,6 +24,7 @@ from shared.text import fold
 
 class Status(StrEnum):
     ACHIEVED = "achieved"
+    NOT_STARTED = "not_started"
     ON_TRACK = "on_track"
     AT_RISK = "at_risk"
     MISSED = "missed"
@@ -49,9 +50,9 @@ def evaluate(
     """The status of ``value`` against ``target`` in the window ``starts_on..ends_on`` at ``at``.
 
     Reached wins over everything; a window over (local midnight after its last day) without
-    it is missed; otherwise the value must keep pace with the elapsed share of the window,
-    less a tolerance, or it is at risk. Before the window starts the elapsed share is 0,
-    so nothing is at risk yet.
+    it is missed; one not begun yet (before local midnight of its first day) is not started;
+    otherwise the value must keep pace with the elapsed share of the window, less a
+    tolerance, or it is at risk.
     """
     if target is None:
         return Status.NO_TARGET
@@ -61,6 +62,8 @@ def evaluate(
     window = PhaseSpec(phase_id="window", name="window", starts_on=starts_on, ends_on=ends_on)
     if at >= phase_end_instant(window, zone):
         return Status.MISSED
+    if at < phase_start_instant(window, zone):
+        return Status.NOT_STARTED
     if value < target * elapsed_share(window, zone, at) * tolerance:
         return Status.AT_RISK
     return Status.ON_TRACK

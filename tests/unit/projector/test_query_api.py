@@ -302,7 +302,9 @@ BAC_KAN_PHASE_ONE = {
         # Local midnight after the last day, written in UTC: the phase is over.
         (674, dt.datetime(2022, 5, 31, 17, 0, tzinfo=dt.UTC), Status.MISSED),
         (700, dt.datetime(2022, 7, 1, tzinfo=UTC7), Status.ACHIEVED),
-        (0, dt.datetime(2021, 12, 31, 23, 0, tzinfo=UTC7), Status.ON_TRACK),
+        # Before local midnight of its first day the phase has not started.
+        (0, dt.datetime(2021, 12, 31, 23, 59, 59, tzinfo=UTC7), Status.NOT_STARTED),
+        (0, dt.datetime(2022, 1, 1, 0, 0, tzinfo=UTC7), Status.ON_TRACK),
     ],
 )
 def test_status_is_judged_against_the_pace_the_phase_needs_in_local_time(
@@ -339,11 +341,11 @@ async def test_bac_kan_on_12_may_has_reached_67_4_percent_of_phase_1_and_is_at_r
     assert one["status"] == "at_risk"
     assert one["counts"]["registered"] == 30
     assert one["rule"] == {"kind": "count", "value": "675", "members": None, "source_unit_id": "bk"}
-    # Nothing was submitted yet for later phases: phase 2 has not started, so it is on track.
+    # Nothing was submitted yet for later phases: phase 2 has not started, and says so.
     assert (phases["2"]["value"], phases["2"]["ratio"], phases["2"]["status"]) == (
         0,
         0.0,
-        "on_track",
+        "not_started",
     )
     assert phases[""]["target"] == 2025
     assert phases[""]["ends_on"] == "2023-09-30"

@@ -228,6 +228,7 @@ ENGLISH = Words(
     status="Status",
     statuses={
         Status.ACHIEVED: "Achieved",
+        Status.NOT_STARTED: "Not started",
         Status.ON_TRACK: "On track",
         Status.AT_RISK: "At risk",
         Status.MISSED: "Missed",
