@@ -29,6 +29,7 @@ from benchmarks.servers import fresh_database, fresh_topics, topic_prefix
 from benchmarks.throughput import metric_sum
 from benchmarks.workload import Event, Workload, encoded, kafka_key, produce, producer
 from services.samples.portal_events import plan_set, submitted, unit_registered
+from shared.contracts.base import LATEST_DATE
 from shared.web.secrets import hash_secret
 
 RATES = (1000, 5000)
@@ -47,7 +48,9 @@ def probe_unit(rate: int, n: int) -> str:
 
 
 def probe_reference(probes: int) -> list[Event]:
-    """The probe district under the national unit, its units, and its plan: a count of 2."""
+    """The probe district under the national unit, its units, and its plan: a count of 2, in
+    a phase that runs until the end of the campaign era (the notifier decides thresholds
+    only while a phase runs, by its clock)."""
     units = [unit_registered(PROBE_DISTRICT, "vn", "district")]
     units += [
         unit_registered(probe_unit(rate, n), PROBE_DISTRICT)
@@ -56,7 +59,7 @@ def probe_reference(probes: int) -> list[Event]:
     ]
     plan = plan_set(
         PROBE_DISTRICT,
-        [(PROBE_PHASE, "2022-01-01", "2023-12-31")],
+        [(PROBE_PHASE, "2022-01-01", LATEST_DATE.isoformat())],
         [{"phase_id": PROBE_PHASE, "kind": "count", "value": 2, "applies_to": "children"}],
     )
     return [*units, plan]

@@ -15,6 +15,7 @@ from services.notifier.settings import NotifierSettings
 from services.projector.components import ProjectorComponents, projector_components
 from services.projector.service import ProjectorService
 from services.projector.settings import ProjectorSettings
+from shared.eventstore.port import Clock, utc_now
 
 Parts = TypeVar("Parts")
 
@@ -49,9 +50,9 @@ def running_projector(
 
 
 def running_notifier(
-    settings: NotifierSettings,
+    settings: NotifierSettings, clock: Clock = utc_now
 ) -> AbstractAsyncContextManager[NotifierComponents]:
-    return _running(notifier_components(settings), NotifierService)
+    return _running(notifier_components(settings, clock=clock), NotifierService)
 
 
 def kafka_projector_settings(url: str, bootstrap: str, prefix: str) -> ProjectorSettings:

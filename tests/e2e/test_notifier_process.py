@@ -62,7 +62,9 @@ async def setup(engine: AsyncEngine, url: str) -> None:
                 secret=SECRET,
             )
             await create(connection, request, utc_now())
-        as_of = dt.datetime(2022, 5, 20, 9, tzinfo=dt.UTC)
+        # A phase running now: thresholds are decided only while their phase runs.
+        as_of = utc_now()
+        today = as_of.date()
         await connection.execute(
             progress_outbox.insert(),
             [
@@ -73,8 +75,8 @@ async def setup(engine: AsyncEngine, url: str) -> None:
                         campaign_id="c",
                         phase_id="p1",
                         phase_name="Giai đoạn 1",
-                        starts_on=dt.date(2022, 1, 1),
-                        ends_on=dt.date(2022, 5, 31),
+                        starts_on=today - dt.timedelta(days=30),
+                        ends_on=today + dt.timedelta(days=30),
                         metric="submitted",
                         before=ProgressFigures(value=10, target=60),
                         after=ProgressFigures(value=60, target=60),

@@ -4,6 +4,7 @@ server, each notification once."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from functools import partial
 from typing import Any
@@ -20,6 +21,7 @@ from shared.eventstore.port import utc_now
 from shared.persistence.engine import create_engine
 from shared.persistence.schema import nt_decisions
 from shared.web.secrets import hash_secret
+from tests.conftest import UTC7, FrozenClock
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, wait_until
 from tests.receivers import LOCAL_NETWORKS, Mailbox, WebhookReceiver, serving, smtp_serving
@@ -68,7 +70,10 @@ async def test_a_threshold_crossing_reaches_a_webhook_and_an_inbox_exactly_once(
     projector = kafka_projector_settings(postgres_url, bootstrap, p)
     engine = create_engine(postgres_url)
     mailbox = Mailbox()
-    hook = WebhookReceiver("hook-secret-of-ba-che-2022", utc_now)
+    # The notifier's clock in phase I, while Ba Chẽ's thresholds are crossed: thresholds are
+    # decided only while their phase runs.
+    clock = FrozenClock(dt.datetime(2022, 5, 20, 9, 0, tzinfo=UTC7))
+    hook = WebhookReceiver("hook-secret-of-ba-che-2022", clock)
     await create_topics(
         bootstrap,
         [
@@ -93,7 +98,11 @@ async def test_a_threshold_crossing_reaches_a_webhook_and_an_inbox_exactly_once(
             tokens={hash_secret("admin"): "*"},
             webhook_allowed_networks=LOCAL_NETWORKS,
         )
-        async with running_ingest(ingest), running_projector(projector), running_notifier(notifier):
+        async with (
+            running_ingest(ingest),
+            running_projector(projector),
+            running_notifier(notifier, clock),
+        ):
             await produce(
                 bootstrap, ingest.input_topic, *keyed(seed_cases.hierarchy() + seed_cases.plans())
             )
