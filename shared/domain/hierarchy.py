@@ -148,7 +148,7 @@ class Hierarchy:
     def __init__(self) -> None:
         self._units: dict[str, _History] = {}
         self._changes: list[dt.datetime] = []
-        """Every instant at which some unit's parent or state changes, sorted."""
+        """Every instant at which some unit's parent or state changes, sorted, each once."""
         self._ever_children: dict[str, dict[str, None]] = {}
         """Units that stood under each unit at some instant (merged-in units included)."""
 
@@ -295,17 +295,24 @@ class Hierarchy:
         elif isinstance(fact, UnitMoved):
             history.parent.set(at, fact.new_parent_id)
             self._ever_children[fact.new_parent_id][fact.unit_id] = None
-            bisect.insort(self._changes, at)
+            self._note_change(at)
         elif isinstance(fact, UnitMerged):
             history.status.set(at, Status(UnitState.MERGED, fact.into_unit_id))
             self._ever_children[fact.into_unit_id][fact.unit_id] = None
-            bisect.insort(self._changes, at)
+            self._note_change(at)
         elif isinstance(fact, UnitClosed):
             history.status.set(at, Status(UnitState.CLOSED))
         elif isinstance(fact, UnitRenamed):
             history.name.set(at, fact.name)
         elif isinstance(fact, UnitLevelChanged):
             history.level.set(at, fact.level)
+
+    def _note_change(self, at: dt.datetime) -> None:
+        """Keep each instant once: a reform moves thousands of units at the same instant,
+        and every later check walks the instants after its own."""
+        index = bisect.bisect_left(self._changes, at)
+        if index == len(self._changes) or self._changes[index] != at:
+            self._changes.insert(index, at)
 
     # -- queries --------------------------------------------------------------------------
 

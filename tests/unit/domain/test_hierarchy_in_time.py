@@ -206,3 +206,14 @@ def test_a_plan_replaced_later_governs_until_then_and_the_earliest_holds_from_th
     )
     assert effective_plan(hierarchy, plans, "1m", "g1", AFTER) == second
     assert list(plans.changes("1m", "bk")) == [REFORM]
+
+
+def test_a_reform_of_many_moves_at_one_instant_is_one_change() -> None:
+    """Later checks walk the change instants after their own: a reform's thousands of moves
+    at one instant must not make each check walk thousands of copies of it."""
+    hierarchy = provinces()
+    for n in range(200):
+        at(hierarchy, BEFORE, unit(f"cs{n}", "bt"))
+    at(hierarchy, REFORM, *(UnitMoved(unit_id=f"cs{n}", new_parent_id="qn") for n in range(200)))
+    assert hierarchy.changes() == [REFORM]
+    assert hierarchy.children("bt") == ("g1", "g2")
