@@ -22,7 +22,8 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import NamedTuple
+from functools import partial
+from typing import Any, NamedTuple
 
 from shared.contracts.base import EARLIEST_INSTANT, LATEST_INSTANT, EventData
 from shared.contracts.units import (
@@ -155,9 +156,6 @@ class Hierarchy:
     def __contains__(self, unit_id: object) -> bool:
         return unit_id in self._units
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._units)
-
     def get(self, unit_id: str, at: dt.datetime = LATEST_INSTANT) -> Unit:
         """The unit as it stands at ``at`` (by default: with every change recorded)."""
         return self._history(unit_id).at(at)
@@ -244,12 +242,11 @@ class Hierarchy:
         history = self._units[fact.unit_id]
         if isinstance(fact, UnitMoved):
             above = fact.new_parent_id
-            timeline: Timeline[object] = history.parent  # type: ignore[assignment]
-            index = history.parent.set(at, above)
+            undo = partial(history.parent.undo, history.parent.set(at, above))
         else:
             above = fact.into_unit_id
-            timeline = history.status  # type: ignore[assignment]
-            index = history.status.set(at, Status(UnitState.MERGED, above))
+            merged = Status(UnitState.MERGED, above)
+            undo = partial(history.status.undo, history.status.set(at, merged))
         try:
             later = self._changes[bisect.bisect_left(self._changes, at) :]
             for when in (at, *later):
@@ -259,7 +256,7 @@ class Hierarchy:
                         f"cannot {doing}: {above!r} lies below {fact.unit_id!r}{since}"
                     )
         finally:
-            timeline.undo(index)
+            undo()
 
     def _loops(self, unit_id: str, at: dt.datetime) -> bool:
         """Whether the route up from ``unit_id`` at ``at`` (merge targets, else parents)
@@ -365,27 +362,27 @@ class Hierarchy:
         """The path at ``since`` (None while the unit is merged) and when it may next change."""
         until = LATEST_INSTANT
 
-        def note(timeline: Timeline[object]) -> None:
+        def note(timeline: Timeline[Any]) -> None:
             nonlocal until
             change = timeline.next_change(since)
             if change is not None and change < until:
                 until = change
 
         history = self._units[unit_id]
-        note(history.status)  # type: ignore[arg-type]
+        note(history.status)
         if history.status.at(since).state is UnitState.MERGED:
             return None, until
         path = [unit_id]
         while True:
-            note(history.parent)  # type: ignore[arg-type]
+            note(history.parent)
             parent = history.parent.at(since)
             if parent is None:
                 return tuple(path), until
             history = self._units[parent]
-            note(history.status)  # type: ignore[arg-type]
+            note(history.status)
             while (status := history.status.at(since)).merged_into is not None:
                 history = self._units[status.merged_into]
-                note(history.status)  # type: ignore[arg-type]
+                note(history.status)
             path.append(history.unit_id)
 
     def children(self, unit_id: str, at: dt.datetime = LATEST_INSTANT) -> tuple[str, ...]:

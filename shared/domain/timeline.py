@@ -51,16 +51,9 @@ class Timeline(Generic[T]):
         """The instant of the earliest entry."""
         return self._since[0]
 
-    @property
-    def latest(self) -> T:
-        return self._values[-1]
-
     def changes(self) -> Iterator[dt.datetime]:
         """The instants at which a value after the first takes effect."""
         return iter(self._since[1:])
 
     def values(self) -> Iterator[T]:
         return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
