@@ -2,8 +2,9 @@
 
 ``expected_tables(records)`` folds the stored events (in position order) into the final
 state of every initiative and of the hierarchy, then derives each read-model table with
-plain loops over that final state. Nothing here is incremental and nothing imports the
-projector: it is the specification the incremental projector is compared with.
+plain loops over that final state. Nothing here is incremental, and of the projector only
+its formatting of a target the domain resolved is used (``target_rows``): this is the
+specification the incremental projector is compared with.
 
 Semantic choices (mirroring ``services/projector``, described here so they are visible):
 
@@ -32,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from services.projector.targets import target_rows
 from shared.contracts.base import EARLIEST_INSTANT, LATEST_INSTANT, REFERENCE_STREAM
 from shared.contracts.campaigns import CampaignDefined, PlanSet
 from shared.contracts.initiatives import (
@@ -44,7 +46,6 @@ from shared.contracts.units import UnitRegistered
 from shared.domain.hierarchy import Hierarchy, UnitState
 from shared.domain.phases import local_date, meets
 from shared.domain.plans import Plans, effective_plan
-from shared.domain.targets import effective_target
 
 STATUSES = (
     "registered",
@@ -315,30 +316,10 @@ def tables_of(world: World) -> Tables:
 def _targets_at(
     world: World, campaign_id: str, unit: str, at: dt.datetime
 ) -> dict[str, tuple[object, ...]]:
-    hierarchy, plans = world.hierarchy, world.plans
-    plan = effective_plan(hierarchy, plans, campaign_id, unit, at)
-    if plan is None:
-        return {}
-    windows = [(p.phase_id, p.name, p.starts_on, p.ends_on) for p in plan.phases]
-    first = min(p.starts_on for p in plan.phases)
-    last = max(p.ends_on for p in plan.phases)
-    windows.append((WHOLE_CAMPAIGN, "", first, last))
-    found: dict[str, tuple[object, ...]] = {}
-    for phase_id, name, starts_on, ends_on in windows:
-        zone = world.zones[campaign_id]
-        target = effective_target(hierarchy, plans, campaign_id, unit, phase_id or None, at, zone)
-        resolved: tuple[object, ...] = (None,) * 6
-        if target is not None:
-            resolved = (
-                target.metric.value,
-                target.kind.value,
-                str(target.value),
-                target.required,
-                target.members,
-                target.source_unit_id,
-            )
-        found[phase_id] = (name, starts_on, ends_on, *resolved)
-    return found
+    """The unit's phases and resolved targets at ``at`` (the domain's resolution, formatted
+    as the projector stores it)."""
+    zone = world.zones[campaign_id]
+    return dict(target_rows(world.hierarchy, world.plans, campaign_id, zone, unit, at))
 
 
 def _lineage(

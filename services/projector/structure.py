@@ -35,7 +35,7 @@ from shared.contracts.units import (
 from shared.domain.hierarchy import UnitState
 from shared.persistence.lookup import among
 from shared.persistence.schema import rm_closure, rm_lineage, rm_units
-from shared.persistence.upsert import upsert_rows
+from shared.persistence.upsert import insert_rows, upsert_rows
 from shared.reference import ReferenceView
 from shared.text import fold
 
@@ -84,13 +84,9 @@ async def apply_references(
 
 async def _register(connection: AsyncConnection, view: ReferenceView, units: list[str]) -> None:
     """Rows of newly registered units: nothing of theirs is stored yet, so plain inserts."""
-    if not units:
-        return
-    await connection.execute(
-        rm_units.insert(), [dict(zip(UNIT_COLUMNS, _unit_row(view, u), strict=True)) for u in units]
-    )
-    await connection.execute(rm_closure.insert(), list(_closure_rows(view, units)))
-    await connection.execute(rm_lineage.insert(), list(_lineage_rows(view, units)))
+    if units:
+        await insert_rows(connection, rm_units, UNIT_COLUMNS, [_unit_row(view, u) for u in units])
+        await _link(connection, view, units)
 
 
 async def _change(
@@ -113,7 +109,7 @@ async def _change(
         return refresh
     view.apply(record)
     if isinstance(fact, UnitClosed | UnitRenamed | UnitLevelChanged):
-        await _relink(connection, view, [fact.unit_id], lineage=False)
+        await _save_units(connection, view, [fact.unit_id])
     if isinstance(fact, UnitClosed):
         return ever_above(view, fact.unit_id)
     return set()
@@ -157,19 +153,25 @@ async def _reattribute(
     await save_rows(connection, zones, moved)
 
 
-async def _relink(
-    connection: AsyncConnection, view: ReferenceView, units: Sequence[str], *, lineage: bool = True
+async def _save_units(
+    connection: AsyncConnection, view: ReferenceView, units: Sequence[str]
 ) -> None:
-    """Rewrite the ``rm_units`` rows of ``units`` and, with ``lineage``, their closure rows
-    (the tree now) and lineage rows (the tree through time)."""
     await upsert_rows(
         connection, rm_units, ["unit_id"], UNIT_COLUMNS, [_unit_row(view, u) for u in units]
     )
-    if not lineage:
-        return
+
+
+async def _relink(connection: AsyncConnection, view: ReferenceView, units: Sequence[str]) -> None:
+    """Rewrite the ``rm_units`` rows of ``units``, their closure rows (the tree now) and
+    their lineage rows (the tree through time)."""
+    await _save_units(connection, view, units)
     for table in (rm_closure, rm_lineage):
         for condition in among(connection.dialect, table.c.descendant_id, units):
             await connection.execute(table.delete().where(condition))
+    await _link(connection, view, units)
+
+
+async def _link(connection: AsyncConnection, view: ReferenceView, units: Sequence[str]) -> None:
     await connection.execute(rm_closure.insert(), list(_closure_rows(view, units)))
     await connection.execute(rm_lineage.insert(), list(_lineage_rows(view, units)))
 

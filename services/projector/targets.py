@@ -12,37 +12,50 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Collection, Iterator, Sequence
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.deltas import WHOLE_CAMPAIGN
+from shared.domain.hierarchy import Hierarchy
 from shared.domain.phases import meets
-from shared.domain.plans import effective_plan
+from shared.domain.plans import Plans, effective_plan
 from shared.domain.targets import ResolvedTarget, effective_target
 from shared.persistence.lookup import among
 from shared.persistence.schema import rm_target_history, rm_targets
 from shared.reference import ReferenceView
 
-TARGET_COLUMNS = (
-    "name",
-    "starts_on",
-    "ends_on",
-    "metric",
-    "kind",
-    "value",
-    "required",
-    "members",
-    "source_unit_id",
-)
+
+class PhaseTarget(NamedTuple):
+    """A phase's window and the target resolved for one unit: the columns of ``rm_targets``
+    beyond its key."""
+
+    name: str
+    starts_on: dt.date
+    ends_on: dt.date
+    metric: str | None
+    kind: str | None
+    value: str | None
+    required: int | None
+    members: int | None
+    source_unit_id: str | None
+
+
+TARGET_COLUMNS = PhaseTarget._fields
 
 
 def target_rows(
-    view: ReferenceView, campaign_id: str, unit_id: str, at: dt.datetime
-) -> dict[str, tuple[object, ...]]:
+    hierarchy: Hierarchy,
+    plans: Plans,
+    campaign_id: str,
+    zone: ZoneInfo,
+    unit_id: str,
+    at: dt.datetime,
+) -> dict[str, PhaseTarget]:
     """The unit's phases at ``at`` (and its whole campaign, ``''``) with their resolved
-    targets, as ``TARGET_COLUMNS`` values by phase id."""
-    plan = effective_plan(view.hierarchy, view.plans, campaign_id, unit_id, at)
+    targets, by phase id."""
+    plan = effective_plan(hierarchy, plans, campaign_id, unit_id, at)
     if plan is None:
         return {}
     windows = [
@@ -56,28 +69,18 @@ def target_rows(
             max(phase.ends_on for phase in plan.phases),
         )
     )
-    return {
-        phase_id: (
-            name,
-            starts_on,
-            ends_on,
-            *_target_columns(
-                effective_target(
-                    view.hierarchy,
-                    view.plans,
-                    campaign_id,
-                    unit_id,
-                    phase_id or None,
-                    at,
-                    view.campaigns.get(campaign_id).zone,
-                )
-            ),
+    found = {}
+    for phase_id, name, starts_on, ends_on in windows:
+        target = effective_target(
+            hierarchy, plans, campaign_id, unit_id, phase_id or None, at, zone
         )
-        for phase_id, name, starts_on, ends_on in windows
-    }
+        found[phase_id] = PhaseTarget(name, starts_on, ends_on, *_resolved(target))
+    return found
 
 
-def _target_columns(target: ResolvedTarget | None) -> tuple[object, ...]:
+def _resolved(
+    target: ResolvedTarget | None,
+) -> tuple[str | None, str | None, str | None, int | None, int | None, str | None]:
     if target is None:
         return (None,) * 6
     return (
@@ -106,34 +109,38 @@ def stretches(
         yield from itertools.pairwise(sorted({segment.since, segment.until, *cuts}))
 
 
-def target_history(view: ReferenceView, campaign_id: str, unit_id: str) -> list[tuple[object, ...]]:
-    """``rm_target_history`` rows of the unit: (phase id, valid from, valid to, listed,
-    *``TARGET_COLUMNS`` values); equal consecutive stretches are one row."""
-    versions: list[tuple[str, dt.datetime, dt.datetime, tuple[object, ...]]] = []
+class TargetVersion(NamedTuple):
+    """One ``rm_target_history`` row of a unit, without its key."""
+
+    phase_id: str
+    since: dt.datetime
+    until: dt.datetime
+    listed: bool
+    target: PhaseTarget
+
+
+def target_history(view: ReferenceView, campaign_id: str, unit_id: str) -> list[TargetVersion]:
+    """The unit's ``rm_target_history`` rows: equal consecutive stretches are one row, listed
+    when the phase's dates meet the time it governed."""
+    zone = view.campaigns.get(campaign_id).zone
+    versions: list[TargetVersion] = []
     latest: dict[str, int] = {}
     for since, until in stretches(view, campaign_id, unit_id):
-        for phase_id, values in target_rows(view, campaign_id, unit_id, since).items():
+        rows = target_rows(view.hierarchy, view.plans, campaign_id, zone, unit_id, since)
+        for phase_id, target in rows.items():
             index = latest.get(phase_id)
-            if index is not None and versions[index][2:] == (since, values):
-                versions[index] = (phase_id, versions[index][1], until, values)
+            if index is not None and (versions[index].until, versions[index].target) == (
+                since,
+                target,
+            ):
+                versions[index] = versions[index]._replace(until=until)
             else:
                 latest[phase_id] = len(versions)
-                versions.append((phase_id, since, until, values))
-    zone = view.campaigns.get(campaign_id).zone
+                versions.append(TargetVersion(phase_id, since, until, False, target))
     return [
-        (phase_id, since, until, _meets(values, since, until, zone), *values)
-        for phase_id, since, until, values in versions
+        v._replace(listed=meets(v.target.starts_on, v.target.ends_on, v.since, v.until, zone))
+        for v in versions
     ]
-
-
-def _meets(
-    values: tuple[object, ...], since: dt.datetime, until: dt.datetime, zone: ZoneInfo
-) -> bool:
-    """Whether the phase of ``target_rows`` values meets the stretch it was governed in."""
-    _, starts_on, ends_on = values[:3]
-    assert isinstance(starts_on, dt.date)
-    assert isinstance(ends_on, dt.date)
-    return meets(starts_on, ends_on, since, until, zone)
 
 
 async def refresh(connection: AsyncConnection, view: ReferenceView, units: Collection[str]) -> None:
@@ -145,18 +152,22 @@ async def refresh(connection: AsyncConnection, view: ReferenceView, units: Colle
             current: dict[tuple[str, str], dict[str, object]] = {}
             for unit in chunk:
                 for version in target_history(view, campaign_id, unit):
-                    phase_id, since, until, listed, *values = version
-                    key: dict[str, object] = {
+                    row: dict[str, object] = {
                         "unit_id": unit,
                         "campaign_id": campaign_id,
-                        "phase_id": phase_id,
+                        "phase_id": version.phase_id,
+                        **version.target._asdict(),
                     }
-                    targets = dict(zip(TARGET_COLUMNS, values, strict=True))
                     history.append(
-                        key | targets | {"valid_from": since, "valid_to": until, "listed": listed}
+                        row
+                        | {
+                            "valid_from": version.since,
+                            "valid_to": version.until,
+                            "listed": version.listed,
+                        }
                     )
-                    if listed:
-                        current[(unit, str(phase_id))] = key | targets
+                    if version.listed:
+                        current[(unit, version.phase_id)] = row
             for table in (rm_target_history, rm_targets):
                 for condition in among(connection.dialect, table.c.unit_id, chunk):
                     await connection.execute(

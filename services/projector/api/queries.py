@@ -125,15 +125,12 @@ def _subtree_of(unit_id: str, column: sa.ColumnElement[str]) -> sa.ColumnElement
     return column.in_(inside)
 
 
-def _counting_for(
-    unit_ids: str | Sequence[str], initiatives: sa.FromClause
-) -> sa.ColumnElement[bool]:
+def _counting_for(unit_ids: Sequence[str], initiatives: sa.FromClause) -> sa.ColumnElement[bool]:
     """The initiative counts for one of ``unit_ids``: its unit stood in that subtree at the
     instant that fixed its attribution (so a later move or merge does not take it away)."""
     lineage = rm_lineage
-    units = [unit_ids] if isinstance(unit_ids, str) else list(unit_ids)
     return sa.exists().where(
-        lineage.c.ancestor_id.in_(units),
+        lineage.c.ancestor_id.in_(unit_ids),
         lineage.c.descendant_id == initiatives.c.unit_id,
         lineage.c.valid_from <= initiatives.c.attributed_at,
         lineage.c.valid_to > initiatives.c.attributed_at,
@@ -452,7 +449,7 @@ class ReadModels:
         """One page of the initiatives counting for the subtree, newest first, and the total."""
         table = rm_initiatives
         conditions = [
-            _counting_for(unit_id, table),
+            _counting_for([unit_id], table),
             table.c.title_folded.contains(folded_title, autoescape=True),
         ]
         if campaign_id is not None:
