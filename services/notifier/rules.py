@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from shared.contracts.campaigns import PhaseSpec
 from shared.domain.campaign import CAMPAIGN_ZONE
-from shared.domain.phases import elapsed_share, local_date, phase_end_instant, phase_running
+from shared.domain.phases import Window, local_date
 
 """Where phase dates are read; the read models do not carry each campaign's zone yet."""
 
@@ -175,10 +175,10 @@ def not_running(figures: Figures, now: dt.datetime, zone: ZoneInfo = CAMPAIGN_ZO
     that a unit reached 80 % of a phase that ended in 2022. ``now`` is the notifier's clock,
     not the change's ``as_of``, which for a backfill is years old.
     """
-    window = figures.window
-    if phase_running(window, zone, now):
+    window = Window.of(figures.window, zone)
+    if window.running(now):
         return None
-    return Skip.PHASE_OVER if now >= phase_end_instant(window, zone) else Skip.PHASE_NOT_STARTED
+    return Skip.PHASE_OVER if now >= window.deadline else Skip.PHASE_NOT_STARTED
 
 
 # -- at_risk / back_on_track / missed ---------------------------------------------------------
@@ -224,8 +224,8 @@ def judge(
     target = figures.target
     if not target:
         return Judgement([], figures)
-    window = figures.window
-    deadline = phase_end_instant(window, zone)
+    window = Window.of(figures.window, zone)
+    deadline = window.deadline
     if now >= deadline:
         settled = figures_as_of is None or figures_as_of >= deadline
         if not settled or figures.value >= target:
@@ -238,7 +238,7 @@ def judge(
             deadline=deadline.isoformat(),
         )
         return Judgement([decision], figures)
-    elapsed = elapsed_share(window, zone, now)
+    elapsed = window.elapsed(now)
     if elapsed <= 0 or elapsed < config.at_risk_from_elapsed:
         return Judgement([], figures)
     projected = forecast(figures.value, elapsed)

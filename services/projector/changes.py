@@ -15,14 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.deltas import STATUS_INDEX, Key
+from shared.contracts.campaigns import Metric
 from shared.contracts.progress import ProgressChanged, ProgressFigures
+from shared.domain.progress import metric_statuses
 from shared.persistence.lookup import among
 from shared.persistence.schema import STATUS_COLUMNS, rm_progress, rm_targets
-
-METRIC_STATUSES = {
-    "submitted": ("under_review", "revision_requested", "approved", "rejected", "recognized"),
-    "approved": ("approved", "recognized"),
-}
 
 
 @dataclass(frozen=True)
@@ -40,13 +37,14 @@ class Figures:
 
 
 _METRIC_COUNTS = {
-    metric: itemgetter(*(STATUS_INDEX[status] for status in statuses))
-    for metric, statuses in METRIC_STATUSES.items()
+    metric: itemgetter(*(STATUS_INDEX[status] for status in metric_statuses(metric)))
+    for metric in Metric
 }
 
 
 def metric_value(metric: str | None, counts: tuple[int, ...] | list[int]) -> int:
-    return sum(_METRIC_COUNTS[metric or "submitted"](counts))
+    """The domain's metric value, read from a row of counts in ``STATUS_COLUMNS`` order."""
+    return sum(_METRIC_COUNTS[Metric(metric or Metric.SUBMITTED)](counts))
 
 
 Snapshot = dict[tuple[str, str, str], Figures]

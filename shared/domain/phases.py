@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from shared.contracts.campaigns import PhaseSpec
@@ -36,34 +37,39 @@ def local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=zone)
 
 
-def phase_start_instant(phase: PhaseSpec, zone: ZoneInfo) -> dt.datetime:
-    """The first instant of the phase: local midnight at ``starts_on``."""
-    return local_midnight(phase.starts_on, zone)
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A phase's days, both inclusive, read in ``zone``: it runs from local midnight of its
+    first day up to, not including, local midnight after its last day (its deadline)."""
 
+    starts_on: dt.date
+    ends_on: dt.date
+    zone: ZoneInfo
 
-def phase_end_instant(phase: PhaseSpec, zone: ZoneInfo) -> dt.datetime:
-    """The instant the phase is over (exclusive): local midnight after ``ends_on``.
+    @classmethod
+    def of(cls, phase: PhaseSpec, zone: ZoneInfo) -> Window:
+        return cls(phase.starts_on, phase.ends_on, zone)
 
-    A target not reached by this instant is missed.
-    """
-    return local_midnight(phase.ends_on + dt.timedelta(days=1), zone)
+    @property
+    def start(self) -> dt.datetime:
+        return local_midnight(self.starts_on, self.zone)
 
+    @property
+    def deadline(self) -> dt.datetime:
+        """The instant the phase is over: a target not reached by then is missed."""
+        return local_midnight(self.ends_on + dt.timedelta(days=1), self.zone)
 
-def phase_running(phase: PhaseSpec, zone: ZoneInfo, at: dt.datetime) -> bool:
-    """Whether ``at`` falls in the phase: from its first instant up to, not including, its end.
+    def running(self, at: dt.datetime) -> bool:
+        """Whether ``at`` falls in the phase: news about it (a threshold reached, a pace
+        falling behind) is news only then."""
+        return self.start <= require_aware(at) < self.deadline
 
-    News about a phase (a threshold reached, a pace falling behind) is news only then.
-    """
-    return phase_start_instant(phase, zone) <= require_aware(at) < phase_end_instant(phase, zone)
-
-
-def elapsed_share(phase: PhaseSpec, zone: ZoneInfo, now: dt.datetime) -> float:
-    """How much of the phase has passed at ``now``, in [0, 1]; used to judge the pace."""
-    # Subtracting datetimes that share a tzinfo ignores DST offsets, so compare in UTC.
-    start = phase_start_instant(phase, zone).astimezone(dt.UTC)
-    end = phase_end_instant(phase, zone).astimezone(dt.UTC)
-    share = (require_aware(now).astimezone(dt.UTC) - start) / (end - start)
-    return min(1.0, max(0.0, share))
+    def elapsed(self, at: dt.datetime) -> float:
+        """How much of the phase has passed at ``at``, in [0, 1]; used to judge the pace."""
+        # Subtracting datetimes that share a tzinfo ignores DST offsets, so compare in UTC.
+        start, end = self.start.astimezone(dt.UTC), self.deadline.astimezone(dt.UTC)
+        share = (require_aware(at).astimezone(dt.UTC) - start) / (end - start)
+        return min(1.0, max(0.0, share))
 
 
 def meets(

@@ -313,6 +313,8 @@ nt_progress = sa.Table(
     sa.Column("target", sa.Integer),
     sa.Column("at_risk", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("as_of", UtcDateTime, nullable=False),
+    sa.Column("sequence", Position),
+    sa.Column("outcome", sa.String(16)),
 )
 
 nt_decisions = sa.Table(

@@ -8,7 +8,8 @@ depend on the clock and stay in the API.
 
 from __future__ import annotations
 
-from shared.domain.initiative import InitiativeStatus, counts_as_approved, counts_as_submitted
+from shared.contracts.campaigns import Metric
+from shared.domain.progress import metric_statuses
 from shared.persistence.schema import STATUS_COLUMNS
 
 
@@ -16,8 +17,8 @@ def _sum(counts: str, rule_statuses: list[str]) -> str:
     return " + ".join(f"COALESCE({counts}.{status}, 0)" for status in rule_statuses)
 
 
-_SUBMITTED = _sum("p", [s for s in STATUS_COLUMNS if counts_as_submitted(InitiativeStatus(s))])
-_APPROVED = _sum("p", [s for s in STATUS_COLUMNS if counts_as_approved(InitiativeStatus(s))])
+_SUBMITTED = _sum("p", list(metric_statuses(Metric.SUBMITTED)))
+_APPROVED = _sum("p", list(metric_statuses(Metric.APPROVED)))
 _VALUE = f"CASE WHEN t.metric = 'approved' THEN {_APPROVED} ELSE {_SUBMITTED} END"
 # Prefixed: the "approved" metric (approved + recognised) would clash with the status count.
 _COUNTS = ",\n  ".join(f"COALESCE(p.{status}, 0) AS status_{status}" for status in STATUS_COLUMNS)

@@ -87,8 +87,7 @@ async def planned_progress(
     )
     if not figures:
         return None
-    tolerance = context.settings.at_risk_tolerance
-    judged = [PhaseProgress.judge(f, at=at, tolerance=tolerance) for f in figures]
+    judged = [PhaseProgress.judge(f, at=at) for f in figures]
     return Progress(
         unit=unit,
         campaign_id=campaign_id,
@@ -136,7 +135,6 @@ async def children_of(
     """
     now = context.clock()
     today = now.astimezone(CAMPAIGN_ZONE).date()
-    tolerance = context.settings.at_risk_tolerance
     phases: defaultdict[str, list[PhaseFigures]] = defaultdict(list)
     for figures in await context.read.children_phases(unit.unit_id, campaign_id):
         phases[figures.unit_id].append(figures)
@@ -154,7 +152,7 @@ async def children_of(
         entries.append(
             ChildProgress.without_plan(child, unplanned.get(child.unit_id, {}))
             if chosen is None
-            else ChildProgress.of(child, PhaseProgress.judge(chosen, at=now, tolerance=tolerance))
+            else ChildProgress.of(child, PhaseProgress.judge(chosen, at=now))
         )
     clusters: defaultdict[str, list[ChildProgress]] = defaultdict(list)
     for entry in entries:

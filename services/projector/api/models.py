@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.projector.api.queries import Breakdown, Initiative, PhaseFigures
 from services.projector.api.queries import Unit as UnitRow
-from services.projector.api.status import Status, approved, evaluate, metric_value, ratio, submitted
+from services.projector.api.status import evaluate, ratio
 from shared.contracts.campaigns import Metric
+from shared.domain.progress import Status, metric_value
 
 
 class Unit(BaseModel):
@@ -62,9 +63,9 @@ class PhaseProgress(BaseModel):
     rule: TargetRule | None
 
     @classmethod
-    def judge(cls, figures: PhaseFigures, *, at: dt.datetime, tolerance: float) -> PhaseProgress:
+    def judge(cls, figures: PhaseFigures, *, at: dt.datetime) -> PhaseProgress:
         metric = Metric(figures.metric or Metric.SUBMITTED)
-        value = metric_value(figures.counts, metric)
+        value = metric_value(metric, figures.counts)
         target = figures.required
         return cls(
             phase_id=figures.phase_id,
@@ -81,10 +82,9 @@ class PhaseProgress(BaseModel):
                 starts_on=figures.starts_on,
                 ends_on=figures.ends_on,
                 at=at,
-                tolerance=tolerance,
             ),
-            submitted=submitted(figures.counts),
-            approved=approved(figures.counts),
+            submitted=metric_value(Metric.SUBMITTED, figures.counts),
+            approved=metric_value(Metric.APPROVED, figures.counts),
             counts=dict(figures.counts),
             rule=TargetRule(
                 kind=figures.kind,
@@ -155,7 +155,7 @@ class ChildProgress(BaseModel):
             unit_id=child.unit_id,
             name=child.name,
             cluster=child.cluster,
-            value=submitted(counts),
+            value=metric_value(Metric.SUBMITTED, counts),
         )
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import xlsxwriter  # type: ignore[import-untyped]
 
 from services.projector.api.models import ChildProgress, Children, PhaseProgress, Progress
-from services.projector.api.status import Status
 from services.projector.deltas import WHOLE_CAMPAIGN
 from shared.domain.campaign import CAMPAIGN_ZONE
+from shared.domain.progress import Status
 
 STATUS_LABELS = {
     Status.ACHIEVED: "Đạt chỉ tiêu",

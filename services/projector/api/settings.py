@@ -23,12 +23,6 @@ class QueryApiSettings(BaseSettings):
             f"read, or {ADMIN_SCOPE!r} for every unit (never the token itself)"
         ),
     )
-    at_risk_tolerance: float = Field(
-        default=0.9,
-        gt=0,
-        le=1,
-        description="A started phase is at risk when value < target × elapsed share × this",
-    )
     page_size: int = Field(default=50, ge=1, le=1000)
     shared_answer_seconds: float = Field(
         default=0.02,

@@ -7,28 +7,18 @@ dashboard, a printed report and a test all judge the same figures the same way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from services.projector.deltas import WHOLE_CAMPAIGN
-from shared.contracts.campaigns import Metric, PhaseSpec
 from shared.domain.campaign import CAMPAIGN_ZONE
-from shared.domain.initiative import InitiativeStatus, counts_as_approved, counts_as_submitted
-from shared.domain.phases import elapsed_share, phase_end_instant, phase_start_instant
+from shared.domain.phases import Window
+from shared.domain.progress import Status, status
 from shared.text import fold
 
 """Where phase dates are read; the read models do not carry each campaign's zone yet."""
-
-
-class Status(StrEnum):
-    ACHIEVED = "achieved"
-    NOT_STARTED = "not_started"
-    ON_TRACK = "on_track"
-    AT_RISK = "at_risk"
-    MISSED = "missed"
-    NO_TARGET = "no_target"
 
 
 class Sort(StrEnum):
@@ -44,29 +34,10 @@ def evaluate(
     starts_on: dt.date,
     ends_on: dt.date,
     at: dt.datetime,
-    tolerance: float,
     zone: ZoneInfo = CAMPAIGN_ZONE,
 ) -> Status:
-    """The status of ``value`` against ``target`` in the window ``starts_on..ends_on`` at ``at``.
-
-    Reached wins over everything; a window over (local midnight after its last day) without
-    it is missed; one not begun yet (before local midnight of its first day) is not started;
-    otherwise the value must keep pace with the elapsed share of the window, less a
-    tolerance, or it is at risk.
-    """
-    if target is None:
-        return Status.NO_TARGET
-    if value >= target:
-        return Status.ACHIEVED
-    # The domain's window helpers read only the dates of a phase.
-    window = PhaseSpec(phase_id="window", name="window", starts_on=starts_on, ends_on=ends_on)
-    if at >= phase_end_instant(window, zone):
-        return Status.MISSED
-    if at < phase_start_instant(window, zone):
-        return Status.NOT_STARTED
-    if value < target * elapsed_share(window, zone, at) * tolerance:
-        return Status.AT_RISK
-    return Status.ON_TRACK
+    """The domain's status of ``value`` against ``target`` in ``starts_on..ends_on`` at ``at``."""
+    return status(value, target, Window(starts_on, ends_on, zone), at)
 
 
 def ratio(value: int, target: int | None) -> float | None:
@@ -74,21 +45,7 @@ def ratio(value: int, target: int | None) -> float | None:
     return value / target if target else None
 
 
-def submitted(counts: Mapping[str, int]) -> int:
-    """Submissions (lượt nộp) among the status counts; a rejected one still counts."""
-    return sum(n for status, n in counts.items() if counts_as_submitted(InitiativeStatus(status)))
-
-
-def approved(counts: Mapping[str, int]) -> int:
-    """Valid (hợp lệ) initiatives among the status counts: approved or recognised."""
-    return sum(n for status, n in counts.items() if counts_as_approved(InitiativeStatus(status)))
-
-
-def metric_value(counts: Mapping[str, int], metric: Metric) -> int:
-    return approved(counts) if metric is Metric.APPROVED else submitted(counts)
-
-
-class Window(Protocol):
+class PhaseRow(Protocol):
     """What :func:`current_phase` reads of a row."""
 
     @property
@@ -110,7 +67,7 @@ class Rankable(Protocol):
     def ratio(self) -> float | None: ...
 
 
-W = TypeVar("W", bound=Window)
+W = TypeVar("W", bound=PhaseRow)
 R = TypeVar("R", bound=Rankable)
 
 

@@ -9,14 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.domain.phases import (
-    elapsed_share,
-    local_date,
-    phase_containing,
-    phase_end_instant,
-    phase_running,
-    phase_start_instant,
-)
+from shared.domain.phases import Window, local_date, phase_containing
 
 from .factories import VN, phase
 
@@ -55,9 +48,9 @@ def test_naive_instants_are_refused() -> None:
 
 def test_phase_instants_are_local_midnights() -> None:
     first = NATIONAL[0]
-    assert phase_start_instant(first, VN) == dt.datetime(2021, 12, 31, 17, tzinfo=UTC)
-    assert phase_end_instant(first, VN) == dt.datetime(2022, 5, 31, 17, tzinfo=UTC)
-    assert phase_end_instant(first, VN).utcoffset() == dt.timedelta(hours=7)
+    assert Window.of(first, VN).start == dt.datetime(2021, 12, 31, 17, tzinfo=UTC)
+    assert Window.of(first, VN).deadline == dt.datetime(2022, 5, 31, 17, tzinfo=UTC)
+    assert Window.of(first, VN).deadline.utcoffset() == dt.timedelta(hours=7)
 
 
 @pytest.mark.parametrize(
@@ -71,7 +64,9 @@ def test_phase_instants_are_local_midnights() -> None:
     ],
 )
 def test_elapsed_share(now: str, share: float) -> None:
-    assert elapsed_share(NATIONAL[0], VN, dt.datetime.fromisoformat(now)) == pytest.approx(share)
+    assert Window.of(NATIONAL[0], VN).elapsed(dt.datetime.fromisoformat(now)) == pytest.approx(
+        share
+    )
 
 
 @pytest.mark.parametrize(
@@ -87,19 +82,19 @@ def test_elapsed_share(now: str, share: float) -> None:
 def test_a_phase_runs_from_its_first_local_midnight_to_the_one_after_its_last_day(
     instant: str, running: bool
 ) -> None:
-    assert phase_running(NATIONAL[0], VN, dt.datetime.fromisoformat(instant)) is running
+    assert Window.of(NATIONAL[0], VN).running(dt.datetime.fromisoformat(instant)) is running
 
 
 def test_elapsed_share_counts_real_hours_across_a_dst_change() -> None:
     paris = ZoneInfo("Europe/Paris")
     march = phase("m", "2022-03-27", "2022-03-27")  # a 23-hour day
     noon_utc = dt.datetime(2022, 3, 27, 10, tzinfo=UTC)  # 11 real hours after local midnight
-    assert elapsed_share(march, paris, noon_utc) == pytest.approx(11 / 23)
+    assert Window.of(march, paris).elapsed(noon_utc) == pytest.approx(11 / 23)
 
 
 offsets = st.integers(-14 * 60, 14 * 60).map(lambda m: dt.timezone(dt.timedelta(minutes=m)))
 around_boundaries = st.sampled_from(
-    [phase_end_instant(NATIONAL[0], VN), phase_start_instant(NATIONAL[0], VN)]
+    [Window.of(NATIONAL[0], VN).deadline, Window.of(NATIONAL[0], VN).start]
 ).flatmap(
     lambda boundary: st.integers(-2 * 86_400, 2 * 86_400).map(
         lambda seconds: boundary + dt.timedelta(seconds=seconds)
@@ -120,5 +115,5 @@ def test_the_same_instant_in_any_offset_has_the_same_phase(
 def test_a_phase_holds_exactly_the_instants_between_its_midnights(
     at: dt.datetime, offset: dt.timezone
 ) -> None:
-    inside = [p.phase_id for p in NATIONAL if phase_running(p, VN, at)]
+    inside = [p.phase_id for p in NATIONAL if Window.of(p, VN).running(at)]
     assert phase_at(at.astimezone(offset)) == (inside[0] if inside else None)

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.projector.api.app import create_query_app
 from services.projector.api.settings import QueryApiSettings
-from services.projector.api.status import Status, evaluate
 from shared.contracts.base import EARLIEST_INSTANT, LATEST_INSTANT
 from shared.persistence.engine import create_engine
 from shared.persistence.schema import (
@@ -279,46 +278,6 @@ async def get(
 
 def by_phase(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {phase["phase_id"]: phase for phase in [*document["phases"], document["total"]]}
-
-
-# -- status rules ---------------------------------------------------------------------------
-
-
-BAC_KAN_PHASE_ONE = {
-    "target": 675,
-    "starts_on": dt.date(2022, 1, 1),
-    "ends_on": dt.date(2022, 5, 31),
-}
-
-
-@pytest.mark.parametrize(
-    ("value", "moment", "expected"),
-    [
-        # 13:30 on 12 May: 87 % of the phase is gone; 455 is below 675 × 0.871 × 0.9 ≈ 529.
-        (455, at(12, 13, 30), Status.AT_RISK),
-        (530, at(12, 13, 30), Status.ON_TRACK),
-        (675, at(12, 13, 30), Status.ACHIEVED),
-        (674, dt.datetime(2022, 5, 31, 23, 59, 59, tzinfo=UTC7), Status.ON_TRACK),
-        # Local midnight after the last day, written in UTC: the phase is over.
-        (674, dt.datetime(2022, 5, 31, 17, 0, tzinfo=dt.UTC), Status.MISSED),
-        (700, dt.datetime(2022, 7, 1, tzinfo=UTC7), Status.ACHIEVED),
-        # Before local midnight of its first day the phase has not started.
-        (0, dt.datetime(2021, 12, 31, 23, 59, 59, tzinfo=UTC7), Status.NOT_STARTED),
-        (0, dt.datetime(2022, 1, 1, 0, 0, tzinfo=UTC7), Status.ON_TRACK),
-    ],
-)
-def test_status_is_judged_against_the_pace_the_phase_needs_in_local_time(
-    value: int, moment: dt.datetime, expected: Status
-) -> None:
-    assert evaluate(value=value, at=moment, tolerance=0.9, **BAC_KAN_PHASE_ONE) is expected
-
-
-def test_a_phase_without_a_required_count_has_no_target_and_tolerance_moves_the_risk_line() -> None:
-    window = {"starts_on": dt.date(2022, 1, 1), "ends_on": dt.date(2022, 5, 31)}
-    now = at(12, 13, 30)
-    assert evaluate(value=0, target=None, at=now, tolerance=0.9, **window) is Status.NO_TARGET
-    assert evaluate(value=500, target=675, at=now, tolerance=0.9, **window) is Status.AT_RISK
-    assert evaluate(value=500, target=675, at=now, tolerance=0.8, **window) is Status.ON_TRACK
 
 
 # -- progress ---------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.projector.api.reports import STATUS_LABELS, WHOLE_CAMPAIGN_LABEL
-from services.projector.api.status import Status
 from shared.domain.campaign import CAMPAIGN_ZONE
+from shared.domain.progress import Status
 
 DEFAULT_LANGUAGE = "vi"
 
