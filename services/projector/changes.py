@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import itemgetter
 
 import sqlalchemy as sa
@@ -80,37 +80,70 @@ async def snapshot(connection: AsyncConnection, units: Collection[str]) -> Snaps
     return found
 
 
+def unmoved(snapshot: Snapshot, moved: Mapping[Key, list[int]]) -> Snapshot:
+    """``snapshot`` without the counts ``moved`` added to it (read after they were)."""
+    return {
+        key: replace(
+            figures,
+            counts=tuple(n - m for n, m in zip(figures.counts, moved[key], strict=True)),
+        )
+        if key in moved
+        else figures
+        for key, figures in snapshot.items()
+    }
+
+
 def changed(
     before: Snapshot,
     after: Snapshot,
     progress_deltas: Mapping[Key, list[int]],
     as_of: dt.datetime,
+    seen: Collection[str],
 ) -> list[ProgressChanged]:
-    """One message per phase row whose value or target differs from before the batch."""
+    """One message per phase row whose value or target differs from before the batch;
+    ``progress_deltas`` are every count the batch added, re-attributions included.
+
+    ``before`` holds every row of the units in ``seen`` (those whose targets were rewritten
+    or whose figures were re-attributed): a row of theirs missing from it is new (its target
+    was none), one missing from ``after`` lost its target. Any other row kept its target, and
+    its counts before are the counts after less the batch's own delta.
+    """
     messages = []
-    for key, now in sorted(after.items()):
-        then = before.get(key)
-        value = now.value
-        if then is not None:
-            old = (metric_value(now.metric, then.counts), then.target)
-        elif delta := progress_deltas.get(key):
-            old = (value - metric_value(now.metric, delta), now.target)
-        else:
-            continue  # neither its counts nor its target moved in this batch
-        if old == (value, now.target):
-            continue
+    old: tuple[int, int | None]
+    new: tuple[int, int | None]
+    for key in sorted(after.keys() | before.keys()):
+        now, then = after.get(key), before.get(key)
         unit_id, campaign_id, phase_id = key
+        delta = progress_deltas.get(key)
+        if now is None:
+            assert then is not None  # a key of one of the two snapshots
+            row = then
+            old = (metric_value(then.metric, then.counts), then.target)
+            new = (old[0] + (metric_value(then.metric, delta) if delta else 0), None)
+        else:
+            row = now
+            new = (now.value, now.target)
+            if then is not None:
+                old = (metric_value(now.metric, then.counts), then.target)
+            elif unit_id in seen:
+                old = (now.value - (metric_value(now.metric, delta) if delta else 0), None)
+            elif delta:
+                old = (now.value - metric_value(now.metric, delta), now.target)
+            else:
+                continue  # neither its counts nor its target moved in this batch
+        if old == new:
+            continue
         messages.append(
             ProgressChanged(
                 unit_id=unit_id,
                 campaign_id=campaign_id,
                 phase_id=phase_id,
-                phase_name=now.name,
-                starts_on=now.starts_on,
-                ends_on=now.ends_on,
-                metric=now.metric,
+                phase_name=row.name,
+                starts_on=row.starts_on,
+                ends_on=row.ends_on,
+                metric=row.metric,
                 before=ProgressFigures(value=old[0], target=old[1]),
-                after=ProgressFigures(value=value, target=now.target),
+                after=ProgressFigures(value=new[0], target=new[1]),
                 as_of=as_of,
             )
         )

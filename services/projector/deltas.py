@@ -39,6 +39,12 @@ def vectors(size: int) -> defaultdict[Any, list[int]]:
     return defaultdict(lambda: [0] * size)
 
 
+def add_into(into: defaultdict[Key, list[int]], more: Mapping[Key, list[int]]) -> None:
+    """Add ``more``'s vectors to ``into``'s, key by key."""
+    for key, vector in more.items():
+        into[key] = [a + b for a, b in zip(into[key], vector, strict=True)]
+
+
 class Deltas:
     """Changes of every aggregate table, per row key, for one batch."""
 

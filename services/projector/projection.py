@@ -26,11 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector import quarantine, targets
 from services.projector.attribution import Attribution
-from services.projector.changes import changed, snapshot
+from services.projector.changes import changed, snapshot, unmoved
+from services.projector.deltas import add_into
 from services.projector.fold import Folded, Recorded, fold, initiative_id
 from services.projector.quarantine import STREAM_GAP, UNAPPLICABLE, Quarantined
 from services.projector.rows import InitiativeRow
-from services.projector.structure import apply_references
+from services.projector.structure import Applied, apply_references
 from services.projector.tables import (
     add_history,
     load_rows,
@@ -284,7 +285,7 @@ class Projection:
         nor progress changes (a rebuild notifies no one). The reference catch-up and the
         fold are the live projection's own."""
         facts, _ = await self._hold(connection, _initiative_facts(records))
-        refresh = await self._catch_up_reference(connection)
+        refresh = (await self._catch_up_reference(connection)).refresh
         if refresh:
             await targets.refresh(connection, self.view, refresh)
         replayed = await self._fold_replay_on(connection, facts, {})
@@ -338,8 +339,11 @@ class Projection:
         outcome.unknown_types = sum(1 for r in facts if r.type not in FACT_TYPES)
         facts, outcome.held = await self._hold(connection, _initiative_facts(facts))
         ids = {initiative_id(r) for r in facts}
-        refresh = await self._catch_up_reference(connection)
-        before = await snapshot(connection, refresh)
+        reference = await self._catch_up_reference(connection)
+        refresh = reference.refresh
+        # Read after the re-attribution the reference facts made, so taken off again here.
+        seen = refresh | {str(key[0]) for key in reference.moved}
+        before = unmoved(await snapshot(connection, seen), reference.moved)
         if refresh:
             await targets.refresh(connection, self.view, refresh)
         applied = await lock_versions(connection, _streams(facts))
@@ -348,9 +352,10 @@ class Projection:
         await self._write(connection, folded, fresh)
         outcome.applied = len(fresh)
         progress = folded.deltas.progress
-        after = await snapshot(connection, refresh | {str(key[0]) for key in progress})
+        after = await snapshot(connection, seen | {str(key[0]) for key in progress})
         as_of = max((r.occurred_at for r in records), default=dt.datetime.now(dt.UTC))
-        outcome.changes = changed(before, after, progress, as_of)
+        add_into(reference.moved, progress)
+        outcome.changes = changed(before, after, reference.moved, as_of, seen)
         now = dt.datetime.now(dt.UTC)
         await insert_rows(
             connection,
@@ -387,8 +392,8 @@ class Projection:
         limits = [v for v in (self._reference_stop, self._reference_trial) if v is not None]
         return min(limits) if limits else None
 
-    async def _catch_up_reference(self, connection: AsyncConnection) -> set[str]:
-        """Bring view and tables to the newest reference version; the units to refresh.
+    async def _catch_up_reference(self, connection: AsyncConnection) -> Applied:
+        """Bring view and tables to the newest reference version; what that changed.
 
         Facts the tables already hold (applied by another projector instance, or present in
         tables swapped in by a rebuild) only move the view; the rest are applied under a
@@ -400,7 +405,7 @@ class Projection:
             await self.start()
         self.view.until = limit
         locked = False
-        refresh: set[str] = set()
+        applied = Applied()
         while fresh := await self.view.next_page():
             if not locked and any(record.stream_version > durable for record in fresh):
                 durable = (await lock_versions(connection, [REFERENCE_STREAM]))[REFERENCE_STREAM]
@@ -408,12 +413,12 @@ class Projection:
             for record in fresh:
                 if record.stream_version <= durable:
                     self.view.apply(record)
-            refresh |= await apply_references(
+            applied |= await apply_references(
                 connection, self.view, [r for r in fresh if r.stream_version > durable]
             )
         if self.view.version > durable:
             await save_versions(connection, {REFERENCE_STREAM: self.view.version})
-        return refresh
+        return applied
 
     def _attribution(self) -> Attribution:
         """Memoised lookups, kept while the reference view stays as it is."""

@@ -5,18 +5,20 @@ A fact takes effect at its own instant. Initiatives attributed (first submitted)
 keep counting where they were counted; those attributed after it and already counted (the
 fact arrived late) are taken off the ancestors and phases they were counted for and added
 where the fact puts them, in the same transaction. Returns the units whose targets must be
-refreshed.
+refreshed and the progress the re-attribution moved (the notifier must hear of both).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.attribution import Attribution
-from services.projector.deltas import UnitDeltas
+from services.projector.deltas import Key, UnitDeltas, add_into, vectors
 from services.projector.fold import attributed
 from services.projector.rows import contribution
 from services.projector.tables import load_attributed_since, save_rows
@@ -34,7 +36,7 @@ from shared.contracts.units import (
 )
 from shared.domain.hierarchy import UnitState
 from shared.persistence.lookup import among
-from shared.persistence.schema import rm_closure, rm_lineage, rm_units
+from shared.persistence.schema import STATUS_COLUMNS, rm_closure, rm_lineage, rm_units
 from shared.persistence.upsert import insert_rows, upsert_rows
 from shared.reference import ReferenceView
 from shared.text import fold
@@ -53,33 +55,47 @@ REPLACES_LINKS = (UnitMoved, UnitMerged)
 """Facts that change where units stand, so where initiatives attributed after them count."""
 
 
+@dataclass
+class Applied:
+    """What reference facts changed beyond the units' own rows."""
+
+    refresh: set[str] = field(default_factory=set)
+    """Units whose targets must be rewritten."""
+    moved: defaultdict[Key, list[int]] = field(default_factory=lambda: vectors(len(STATUS_COLUMNS)))
+    """Status counts the re-attribution added to (or, negative, took off) progress rows."""
+
+    def __ior__(self, other: Applied) -> Applied:
+        self.refresh |= other.refresh
+        add_into(self.moved, other.moved)
+        return self
+
+
 async def apply_references(
     connection: AsyncConnection, view: ReferenceView, records: Sequence[RecordedEvent]
-) -> set[str]:
-    """Apply reference facts in order to ``view`` and to the read models; the units whose
-    targets must be refreshed.
+) -> Applied:
+    """Apply reference facts in order to ``view`` and to the read models.
 
     Registrations and membership reports are written together (one statement per table for
     each run of them between other facts): a national load registers 126,000 units at once.
     """
-    refresh: set[str] = set()
+    applied = Applied()
     registered: list[str] = []
     for record in records:
         fact = record.fact()
         if isinstance(fact, UnitRegistered):
             view.apply(record)
             registered.append(fact.unit_id)
-            refresh.add(fact.unit_id)
+            applied.refresh.add(fact.unit_id)
             continue
         if isinstance(fact, UnitMembershipReported):
             view.apply(record)
-            refresh |= ever_above(view, fact.unit_id)
+            applied.refresh |= ever_above(view, fact.unit_id)
             continue
         await _register(connection, view, registered)
         registered = []
-        refresh |= await _change(connection, view, record, fact)
+        applied |= await _change(connection, view, record, fact)
     await _register(connection, view, registered)
-    return refresh
+    return applied
 
 
 async def _register(connection: AsyncConnection, view: ReferenceView, units: list[str]) -> None:
@@ -91,28 +107,28 @@ async def _register(connection: AsyncConnection, view: ReferenceView, units: lis
 
 async def _change(
     connection: AsyncConnection, view: ReferenceView, record: RecordedEvent, fact: EventData
-) -> set[str]:
+) -> Applied:
     """Apply a fact other than a registration or a membership report."""
     hierarchy = view.hierarchy
     if isinstance(fact, PlanSet):
         units = {fact.unit_id, *hierarchy.ever_below(fact.unit_id)}
         since = view.plans.effective_from(fact, record.occurred_at)
-        await _reattribute(connection, view, record, units, since, fact.campaign_id)
-        return units
+        moved = await _reattribute(connection, view, record, units, since, fact.campaign_id)
+        return Applied(units, moved)
     if isinstance(fact, REPLACES_LINKS):
         units = {fact.unit_id, *hierarchy.ever_below(fact.unit_id)}
-        await _reattribute(connection, view, record, units, record.occurred_at, None)
+        moved = await _reattribute(connection, view, record, units, record.occurred_at, None)
         await _relink(connection, view, sorted(units))
         refresh = units | ever_above(view, fact.unit_id)
         if isinstance(fact, UnitMerged):
             refresh |= ever_above(view, fact.into_unit_id)
-        return refresh
+        return Applied(refresh, moved)
     view.apply(record)
     if isinstance(fact, UnitClosed | UnitRenamed | UnitLevelChanged):
         await _save_units(connection, view, [fact.unit_id])
     if isinstance(fact, UnitClosed):
-        return ever_above(view, fact.unit_id)
-    return set()
+        return Applied(ever_above(view, fact.unit_id))
+    return Applied()
 
 
 def ever_above(view: ReferenceView, unit_id: str) -> set[str]:
@@ -129,13 +145,14 @@ async def _reattribute(
     units: Collection[str],
     since: dt.datetime,
     campaign_id: str | None,
-) -> None:
+) -> defaultdict[Key, list[int]]:
     """Apply ``record`` to the view, moving the figures of initiatives filed under ``units``
-    and attributed from ``since`` on from where they counted to where they count now."""
+    and attributed from ``since`` on from where they counted to where they count now; the
+    progress counts moved."""
     rows = await load_attributed_since(connection, units, since, campaign_id)
     if not rows:
         view.apply(record)
-        return
+        return vectors(len(STATUS_COLUMNS))
     zones = view.campaigns
     before = UnitDeltas(Attribution(view))
     for row in rows:
@@ -149,8 +166,10 @@ async def _reattribute(
         after.add(contribution(now, zones.get(now.campaign_id).zone), now, +1)
         if now is not row:
             moved[now.initiative_id] = now
-    await after.spread(deltas).write(connection)
+    spread = after.spread(deltas)
+    await spread.write(connection)
     await save_rows(connection, zones, moved)
+    return spread.progress
 
 
 async def _save_units(

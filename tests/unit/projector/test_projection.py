@@ -164,3 +164,59 @@ async def test_progress_changes_name_only_the_rows_whose_value_or_target_moved(
         ("bk-cdcs-1", "bk-1"): (1, 2, None),
         ("bk-cdcs-1", ""): (1, 2, None),
     }
+
+
+QN_PLAN = plan_set(
+    "qn",
+    [("qn-1", "2022-01-01", "2022-12-31")],
+    [
+        {"phase_id": "qn-1", "kind": "count", "value": "50"},
+        {"phase_id": "qn-1", "kind": "count", "value": "10", "applies_to": "descendants"},
+    ],
+)
+
+
+async def test_a_target_set_for_units_without_any_initiative_reaches_the_notifier(
+    engine: AsyncEngine,
+) -> None:
+    projection, _ = await ingest_and_project(engine, SCENARIO)
+    store = SqlEventStore(engine, outbox=False)
+    await IngestPipeline(store).submit(
+        [unit_registered("qn", "vn", "province"), unit_registered("qn-x", "qn", "district")]
+    )
+    await IngestPipeline(store).submit([QN_PLAN])
+
+    outcome = await projection.apply([r async for r in store.read_all()])
+
+    targets = {(c.unit_id, c.phase_id): (c.before, c.after) for c in outcome.changes}
+    assert {key: (b.target, a.value, a.target) for key, (b, a) in targets.items()} == {
+        ("qn", "qn-1"): (None, 0, 50),
+        ("qn-x", "qn-1"): (None, 0, 10),
+    }
+
+
+async def test_a_late_move_reaches_the_notifier_for_every_row_it_re_attributes(
+    engine: AsyncEngine,
+) -> None:
+    """The district moves on 1 March, recorded after its initiatives of March to June: they
+    leave Bắc Kạn's figures and join Quảng Ninh's, and the district gets Quảng Ninh's
+    cascaded target; every one of those rows is a change."""
+    projection, _ = await ingest_and_project(
+        engine, [*SCENARIO, unit_registered("qn", "vn", "province"), QN_PLAN]
+    )
+    store = SqlEventStore(engine, outbox=False)
+    await IngestPipeline(store).submit([unit_moved("bk-bt", "qn")])
+    last = await store.last_position()
+
+    outcome = await projection.apply([r async for r in store.read_all(after=last - 1)])
+
+    moved = {
+        (c.unit_id, c.phase_id): (c.before.value, c.before.target, c.after.value, c.after.target)
+        for c in outcome.changes
+    }
+    assert moved[("qn", "qn-1")] == (0, 50, 3, 50)
+    assert moved[("bk", "bk-1")] == (2, 675, 0, 675)
+    assert moved[("bk", "bk-2")] == (1, 540, 0, 540)
+    assert moved[("bk", "")] == (3, 2025, 0, 2025)
+    assert moved[("bk-bt", "qn-1")] == (0, None, 3, 10)
+    assert moved[("bk-cdcs-2", "qn-1")] == (0, None, 2, 10)
