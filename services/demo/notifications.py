@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.notifier.decisions import unit_names
 from services.notifier.messages import decision_view, render
+from services.notifier.store import unit_names
 from shared.persistence.schema import nt_decisions
 
 log = logging.getLogger(__name__)

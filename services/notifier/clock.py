@@ -1,15 +1,13 @@
 """The notifier's clock: deadlines, pace and daily digests, judged as time passes.
 
-Each check reads ``nt_clock.checked_until`` (the instant the previous check covered) and
-judges every phase whose deadline (local midnight after its last day) fell in
-``(checked_until, now]``, so deadlines that passed while the notifier was down are caught
-up after a restart: no "missed" is ever missed. Running phases are judged for pace at
-``now``. Then each daily digest whose cutoff fell in that interval is built: per digest
-subscription's unit, campaign, phase and rule, one decision listing the subtree's
-decisions of the day before the cutoff. ``checked_until`` moves in the same transaction,
-and every decision key is unique, so a check repeated after a crash decides nothing twice.
-The very first check starts the clock at its own instant: phases that ended before are
-judged when their figures arrive (``rules.judge``'s ``figures_as_of``).
+Each check, in one transaction (``handlers.on_tick``), judges the pace of every running row
+at ``now`` and, once the figures are current (:class:`~services.notifier.freshness.Freshness`),
+the final outcome of every row whose deadline has passed and has none yet. A row's outcome
+is stored with it and its decision key is unique, so a deadline is judged exactly once,
+including deadlines passed before the notifier first ran or while it was down. Then each
+daily digest whose cutoff fell since the previous check (``nt_clock.checked_until``) is
+built: per digest subscription's unit, campaign, phase and rule, one decision listing the
+subtree's decisions of the day before the cutoff.
 """
 
 from __future__ import annotations
@@ -24,22 +22,20 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.notifier import subscriptions
-from services.notifier.decisions import RulesFor, figures_of, notify, queue, record, settle
+from services.notifier.freshness import Freshness
+from services.notifier.handlers import RulesFor, on_tick
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.rules import (
     UNIT_RULES,
     Decision,
-    Figures,
     Rule,
     digest_cutoffs,
     digest_decision,
     digest_since,
-    judge,
 )
-from shared.domain.campaign import CAMPAIGN_ZONE
-from shared.domain.phases import local_date
+from services.notifier.store import SqlStore, SqlTransaction
 from shared.eventstore.port import Clock
-from shared.persistence.schema import nt_clock, nt_decisions, nt_progress, rm_closure
+from shared.persistence.schema import nt_clock, nt_decisions, rm_closure
 from shared.persistence.upsert import upsert
 
 log = logging.getLogger(__name__)
@@ -58,10 +54,13 @@ class DeadlineClock:
         metrics: NotifierMetrics,
         clock: Clock,
         *,
+        freshness: Freshness,
         digest_hour: int,
         interval_seconds: float,
     ) -> None:
         self._engine = engine
+        self._store = SqlStore(engine, metrics)
+        self._freshness = freshness
         self._rules_for = rules_for
         self._metrics = metrics
         self._clock = clock
@@ -72,27 +71,22 @@ class DeadlineClock:
         """One check at the clock's "now"; returns how many decisions were new."""
         started = time.perf_counter()
         now = self._clock()
-        async with self._engine.connect() as connection:
+        current = self._freshness.current()
+        async with self._store.transaction() as tx:
+            connection = tx.connection
             since = (
                 await connection.scalar(
                     sa.select(nt_clock.c.checked_until).where(nt_clock.c.name == CLOCK_NAME)
                 )
                 or now
             )
-            due = await _due(connection, since, now)
-        judgements = [
-            (figures, judge(figures, now, self._rules_for(figures.campaign_id))) for figures in due
-        ]
-        checked = max(since, now)
-        async with self._engine.begin() as connection:
-            # Writing first takes the write lock at once on SQLite (a read first could not
-            # be upgraded after another writer's commit); the rest commits with it or not.
+            checked = max(since, now)
             await connection.execute(
                 upsert(connection.dialect, nt_clock, ["name"], ["checked_until"]),
                 {"name": CLOCK_NAME, "checked_until": checked},
             )
-            new = await notify(connection, await settle(connection, judgements), now, self._metrics)
-            new += await self._digests(connection, since, now)
+            handled = await on_tick(tx, now, self._rules_for, figures_current=current)
+            new = handled.decided + await self._digests(tx, since, now)
         self._metrics.clock_checked_until.set(checked.timestamp())
         self._metrics.clock_seconds.observe(time.perf_counter() - started)
         return new
@@ -107,9 +101,8 @@ class DeadlineClock:
                 log.exception("clock check failed; the next one catches up")
             await asyncio.sleep(self._interval)
 
-    async def _digests(
-        self, connection: AsyncConnection, since: dt.datetime, now: dt.datetime
-    ) -> int:
+    async def _digests(self, tx: SqlTransaction, since: dt.datetime, now: dt.datetime) -> int:
+        connection = tx.connection
         cutoffs = digest_cutoffs(since - DIGEST_SETTLE, now - DIGEST_SETTLE, self._digest_hour)
         subscribers = await subscriptions.digest_subscribers(connection) if cutoffs else []
         if not subscribers:
@@ -128,9 +121,8 @@ class DeadlineClock:
                 digest_decision(parent_id, campaign_id, phase_id, rule, cutoff, children)
                 for (parent_id, campaign_id, phase_id, rule), children in sorted(listed.items())
             ]
-            recorded = await record(connection, digests, now, self._metrics)
-            await queue(
-                connection,
+            recorded = await tx.record(digests, now)
+            await tx.queue(
                 [
                     (decision_id, subscriber)
                     for decision_id, digest in recorded
@@ -139,27 +131,9 @@ class DeadlineClock:
                     and digest.details["rule"] in subscriber.rules
                 ],
                 now,
-                self._metrics,
             )
             new += len(recorded)
         return new
-
-
-async def _due(connection: AsyncConnection, since: dt.datetime, now: dt.datetime) -> list[Figures]:
-    """Rows with a target whose deadline fell in ``(since, now]``, or whose phase is running.
-
-    The deadline of a phase ending on day *e* is local midnight after *e*, so it falls in
-    the interval exactly when local(since) ≤ *e* < local(now).
-    """
-    first, today = local_date(since, CAMPAIGN_ZONE), local_date(now, CAMPAIGN_ZONE)
-    ended = sa.and_(nt_progress.c.ends_on >= first, nt_progress.c.ends_on < today)
-    running = sa.and_(nt_progress.c.starts_on <= today, nt_progress.c.ends_on >= today)
-    query = (
-        sa.select(nt_progress)
-        .where(nt_progress.c.target.is_not(None), sa.or_(ended, running))
-        .order_by(nt_progress.c.unit_id, nt_progress.c.campaign_id, nt_progress.c.phase_id)
-    )
-    return [figures_of(row) for row in await connection.execute(query)]
 
 
 async def _subtree_decisions(

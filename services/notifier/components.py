@@ -23,8 +23,10 @@ from services.notifier.clock import DeadlineClock
 from services.notifier.decisions import ChangeJudge
 from services.notifier.delivery import DeliveryWorker
 from services.notifier.delivery_metrics import DeliveryMetrics
+from services.notifier.freshness import Freshness
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.settings import NotifierSettings
+from services.notifier.store import SqlStore
 from services.notifier.subscriptions import Channel as ChannelName
 from shared.dead_letters import DeadLetterSink, KafkaDeadLetters, SqlDeadLetters
 from shared.eventstore.port import Clock, utc_now
@@ -105,16 +107,23 @@ async def notifier_components(
                 clock,
                 lease_seconds=settings.delivery_lease_seconds,
             )
+            freshness = Freshness(settings.quiet_seconds)
             deadlines = DeadlineClock(
                 engine,
                 settings.rules_for,
                 metrics,
                 clock,
+                freshness=freshness,
                 digest_hour=settings.digest_hour,
                 interval_seconds=settings.clock_interval_seconds,
             )
             judge = ChangeJudge(
-                engine, settings.rules_for, metrics, clock, queued=worker.wakeup.wake
+                SqlStore(engine, metrics),
+                settings.rules_for,
+                metrics,
+                clock,
+                freshness=freshness,
+                queued=worker.wakeup.wake,
             )
             yield NotifierComponents(
                 settings, engine, metrics, judge, deadlines, worker, dead_letters, clock

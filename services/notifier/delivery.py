@@ -30,7 +30,6 @@ from services.notifier.channels.base import (
     Subscription,
     TransientFailure,
 )
-from services.notifier.decisions import unit_names
 from services.notifier.delivery_metrics import DeliveryMetrics
 from services.notifier.messages import (
     DecisionView,
@@ -39,6 +38,7 @@ from services.notifier.messages import (
     render,
     webhook_payload,
 )
+from services.notifier.store import unit_names
 from shared.eventstore.port import Clock, utc_now
 from shared.failures import reason
 from shared.persistence.schema import (

@@ -107,12 +107,14 @@ VIETNAMESE = Wording(
         "at_risk": "{name} có nguy cơ không đạt chỉ tiêu {phase}: {outlook}{remaining}",
         "back_on_track": "{name} đã bắt kịp tiến độ chỉ tiêu {phase}: {figures}{also}",
         "missed": "{name} không đạt chỉ tiêu {phase}: {figures}, thiếu {short}",
+        "achieved": "{name} đã hoàn thành chỉ tiêu {phase}: {figures}",
     },
     subjects={
         "threshold_crossed": "{name} đạt {share} chỉ tiêu {phase}",
         "at_risk": "{name} có nguy cơ không đạt chỉ tiêu {phase}",
         "back_on_track": "{name} đã bắt kịp tiến độ chỉ tiêu {phase}",
         "missed": "{name} không đạt chỉ tiêu {phase}",
+        "achieved": "{name} đã hoàn thành chỉ tiêu {phase}",
         "digest": "Tổng hợp tiến độ các đơn vị trực thuộc {name}",
     },
     forecast="dự báo {figures}",
@@ -143,12 +145,14 @@ ENGLISH = Wording(
         "at_risk": "{name} is at risk of missing its target for {phase}: {outlook}{remaining}",
         "back_on_track": "{name} is back on track for its target for {phase}: {figures}{also}",
         "missed": "{name} missed its target for {phase}: {figures}, {short} short",
+        "achieved": "{name} achieved its target for {phase}: {figures}",
     },
     subjects={
         "threshold_crossed": "{name} reached {share} of its target for {phase}",
         "at_risk": "{name} is at risk of missing its target for {phase}",
         "back_on_track": "{name} is back on track for {phase}",
         "missed": "{name} missed its target for {phase}",
+        "achieved": "{name} achieved its target for {phase}",
         "digest": "Progress of the units under {name}",
     },
     forecast="forecast {figures}",
@@ -301,7 +305,7 @@ class _Writer:
             return None
         short = shortfall(view.value, view.target)
         ends = "" if view.ends_on is None else self.date(view.ends_on)
-        if view.rule == "missed":
+        if view.rule in ("missed", "achieved"):
             return words.ended.format(date=ends) if ends else None
         if view.rule in ("at_risk", "back_on_track"):
             line = words.currently.format(ratio=self.percent(view.value / view.target))

@@ -46,6 +46,7 @@ class OutboxInput:
         self._metrics.outbox_backlog.set(waiting.backlog)
         rows = waiting.rows
         if not rows:
+            self._judge.freshness.heard("outbox", 0)
             return 0
         records = [
             (
@@ -56,6 +57,7 @@ class OutboxInput:
         ]
         await apply_encoded(self._judge, records, self._dead_letters, self._metrics)
         await forget(self._engine, [row_id for row_id, _ in rows])
+        self._judge.freshness.heard("outbox", waiting.backlog - len(rows))
         return len(rows)
 
     async def run(self) -> None:

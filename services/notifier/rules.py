@@ -1,36 +1,36 @@
-"""The notifier's rules: pure functions of a unit's figures and an instant, no I/O, no clock.
+"""The notifier's rules: pure functions of one row of figures at one instant, in a registry.
 
-Each rule yields a :class:`Decision` with a deterministic key (unit, campaign, phase, rule,
-threshold or date). The database keeps keys unique, so judging the same figures again (a
-redelivered change, a clock restarted after a crash) never decides anything twice.
+A rule is a :class:`RuleSpec`: the decisions it may take, what triggers it (a progress
+change, a clock tick or both) and a pure judge. Judges read the figures with the domain's
+one definition of progress (:mod:`shared.domain.progress`), so a notification never
+disagrees with the status a unit's page shows. Each decision has a deterministic key (unit,
+campaign, phase, rule, qualifier): the database keeps keys unique, so judging the same
+figures again (a redelivered change, a check repeated after a crash) decides nothing twice.
+Adding a rule is one function and one registry entry here, plus its wording in
+``messages.py``.
 
-- ``threshold_crossed``: the value reached a share of the target (50 %, 80 %, 100 % by
-  default) not decided before for that phase; several at once give one decision naming
-  the highest. Decided only while the phase runs (:func:`not_running`).
-- ``at_risk`` / ``back_on_track``: from a share of the phase's time (half by default), the
-  value projected linearly to the phase's end (value / elapsed share) is compared with the
-  target, with hysteresis: a unit enters at risk below the target and leaves only at
-  target × (1 + margin), or when the target is reached, so a unit hovering near the line
-  is not notified again and again.
-- ``missed``: the phase is over (local midnight after its last day) below the target.
+- ``threshold_crossed`` (change): the value reached a share of the target (50 %, 80 %,
+  100 % by default) above every share decided before; decided only while the phase runs
+  by the figures' own time and before its deadline by the clock.
+- ``at_risk`` / ``back_on_track`` (change and tick): the domain status entered or left
+  ``at_risk`` while the phase runs (never after its deadline).
+- ``missed`` / ``achieved`` (deadline): the final outcome of every target, once, judged at the
+  first check after its deadline (plus a grace for late portals) whose figures are current.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from fractions import Fraction
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from shared.contracts.campaigns import PhaseSpec
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.phases import Window, local_date
-
-"""Where phase dates are read; the read models do not carry each campaign's zone yet."""
+from shared.domain.progress import Status, outcome, reached, standing
 
 
 class Rule(StrEnum):
@@ -38,12 +38,18 @@ class Rule(StrEnum):
     AT_RISK = "at_risk"
     BACK_ON_TRACK = "back_on_track"
     MISSED = "missed"
+    ACHIEVED = "achieved"
     DIGEST = "digest"
     """Not judged on figures: one message listing a subtree's decisions of one rule."""
 
 
-UNIT_RULES = (Rule.THRESHOLD_CROSSED, Rule.AT_RISK, Rule.BACK_ON_TRACK, Rule.MISSED)
-"""The rules judged per unit, which a subscription lists."""
+class Trigger(StrEnum):
+    CHANGE = "change"
+    """A progress change arrived: judged at the figures' own time."""
+    TICK = "tick"
+    """The clock ticked: judged at the clock's now."""
+    DEADLINE = "deadline"
+    """The clock ticked and the figures are current: deadlines passed can be judged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +57,16 @@ class RuleConfig:
     """One campaign's parameters (``NotifierSettings.rules_for`` gives the configured ones)."""
 
     thresholds: tuple[float, ...] = (0.5, 0.8, 1.0)
-    at_risk_from_elapsed: float = 0.5
-    back_on_track_margin: float = 0.05
+    outcome_grace: dt.timedelta = dt.timedelta(minutes=15)
+    """How long after a deadline late portal deliveries may still count for the outcome."""
 
 
 @dataclass(frozen=True, slots=True)
-class Figures:
-    """The notifier's copy of one (unit, campaign, phase): ``phase_id`` '' = whole campaign."""
+class Row:
+    """The notifier's copy of one (unit, campaign, phase) and what was decided on it.
+
+    ``phase_id`` '' = whole campaign.
+    """
 
     unit_id: str
     campaign_id: str
@@ -68,21 +77,25 @@ class Figures:
     metric: str | None
     value: int
     target: int | None
+    as_of: dt.datetime
+    """The time of the latest fact the figures include."""
+    sequence: int | None = None
+    """The projector's outbox position of the change the figures came from."""
     at_risk: bool = False
+    """Whether ``at_risk`` is the last pace decision (none, or ``back_on_track``: False)."""
+    decided_threshold: float | None = None
+    outcome: Status | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.unit_id, self.campaign_id, self.phase_id)
 
     @property
     def ratio(self) -> float | None:
         return self.value / self.target if self.target else None
 
-    @property
-    def window(self) -> PhaseSpec:
-        # Built without validation: rows come from the projector, which validated the plan.
-        return PhaseSpec.model_construct(
-            phase_id=self.phase_id,
-            name=self.phase_name,
-            starts_on=self.starts_on,
-            ends_on=self.ends_on,
-        )
+    def window(self, zone: ZoneInfo = CAMPAIGN_ZONE) -> Window:
+        return Window(self.starts_on, self.ends_on, zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +109,47 @@ class Decision:
     value: int
     target: int | None
     details: dict[str, Any]
+    about: dt.datetime | None = None
+    """The instant the decision is about when it is not news (a deadline): only the
+    subscriptions that existed then are told; later ones find it in the list."""
 
 
-def decision_key(unit_id: str, campaign_id: str, phase_id: str, rule: Rule, qualifier: str) -> str:
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """What a judge reads: the row, the instant judged, the clock's now."""
+
+    row: Row
+    at: dt.datetime
+    now: dt.datetime
+    config: RuleConfig
+    zone: ZoneInfo = CAMPAIGN_ZONE
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    decision: Decision
+    row: Row
+    """The row with what the decision changed of its state."""
+
+
+class Skip(StrEnum):
+    """Why something the figures show was not decided."""
+
+    PHASE_OVER = "phase_over"
+    PHASE_NOT_STARTED = "phase_not_started"
+
+
+Judge = Callable[[Moment], Verdict | Skip | None]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    decides: tuple[Rule, ...]
+    triggers: frozenset[Trigger]
+    judge: Judge
+
+
+def decision_key(unit_id: str, campaign_id: str, phase_id: str, rule: str, qualifier: str) -> str:
     """``unit/campaign/phase/rule/qualifier``, each part percent-encoded so none is ambiguous."""
     return "/".join(
         quote(part, safe="") for part in (unit_id, campaign_id, phase_id, rule, qualifier)
@@ -106,34 +157,48 @@ def decision_key(unit_id: str, campaign_id: str, phase_id: str, rule: Rule, qual
 
 
 def _decision(
-    figures: Figures, rule: Rule, qualifier: str, threshold: float | None = None, **extra: Any
+    row: Row,
+    rule: Rule,
+    qualifier: str,
+    threshold: float | None = None,
+    *,
+    keyed_as: str | None = None,
+    about: dt.datetime | None = None,
+    **extra: Any,
 ) -> Decision:
     return Decision(
-        key=decision_key(figures.unit_id, figures.campaign_id, figures.phase_id, rule, qualifier),
+        key=decision_key(row.unit_id, row.campaign_id, row.phase_id, keyed_as or rule, qualifier),
         rule=rule,
-        unit_id=figures.unit_id,
-        campaign_id=figures.campaign_id,
-        phase_id=figures.phase_id,
+        unit_id=row.unit_id,
+        campaign_id=row.campaign_id,
+        phase_id=row.phase_id,
         threshold=threshold,
-        value=figures.value,
-        target=figures.target,
+        value=row.value,
+        target=row.target,
         details={
-            "phase_name": figures.phase_name,
-            "starts_on": figures.starts_on.isoformat(),
-            "ends_on": figures.ends_on.isoformat(),
-            "metric": figures.metric,
-            "ratio": None if figures.ratio is None else round(figures.ratio, 4),
+            "phase_name": row.phase_name,
+            "starts_on": row.starts_on.isoformat(),
+            "ends_on": row.ends_on.isoformat(),
+            "metric": row.metric,
+            "ratio": None if row.ratio is None else round(row.ratio, 4),
             **extra,
         },
+        about=about,
     )
 
 
+def _news_skip(moment: Moment) -> Skip | None:
+    """Why the figures are no news: their phase was not running at their own time, or its
+    deadline has passed by the clock (a backfill re-summing a phase over in 2022)."""
+    window = moment.row.window(moment.zone)
+    if moment.now >= window.deadline or moment.at >= window.deadline:
+        return Skip.PHASE_OVER
+    if moment.at < window.start:
+        return Skip.PHASE_NOT_STARTED
+    return None
+
+
 # -- threshold_crossed ----------------------------------------------------------------------
-
-
-def reached(value: int, target: int, threshold: float) -> bool:
-    """``value ≥ threshold × target`` exactly: 0.8 × 15 is 12, not 12.000000000000002."""
-    return value >= Fraction(str(threshold)) * target
 
 
 def crossed_threshold(
@@ -152,111 +217,106 @@ def crossed_threshold(
     return max(open_, default=None)
 
 
-def threshold_decision(
-    figures: Figures, config: RuleConfig, decided: float | None
-) -> Decision | None:
-    threshold = crossed_threshold(figures.value, figures.target, config.thresholds, decided)
+def judge_threshold(moment: Moment) -> Verdict | Skip | None:
+    row = moment.row
+    threshold = crossed_threshold(
+        row.value, row.target, moment.config.thresholds, row.decided_threshold
+    )
     if threshold is None:
         return None
-    return _decision(figures, Rule.THRESHOLD_CROSSED, f"{threshold:g}", threshold)
+    if skip := _news_skip(moment):
+        return skip
+    decision = _decision(row, Rule.THRESHOLD_CROSSED, f"{threshold:g}", threshold)
+    return Verdict(decision, replace(row, decided_threshold=threshold))
 
 
-class Skip(StrEnum):
-    """Why a threshold crossing was not decided."""
-
-    PHASE_OVER = "phase_over"
-    PHASE_NOT_STARTED = "phase_not_started"
+# -- at_risk / back_on_track ------------------------------------------------------------------
 
 
-def not_running(figures: Figures, now: dt.datetime, zone: ZoneInfo = CAMPAIGN_ZONE) -> Skip | None:
-    """Why no threshold is decided for these figures at ``now``; None while their phase runs.
-
-    A reorganisation or a backfill re-sums phases long over: an official is not told in 2026
-    that a unit reached 80 % of a phase that ended in 2022. ``now`` is the notifier's clock,
-    not the change's ``as_of``, which for a backfill is years old.
-    """
-    window = Window.of(figures.window, zone)
-    if window.running(now):
+def judge_pace(moment: Moment) -> Verdict | Skip | None:
+    """A decision when the domain status enters or leaves ``at_risk``; keyed by the instant
+    judged, so a unit that falls behind again later is told again."""
+    row = moment.row
+    if row.target is None or _news_skip(moment):
         return None
-    return Skip.PHASE_OVER if now >= window.deadline else Skip.PHASE_NOT_STARTED
+    judged = standing(row.value, row.target, row.window(moment.zone), moment.at)
+    at_risk = judged.status is Status.AT_RISK
+    if at_risk == row.at_risk:
+        return None
+    today = local_date(moment.at, moment.zone)
+    decision = _decision(
+        row,
+        Rule.AT_RISK if at_risk else Rule.BACK_ON_TRACK,
+        f"{moment.at.astimezone(dt.UTC):%Y%m%dT%H%M%S.%fZ}",
+        forecast=None if judged.forecast is None else round(judged.forecast),
+        elapsed_share=round(judged.elapsed, 4),
+        days_left=(row.ends_on - today).days,
+    )
+    return Verdict(decision, replace(row, at_risk=at_risk))
 
 
-# -- at_risk / back_on_track / missed ---------------------------------------------------------
+# -- missed / achieved ------------------------------------------------------------------------
 
 
-def forecast(value: int, elapsed: float) -> float:
-    """The value at the phase's end if the pace so far goes on: value / elapsed share."""
-    return value / elapsed
+def judge_outcome(moment: Moment) -> Verdict | Skip | None:
+    """The final outcome once the deadline (plus the grace) has passed, decided once: both
+    outcomes share one key, so a row never gets both."""
+    row = moment.row
+    if row.target is None or row.outcome is not None:
+        return None
+    deadline = row.window(moment.zone).deadline
+    if moment.now < deadline + moment.config.outcome_grace:
+        return None
+    final = outcome(row.value, row.target)
+    rule = Rule.MISSED if final is Status.MISSED else Rule.ACHIEVED
+    extra = {"shortfall": row.target - row.value} if rule is Rule.MISSED else {}
+    decision = _decision(
+        row,
+        rule,
+        row.ends_on.isoformat(),
+        keyed_as="outcome",
+        about=deadline,
+        deadline=deadline.isoformat(),
+        **extra,
+    )
+    return Verdict(decision, replace(row, outcome=final))
 
 
-def pace_transition(
-    at_risk: bool, value: int, projected: float, target: int, margin: float
-) -> Rule | None:
-    """Hysteresis: enter below the target, leave at target × (1 + margin) or when reached."""
-    if not at_risk and projected < target:
-        return Rule.AT_RISK
-    if at_risk and (value >= target or projected >= target * (1 + margin)):
-        return Rule.BACK_ON_TRACK
-    return None
+REGISTRY: tuple[RuleSpec, ...] = (
+    RuleSpec((Rule.THRESHOLD_CROSSED,), frozenset({Trigger.CHANGE}), judge_threshold),
+    RuleSpec(
+        (Rule.AT_RISK, Rule.BACK_ON_TRACK), frozenset({Trigger.CHANGE, Trigger.TICK}), judge_pace
+    ),
+    RuleSpec((Rule.MISSED, Rule.ACHIEVED), frozenset({Trigger.DEADLINE}), judge_outcome),
+)
+
+UNIT_RULES = tuple(rule for spec in REGISTRY for rule in spec.decides)
+"""The rules judged per unit, which a subscription lists."""
 
 
 @dataclass(frozen=True, slots=True)
-class Judgement:
+class Judged:
+    row: Row
     decisions: list[Decision]
-    figures: Figures
-    """The figures with their at-risk flag after the judgement."""
+    skipped: list[Skip]
 
 
 def judge(
-    figures: Figures,
-    now: dt.datetime,
-    config: RuleConfig,
-    *,
-    figures_as_of: dt.datetime | None = None,
-    zone: ZoneInfo = CAMPAIGN_ZONE,
-) -> Judgement:
-    """The deadline and pace rules at ``now`` (threshold crossings are judged per change).
-
-    ``figures_as_of`` is the time of the latest fact the figures include, when they may be
-    old (a change replayed from a backlog): a phase is judged missed only on figures known
-    to include its deadline, never on a value from before it. None means current figures.
-    """
-    target = figures.target
-    if not target:
-        return Judgement([], figures)
-    window = Window.of(figures.window, zone)
-    deadline = window.deadline
-    if now >= deadline:
-        settled = figures_as_of is None or figures_as_of >= deadline
-        if not settled or figures.value >= target:
-            return Judgement([], figures)
-        decision = _decision(
-            figures,
-            Rule.MISSED,
-            figures.ends_on.isoformat(),
-            shortfall=target - figures.value,
-            deadline=deadline.isoformat(),
-        )
-        return Judgement([decision], figures)
-    elapsed = window.elapsed(now)
-    if elapsed <= 0 or elapsed < config.at_risk_from_elapsed:
-        return Judgement([], figures)
-    projected = forecast(figures.value, elapsed)
-    rule = pace_transition(
-        figures.at_risk, figures.value, projected, target, config.back_on_track_margin
-    )
-    if rule is None:
-        return Judgement([], figures)
-    today = local_date(now, zone)
-    decision = _decision(
-        figures,
-        rule,
-        today.isoformat(),
-        forecast=round(projected),
-        elapsed_share=round(elapsed, 4),
-        days_left=(figures.ends_on - today).days,
-    )
-    return Judgement([decision], replace(figures, at_risk=rule is Rule.AT_RISK))
+    row: Row, trigger: Trigger, at: dt.datetime, now: dt.datetime, config: RuleConfig
+) -> Judged:
+    """Every rule of ``trigger`` in registry order, each on the row the previous left."""
+    decisions: list[Decision] = []
+    skipped: list[Skip] = []
+    for spec in REGISTRY:
+        if trigger not in spec.triggers:
+            continue
+        verdict = spec.judge(Moment(row, at, now, config))
+        if isinstance(verdict, Verdict):
+            decisions.append(verdict.decision)
+            row = verdict.row
+        elif verdict is not None:
+            skipped.append(verdict)
+    return Judged(row, decisions, skipped)
 
 
 # -- digests ---------------------------------------------------------------------------------

@@ -64,6 +64,10 @@ class NotifierService:
                 parts.metrics,
             )
 
+        def observe_lag(topic: str, partition: int, lag: int) -> None:
+            parts.metrics.lag.labels(topic, str(partition)).set(lag)
+            parts.judge.freshness.heard(f"{topic}/{partition}", lag)
+
         subscribe_batches(
             broker,
             settings.changes_topic,
@@ -71,9 +75,7 @@ class NotifierService:
             group_id=settings.consumer_group,
             max_records=settings.batch_size,
             batch_timeout_ms=settings.batch_timeout_ms,
-            observe_lag=lambda topic, partition, lag: parts.metrics.lag.labels(
-                topic, str(partition)
-            ).set(lag),
+            observe_lag=observe_lag,
             dead_letters=parts.dead_letters.send,
             title="progress changes",
             description="A unit's figures moved (shared.contracts.progress.ProgressChanged)",

@@ -8,6 +8,7 @@ API's, so a validation error never echoes a token pasted by mistake.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from pydantic import (
@@ -35,8 +36,6 @@ Thresholds = Annotated[
     Field(min_length=1),
     AfterValidator(_distinct_ascending),
 ]
-Share = Annotated[float, Field(gt=0, le=1)]
-Margin = Annotated[float, Field(ge=0, le=1)]
 
 
 class CampaignRules(BaseModel):
@@ -45,8 +44,6 @@ class CampaignRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     thresholds: Thresholds | None = None
-    at_risk_from_elapsed: Share | None = None
-    back_on_track_margin: Margin | None = None
 
 
 class NotifierSettings(DatabaseSettings, KafkaSettings):
@@ -63,14 +60,19 @@ class NotifierSettings(DatabaseSettings, KafkaSettings):
     thresholds: Thresholds = Field(
         default=[0.5, 0.8, 1.0], description="Shares of the target that are notified once"
     )
-    at_risk_from_elapsed: Share = Field(
-        default=0.5, description="Pace is judged once this share of a phase's time is gone"
+    outcome_grace_seconds: float = Field(
+        default=900,
+        ge=0,
+        description="How long after a deadline its outcome waits for late portal deliveries",
     )
-    back_on_track_margin: Margin = Field(
-        default=0.05, description="An at-risk unit is back on track at target × (1 + this)"
+    quiet_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="An input that heard no change this long counts as caught up: outcomes "
+        "are judged only on figures that are current",
     )
     campaign_rules: dict[str, CampaignRules] = Field(
-        default_factory=dict, description="Campaign id → its overrides of the three above"
+        default_factory=dict, description="Campaign id → its own thresholds"
     )
 
     clock_interval_seconds: float = Field(
@@ -131,10 +133,5 @@ class NotifierSettings(DatabaseSettings, KafkaSettings):
         own = self.campaign_rules.get(campaign_id, CampaignRules())
         return RuleConfig(
             thresholds=tuple(own.thresholds or self.thresholds),
-            at_risk_from_elapsed=own.at_risk_from_elapsed or self.at_risk_from_elapsed,
-            back_on_track_margin=(
-                self.back_on_track_margin
-                if own.back_on_track_margin is None
-                else own.back_on_track_margin
-            ),
+            outcome_grace=dt.timedelta(seconds=self.outcome_grace_seconds),
         )

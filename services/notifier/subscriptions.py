@@ -189,10 +189,18 @@ class Subscriber:
     include_descendants: bool
     rules: frozenset[str]
     channel: str
+    created_at: dt.datetime
 
     @classmethod
     def of(cls, row: Any) -> Subscriber:
-        return cls(row.id, row.unit_id, row.include_descendants, frozenset(row.rules), row.channel)
+        return cls(
+            row.id,
+            row.unit_id,
+            row.include_descendants,
+            frozenset(row.rules),
+            row.channel,
+            row.created_at,
+        )
 
 
 _ENABLED = sa.select(nt_subscriptions).where(nt_subscriptions.c.disabled_reason.is_(None))

@@ -40,3 +40,6 @@ class ProgressChanged(BaseModel):
     after: ProgressFigures
     as_of: AwareDatetime
     """The time of the latest fact the new figures include."""
+    sequence: int | None = None
+    """The change's position in the projector's progress outbox: for one (unit, campaign,
+    phase) a later change has a higher one. None from producers before it was added."""

@@ -15,6 +15,7 @@ from services.notifier.api import create_notifier_app
 from services.notifier.decisions import ChangeJudge
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.settings import NotifierSettings
+from services.notifier.store import SqlStore
 from shared.persistence.engine import create_engine
 from shared.persistence.schema import nt_attempts, nt_deliveries, nt_subscriptions
 from shared.web.secrets import hash_secret
@@ -204,10 +205,11 @@ async def test_a_deleted_subscription_is_gone_but_stays_on_record(
 
 @pytest.fixture
 async def decided(engine: AsyncEngine, clock: FrozenClock) -> int:
-    """Bắc Kạn crosses 50 % and 80 % and is at risk; Ba Bể and Quảng Ninh cross thresholds
+    """Bắc Kạn crosses 50 % and 80 %, at risk between; Ba Bể and Quảng Ninh cross thresholds
     too. Returns the subscription following Bắc Kạn."""
     subscription = await subscribe(engine, webhook("bk", ["threshold_crossed"], official="Lan"))
-    judge = ChangeJudge(engine, NotifierSettings().rules_for, NotifierMetrics(), clock)
+    metrics = NotifierMetrics()
+    judge = ChangeJudge(SqlStore(engine, metrics), NotifierSettings().rules_for, metrics, clock)
     await judge.apply(
         [
             *climb("bk", 350, 560),
@@ -225,10 +227,11 @@ async def test_every_decision_is_listed_newest_first_with_its_figures(
 
     items = listed.json()["items"]
     assert [(i["unit_id"], i["rule"], i["threshold"]) for i in items] == [
-        ("bk", "at_risk", None),
         ("qn", "threshold_crossed", 0.8),
         ("bk-bb", "threshold_crossed", 1.0),
+        ("bk", "back_on_track", None),
         ("bk", "threshold_crossed", 0.8),
+        ("bk", "at_risk", None),
         ("bk", "threshold_crossed", 0.5),
     ]
     first = items[-1]
@@ -264,8 +267,8 @@ async def test_notifications_are_filtered_by_unit_phase_and_rule_and_paged(
 
     assert [i["threshold"] for i in crossings.json()["items"]] == [0.8, 0.5]
     assert {i["unit_id"] for i in subtree.json()["items"]} == {"bk", "bk-bb"}
-    assert [i["unit_id"] for i in page.json()["items"]] == ["bk", "qn"]
-    assert [i["unit_id"] for i in following.json()["items"]] == ["bk-bb", "bk"]
+    assert [i["unit_id"] for i in page.json()["items"]] == ["qn", "bk-bb"]
+    assert [i["unit_id"] for i in following.json()["items"]] == ["bk", "bk"]
     assert elsewhere.status_code == 403
 
 

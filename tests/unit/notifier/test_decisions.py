@@ -16,11 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notifier.clock import DeadlineClock
-from services.notifier.decisions import ChangeJudge, settle
+from services.notifier.decisions import ChangeJudge
+from services.notifier.freshness import Freshness
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.outbox_input import OutboxInput
-from services.notifier.rules import Figures, judge
 from services.notifier.settings import NotifierSettings
+from services.notifier.store import SqlStore
 from shared.dead_letters import SqlDeadLetters
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import upgrade
@@ -36,7 +37,6 @@ from shared.persistence.schema import (
 from tests.conftest import UTC7, FrozenClock
 from tests.unit.notifier import (
     BAC_KAN_TARGET,
-    CAMPAIGN,
     DEADLINE,
     PHASE_ONE,
     change,
@@ -46,7 +46,7 @@ from tests.unit.notifier import (
     webhook,
 )
 
-SETTINGS = NotifierSettings()
+SETTINGS = NotifierSettings(outcome_grace_seconds=0)
 
 
 @pytest.fixture
@@ -58,12 +58,24 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 def judge_on(engine: AsyncEngine, clock: FrozenClock, metrics: NotifierMetrics) -> ChangeJudge:
-    return ChangeJudge(engine, SETTINGS.rules_for, metrics, clock)
+    return ChangeJudge(SqlStore(engine, metrics), SETTINGS.rules_for, metrics, clock)
 
 
-def clock_on(engine: AsyncEngine, clock: FrozenClock, metrics: NotifierMetrics) -> DeadlineClock:
+def clock_on(
+    engine: AsyncEngine,
+    clock: FrozenClock,
+    metrics: NotifierMetrics,
+    freshness: Freshness | None = None,
+) -> DeadlineClock:
+    """A clock whose figures count as current unless ``freshness`` says otherwise."""
     return DeadlineClock(
-        engine, SETTINGS.rules_for, metrics, clock, digest_hour=8, interval_seconds=60
+        engine,
+        SETTINGS.rules_for,
+        metrics,
+        clock,
+        freshness=freshness or Freshness(quiet_seconds=0),
+        digest_hour=8,
+        interval_seconds=60,
     )
 
 
@@ -127,12 +139,13 @@ async def test_redelivering_every_change_twice_gives_the_same_decisions_and_deli
     finally:
         await twice.dispose()
     assert await decided(engine) == [
-        ("bk/1trieu/1/at_risk/2022-05-12", "at_risk", None, 300),
+        ("bk/1trieu/1/at_risk/20220512T060000.000000Z", "at_risk", None, 300),
+        ("bk/1trieu/1/back_on_track/20220512T060000.000000Z", "back_on_track", None, 560),
         ("bk/1trieu/1/threshold_crossed/0.5", "threshold_crossed", 0.5, 350),
         ("bk/1trieu/1/threshold_crossed/0.8", "threshold_crossed", 0.8, 560),
     ]
     assert await queued(engine) == [
-        ("bk/1trieu/1/at_risk/2022-05-12", "A"),
+        ("bk/1trieu/1/at_risk/20220512T060000.000000Z", "A"),
         ("bk/1trieu/1/threshold_crossed/0.5", "A"),
         ("bk/1trieu/1/threshold_crossed/0.5", "B"),
         ("bk/1trieu/1/threshold_crossed/0.8", "A"),
@@ -144,8 +157,13 @@ async def test_the_delivery_worker_is_woken_after_a_batch_with_new_decisions_onl
     engine: AsyncEngine, clock: FrozenClock
 ) -> None:
     wakes: list[int] = []
+    metrics = NotifierMetrics()
     judge = ChangeJudge(
-        engine, SETTINGS.rules_for, NotifierMetrics(), clock, queued=lambda: wakes.append(1)
+        SqlStore(engine, metrics),
+        SETTINGS.rules_for,
+        metrics,
+        clock,
+        queued=lambda: wakes.append(1),
     )
     changes = climb("bk", 300, 350)
 
@@ -220,10 +238,10 @@ async def test_a_phase_ending_below_target_is_missed_once_with_one_delivery_per_
     assert await deadlines.check() == 0
     await judge.apply([change("bk", 455)])  # the last change, redelivered after the deadline
 
-    missed = [(k, o) for k, o in await queued(engine) if "/missed/" in k]
+    missed = [(k, o) for k, o in await queued(engine) if "/outcome/" in k]
     assert missed == [
-        ("bk/1trieu/1/missed/2022-05-31", "national"),
-        ("bk/1trieu/1/missed/2022-05-31", "province"),
+        ("bk/1trieu/1/outcome/2022-05-31", "national"),
+        ("bk/1trieu/1/outcome/2022-05-31", "province"),
     ]
     async with engine.connect() as connection:
         details = await connection.scalar(
@@ -247,25 +265,30 @@ async def test_a_clock_restarted_after_the_deadline_passed_while_down_decides_mi
     assert await restarted.check() == 0
     assert await clock_on(engine, clock, NotifierMetrics()).check() == 0
 
-    assert [k for k, _ in await queued(engine) if "/missed/" in k] == [
-        "bk/1trieu/1/missed/2022-05-31"
+    assert [k for k, _ in await queued(engine) if "/outcome/" in k] == [
+        "bk/1trieu/1/outcome/2022-05-31"
     ]
     async with engine.connect() as connection:
         checked_until = await connection.scalar(sa.select(nt_clock.c.checked_until))
     assert checked_until == clock.now
 
 
-async def test_a_change_seen_first_after_the_deadline_is_missed_only_on_figures_from_after_it(
+async def test_a_copy_first_seen_after_the_deadline_is_judged_by_the_clock_only_once_current(
     engine: AsyncEngine, clock: FrozenClock
 ) -> None:
+    """A backlog: the change arrives after the deadline; the outcome waits until the input
+    has heard everything, then is decided once."""
     clock.now = dt.datetime(2022, 6, 10, tzinfo=UTC7)
-    judge = judge_on(engine, clock, NotifierMetrics())
-
-    await judge.apply(
+    await judge_on(engine, clock, NotifierMetrics()).apply(
         [change("bk-bb", 40, target=100, as_of=dt.datetime(2022, 5, 20, tzinfo=UTC7))]
     )
-    assert await decided(engine) == []
-    await judge.apply([change("bk-bb", 41, before=40, target=100, as_of=DEADLINE)])
+    catching_up = Freshness(quiet_seconds=3600)
+    catching_up.heard("outbox", 250)
+    assert await clock_on(engine, clock, NotifierMetrics(), catching_up).check() == 0
+
+    catching_up.heard("outbox", 0)
+    assert await clock_on(engine, clock, NotifierMetrics(), catching_up).check() == 1
+    assert await clock_on(engine, clock, NotifierMetrics()).check() == 0
     assert [rule for _, rule, _, _ in await decided(engine)] == ["missed"]
 
 
@@ -366,7 +389,7 @@ async def test_a_late_change_after_the_deadline_decides_no_threshold_but_the_clo
     assert await deadlines.check() == 1
 
     assert [key for key, _ in await queued(engine)] == [
-        "bk/1trieu/1/missed/2022-05-31",
+        "bk/1trieu/1/outcome/2022-05-31",
         "bk/1trieu/1/threshold_crossed/0.5",
     ]
     async with engine.connect() as connection:
@@ -404,7 +427,7 @@ async def test_a_digest_subscriber_gets_one_message_listing_the_children_not_one
     assert await deadlines.check() == 0  # nothing new the next day
 
     assert await queued(engine) == [
-        ("bk-bb/1trieu/1/missed/2022-05-31", "district"),
+        ("bk-bb/1trieu/1/outcome/2022-05-31", "district"),
         ("bk/1trieu/1/digest/missed%402022-06-01", "digest"),
     ]
     async with engine.connect() as connection:
@@ -450,7 +473,8 @@ async def test_the_outbox_is_judged_then_emptied_and_a_bad_row_dead_lettered(
     assert await outbox.drain_once() == 0
 
     assert [key for key, *_ in await decided(engine)] == [
-        "bk/1trieu/1/at_risk/2022-05-12",
+        "bk/1trieu/1/at_risk/20220512T060000.000000Z",
+        "bk/1trieu/1/back_on_track/20220512T060000.000000Z",
         "bk/1trieu/1/threshold_crossed/0.5",
         "bk/1trieu/1/threshold_crossed/0.8",
     ]
@@ -469,30 +493,14 @@ async def test_a_unit_gone_quiet_falls_at_risk_on_the_clock_as_the_phase_runs_ou
 ) -> None:
     await subscribe(engine, webhook("bk", ["at_risk"], official="province"))
     metrics = NotifierMetrics()
-    clock.now = dt.datetime(2022, 3, 1, tzinfo=UTC7)  # 39 % of phase 1: too early to judge
-    await judge_on(engine, clock, metrics).apply([change("bk", 300)])
+    clock.now = dt.datetime(2022, 3, 1, tzinfo=UTC7)  # 39 % of phase 1: 300 is on pace
+    await judge_on(engine, clock, metrics).apply([change("bk", 300, as_of=clock.now)])
     deadlines = clock_on(engine, clock, metrics)
     assert await deadlines.check() == 0
 
-    clock.now = dt.datetime(2022, 4, 20, tzinfo=UTC7)  # 72 %: 300 forecasts 415 < 675
+    clock.now = dt.datetime(2022, 4, 20, tzinfo=UTC7)  # 72 %: 300 forecasts 415 < 675 × 0.9
     assert await deadlines.check() == 1
     clock.advance(days=1)
     assert await deadlines.check() == 0  # still at risk: told once
 
-    assert await queued(engine) == [("bk/1trieu/1/at_risk/2022-04-20", "province")]
-
-
-async def test_a_pace_judgement_on_figures_that_changed_meanwhile_is_dropped(
-    engine: AsyncEngine, clock: FrozenClock
-) -> None:
-    """The clock judges rows it read before its transaction; if a change moved them in
-    between, its judgement is stale and the change's own judgement stands."""
-    await judge_on(engine, clock, NotifierMetrics()).apply([change("bk", 700)])
-    stale = Figures("bk", CAMPAIGN, *PHASE_ONE, metric="submitted", value=300, target=675)
-    judged = judge(stale, clock.now, SETTINGS.rules_for(CAMPAIGN))
-    assert judged.figures.at_risk
-
-    async with engine.begin() as connection:
-        assert await settle(connection, [(stale, judged)]) == []
-        at_risk = await connection.scalar(sa.select(nt_progress.c.at_risk))
-    assert at_risk is False
+    assert await queued(engine) == [("bk/1trieu/1/at_risk/20220419T170000.000000Z", "province")]

@@ -1,9 +1,12 @@
-"""The notifier's rules decide each threshold once, judge the pace with hysteresis, and call
-a phase missed only once it is over; keys are deterministic, digests daily."""
+"""The notifier's rules decide each threshold once, tell when the domain status enters or
+leaves at risk while the phase runs, and judge every target's outcome once after its
+deadline; keys are deterministic, digests daily. The pace decisions agree with the status
+the query API shows (``shared.domain.progress``) for any figures and instants."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -11,28 +14,29 @@ from hypothesis import strategies as st
 
 from services.notifier.rules import (
     Decision,
-    Figures,
+    Row,
     Rule,
     RuleConfig,
+    Trigger,
     crossed_threshold,
     decision_key,
     digest_cutoffs,
     digest_decision,
     judge,
-    pace_transition,
-    threshold_decision,
 )
 from services.notifier.settings import NotifierSettings
+from shared.domain.campaign import CAMPAIGN_ZONE
+from shared.domain.progress import Status, status
 from tests.conftest import UTC7
 from tests.unit.notifier import BAC_KAN_TARGET, CAMPAIGN, DEADLINE, PHASE_ONE
 
-CONFIG = RuleConfig()
+CONFIG = RuleConfig(outcome_grace=dt.timedelta(0))
 TWELFTH_OF_MAY = dt.datetime(2022, 5, 12, 13, 30, tzinfo=UTC7)
 
 
-def bac_kan(value: int, *, target: int | None = BAC_KAN_TARGET, at_risk: bool = False) -> Figures:
+def bac_kan(value: int, *, target: int | None = BAC_KAN_TARGET, at_risk: bool = False) -> Row:
     phase_id, name, starts_on, ends_on = PHASE_ONE
-    return Figures(
+    return Row(
         unit_id="bk",
         campaign_id=CAMPAIGN,
         phase_id=phase_id,
@@ -42,15 +46,25 @@ def bac_kan(value: int, *, target: int | None = BAC_KAN_TARGET, at_risk: bool = 
         metric="submitted",
         value=value,
         target=target,
+        as_of=TWELFTH_OF_MAY,
         at_risk=at_risk,
     )
+
+
+def verdict(
+    row: Row, at: dt.datetime, trigger: Trigger, rule: Rule | None = None
+) -> Decision | None:
+    """The one decision of ``rule`` (any rule if None) the trigger takes, if any."""
+    found = [d for d in judge(row, trigger, at, at, CONFIG).decisions if rule in (None, d.rule)]
+    assert len(found) <= 1
+    return found[0] if found else None
 
 
 # -- threshold_crossed ----------------------------------------------------------------------
 
 
 def test_several_thresholds_crossed_at_once_give_one_decision_naming_the_highest() -> None:
-    decision = threshold_decision(bac_kan(560), CONFIG, decided=None)
+    decision = verdict(bac_kan(560), TWELFTH_OF_MAY, Trigger.CHANGE)
 
     assert decision is not None
     assert (decision.rule, decision.threshold, decision.value, decision.target) == (
@@ -90,7 +104,8 @@ def test_a_threshold_is_decided_at_most_once_whatever_the_order_or_duplication(
     decided: float | None = None
     thresholds: list[float] = []
     for value, target in redelivered:
-        decision = threshold_decision(bac_kan(value, target=target), CONFIG, decided)
+        row = replace(bac_kan(value, target=target), decided_threshold=decided)
+        decision = verdict(row, TWELFTH_OF_MAY, Trigger.CHANGE, Rule.THRESHOLD_CROSSED)
         if decision is not None:
             assert decision.threshold is not None
             thresholds.append(decision.threshold)
@@ -104,91 +119,104 @@ def test_a_threshold_is_decided_at_most_once_whatever_the_order_or_duplication(
 
 
 def test_bac_kan_with_455_of_675_and_19_days_left_is_at_risk() -> None:
-    judged = judge(bac_kan(455), TWELFTH_OF_MAY, CONFIG)
+    judged = judge(bac_kan(455), Trigger.TICK, TWELFTH_OF_MAY, TWELFTH_OF_MAY, CONFIG)
 
     (decision,) = judged.decisions
     assert decision.rule is Rule.AT_RISK
-    assert decision.key == "bk/1trieu/1/at_risk/2022-05-12"
+    assert decision.key == "bk/1trieu/1/at_risk/20220512T063000.000000Z"
     assert decision.details["forecast"] == 522
     assert decision.details["days_left"] == 19
     assert decision.details["elapsed_share"] == pytest.approx(0.8713, abs=1e-4)
-    assert judged.figures.at_risk
+    assert judged.row.at_risk
 
 
 def test_a_unit_already_at_risk_is_not_told_again() -> None:
-    assert judge(bac_kan(455, at_risk=True), TWELFTH_OF_MAY, CONFIG).decisions == []
+    assert verdict(bac_kan(455, at_risk=True), TWELFTH_OF_MAY, Trigger.TICK) is None
 
 
-def test_pace_is_not_judged_before_the_configured_share_of_the_phase() -> None:
-    march = dt.datetime(2022, 3, 1, tzinfo=UTC7)  # 39 % of phase 1
-    assert judge(bac_kan(10), march, CONFIG).decisions == []
-    early = RuleConfig(at_risk_from_elapsed=0.3)
-    assert [d.rule for d in judge(bac_kan(10), march, early).decisions] == [Rule.AT_RISK]
+def test_a_slow_start_is_no_risk_before_a_quarter_of_the_phase() -> None:
+    february = dt.datetime(2022, 2, 1, tzinfo=UTC7)  # 21 % of phase 1
+    assert verdict(bac_kan(0), february, Trigger.TICK) is None
+    march = dt.datetime(2022, 3, 1, tzinfo=UTC7)  # 39 %
+    assert verdict(bac_kan(10), march, Trigger.TICK, Rule.AT_RISK) is not None
 
 
-def test_back_on_track_needs_the_margin_or_the_target_reached() -> None:
-    # 87.13 % of the phase gone: the forecast is value / 0.8713.
-    assert judge(bac_kan(600, at_risk=True), TWELFTH_OF_MAY, CONFIG).decisions == []  # 689
-    recovered = judge(bac_kan(620, at_risk=True), TWELFTH_OF_MAY, CONFIG)  # 712 ≥ 708.75
+def test_back_on_track_once_the_status_leaves_at_risk() -> None:
+    # 87.13 % gone: at risk below 675 × 0.8713 × 0.9 = 529.3.
+    assert verdict(bac_kan(529, at_risk=True), TWELFTH_OF_MAY, Trigger.TICK) is None
+    recovered = judge(
+        bac_kan(530, at_risk=True), Trigger.TICK, TWELFTH_OF_MAY, TWELFTH_OF_MAY, CONFIG
+    )
     assert [d.rule for d in recovered.decisions] == [Rule.BACK_ON_TRACK]
-    assert not recovered.figures.at_risk
-    last_day = dt.datetime(2022, 5, 31, 23, 0, tzinfo=UTC7)
-    reached = judge(bac_kan(675, at_risk=True), last_day, CONFIG)
-    assert [d.rule for d in reached.decisions] == [Rule.BACK_ON_TRACK]
+    assert not recovered.row.at_risk
+
+
+def test_no_pace_news_after_the_deadline_or_for_figures_from_before_the_phase() -> None:
+    assert verdict(bac_kan(10), DEADLINE, Trigger.TICK, Rule.AT_RISK) is None
+    backfill = replace(bac_kan(10), starts_on=dt.date(2022, 6, 1), ends_on=dt.date(2022, 9, 30))
+    assert verdict(backfill, TWELFTH_OF_MAY, Trigger.CHANGE) is None
+
+
+instants = st.datetimes(
+    min_value=dt.datetime(2021, 12, 1), max_value=dt.datetime(2022, 7, 1), timezones=st.just(UTC7)
+)
 
 
 @given(
-    st.booleans(),
-    st.lists(st.floats(0.0, 0.049), min_size=1, max_size=40),
+    st.lists(
+        st.tuples(st.integers(0, 800), st.sampled_from([None, 300, 675]), instants), max_size=25
+    )
 )
-def test_hysteresis_never_alternates_on_forecasts_within_the_band(
-    at_risk: bool, above: list[float]
+def test_after_any_sequence_the_last_pace_decision_matches_the_status_the_api_shows(
+    steps: list[tuple[int, int | None, dt.datetime]],
 ) -> None:
-    """Forecasts between the target and target × (1 + margin) never move the flag."""
-    for share in above:
-        assert pace_transition(at_risk, 600, 675 * (1 + share), 675, 0.05) is None
+    """Figures and instants in any order: while the phase runs, the unit has been told
+    ``at_risk`` (and not ``back_on_track`` since) exactly when the query API's status at that
+    instant is ``at_risk``; after the deadline the outcome is the API's final status."""
+    row = bac_kan(0)
+    for value, target, at in steps:
+        row = replace(row, value=value, target=target, as_of=at)
+        judged = judge(row, Trigger.CHANGE, at, at, CONFIG)
+        row = judged.row
+        shown = status(value, target, row.window(CAMPAIGN_ZONE), at)
+        if row.window(CAMPAIGN_ZONE).running(at) and target is not None:
+            assert row.at_risk == (shown is Status.AT_RISK)
+    if row.target is not None:
+        after = judge(row, Trigger.DEADLINE, DEADLINE, DEADLINE, CONFIG)
+        (decision,) = after.decisions
+        assert decision.rule.value == status(row.value, row.target, row.window(), DEADLINE)
 
 
-@given(st.lists(st.floats(0.5, 1.049), min_size=1, max_size=40))
-def test_oscillating_around_the_line_is_notified_once(forecasts: list[float]) -> None:
-    """Up and down across the target, below target × (1 + margin): at most one transition,
-    the entry, however long it hovers."""
-    at_risk, transitions = False, []
-    for share in forecasts:
-        rule = pace_transition(at_risk, 500, 675 * share, 675, 0.05)
-        if rule is not None:
-            transitions.append(rule)
-            at_risk = rule is Rule.AT_RISK
-    assert transitions in ([], [Rule.AT_RISK])
-
-
-# -- missed ----------------------------------------------------------------------------------
+# -- missed / achieved -----------------------------------------------------------------------
 
 
 def test_a_phase_over_below_target_is_missed_with_its_shortfall() -> None:
-    (decision,) = judge(bac_kan(600), DEADLINE, CONFIG).decisions
+    decision = verdict(bac_kan(600), DEADLINE, Trigger.DEADLINE)
 
+    assert decision is not None
     assert decision.rule is Rule.MISSED
-    assert decision.key == "bk/1trieu/1/missed/2022-05-31"
+    assert decision.key == "bk/1trieu/1/outcome/2022-05-31"
     assert decision.details["shortfall"] == 75
     assert decision.details["deadline"] == "2022-06-01T00:00:00+07:00"
+    assert decision.about == DEADLINE
 
 
-def test_nothing_is_missed_before_midnight_after_the_last_day_or_at_target() -> None:
+def test_a_phase_over_at_target_is_achieved_under_the_same_key() -> None:
+    decision = verdict(bac_kan(675), DEADLINE, Trigger.DEADLINE)
+
+    assert decision is not None
+    assert decision.rule is Rule.ACHIEVED
+    assert decision.key == "bk/1trieu/1/outcome/2022-05-31"
+
+
+def test_an_outcome_is_judged_once_after_the_deadline_and_its_grace_only() -> None:
     last_second = DEADLINE - dt.timedelta(seconds=1)
-    assert judge(bac_kan(600, at_risk=True), last_second, CONFIG).decisions == []
-    assert judge(bac_kan(675), DEADLINE, CONFIG).decisions == []
-    assert judge(bac_kan(0, target=None), DEADLINE, CONFIG).decisions == []
-
-
-def test_figures_from_before_the_deadline_are_not_judged_missed() -> None:
-    """A change replayed from a backlog carries an old value; only figures known to include
-    the deadline can tell whether the phase was missed."""
-    early = dt.datetime(2022, 5, 20, tzinfo=UTC7)
-    later = dt.datetime(2023, 1, 1, tzinfo=UTC7)
-    assert judge(bac_kan(10), later, CONFIG, figures_as_of=early).decisions == []
-    (decision,) = judge(bac_kan(10), later, CONFIG, figures_as_of=DEADLINE).decisions
-    assert decision.rule is Rule.MISSED
+    assert verdict(bac_kan(600), last_second, Trigger.DEADLINE) is None
+    assert verdict(bac_kan(0, target=None), DEADLINE, Trigger.DEADLINE) is None
+    judged = replace(bac_kan(600), outcome=Status.MISSED)
+    assert verdict(judged, DEADLINE, Trigger.DEADLINE) is None
+    graced = RuleConfig(outcome_grace=dt.timedelta(minutes=15))
+    assert judge(bac_kan(600), Trigger.DEADLINE, DEADLINE, DEADLINE, graced).decisions == []
 
 
 # -- keys, digests, settings -----------------------------------------------------------------
@@ -241,12 +269,8 @@ def test_a_digest_lists_its_children_under_one_key_per_parent_phase_rule_and_day
     assert digest.details["phase_name"] == "Giai đoạn 1"
 
 
-def test_rules_are_configured_per_campaign_over_the_defaults() -> None:
-    settings = NotifierSettings(
-        campaign_rules={"2025": {"thresholds": [1.0, 0.3, 0.3], "back_on_track_margin": 0}}
-    )
+def test_thresholds_are_configured_per_campaign_over_the_defaults() -> None:
+    settings = NotifierSettings(campaign_rules={"2025": {"thresholds": [1.0, 0.3, 0.3]}})
 
-    assert settings.rules_for("1trieu") == RuleConfig()
-    assert settings.rules_for("2025") == RuleConfig(
-        thresholds=(0.3, 1.0), at_risk_from_elapsed=0.5, back_on_track_margin=0.0
-    )
+    assert settings.rules_for("1trieu").thresholds == RuleConfig().thresholds
+    assert settings.rules_for("2025").thresholds == (0.3, 1.0)

@@ -48,6 +48,7 @@ TONES = {
     "back_on_track": "on_track",
     "at_risk": "at_risk",
     "missed": "missed",
+    "achieved": "achieved",
     "digest": "no_target",
 }
 

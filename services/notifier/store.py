@@ -1,0 +1,252 @@
+"""The notifier's storage behind a port: its copy of the figures, decisions and the queue.
+
+Handlers (``handlers.py``) see only :class:`Transaction`; :class:`SqlStore` is the adapter
+on SQLite and PostgreSQL, and the tests' in-memory fake implements the same port, so the
+rules' agreement with the domain is checked at thousands of examples a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.notifier import subscriptions
+from services.notifier.metrics import NotifierMetrics
+from services.notifier.rules import Decision, Row, Rule
+from services.notifier.subscriptions import Subscriber, chunked
+from shared.domain.campaign import CAMPAIGN_ZONE
+from shared.domain.phases import local_date
+from shared.domain.progress import Status
+from shared.persistence.schema import nt_decisions, nt_deliveries, nt_progress, rm_units
+from shared.persistence.upsert import insert_on_conflict, upsert
+
+Key = tuple[str, str, str]
+"""(unit, campaign, phase) of one row of figures."""
+
+PENDING = "pending"
+"""A queued delivery's status; the delivery worker moves it on (sent, failed, dead)."""
+
+STORED = (
+    "phase_name",
+    "starts_on",
+    "ends_on",
+    "metric",
+    "value",
+    "target",
+    "as_of",
+    "sequence",
+    "at_risk",
+    "outcome",
+)
+
+
+class Transaction(Protocol):
+    async def rows(self, keys: Collection[Key]) -> dict[Key, Row]:
+        """The stored rows among ``keys``, held for this transaction."""
+
+    async def due(self, now: dt.datetime) -> list[Row]:
+        """Rows with a target whose phase runs at ``now`` or whose outcome is undecided
+        after their last day, held for this transaction."""
+
+    async def save(self, rows: Sequence[Row]) -> None: ...
+
+    async def record(
+        self, decisions: Sequence[Decision], now: dt.datetime
+    ) -> list[tuple[int, Decision]]:
+        """Insert the decisions whose key is new; those, with their ids."""
+
+    async def followers(self, unit_ids: Collection[str]) -> dict[str, list[Subscriber]]:
+        """Per unit, the enabled non-digest subscriptions following it."""
+
+    async def queue(self, deliveries: Sequence[tuple[int, Subscriber]], now: dt.datetime) -> None:
+        """One pending delivery per (decision, subscriber), due at once."""
+
+
+class Store(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+
+
+class SqlStore:
+    def __init__(self, engine: AsyncEngine, metrics: NotifierMetrics) -> None:
+        self._engine = engine
+        self._metrics = metrics
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlTransaction]:
+        async with self._engine.begin() as connection:
+            if connection.dialect.name == "sqlite":
+                # Take the write lock before reading, as PostgreSQL's row locks would: the
+                # clock and the change input must not judge the same row at once.
+                await connection.execute(
+                    nt_progress.update().where(sa.false()).values(at_risk=nt_progress.c.at_risk)
+                )
+            yield SqlTransaction(connection, self._metrics)
+
+
+class SqlTransaction:
+    def __init__(self, connection: AsyncConnection, metrics: NotifierMetrics) -> None:
+        self.connection = connection
+        self._metrics = metrics
+
+    async def rows(self, keys: Collection[Key]) -> dict[Key, Row]:
+        found: dict[Key, Row] = {}
+        for units in chunked({unit_id for unit_id, _, _ in keys}):
+            query = sa.select(nt_progress).where(nt_progress.c.unit_id.in_(units))
+            for row in await self._read(query):
+                if row.key in keys:
+                    found[row.key] = row
+        return found
+
+    async def due(self, now: dt.datetime) -> list[Row]:
+        today = local_date(now, CAMPAIGN_ZONE)
+        running = sa.and_(nt_progress.c.starts_on <= today, nt_progress.c.ends_on >= today)
+        ended = sa.and_(nt_progress.c.ends_on < today, nt_progress.c.outcome.is_(None))
+        query = (
+            sa.select(nt_progress)
+            .where(nt_progress.c.target.is_not(None), sa.or_(running, ended))
+            .order_by(nt_progress.c.unit_id, nt_progress.c.campaign_id, nt_progress.c.phase_id)
+        )
+        return await self._read(query)
+
+    async def save(self, rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        statement = upsert(
+            self.connection.dialect, nt_progress, ["unit_id", "campaign_id", "phase_id"], STORED
+        )
+        await self.connection.execute(
+            statement,
+            [
+                {
+                    "unit_id": row.unit_id,
+                    "campaign_id": row.campaign_id,
+                    "phase_id": row.phase_id,
+                    **{column: getattr(row, column) for column in STORED},
+                    "outcome": None if row.outcome is None else row.outcome.value,
+                }
+                for row in sorted(rows, key=lambda row: row.key)
+            ],
+        )
+
+    async def record(
+        self, decisions: Sequence[Decision], now: dt.datetime
+    ) -> list[tuple[int, Decision]]:
+        """Each decision's ``details`` get its unit's name, so a message needs no lookup."""
+        unique: dict[str, Decision] = {}
+        for decision in decisions:
+            unique.setdefault(decision.key, decision)
+        fresh = list(unique.values())
+        if not fresh:
+            return []
+        names = await unit_names(self.connection, {decision.unit_id for decision in fresh})
+        statement = (
+            insert_on_conflict(self.connection.dialect, nt_decisions)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(nt_decisions.c.id, nt_decisions.c.key)
+        )
+        inserted = await self.connection.execute(
+            statement,
+            [
+                {
+                    "key": d.key,
+                    "unit_id": d.unit_id,
+                    "campaign_id": d.campaign_id,
+                    "phase_id": d.phase_id,
+                    "rule": d.rule.value,
+                    "threshold": d.threshold,
+                    "value": d.value,
+                    "target": d.target,
+                    "details": {"unit_name": names.get(d.unit_id, d.unit_id), **d.details},
+                    "decided_at": now,
+                }
+                for d in fresh
+            ],
+        )
+        ids = {row.key: row.id for row in inserted}
+        recorded = [(ids[d.key], d) for d in fresh if d.key in ids]
+        for _, decision in recorded:
+            self._metrics.decisions.labels(decision.rule.value).inc()
+        return recorded
+
+    async def followers(self, unit_ids: Collection[str]) -> dict[str, list[Subscriber]]:
+        return await subscriptions.unit_subscribers(self.connection, unit_ids)
+
+    async def queue(self, deliveries: Sequence[tuple[int, Subscriber]], now: dt.datetime) -> None:
+        if not deliveries:
+            return
+        statement = insert_on_conflict(
+            self.connection.dialect, nt_deliveries
+        ).on_conflict_do_nothing(index_elements=["decision_id", "subscription_id"])
+        await self.connection.execute(
+            statement,
+            [
+                {
+                    "decision_id": decision_id,
+                    "subscription_id": subscriber.id,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for decision_id, subscriber in deliveries
+            ],
+        )
+        for _, subscriber in deliveries:
+            self._metrics.deliveries_queued.labels(subscriber.channel).inc()
+
+    async def _read(self, query: sa.Select[Any]) -> list[Row]:
+        """Rows of ``query``, locked on PostgreSQL, each with the highest threshold decided."""
+        stored = list(await self.connection.execute(query.with_for_update()))
+        decided = await self._decided_thresholds({row.unit_id for row in stored})
+        return [
+            Row(
+                unit_id=row.unit_id,
+                campaign_id=row.campaign_id,
+                phase_id=row.phase_id,
+                phase_name=row.phase_name,
+                starts_on=row.starts_on,
+                ends_on=row.ends_on,
+                metric=row.metric,
+                value=row.value,
+                target=row.target,
+                as_of=row.as_of,
+                sequence=row.sequence,
+                at_risk=row.at_risk,
+                decided_threshold=decided.get((row.unit_id, row.campaign_id, row.phase_id)),
+                outcome=None if row.outcome is None else Status(row.outcome),
+            )
+            for row in stored
+        ]
+
+    async def _decided_thresholds(self, unit_ids: Collection[str]) -> dict[Key, float]:
+        found: dict[Key, float] = {}
+        highest = sa.func.max(nt_decisions.c.threshold)
+        columns = (nt_decisions.c.unit_id, nt_decisions.c.campaign_id, nt_decisions.c.phase_id)
+        for units in chunked(unit_ids):
+            rows = await self.connection.execute(
+                sa.select(*columns, highest)
+                .where(
+                    nt_decisions.c.unit_id.in_(units),
+                    nt_decisions.c.rule == Rule.THRESHOLD_CROSSED.value,
+                )
+                .group_by(*columns)
+            )
+            for unit_id, campaign_id, phase_id, threshold in rows:
+                found[(unit_id, campaign_id, phase_id)] = threshold
+        return found
+
+
+async def unit_names(connection: AsyncConnection, unit_ids: Collection[str]) -> dict[str, str]:
+    """Names of units as the read models know them now (missing ids are left out)."""
+    names: dict[str, str] = {}
+    for chunk in chunked(unit_ids):
+        rows = await connection.execute(
+            sa.select(rm_units.c.unit_id, rm_units.c.name).where(rm_units.c.unit_id.in_(chunk))
+        )
+        names.update({row.unit_id: row.name for row in rows})
+    return names
