@@ -32,7 +32,7 @@ from shared.failures import is_transient
 from shared.persistence.engine import create_engine, is_sqlite
 from shared.persistence.migrations import ensure_migrated
 from shared.persistence.schema import events, metadata, progress_outbox, rm_stream_versions
-from shared.persistence.views import CREATE_VIEWS, DROP_VIEWS
+from shared.persistence.views import DROP_VIEWS, Dialect, create_views
 
 SHADOW = "rm_rebuild"
 READ_MODELS = [table for name, table in metadata.tables.items() if name.startswith("rm_")]
@@ -227,7 +227,7 @@ async def _swap(connection: AsyncConnection) -> None:
                 sa.text(f'ALTER TABLE {SHADOW}."{table.name}" SET SCHEMA "{live}"')
             )
         await connection.execute(sa.text(f"DROP SCHEMA {SHADOW} CASCADE"))
-        for statement in CREATE_VIEWS:
+        for statement in create_views(Dialect.POSTGRESQL):
             await connection.execute(sa.text(statement))
         return
     for table in READ_MODELS:

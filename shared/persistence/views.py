@@ -1,15 +1,24 @@
 """SQL views over the read models for BI tools (Metabase, Superset, Excel over ODBC).
 
-Plain SQL that SQLite and PostgreSQL both accept, for a migration to create with
-``op.execute``. The metric sums are generated from the domain's own rules, so a view never
-disagrees with the API on what counts as submitted or approved. Statuses (at risk, missed)
-depend on the clock and stay in the API.
+Plain SQL text for a migration to create with ``op.execute``, generated from the domain's own
+rules so a view never disagrees with the API: the metric sums from what counts as submitted or
+approved, and ``v_status`` (the one view that differs by dialect) from
+:func:`shared.domain.progress.status` and :data:`~shared.domain.progress.PACE`.
+
+``v_status`` reads ``v_progress``: a migration that has to drop ``v_progress`` (SQLite
+rebuilds a table under a view, as 0008 did for ``v_initiatives``) drops ``v_status`` first
+and creates both again afterwards; :data:`DROP_VIEWS` and :func:`create_views` keep that order.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
 from shared.contracts.campaigns import Metric
-from shared.domain.progress import metric_statuses
+from shared.domain.campaign import CAMPAIGN_ZONE
+from shared.domain.progress import PACE, PaceRule, Status, metric_statuses
 from shared.persistence.schema import STATUS_COLUMNS
 
 
@@ -67,7 +76,122 @@ LEFT JOIN rm_units u ON u.unit_id = i.unit_id"""
 """Initiatives with the name of the unit they count for (no personal data is projected)."""
 
 CREATE_VIEWS = [V_PROGRESS, V_SERIES, V_BREAKDOWNS, V_INITIATIVES]
+"""The views both dialects share (as migration 0005 froze them)."""
+
+
+# -- status ----------------------------------------------------------------------------------
+
+
+class Dialect(StrEnum):
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
+
+
+NOW = {Dialect.SQLITE: "'now'", Dialect.POSTGRESQL: "now()"}
+"""The instant a view judges at: the database's current time."""
+
+
+def fixed_offset(zone: ZoneInfo) -> dt.timedelta:
+    """The zone's one UTC offset, for SQLite, which has no time zone data and can only shift
+    a date by a constant. A zone with summer time would make that shift wrong for part of
+    every year, so it is refused rather than judged an hour off."""
+    offsets = {
+        zone.utcoffset(dt.datetime(year, month, 1))
+        for year in range(2000, 2100)
+        for month in (1, 7)
+    }
+    (offset, *others) = offsets
+    if others or offset is None:
+        raise ValueError(f"{zone.key} changes its UTC offset: SQLite's status SQL needs one")
+    return offset
+
+
+def _real(number: float) -> str:
+    """A float as the same IEEE double in SQL (repr round-trips), so SQL multiplies as Python."""
+    return f"CAST({number!r} AS DOUBLE PRECISION)"
+
+
+def judged(
+    source: str,
+    at: str,
+    dialect: Dialect,
+    zone: ZoneInfo = CAMPAIGN_ZONE,
+    rule: PaceRule = PACE,
+) -> str:
+    """A SELECT of every column of ``source`` (a relation with ``value``, ``target``,
+    ``starts_on`` and ``ends_on``) plus, judged at the instant ``at``: ``judged_at``,
+    ``starts_at``, ``deadline``, ``elapsed`` and ``status``, as
+    :func:`shared.domain.progress.standing` gives them.
+
+    ``at`` is SQL: a timestamptz on PostgreSQL; on SQLite a time value ``strftime`` reads
+    (UTC text or ``'now'``), judged to the millisecond, SQLite's resolution. The elapsed share
+    divides whole micro- (milli-) seconds as doubles, as Python divides timedeltas, and the
+    pace compares in doubles in the domain's order, so the two agree to the last bit.
+    """
+    if dialect is Dialect.POSTGRESQL:
+        judged_at = at
+        midnight = f"CAST({{}} AS timestamp) AT TIME ZONE '{zone.key}'"
+        starts_at, deadline = midnight.format("r.starts_on"), midnight.format("r.ends_on + 1")
+
+        def instant(column: str) -> str:
+            return column
+
+        def span(since: str, until: str) -> str:
+            micros = f"ROUND(EXTRACT(EPOCH FROM {until} - {since}) * 1000000)"
+            return f"CAST({micros} AS DOUBLE PRECISION)"
+
+        least, greatest = "LEAST", "GREATEST"
+    else:
+        judged_at = f"strftime('%Y-%m-%d %H:%M:%f', {at})"
+        shift = f"'{-fixed_offset(zone).total_seconds():+.0f} seconds'"
+        starts_at = f"datetime(r.starts_on, {shift})"
+        deadline = f"datetime(r.ends_on, '+1 day', {shift})"
+
+        def instant(column: str) -> str:
+            return f"julianday({column})"
+
+        def span(since: str, until: str) -> str:
+            return f"ROUND((julianday({until}) - julianday({since})) * 86400000)"
+
+        least, greatest = "MIN", "MAX"
+    elapsed = f"{span('w.starts_at', 'w.judged_at')} / {span('w.starts_at', 'w.deadline')}"
+    at_risk = (
+        f"j.elapsed >= {_real(rule.from_elapsed)}"
+        f" AND j.value < j.target * j.elapsed * {_real(rule.tolerance)}"
+    )
+    return f"""SELECT j.*,
+  CASE
+    WHEN j.target IS NULL THEN '{Status.NO_TARGET}'
+    WHEN j.value >= j.target THEN '{Status.ACHIEVED}'
+    WHEN {instant("j.judged_at")} >= {instant("j.deadline")} THEN '{Status.MISSED}'
+    WHEN {instant("j.judged_at")} < {instant("j.starts_at")} THEN '{Status.NOT_STARTED}'
+    WHEN {at_risk} THEN '{Status.AT_RISK}'
+    ELSE '{Status.ON_TRACK}'
+  END AS status
+FROM (
+  SELECT w.*, {least}(1.0, {greatest}(0.0, {elapsed})) AS elapsed
+  FROM (
+    SELECT r.*, {judged_at} AS judged_at, {starts_at} AS starts_at, {deadline} AS deadline
+    FROM {source} r
+  ) w
+) j"""
+
+
+V_STATUS = {
+    dialect: f"CREATE VIEW v_status AS\n{judged('v_progress', NOW[dialect], dialect)}"
+    for dialect in Dialect
+}
+"""``v_progress`` with each row's status now, by dialect: the BI tools' and Grafana's one
+source for on track, at risk and missed."""
+
+
+def create_views(dialect: Dialect) -> list[str]:
+    """Every view, in an order that creates what a view reads before the view."""
+    return [*CREATE_VIEWS, V_STATUS[dialect]]
+
+
 DROP_VIEWS = [
     f"DROP VIEW IF EXISTS {name}"
-    for name in ("v_initiatives", "v_breakdowns", "v_series", "v_progress")
+    for name in ("v_status", "v_initiatives", "v_breakdowns", "v_series", "v_progress")
 ]
+"""Every view, in an order that drops a view before what it reads."""

@@ -249,9 +249,16 @@ async def test_every_metric_in_the_dashboard_and_alerts_is_exported_and_the_sql_
 
     rows = await campaign_panels(postgres_url)
     top = rows["Top units by ratio (whole campaign)"]
-    assert [(row["unit"], row["value"], row["target"]) for row in top] == [
-        ("LĐLĐ tỉnh Bắc Kạn", 40, 2025)
+    assert [(row["unit"], row["value"], row["target"], row["status"]) for row in top] == [
+        ("LĐLĐ tỉnh Bắc Kạn", 40, 2025, "missed")
     ]
+    missed = rows["Missed targets (phases ended)"]
+    assert [(row["unit"], row["phase"], row["short by"]) for row in missed] == [
+        ("LĐLĐ tỉnh Bắc Kạn", "bk-3", 810),
+        ("LĐLĐ tỉnh Bắc Kạn", "bk-2", 540),
+        ("LĐLĐ tỉnh Bắc Kạn", "bk-1", 635),
+    ]
+    assert rows["Units at risk (running phases)"] == []  # the sample campaign is over
     assert set(rows) == set(dashboard_sql(dashboard()))
 
 
