@@ -144,8 +144,7 @@ async def _settle_notifier(engine: AsyncEngine, console: Console) -> None:
     with console.status("judging the history for notifications…"):
         async with asyncio.timeout(SETTLE_TIMEOUT_SECONDS):
             while True:
-                waiting = await progress_outbox.oldest(engine, 1)
-                if not waiting.backlog:
+                if not await progress_outbox.backlog(engine):
                     return
                 await asyncio.sleep(0.2)
 

@@ -1,9 +1,12 @@
 """Embedded mode's input: the projector's ``progress_outbox``, drained oldest first.
 
 Without Kafka the projector leaves its committed progress changes in the outbox; here they
-are judged, and deleted once the decisions' transaction has committed. A crash in between
-judges them again, which the decisions' unique keys make harmless. A row that is not a
-valid change is dead-lettered and deleted, so one bad row never blocks the rest.
+are claimed (``shared.persistence.progress_outbox``: on PostgreSQL several notifiers share
+the outbox), stamped with their row id as ``sequence``, judged in the decisions' own
+transaction, and deleted once it has committed; a failed judgement leaves them for the next
+claim. A crash in between judges them again, which the decisions' unique keys make
+harmless. A row that is not a valid change is dead-lettered and deleted, so one bad row
+never blocks the rest.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.notifier.decisions import ChangeJudge, apply_encoded
 from services.notifier.metrics import NotifierMetrics
 from shared.dead_letters import DeadLetterSink, Origin
-from shared.persistence.progress_outbox import forget, oldest
+from shared.persistence.progress_outbox import claim
 
 log = logging.getLogger(__name__)
 
@@ -42,23 +45,19 @@ class OutboxInput:
 
     async def drain_once(self) -> int:
         """Judge the oldest waiting changes; returns how many rows were taken."""
-        waiting = await oldest(self._engine, self._batch_size)
-        self._metrics.outbox_backlog.set(waiting.backlog)
-        rows = waiting.rows
-        if not rows:
-            self._judge.freshness.heard("outbox", 0)
-            return 0
-        records = [
-            (
-                json.dumps(payload, ensure_ascii=False).encode(),
-                Origin("outbox", "progress_outbox", detail=f"row {row_id}"),
-            )
-            for row_id, payload in rows
-        ]
-        await apply_encoded(self._judge, records, self._dead_letters, self._metrics)
-        await forget(self._engine, [row_id for row_id, _ in rows])
-        self._judge.freshness.heard("outbox", waiting.backlog - len(rows))
-        return len(rows)
+        async with claim(self._engine, self._batch_size) as waiting:
+            self._metrics.outbox_backlog.set(waiting.backlog)
+            records = [
+                (
+                    json.dumps(payload, ensure_ascii=False).encode(),
+                    Origin("outbox", "progress_outbox", detail=f"row {row_id}"),
+                )
+                for row_id, payload in waiting.rows
+            ]
+            if records:
+                await apply_encoded(self._judge, records, self._dead_letters, self._metrics)
+        self._judge.freshness.heard("outbox", waiting.backlog - len(records))
+        return len(records)
 
     async def run(self) -> None:
         while True:

@@ -1,8 +1,9 @@
-"""Publishes committed progress changes, oldest first, then forgets them.
+"""Publishes committed progress changes, oldest first, then deletes them.
 
-The sink is Kafka (``progress.changes.v1``, keyed by unit id) in a deployment, or the
-notifier's handler in the embedded one-process mode. A crash between delivery and delete
-delivers again; the notifier's unique decision keys make that harmless.
+The sink is Kafka (``progress.changes.v1``, keyed by unit id). Each change carries its
+outbox row id as ``sequence``. Several projector instances relay at once: each claims the
+rows it publishes (``shared.persistence.progress_outbox``). A crash between delivery and
+delete delivers again; the notifier's unique decision keys make that harmless.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.projector.metrics import ProjectorMetrics
 from shared.contracts.progress import ProgressChanged
-from shared.persistence.progress_outbox import forget, oldest
+from shared.persistence.progress_outbox import claim
 from shared.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
@@ -61,14 +62,12 @@ class ChangesRelay:
         self._idle_seconds = idle_seconds
 
     async def relay_once(self) -> int:
-        waiting = await oldest(self._engine, self._batch_size)
-        self._metrics.changes_backlog.set(waiting.backlog)
-        if not waiting.rows:
-            return 0
-        await self._sink.deliver(
-            [ProgressChanged.model_validate(payload) for _, payload in waiting.rows]
-        )
-        await forget(self._engine, [row_id for row_id, _ in waiting.rows])
+        async with claim(self._engine, self._batch_size) as waiting:
+            self._metrics.changes_backlog.set(waiting.backlog)
+            if waiting.rows:
+                await self._sink.deliver(
+                    [ProgressChanged.model_validate(payload) for _, payload in waiting.rows]
+                )
         self._metrics.changes.inc(len(waiting.rows))
         return len(waiting.rows)
 

@@ -41,5 +41,8 @@ class ProgressChanged(BaseModel):
     as_of: AwareDatetime
     """The time of the latest fact the new figures include."""
     sequence: int | None = None
-    """The change's position in the projector's progress outbox: for one (unit, campaign,
-    phase) a later change has a higher one. None from producers before it was added."""
+    """The change's position in the projector's progress outbox (its row id): for one
+    (unit, campaign, phase) a later change always has a higher sequence, since the projector
+    writes the ``rm_progress`` row under a row lock before it inserts the outbox row, so two
+    instances' changes of one row are ordered. Lets a consumer keep its copy from moving
+    backwards; ``None`` from producers before it."""

@@ -1,17 +1,27 @@
-"""The projector's outbox of progress changes: read oldest first, forgotten once handled.
+"""The projector's outbox of progress changes: claimed oldest first, deleted once handled.
 
-The projector relays it to Kafka; the notifier, in the embedded one-process mode, drains it
-itself. Both read and delete it the same way, here.
+The projector relays it to Kafka; the notifier, in the embedded mode, drains it itself. Both
+claim and delete it the same way, here.
+
+On PostgreSQL several instances may drain it at once: a claim locks its rows
+(``FOR UPDATE SKIP LOCKED``) in a transaction that stays open while they are delivered and
+deletes them in it, so another instance takes the next rows and never the same ones. A
+claim also leaves out a unit's rows behind an older row of that unit another instance
+holds, so a unit's changes are delivered in outbox order whoever delivers them. SQLite is
+one process, has no row locks, and fails a read transaction upgraded to a write after
+another writer committed (``SQLITE_BUSY``): there the rows are read, then deleted in a
+transaction of their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.persistence.lookup import among
 from shared.persistence.schema import progress_outbox
@@ -20,30 +30,90 @@ from shared.persistence.schema import progress_outbox
 @dataclass(frozen=True)
 class Waiting:
     rows: list[tuple[int, dict[str, Any]]]
-    """(row id, payload) of the oldest waiting changes."""
+    """(row id, payload) of the oldest claimed changes; each payload's ``sequence`` is its
+    row id, the change's place in the outbox (``ProgressChanged.sequence``)."""
     backlog: int
-    """How many changes wait in all."""
+    """How many changes wait in all, claimed by anyone or not."""
 
 
-async def oldest(engine: AsyncEngine, limit: int) -> Waiting:
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            sa.select(progress_outbox.c.id, progress_outbox.c.payload)
-            .order_by(progress_outbox.c.id)
-            .limit(limit)
-        )
-        taken = [(int(row_id), payload) for row_id, payload in rows]
-        backlog = len(taken)
-        if backlog == limit:  # only then can more wait, and counting them costs a scan
-            counted = await connection.scalar(
-                sa.select(sa.func.count()).select_from(progress_outbox)
-            )
-            backlog = int(counted or 0)
-    return Waiting(taken, backlog)
-
-
-async def forget(engine: AsyncEngine, row_ids: Sequence[int]) -> None:
-    if row_ids:
+@asynccontextmanager
+async def claim(engine: AsyncEngine, limit: int) -> AsyncIterator[Waiting]:
+    """The oldest waiting changes, at most ``limit``, deleted when the block exits without
+    an exception; with one, they stay for the next claim."""
+    if engine.dialect.name == "postgresql":
         async with engine.begin() as connection:
-            for condition in among(connection.dialect, progress_outbox.c.id, row_ids):
-                await connection.execute(progress_outbox.delete().where(condition))
+            waiting = await _read(connection, _claimable(limit), count_from=0)
+            yield waiting
+            await _delete(connection, waiting)
+        return
+    async with engine.connect() as connection:
+        waiting = await _read(connection, _first(limit), count_from=limit)
+    yield waiting
+    async with engine.begin() as connection:
+        await _delete(connection, waiting)
+
+
+async def backlog(engine: AsyncEngine) -> int:
+    """How many changes wait, claimed or not."""
+    async with engine.connect() as connection:
+        return await _count(connection)
+
+
+def _first(limit: int) -> sa.Select[tuple[int, Any]]:
+    return (
+        sa.select(progress_outbox.c.id, progress_outbox.c.payload)
+        .order_by(progress_outbox.c.id)
+        .limit(limit)
+    )
+
+
+def _claimable(limit: int) -> sa.Select[tuple[int, Any]]:
+    """The oldest rows no one holds, locked, less each unit's rows behind an older row of
+    that unit they leave out (held by another instance). Rows older than the newest locked
+    one are few (the locked and the held ones): the bound lets the index find them."""
+    locked = (
+        sa.select(progress_outbox.c.id, progress_outbox.c.unit_id, progress_outbox.c.payload)
+        .order_by(progress_outbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("locked")
+    )
+    other = progress_outbox.alias("other")
+    held_before = (
+        sa.select(other.c.id)
+        .where(
+            other.c.id < sa.select(sa.func.max(locked.c.id)).scalar_subquery(),
+            other.c.unit_id == locked.c.unit_id,
+            other.c.id < locked.c.id,
+            other.c.id.not_in(sa.select(locked.c.id)),
+        )
+        .exists()
+    )
+    return sa.select(locked.c.id, locked.c.payload).where(~held_before).order_by(locked.c.id)
+
+
+async def _read(
+    connection: AsyncConnection, query: sa.Select[tuple[int, Any]], *, count_from: int
+) -> Waiting:
+    """The rows of ``query``; the backlog is counted (a scan) only from ``count_from``
+    rows: alone, the limit (fewer means none wait behind); with other instances, always
+    (they may hold rows this one does not see)."""
+    rows = [
+        (int(row_id), {**payload, "sequence": int(row_id)})
+        for row_id, payload in await connection.execute(query)
+    ]
+    backlog = len(rows)
+    if backlog >= count_from:
+        backlog = await _count(connection)
+    return Waiting(rows, backlog)
+
+
+async def _count(connection: AsyncConnection) -> int:
+    counted = await connection.scalar(sa.select(sa.func.count()).select_from(progress_outbox))
+    return int(counted or 0)
+
+
+async def _delete(connection: AsyncConnection, waiting: Waiting) -> None:
+    row_ids = [row_id for row_id, _ in waiting.rows]
+    for condition in among(connection.dialect, progress_outbox.c.id, row_ids):
+        await connection.execute(progress_outbox.delete().where(condition))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from services.notifier.metrics import NotifierMetrics
 from services.notifier.outbox_input import OutboxInput
 from services.notifier.settings import NotifierSettings
 from services.notifier.store import SqlStore
+from shared.contracts.progress import ProgressChanged
 from shared.dead_letters import SqlDeadLetters
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import upgrade
@@ -483,6 +484,47 @@ async def test_the_outbox_is_judged_then_emptied_and_a_bad_row_dead_lettered(
     assert [(letter.code, letter.origin["channel"]) for letter in letters] == [(code, "outbox")]
     assert metrics.registry.get_sample_value("notifier_progress_outbox_backlog") == 0
     assert metrics.registry.get_sample_value(f"notifier_progress_changes_{code}_total") == 1
+
+
+class RecordingJudge:
+    """Stands in for the judge: records what it is given, or fails as an outage would."""
+
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.failure = failure
+        self.judged: list[ProgressChanged] = []
+        self.freshness = Freshness()
+
+    async def apply(self, changes: Sequence[ProgressChanged]) -> int:
+        if self.failure is not None:
+            raise self.failure
+        self.judged.extend(changes)
+        return 0
+
+
+async def test_outbox_changes_are_judged_with_their_row_id_as_sequence_and_kept_on_failure(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    async with engine.begin() as connection:
+        rows = await connection.execute(
+            progress_outbox.insert().returning(progress_outbox.c.id),
+            [
+                {"unit_id": "bk", "payload": c.model_dump(mode="json"), "created_at": clock.now}
+                for c in climb("bk", 350, 560)
+            ],
+        )
+        ids = sorted(row_id for (row_id,) in rows)
+    metrics = NotifierMetrics()
+
+    def outbox(judge: RecordingJudge) -> OutboxInput:
+        return OutboxInput(engine, judge, SqlDeadLetters(engine, clock), metrics)
+
+    with pytest.raises(ConnectionError):
+        await outbox(RecordingJudge(ConnectionError("database unreachable"))).drain_once()
+    judge = RecordingJudge()
+    assert await outbox(judge).drain_once() == 2
+
+    assert [(c.after.value, c.sequence) for c in judge.judged] == [(350, ids[0]), (560, ids[1])]
+    assert await outbox(judge).drain_once() == 0
 
 
 # -- pace on the clock -----------------------------------------------------------------------
