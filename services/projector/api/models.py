@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -170,6 +171,80 @@ class Children(BaseModel):
     phase_id: str | None = Field(description="The phase asked for; null: each child's current")
     ranking: list[ChildProgress]
     clusters: list[ClusterRanking]
+
+
+class Reason(StrEnum):
+    """Why a unit is on the follow-up list, the most urgent first."""
+
+    NO_SUBMISSION = "no_submission"
+    AT_RISK = "at_risk"
+
+
+class FollowUpEntry(BaseModel):
+    """A unit below to remind (đôn đốc): nothing submitted yet in a running phase with a
+    target, or behind the pace its target needs."""
+
+    reason: Reason = Field(description="no_submission (first) or at_risk")
+    unit_id: str
+    name: str
+    level: str
+    parent_id: str | None
+    parent_name: str | None
+    phase_id: str
+    phase_name: str
+    ends_on: dt.date = Field(description="The phase's last day, local")
+    days_left: int = Field(description="Local days left in the phase, today included")
+    metric: Metric
+    target: int
+    value: int = Field(description="The metric's count")
+    ratio: float | None = Field(description="value / target")
+    status: Status
+    submitted: int = Field(description="Submissions in the phase, whatever the metric")
+
+    @classmethod
+    def of(cls, unit: UnitRow, phase: PhaseProgress, today: dt.date) -> FollowUpEntry | None:
+        """The entry for ``unit`` judged in ``phase``; None when it needs no reminder."""
+        if phase.target is None or phase.status is Status.ACHIEVED:
+            return None
+        if phase.submitted == 0:
+            reason = Reason.NO_SUBMISSION
+        elif phase.status is Status.AT_RISK:
+            reason = Reason.AT_RISK
+        else:
+            return None
+        return cls(
+            reason=reason,
+            unit_id=unit.unit_id,
+            name=unit.name,
+            level=unit.level,
+            parent_id=unit.parent_id,
+            parent_name=unit.parent_name,
+            phase_id=phase.phase_id,
+            phase_name=phase.name,
+            ends_on=phase.ends_on,
+            days_left=(phase.ends_on - today).days + 1,
+            metric=phase.metric,
+            target=phase.target,
+            value=phase.value,
+            ratio=phase.ratio,
+            status=phase.status,
+            submitted=phase.submitted,
+        )
+
+
+class FollowUp(BaseModel):
+    unit: Unit
+    campaign_id: str
+    phase_id: str | None = Field(description="The phase asked for; null: each unit's running one")
+    evaluated_at: dt.datetime = Field(
+        description="The instant the phases and statuses are judged at"
+    )
+    page: int
+    page_size: int
+    total: int = Field(description="Units to follow up in all pages")
+    items: list[FollowUpEntry] = Field(
+        description="No submission first, then at risk by ratio ascending, then by name"
+    )
 
 
 class Point(BaseModel):

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.projector.deltas import WHOLE_CAMPAIGN
 from shared.contracts.base import LATEST_INSTANT
 from shared.contracts.campaigns import Metric
+from shared.domain.progress import metric_statuses
 from shared.persistence.schema import (
     STATUS_COLUMNS,
     rm_breakdowns,
@@ -253,6 +254,18 @@ def _figures(
     )
 
 
+def _metric_value(counts: sa.FromClause, metric: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """The count of a row's target metric (null: submissions), summed from ``counts``' status
+    columns with the domain's definition of each metric."""
+
+    def total(of: Metric) -> sa.ColumnElement[Any]:
+        return sa.func.coalesce(sum(counts.c[status] for status in metric_statuses(of)), 0)
+
+    return sa.case(
+        (metric == Metric.APPROVED.value, total(Metric.APPROVED)), else_=total(Metric.SUBMITTED)
+    )
+
+
 def _phase_figures(row: sa.Row[*AnyRow]) -> PhaseFigures:
     fields = row._mapping
     return PhaseFigures(
@@ -382,6 +395,57 @@ class ReadModels:
         )
         query = _figures(rm_progress, campaign_id).where(rm_targets.c.unit_id.in_(children))
         return [_phase_figures(row) for row in await self._rows(query)]
+
+    async def running_targets(
+        self, unit_id: str, campaign_id: str, on: dt.date, phase_id: str | None
+    ) -> list[tuple[Unit, PhaseFigures]]:
+        """Each open descendant of ``unit_id`` (itself excluded) with its targeted phases that
+        run on the local day ``on`` and whose target is not reached yet, with their counts:
+        ``phase_id`` only, or (None) every phase but the whole campaign.
+
+        One query whatever the subtree's size (the national union has ~126,000 units below
+        it); judging the statuses is the caller's (``shared.domain.progress``).
+        """
+        targets, counts = rm_targets, rm_progress
+        running = (
+            targets.c.phase_id == phase_id
+            if phase_id is not None
+            else (targets.c.phase_id != WHOLE_CAMPAIGN)
+        )
+        figures = (
+            _figures(counts, campaign_id)
+            .where(
+                running,
+                targets.c.required.is_not(None),
+                targets.c.starts_on <= on,
+                targets.c.ends_on >= on,
+                _metric_value(counts, targets.c.metric) < targets.c.required,
+            )
+            .order_by(None)
+            .subquery("figures")
+        )
+        units = _UNITS.subquery("units")
+        query = (
+            sa.select(*(units.c[f.name].label(f"unit_{f.name}") for f in fields(Unit)), *figures.c)
+            .select_from(
+                figures.join(units, units.c.unit_id == figures.c.unit_id).join(
+                    rm_closure, rm_closure.c.descendant_id == figures.c.unit_id
+                )
+            )
+            .where(
+                rm_closure.c.ancestor_id == unit_id,
+                rm_closure.c.depth > 0,
+                units.c.state == OPEN,
+            )
+            .order_by(figures.c.unit_id, figures.c.starts_on, figures.c.phase_id)
+        )
+        return [
+            (
+                Unit(**{f.name: row._mapping[f"unit_{f.name}"] for f in fields(Unit)}),
+                _phase_figures(row),
+            )
+            for row in await self._rows(query)
+        ]
 
     async def unplanned_children_counts(
         self, unit_id: str, campaign_id: str
