@@ -3,7 +3,7 @@ query API, the dashboard and the notifier's daily digest alike.
 
 A unit is listed in a phase running at the instant judged, when it has a target there and
 has submitted nothing yet, or is at risk by the domain's one pace rule
-(``shared.domain.progress``, through :meth:`PhaseProgress.judge`). Figures are the current
+(``shared.domain.progress``, through :func:`evaluate`). Figures are the current
 read models; ``at`` decides which phase runs and how far it has gone.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from services.projector.api.models import FollowUpEntry, PhaseProgress, Reason
-from services.projector.api.queries import PhaseFigures, ReadModels, Unit
-from services.projector.api.status import ranked_phase
+from services.projector.api.models import FollowUpEntry, Reason
+from services.projector.api.queries import ReadModels, RunningTarget
+from services.projector.api.status import evaluate, ranked_phase
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.text import fold
 
@@ -30,19 +30,24 @@ async def follow_up(
     unit's phase running then), the most urgent first: no submission, then at risk by ratio
     ascending, then by name without diacritics."""
     today = at.astimezone(CAMPAIGN_ZONE).date()
-    units: dict[str, Unit] = {}
-    phases: defaultdict[str, list[PhaseFigures]] = defaultdict(list)
-    for unit, figures in await read.running_targets(unit_id, campaign_id, today, phase_id):
-        units[unit.unit_id] = unit
-        phases[unit.unit_id].append(figures)
+    phases: defaultdict[str, list[RunningTarget]] = defaultdict(list)
+    for row in await read.running_targets(unit_id, campaign_id, today, phase_id):
+        phases[row.unit_id].append(row)
     entries = []
-    for below, rows in phases.items():
+    for rows in phases.values():
         # A unit moved in the middle of a phase lists the phases of both schemes.
         chosen = ranked_phase(rows, phase_id, today)
-        if chosen is not None:
-            entry = FollowUpEntry.of(units[below], PhaseProgress.judge(chosen, at=at), today)
-            if entry is not None:
-                entries.append(entry)
+        if chosen is None:
+            continue
+        status = evaluate(
+            value=chosen.value,
+            target=chosen.required,
+            starts_on=chosen.starts_on,
+            ends_on=chosen.ends_on,
+            at=at,
+        )
+        if (entry := FollowUpEntry.of(chosen, status, today)) is not None:
+            entries.append(entry)
     return sorted(entries, key=_urgency)
 
 

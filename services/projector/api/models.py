@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.projector.api.queries import Breakdown, Initiative, PhaseFigures
+from services.projector.api.queries import Breakdown, Initiative, PhaseFigures, RunningTarget
 from services.projector.api.queries import Unit as UnitRow
 from services.projector.api.status import evaluate, ratio
 from shared.contracts.campaigns import Metric
@@ -202,33 +202,32 @@ class FollowUpEntry(BaseModel):
     submitted: int = Field(description="Submissions in the phase, whatever the metric")
 
     @classmethod
-    def of(cls, unit: UnitRow, phase: PhaseProgress, today: dt.date) -> FollowUpEntry | None:
-        """The entry for ``unit`` judged in ``phase``; None when it needs no reminder."""
-        if phase.target is None or phase.status is Status.ACHIEVED:
-            return None
-        if phase.submitted == 0:
+    def of(cls, running: RunningTarget, status: Status, today: dt.date) -> FollowUpEntry | None:
+        """The entry for a unit's running phase, short of its target, judged ``status``; None
+        when it needs no reminder."""
+        if running.submitted == 0:
             reason = Reason.NO_SUBMISSION
-        elif phase.status is Status.AT_RISK:
+        elif status is Status.AT_RISK:
             reason = Reason.AT_RISK
         else:
             return None
         return cls(
             reason=reason,
-            unit_id=unit.unit_id,
-            name=unit.name,
-            level=unit.level,
-            parent_id=unit.parent_id,
-            parent_name=unit.parent_name,
-            phase_id=phase.phase_id,
-            phase_name=phase.name,
-            ends_on=phase.ends_on,
-            days_left=(phase.ends_on - today).days + 1,
-            metric=phase.metric,
-            target=phase.target,
-            value=phase.value,
-            ratio=phase.ratio,
-            status=phase.status,
-            submitted=phase.submitted,
+            unit_id=running.unit_id,
+            name=running.name,
+            level=running.level,
+            parent_id=running.parent_id,
+            parent_name=running.parent_name,
+            phase_id=running.phase_id,
+            phase_name=running.phase_name,
+            ends_on=running.ends_on,
+            days_left=(running.ends_on - today).days + 1,
+            metric=Metric(running.metric or Metric.SUBMITTED),
+            target=running.required,
+            value=running.value,
+            ratio=ratio(running.value, running.required),
+            status=status,
+            submitted=running.submitted,
         )
 
 
