@@ -1,5 +1,5 @@
 """The query API's SQL runs on a real PostgreSQL server: current and "as of" progress, the
-children ranking, searches without diacritics, and the BI views."""
+children ranking, searches without diacritics, the follow-up list, and the BI views."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.projector.api.app import create_query_app
+from services.projector.api.follow_up import follow_up
+from services.projector.api.queries import ReadModels
 from services.projector.api.settings import QueryApiSettings
 from shared.persistence.engine import create_engine
 from tests.conftest import FrozenClock
-from tests.unit.projector.test_query_api import ADMIN, BA_CHE, TOKENS, by_phase, seed
+from tests.unit.projector import test_follow_up
+from tests.unit.projector.test_query_api import ADMIN, BA_CHE, CAMPAIGN, TOKENS, by_phase, seed
 
 pytestmark = pytest.mark.integration
 
@@ -67,6 +70,17 @@ async def test_ranking_search_and_initiatives_on_postgresql(client: httpx.AsyncC
     assert [u["unit_id"] for u in found.json()["items"]] == ["bc-cq", "bc"]
     assert [i["initiative_id"] for i in titles.json()["items"]] == ["sk-1", "sk-4"]
     assert refused.status_code == 403
+
+
+async def test_the_follow_up_list_on_postgresql(postgres_url: str) -> None:
+    engine = create_engine(postgres_url)
+    try:
+        await test_follow_up.seed(engine)
+        entries = await follow_up(ReadModels(engine), "pa", CAMPAIGN, test_follow_up.NOW)
+    finally:
+        await engine.dispose()
+
+    assert [(e.unit_id, e.reason) for e in entries] == test_follow_up.EXPECTED
 
 
 async def test_the_bi_views_created_by_the_migrations_read_on_postgresql(

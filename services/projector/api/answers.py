@@ -17,11 +17,13 @@ from fastapi import HTTPException, Request, Response
 from fastapi import status as http
 
 from services.projector.api import reports
+from services.projector.api.follow_up import follow_up
 from services.projector.api.models import (
     Breakdowns,
     ChildProgress,
     Children,
     ClusterRanking,
+    FollowUp,
     PhaseProgress,
     Point,
     Progress,
@@ -175,6 +177,25 @@ def _ranks(entries: list[ChildProgress], sort: Sort) -> list[ChildProgress]:
         entry.model_copy(update={"rank": rank})
         for rank, entry in enumerate(ranked(entries, sort), start=1)
     ]
+
+
+async def follow_up_of(
+    context: QueryContext, unit: Unit, campaign_id: str, phase_id: str | None, page: int
+) -> FollowUp:
+    """One page of the unit's follow-up list (:func:`follow_up`), judged now."""
+    now = context.clock()
+    entries = await follow_up(context.read, unit.unit_id, campaign_id, now, phase_id)
+    size = context.settings.page_size
+    return FollowUp(
+        unit=unit,
+        campaign_id=campaign_id,
+        phase_id=phase_id,
+        evaluated_at=now,
+        page=page,
+        page_size=size,
+        total=len(entries),
+        items=entries[(page - 1) * size : page * size],
+    )
 
 
 async def series_of(

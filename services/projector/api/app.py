@@ -25,6 +25,7 @@ from services.projector.api.answers import (
     QueryContext,
     breakdowns_of,
     children_of,
+    follow_up_of,
     progress_of,
     query_context,
     report_download,
@@ -36,6 +37,7 @@ from services.projector.api.dashboard.session import Sessions
 from services.projector.api.models import (
     Breakdowns,
     Children,
+    FollowUp,
     InitiativesPage,
     Progress,
     Timeseries,
@@ -150,6 +152,30 @@ async def children(
     return await children_of(
         context, unit, campaign_id, phase_id, sort, restated=include == "predecessors"
     )
+
+
+@router.get(
+    "/units/{unit_id}/follow-up",
+    summary="Units below to follow up (đôn đốc): nothing submitted yet, or at risk",
+    description="Every open unit below this one (all levels) with a target in a phase "
+    "running now that has no submission in it yet (reason no_submission), or is at risk "
+    "(reason at_risk); no submission first, then at risk by ratio ascending, then by name. "
+    "Figures are current; page_size (INITIATIVES_API_PAGE_SIZE) per page.",
+)
+async def follow_up(
+    context: Context,
+    unit: ScopedUnit,
+    campaign_id: Campaign,
+    phase_id: Annotated[
+        str | None,
+        Query(
+            description="One phase (listed only while it runs); default: each unit's "
+            "phase running now"
+        ),
+    ] = None,
+    page: PageNumber = 1,
+) -> FollowUp:
+    return await follow_up_of(context, unit, campaign_id, phase_id, page)
 
 
 @router.get("/units/{unit_id}/timeseries", summary="Daily net change and running total")

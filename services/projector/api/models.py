@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.projector.api.queries import Breakdown, Initiative, PhaseFigures
+from services.projector.api.queries import Breakdown, Initiative, PhaseFigures, RunningTarget
 from services.projector.api.queries import Unit as UnitRow
 from services.projector.api.status import evaluate, ratio
 from shared.contracts.campaigns import Metric
@@ -170,6 +171,79 @@ class Children(BaseModel):
     phase_id: str | None = Field(description="The phase asked for; null: each child's current")
     ranking: list[ChildProgress]
     clusters: list[ClusterRanking]
+
+
+class Reason(StrEnum):
+    """Why a unit is on the follow-up list, the most urgent first."""
+
+    NO_SUBMISSION = "no_submission"
+    AT_RISK = "at_risk"
+
+
+class FollowUpEntry(BaseModel):
+    """A unit below to remind (đôn đốc): nothing submitted yet in a running phase with a
+    target, or behind the pace its target needs."""
+
+    reason: Reason = Field(description="no_submission (first) or at_risk")
+    unit_id: str
+    name: str
+    level: str
+    parent_id: str | None
+    parent_name: str | None
+    phase_id: str
+    phase_name: str
+    ends_on: dt.date = Field(description="The phase's last day, local")
+    days_left: int = Field(description="Local days left in the phase, today included")
+    metric: Metric
+    target: int
+    value: int = Field(description="The metric's count")
+    ratio: float | None = Field(description="value / target")
+    status: Status
+    submitted: int = Field(description="Submissions in the phase, whatever the metric")
+
+    @classmethod
+    def of(cls, running: RunningTarget, status: Status, today: dt.date) -> FollowUpEntry | None:
+        """The entry for a unit's running phase, short of its target, judged ``status``; None
+        when it needs no reminder."""
+        if running.submitted == 0:
+            reason = Reason.NO_SUBMISSION
+        elif status is Status.AT_RISK:
+            reason = Reason.AT_RISK
+        else:
+            return None
+        return cls(
+            reason=reason,
+            unit_id=running.unit_id,
+            name=running.name,
+            level=running.level,
+            parent_id=running.parent_id,
+            parent_name=running.parent_name,
+            phase_id=running.phase_id,
+            phase_name=running.phase_name,
+            ends_on=running.ends_on,
+            days_left=(running.ends_on - today).days + 1,
+            metric=Metric(running.metric or Metric.SUBMITTED),
+            target=running.required,
+            value=running.value,
+            ratio=ratio(running.value, running.required),
+            status=status,
+            submitted=running.submitted,
+        )
+
+
+class FollowUp(BaseModel):
+    unit: Unit
+    campaign_id: str
+    phase_id: str | None = Field(description="The phase asked for; null: each unit's running one")
+    evaluated_at: dt.datetime = Field(
+        description="The instant the phases and statuses are judged at"
+    )
+    page: int
+    page_size: int
+    total: int = Field(description="Units to follow up in all pages")
+    items: list[FollowUpEntry] = Field(
+        description="No submission first, then at risk by ratio ascending, then by name"
+    )
 
 
 class Point(BaseModel):

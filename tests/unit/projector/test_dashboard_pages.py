@@ -15,8 +15,10 @@ import pytest
 from markupsafe import escape
 
 from services.projector.api.app import create_query_app
+from services.projector.api.dashboard import page as unit_page_module
 from services.projector.api.dashboard.session import COOKIE
 from services.projector.api.settings import QueryApiSettings
+from services.samples.portal_events import CAMPAIGN
 from shared.persistence.engine import create_engine
 from tests.conftest import FrozenClock
 from tests.dashboard_seed import ADMIN, BA_CHE, NASTY_NAME, TOKENS, project_seed_cases
@@ -370,3 +372,62 @@ async def test_a_child_without_a_plan_is_ranked_with_its_real_count(
     assert quang_ninh["status"] == "no_target"
     assert row
     assert re.findall(r'<td class="num">([^<]*)</td>', row.group(0)) == ["2", "23", "–"]
+
+
+# -- follow-up ------------------------------------------------------------------------------
+
+
+def follow_up_rows(body: str) -> list[tuple[str, str, str]]:
+    """(unit id, reason, unit name) of each row of the follow-up table."""
+    return re.findall(
+        r'<tr data-unit="([^"]+)" data-reason="(\w+)">\s*<td><a href="[^"]+">([^<]+)</a>', body
+    )
+
+
+async def test_the_unit_page_lists_the_units_below_to_follow_up_with_their_status(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await page(client, "/units/vgcl")
+    english = await page(client, "/units/vgcl", lang="en")
+    listed = await api(client, "/v1/units/vgcl/follow-up")
+
+    assert response.status_code == 200
+    assert "<h2>Cần đôn đốc" in response.text
+    assert "<h2>Needs follow-up" in english.text
+    assert follow_up_rows(response.text) == [
+        (item["unit_id"], item["reason"], html.escape(item["name"], quote=False))
+        for item in listed["items"]
+    ]
+    section = response.text.split('id="follow-up"')[1]
+    assert "Công đoàn Khối cơ quan huyện Ba Chẽ" in section
+    assert "LĐLĐ tỉnh Bắc Kạn" in section
+    assert "Chậm tiến độ" in section  # the status badge the page already uses
+    assert 'href="/units/bac-kan?' in section
+
+
+async def test_the_follow_up_page_lists_every_unit_and_says_when_none_is_left(
+    client: httpx.AsyncClient,
+) -> None:
+    whole = await page(client, "/units/vgcl/follow-up", campaign=CAMPAIGN)
+    none = await page(client, "/units/bache-khoi-cq", lang="en")
+    refused = await page(client, "/units/vgcl/follow-up", token=BA_CHE, campaign=CAMPAIGN)
+
+    assert whole.status_code == 200
+    assert {unit_id for unit_id, _, _ in follow_up_rows(whole.text)} >= {"bac-kan", "bache-khoi-cq"}
+    assert "No unit needs follow-up." in none.text
+    assert refused.status_code == 403
+
+
+async def test_a_long_follow_up_list_shows_its_first_units_and_links_to_all(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(unit_page_module, "FOLLOW_UP_SHOWN", 1)
+
+    response = await page(client, "/units/vgcl")
+
+    assert len(follow_up_rows(response.text)) == 1
+    assert 'data-follow-up-total="2"' in response.text
+    assert (
+        f'<a href="/units/vgcl/follow-up?campaign={CAMPAIGN}&amp;lang=vi">Xem tất cả 2 đơn vị</a>'
+        in response.text
+    )

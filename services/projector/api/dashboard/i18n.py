@@ -72,6 +72,18 @@ class Words:
     rank: str
     unit: str
     no_children: str
+    follow_up: str
+    follow_up_note: str
+    follow_up_none: str
+    follow_up_reason: str
+    no_submission: str
+    """The reason a unit is followed up when it has nothing submitted; at risk is ``rules``'."""
+    days_left: str
+    show_all: str
+    units_count: str
+    previous_page: str
+    next_page: str
+    back_to_unit: str
     by_category: str
     categories: Mapping[str, str]
     """Labels of the portals' usual category codes; other categories show as sent."""
@@ -143,12 +155,28 @@ VIETNAMESE = Words(
     as_of_note="Bảng chỉ tiêu tính chính xác tại thời điểm đã chọn.",
     as_of_show="Xem",
     as_of_clear="Về hiện tại",
-    current_figures_note="Xếp hạng, cơ cấu và thông báo là số liệu hiện tại.",
+    current_figures_note=(
+        "Xếp hạng, danh sách cần đôn đốc, cơ cấu và thông báo là số liệu hiện tại."
+    ),
     evaluated_at="Cập nhật lúc",
     children="Xếp hạng đơn vị trực thuộc",
     rank="Hạng",
     unit="Đơn vị",
     no_children="Đơn vị không có đơn vị trực thuộc đang hoạt động.",
+    follow_up="Cần đôn đốc",
+    follow_up_note=(
+        "Đơn vị trực thuộc các cấp có chỉ tiêu trong giai đoạn đang diễn ra nhưng chưa có "
+        "sáng kiến nộp, hoặc có nguy cơ không đạt chỉ tiêu."
+    ),
+    follow_up_none="Không có đơn vị nào cần đôn đốc.",
+    follow_up_reason="Lý do",
+    no_submission="Chưa có sáng kiến nộp",
+    days_left="còn {n} ngày",
+    show_all="Xem tất cả {count} đơn vị",
+    units_count="{count} đơn vị",
+    previous_page="Trang trước",
+    next_page="Trang sau",
+    back_to_unit="Về trang đơn vị",
     by_category="Theo lĩnh vực",
     categories={
         "covid19": "Phòng, chống Covid-19",
@@ -251,12 +279,28 @@ ENGLISH = Words(
     as_of_note="The targets table is exact at the chosen moment.",
     as_of_show="Show",
     as_of_clear="Back to now",
-    current_figures_note="Ranking, breakdowns and notifications are current figures.",
+    current_figures_note=(
+        "Ranking, follow-up list, breakdowns and notifications are current figures."
+    ),
     evaluated_at="Updated",
     children="Ranking of the units below",
     rank="Rank",
     unit="Unit",
     no_children="This unit has no open units below it.",
+    follow_up="Needs follow-up",
+    follow_up_note=(
+        "Units at every level below with a target in a running phase that have submitted "
+        "nothing yet, or are at risk of missing their target."
+    ),
+    follow_up_none="No unit needs follow-up.",
+    follow_up_reason="Reason",
+    no_submission="No submission yet",
+    days_left="{n} days left",
+    show_all="Show all {count} units",
+    units_count="{count} units",
+    previous_page="Previous page",
+    next_page="Next page",
+    back_to_unit="Back to the unit's page",
     by_category="By category",
     categories={
         "covid19": "Covid-19 prevention",

@@ -26,13 +26,17 @@ from services.projector.api.dashboard.notifications import (
     notification_line,
     recent_decisions,
 )
-from services.projector.api.models import Children, PhaseProgress, Progress
+from services.projector.api.follow_up import follow_up
+from services.projector.api.models import Children, FollowUpEntry, PhaseProgress, Progress
 from services.projector.api.queries import Breakdown, Unit
 from services.projector.api.status import Sort, current_phase
 from services.projector.deltas import WHOLE_CAMPAIGN
 from shared.contracts.campaigns import Metric
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.web.auth import Scope
+
+FOLLOW_UP_SHOWN = 20
+"""Units the page lists to follow up; the rest are a link away."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,9 @@ class UnitPage:
     by_category: Markup | None = None
     by_author_type: Markup | None = None
     notifications: list[NotificationLine] = field(default_factory=list)
+    follow_up: list[FollowUpEntry] = field(default_factory=list)
+    """The first :data:`FOLLOW_UP_SHOWN` units below to follow up, judged now."""
+    follow_up_total: int = 0
 
     @property
     def rows(self) -> list[PhaseProgress]:
@@ -109,6 +116,14 @@ async def unit_page(
     chosen = asked or current_phase(rows, today)
     breakdowns = await breakdowns_of(context, unit, chosen_campaign)
     decisions = await recent_decisions(context.read.engine, unit.unit_id, chosen_campaign)
+    # Like the ranking: the phase asked for, else each unit's own running phase, judged now.
+    reminders = await follow_up(
+        context.read,
+        unit.unit_id,
+        chosen_campaign,
+        context.clock(),
+        asked.phase_id if asked else None,
+    )
     words = formats.words
     return UnitPage(
         unit=base.unit,
@@ -129,6 +144,8 @@ async def unit_page(
             breakdowns.author_type, formats, words.by_author_type, words.author_types
         ),
         notifications=[notification_line(decision, formats) for decision in decisions],
+        follow_up=reminders[:FOLLOW_UP_SHOWN],
+        follow_up_total=len(reminders),
     )
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.projector.api.answers import (
     QueryContext,
+    follow_up_of,
     query_context,
     report_download,
     scoped_unit,
@@ -31,7 +32,7 @@ from services.projector.api.dashboard.session import (
 from services.projector.api.dashboard.views import PageRoute, language_of, render
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.text import fold
-from shared.web.parameters import within_campaign_years
+from shared.web.parameters import PageNumber, within_campaign_years
 
 Context = Annotated[QueryContext, Depends(query_context)]
 
@@ -125,6 +126,22 @@ async def unit(
         as_of=parse_as_of(as_of),
     )
     return render(request, "unit.html", page=page, phase_asked=phase, zone=CAMPAIGN_ZONE)
+
+
+@dashboard_router.get("/units/{unit_id}/follow-up")
+async def follow_up(
+    request: Request,
+    context: Context,
+    scope: Viewer,
+    unit_id: str,
+    campaign: str,
+    phase: str | None = None,
+    page: PageNumber = 1,
+) -> HTMLResponse:
+    """The whole follow-up list of the JSON API, page by page, for the unit page's link."""
+    shown = await scoped_unit(context, scope, unit_id)
+    answer = await follow_up_of(context, shown, campaign, phase, page)
+    return render(request, "follow_up.html", answer=answer, phase_asked=phase)
 
 
 @dashboard_router.get("/units/{unit_id}/report.{kind}")
