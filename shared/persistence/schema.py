@@ -296,6 +296,8 @@ progress_outbox = sa.Table(
     sa.Column("unit_id", sa.String(128), nullable=False),
     sa.Column("payload", Json, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    # Ids are the changes' sequence: SQLite must never reuse one after the outbox empties.
+    sqlite_autoincrement=True,
 )
 
 # -- notifier ------------------------------------------------------------------------------

@@ -546,3 +546,19 @@ async def test_a_unit_gone_quiet_falls_at_risk_on_the_clock_as_the_phase_runs_ou
     assert await deadlines.check() == 0  # still at risk: told once
 
     assert await queued(engine) == [("bk/1trieu/1/at_risk/20220419T170000.000000Z", "province")]
+
+
+async def test_the_copy_never_moves_back_to_an_older_change(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    """A stale duplicate arriving last (a second relay, a redelivery) changes nothing."""
+    judge = judge_on(engine, clock, NotifierMetrics())
+    newer = change("bk", 500, before=300).model_copy(update={"sequence": 7})
+    older = change("bk", 300).model_copy(update={"sequence": 4})
+
+    await judge.apply([newer])
+    await judge.apply([older])
+
+    async with engine.connect() as connection:
+        stored = (await connection.execute(sa.select(nt_progress))).one()
+    assert (stored.value, stored.sequence) == (500, 7)

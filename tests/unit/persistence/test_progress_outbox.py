@@ -141,3 +141,15 @@ async def test_a_claim_ended_by_an_exception_deletes_nothing(engine: AsyncEngine
         assert [payload["sequence"] for _, payload in waiting.rows] == ids
     async with engine.connect() as connection:
         assert await connection.scalar(sa.select(sa.func.count()).select_from(progress_outbox)) == 0
+
+
+async def test_a_drained_outbox_never_hands_out_a_sequence_again(engine: AsyncEngine) -> None:
+    """The notifier keeps the copy with the highest sequence: an id reused after the outbox
+    emptied (SQLite's default) would make every later change look stale."""
+    first = await fill(engine, 3)
+    async with claim(engine, 10):
+        pass
+
+    again = await fill(engine, 1)
+
+    assert again[0] > max(first)
