@@ -77,7 +77,8 @@ async def on_changes(
         row = updated(rows.get(key), change)
         if row is None:
             continue
-        judged = judge(row, Trigger.CHANGE, change.as_of, now, rules_for(change.campaign_id))
+        at = min(change.as_of, now)
+        judged = judge(row, Trigger.CHANGE, at, now, rules_for(change.campaign_id))
         rows[key] = judged.row
         touched.add(key)
         decisions += judged.decisions

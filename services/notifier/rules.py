@@ -45,7 +45,8 @@ class Rule(StrEnum):
 
 class Trigger(StrEnum):
     CHANGE = "change"
-    """A progress change arrived: judged at the figures' own time."""
+    """A progress change arrived: judged at the figures' own time (their ``as_of``, never
+    later than the clock: a batch's time is that of its latest fact, of any phase)."""
     TICK = "tick"
     """The clock ticked: judged at the clock's now."""
     DEADLINE = "deadline"
@@ -188,12 +189,12 @@ def _decision(
 
 
 def _news_skip(moment: Moment) -> Skip | None:
-    """Why the figures are no news: their phase was not running at their own time, or its
-    deadline has passed by the clock (a backfill re-summing a phase over in 2022)."""
+    """Why the figures are no news: the phase is not running, by the clock (a backfill
+    re-summing a phase over in 2022) or at the instant judged."""
     window = moment.row.window(moment.zone)
     if moment.now >= window.deadline or moment.at >= window.deadline:
         return Skip.PHASE_OVER
-    if moment.at < window.start:
+    if moment.now < window.start or moment.at < window.start:
         return Skip.PHASE_NOT_STARTED
     return None
 
