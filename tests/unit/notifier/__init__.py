@@ -103,9 +103,11 @@ def webhook(unit_id: str, rules: list[str], **given: Any) -> SubscriptionRequest
     )
 
 
-async def subscribe(engine: AsyncEngine, request: SubscriptionRequest) -> int:
+async def subscribe(
+    engine: AsyncEngine,
+    request: SubscriptionRequest,
+    at: dt.datetime = dt.datetime(2022, 1, 1, tzinfo=UTC7),
+) -> int:
     async with engine.begin() as connection:
-        created = await subscriptions.create(
-            connection, request, dt.datetime(2022, 1, 1, tzinfo=UTC7)
-        )
+        created = await subscriptions.create(connection, request, at)
     return created.id

@@ -293,6 +293,50 @@ async def test_a_copy_first_seen_after_the_deadline_is_judged_by_the_clock_only_
     assert [rule for _, rule, _, _ in await decided(engine)] == ["missed"]
 
 
+async def test_deadlines_passed_while_the_notifier_was_down_are_each_judged_once_on_return(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    """Down from 30 May 2022 to 2 January 2024: phase 1, phase 2 and the whole campaign all
+    ended meanwhile. Each is judged once when the notifier is back, for the subscriptions
+    that existed at its deadline: one made in March 2023 is told of the two that ended in
+    September 2023, and finds phase 1's in the list only."""
+    await subscribe(engine, webhook("bk", ["missed", "achieved"], official="since 2022"))
+    await subscribe(
+        engine,
+        webhook("bk", ["missed", "achieved"], official="since 2023"),
+        at=dt.datetime(2023, 3, 1, tzinfo=UTC7),
+    )
+    judge = judge_on(engine, clock, NotifierMetrics())
+    clock.now = dt.datetime(2022, 5, 30, 9, 0, tzinfo=UTC7)
+    await judge.apply(
+        [
+            change("bk", 455, as_of=clock.now),
+            change("bk", 600, target=540, phase=PHASE_TWO, as_of=clock.now),
+            change("bk", 1055, target=2025, phase=WHOLE_CAMPAIGN, as_of=clock.now),
+        ]
+    )
+    assert await clock_on(engine, clock, NotifierMetrics()).check() == 0
+
+    clock.now = dt.datetime(2024, 1, 2, 10, 0, tzinfo=UTC7)
+    back = clock_on(engine, clock, NotifierMetrics())
+    assert await back.check() == 3
+    assert await back.check() == 0
+    assert await clock_on(engine, clock, NotifierMetrics()).check() == 0
+
+    assert [d for d in await decided(engine) if "/outcome/" in d[0]] == [
+        ("bk/1trieu//outcome/2023-09-30", "missed", None, 1055),
+        ("bk/1trieu/1/outcome/2022-05-31", "missed", None, 455),
+        ("bk/1trieu/2/outcome/2023-09-30", "achieved", None, 600),
+    ]
+    assert [q for q in await queued(engine) if "/outcome/" in q[0]] == [
+        ("bk/1trieu//outcome/2023-09-30", "since 2022"),
+        ("bk/1trieu//outcome/2023-09-30", "since 2023"),
+        ("bk/1trieu/1/outcome/2022-05-31", "since 2022"),
+        ("bk/1trieu/2/outcome/2023-09-30", "since 2022"),
+        ("bk/1trieu/2/outcome/2023-09-30", "since 2023"),
+    ]
+
+
 # -- thresholds only while the phase runs ----------------------------------------------------
 
 PHASE_TWO = ("2", "Giai đoạn 2", dt.date(2022, 6, 1), dt.date(2023, 9, 30))

@@ -42,6 +42,7 @@ MISSED = {
     "value": 600,
     "decided_at": dt.datetime(2022, 6, 1, tzinfo=UTC7),
 }
+ACHIEVED = MISSED | {"rule": "achieved", "value": 700}
 
 
 @pytest.mark.parametrize(
@@ -120,6 +121,24 @@ MISSED = {
             "LĐLĐ tỉnh Bắc Kạn missed its target for Giai đoạn 1",
             [
                 "LĐLĐ tỉnh Bắc Kạn missed its target for Giai đoạn 1: 600/675, 75 short.",
+                "The phase ended on 31 May 2022.",
+            ],
+        ),
+        (
+            ACHIEVED,
+            "vi",
+            "LĐLĐ tỉnh Bắc Kạn đã hoàn thành chỉ tiêu Giai đoạn 1",
+            [
+                "Đơn vị LĐLĐ tỉnh Bắc Kạn đã hoàn thành chỉ tiêu Giai đoạn 1: 700/675.",
+                "Giai đoạn đã kết thúc ngày 31/05/2022.",
+            ],
+        ),
+        (
+            ACHIEVED,
+            "en",
+            "LĐLĐ tỉnh Bắc Kạn achieved its target for Giai đoạn 1",
+            [
+                "LĐLĐ tỉnh Bắc Kạn achieved its target for Giai đoạn 1: 700/675.",
                 "The phase ended on 31 May 2022.",
             ],
         ),
