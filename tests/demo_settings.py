@@ -44,6 +44,7 @@ def demo_settings(
             tokens=tokens,
             webhook_allowed_networks=LOCAL_NETWORKS,
             outbox_interval_seconds=0.05,
+            clock_interval_seconds=0.2,
             changes_topic=f"{p}progress.changes.v1",
             consumer_group=f"{p}notifier",
             batch_timeout_ms=50,

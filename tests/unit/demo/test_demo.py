@@ -6,16 +6,19 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from rich.console import Console
 
 from services.demo.main import DemoOptions, RunningDemo, running_demo
 from services.demo.notifications import BATCH, SHOWN_PER_POLL, NotificationLog
 from services.samples import province, seed_cases
+from shared.persistence.schema import rm_closure
 from tests.conftest import UTC7, FrozenClock
 from tests.demo_settings import ADMIN, KEYS, demo_settings
 from tests.kafka_tools import wait_until
@@ -160,3 +163,69 @@ async def test_your_own_data_replaces_the_sample_and_the_simulated_portal(
     assert ba_che["value"] == 20
     assert province_answer.status_code == 404
     assert not (tmp_path / "unused.ndjson").exists()
+
+
+async def test_the_dashboards_badges_and_the_notifications_agree_on_the_synthetic_province(
+    demo: RunningDemo,
+) -> None:
+    """For every unit of Sơn Minh with a target in the running phase: the badge its page
+    shows is "at risk" exactly when the last pace notification about it says so."""
+    async with demo.engine.connect() as connection:
+        units = sorted(
+            await connection.scalars(
+                sa.select(rm_closure.c.descendant_id).where(
+                    rm_closure.c.ancestor_id == province.PROVINCE
+                )
+            )
+        )
+
+    async def judged_now() -> bool:
+        metrics = (await http.get("/metrics")).text
+        return "notifier_progress_outbox_backlog 0.0" in metrics and await clock_ticked()
+
+    checks: list[float] = []
+
+    async def clock_ticked() -> bool:
+        metrics = (await http.get("/metrics")).text
+        count = next(
+            float(line.split()[-1])
+            for line in metrics.splitlines()
+            if line.startswith("notifier_clock_check_seconds_count")
+        )
+        checks.append(count)
+        return checks[-1] >= checks[0] + 2
+
+    async with client(demo) as http:
+        await wait_until(judged_now, within=30, what="changes judged and the clock ticked")
+        signed = await http.post(
+            "/sign-in",
+            content=f"token={KEYS.admin_token}",
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://demo"},
+        )
+        assert signed.status_code == 303, signed.text
+        badges, told = {}, {}
+        for unit_id in units:
+            page = await http.get(
+                f"/units/{unit_id}", params={"campaign": province.CAMPAIGN, "phase": "sm-1"}
+            )
+            assert page.status_code == 200, page.text
+            badges[unit_id] = re.findall(
+                r'class="figure-note"><span class="badge s-(\w+)"', page.text
+            )[0]
+            listed = await http.get(
+                "/v1/notifications",
+                headers=ADMIN,
+                params={"unit_id": unit_id, "phase_id": "sm-1", "limit": 1000},
+            )
+            pace = [
+                item["rule"]
+                for item in listed.json()["items"]
+                if item["unit_id"] == unit_id and item["rule"] in ("at_risk", "back_on_track")
+            ]
+            told[unit_id] = bool(pace) and pace[0] == "at_risk"  # newest first
+
+    assert len(badges) > 200
+    assert {unit for unit, badge in badges.items() if badge == "at_risk"} == {
+        unit for unit, at_risk in told.items() if at_risk
+    }
+    assert any(told.values()), "the sample has units at risk"
