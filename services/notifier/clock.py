@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -28,12 +29,17 @@ from services.notifier.metrics import NotifierMetrics
 from services.notifier.rules import (
     UNIT_RULES,
     Decision,
+    Row,
     Rule,
     digest_cutoffs,
     digest_decision,
     digest_since,
+    follow_up_decision,
 )
 from services.notifier.store import SqlStore, SqlTransaction
+from services.notifier.subscriptions import Subscriber
+from shared.domain.campaign import CAMPAIGN_ZONE
+from shared.domain.phases import local_date
 from shared.eventstore.port import Clock
 from shared.persistence.schema import nt_clock, nt_decisions, rm_closure
 from shared.persistence.upsert import upsert
@@ -121,6 +127,7 @@ class DeadlineClock:
                 digest_decision(parent_id, campaign_id, phase_id, rule, cutoff, children)
                 for (parent_id, campaign_id, phase_id, rule), children in sorted(listed.items())
             ]
+            digests += await _follow_ups(tx, subscribers, cutoff)
             recorded = await tx.record(digests, now)
             await tx.queue(
                 [
@@ -134,6 +141,23 @@ class DeadlineClock:
             )
             new += len(recorded)
         return new
+
+
+async def _follow_ups(
+    tx: SqlTransaction, subscribers: Sequence[Subscriber], cutoff: dt.datetime
+) -> list[Decision]:
+    """One follow-up list per parent asking for it, campaign and phase running at ``cutoff``."""
+    parents = {s.unit_id for s in subscribers if Rule.FOLLOW_UP in s.rules}
+    if not parents:
+        return []
+    grouped: defaultdict[tuple[str, str, str], list[Row]] = defaultdict(list)
+    for parent_id, row in await tx.running_below(parents, local_date(cutoff, CAMPAIGN_ZONE)):
+        grouped[(parent_id, row.campaign_id, row.phase_id)].append(row)
+    decisions = (
+        follow_up_decision(parent_id, campaign_id, phase_id, cutoff, rows)
+        for (parent_id, campaign_id, phase_id), rows in sorted(grouped.items())
+    )
+    return [decision for decision in decisions if decision is not None]
 
 
 async def _subtree_decisions(

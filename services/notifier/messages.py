@@ -92,6 +92,7 @@ class Wording:
     to_go: str
     phase_ends: str
     digest_heading: str
+    follow_up_heading: str
     footer: str
 
 
@@ -108,6 +109,7 @@ VIETNAMESE = Wording(
         "back_on_track": "{name} đã bắt kịp tiến độ chỉ tiêu {phase}: {figures}{also}",
         "missed": "{name} không đạt chỉ tiêu {phase}: {figures}, thiếu {short}",
         "achieved": "{name} đã hoàn thành chỉ tiêu {phase}: {figures}",
+        "no_submission": "{name} chưa có sáng kiến nào được tính ({figures})",
     },
     subjects={
         "threshold_crossed": "{name} đạt {share} chỉ tiêu {phase}",
@@ -116,6 +118,7 @@ VIETNAMESE = Wording(
         "missed": "{name} không đạt chỉ tiêu {phase}",
         "achieved": "{name} đã hoàn thành chỉ tiêu {phase}",
         "digest": "Tổng hợp tiến độ các đơn vị trực thuộc {name}",
+        "follow_up": "Các đơn vị trực thuộc {name} cần đôn đốc",
     },
     forecast="dự báo {figures}",
     days_left=("hôm nay là ngày cuối", "còn 1 ngày", "còn {days} ngày"),
@@ -127,6 +130,10 @@ VIETNAMESE = Wording(
     to_go="Còn {short} sáng kiến nữa để hoàn thành chỉ tiêu",
     phase_ends="; giai đoạn kết thúc ngày {date}",
     digest_heading="Tình hình thực hiện chỉ tiêu {phase} của các đơn vị trực thuộc {name}:",
+    follow_up_heading=(
+        "Các đơn vị trực thuộc {name} cần đôn đốc thực hiện chỉ tiêu {phase} "
+        "(chưa có sáng kiến, hoặc có nguy cơ không đạt):"
+    ),
     footer=(
         "Đây là thông báo tự động của hệ thống theo dõi phong trào “1 triệu sáng kiến”; "
         "vui lòng không trả lời thư này."
@@ -146,6 +153,7 @@ ENGLISH = Wording(
         "back_on_track": "{name} is back on track for its target for {phase}: {figures}{also}",
         "missed": "{name} missed its target for {phase}: {figures}, {short} short",
         "achieved": "{name} achieved its target for {phase}: {figures}",
+        "no_submission": "{name} has nothing counted yet ({figures})",
     },
     subjects={
         "threshold_crossed": "{name} reached {share} of its target for {phase}",
@@ -154,6 +162,7 @@ ENGLISH = Wording(
         "missed": "{name} missed its target for {phase}",
         "achieved": "{name} achieved its target for {phase}",
         "digest": "Progress of the units under {name}",
+        "follow_up": "Units under {name} to follow up",
     },
     forecast="forecast {figures}",
     days_left=("today is the last day", "1 day left", "{days} days left"),
@@ -165,6 +174,10 @@ ENGLISH = Wording(
     to_go="{short} more initiatives to meet the target",
     phase_ends="; the phase ends on {date}",
     digest_heading="Progress of the units under {name} against their target for {phase}:",
+    follow_up_heading=(
+        "Units under {name} to follow up on their target for {phase} "
+        "(nothing counted yet, or at risk):"
+    ),
     footer=(
         "This is an automatic notification from the “1 triệu sáng kiến” campaign tracker; "
         "please do not reply."
@@ -236,6 +249,11 @@ def facts(view: DecisionView) -> list[Fact]:
         )
         for child in view.details.get("children", [])
     ]
+
+
+def is_follow_up(view: DecisionView) -> bool:
+    """A digest listing the units to chase rather than the decisions of a day."""
+    return view.rule == "digest" and view.details.get("rule") == "follow_up"
 
 
 def days_left(view: DecisionView) -> int | None:
@@ -321,7 +339,8 @@ class _Writer:
         return None
 
     def subject(self) -> str:
-        return self.words.subjects[self.view.rule].format(
+        rule = "follow_up" if is_follow_up(self.view) else self.view.rule
+        return self.words.subjects[rule].format(
             name=self.view.unit_name,
             phase=self.phase,
             share=self.percent(self.view.threshold or 0.0),
@@ -334,7 +353,8 @@ def render(decision: DecisionView, language: str) -> Message:
     writer = _Writer(words, decision)
     items: list[str] = []
     if decision.rule == "digest":
-        lines = [words.digest_heading.format(phase=writer.phase, name=decision.unit_name)]
+        heading = words.follow_up_heading if is_follow_up(decision) else words.digest_heading
+        lines = [heading.format(phase=writer.phase, name=decision.unit_name)]
         items = [writer.sentence(child, child.name) for child in facts(decision)]
     else:
         (own,) = facts(decision)

@@ -41,6 +41,9 @@ class Rule(StrEnum):
     ACHIEVED = "achieved"
     DIGEST = "digest"
     """Not judged on figures: one message listing a subtree's decisions of one rule."""
+    FOLLOW_UP = "follow_up"
+    """Digests only: the units below with a target in a running phase and nothing counted
+    yet, then those at risk (đôn đốc)."""
 
 
 class Trigger(StrEnum):
@@ -343,6 +346,54 @@ def digest_since(cutoff: dt.datetime, zone: ZoneInfo = CAMPAIGN_ZONE) -> dt.date
     """Where the day a digest covers starts: the same local time the day before ``cutoff``."""
     # Arithmetic within one ZoneInfo is on the wall clock: a day is a local day.
     return cutoff.astimezone(zone) - dt.timedelta(days=1)
+
+
+def follow_up_decision(
+    parent_id: str,
+    campaign_id: str,
+    phase_id: str,
+    cutoff: dt.datetime,
+    rows: Sequence[Row],
+    zone: ZoneInfo = CAMPAIGN_ZONE,
+) -> Decision | None:
+    """The daily list of ``rows`` to chase in one running phase: those with nothing counted
+    yet first, then those at risk, least advanced first; None when nobody needs it."""
+    chased = [row for row in rows if row.target and (row.value == 0 or row.at_risk)]
+    if not chased:
+        return None
+    chased.sort(key=lambda row: (row.value > 0, row.ratio or 0.0, row.unit_id))
+    first = chased[0]
+    day = local_date(cutoff, zone)
+    return Decision(
+        key=decision_key(parent_id, campaign_id, phase_id, Rule.DIGEST, f"{Rule.FOLLOW_UP}@{day}"),
+        rule=Rule.DIGEST,
+        unit_id=parent_id,
+        campaign_id=campaign_id,
+        phase_id=phase_id,
+        threshold=None,
+        value=len(chased),
+        target=None,
+        details={
+            "rule": str(Rule.FOLLOW_UP),
+            "date": day.isoformat(),
+            "until": cutoff.isoformat(),
+            "phase_name": first.phase_name,
+            "starts_on": first.starts_on.isoformat(),
+            "ends_on": first.ends_on.isoformat(),
+            "children": [
+                {
+                    "unit_id": row.unit_id,
+                    "rule": "no_submission" if row.value == 0 else str(Rule.AT_RISK),
+                    "value": row.value,
+                    "target": row.target,
+                    "threshold": None,
+                    "forecast": None,
+                    "key": None,
+                }
+                for row in chased
+            ],
+        },
+    )
 
 
 def digest_decision(

@@ -22,7 +22,13 @@ from services.notifier.subscriptions import Subscriber, chunked
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.phases import local_date
 from shared.domain.progress import Status
-from shared.persistence.schema import nt_decisions, nt_deliveries, nt_progress, rm_units
+from shared.persistence.schema import (
+    nt_decisions,
+    nt_deliveries,
+    nt_progress,
+    rm_closure,
+    rm_units,
+)
 from shared.persistence.upsert import insert_on_conflict, upsert
 
 Key = tuple[str, str, str]
@@ -199,28 +205,30 @@ class SqlTransaction:
         for _, subscriber in deliveries:
             self._metrics.deliveries_queued.labels(subscriber.channel).inc()
 
+    async def running_below(self, parents: Collection[str], on: dt.date) -> list[tuple[str, Row]]:
+        """(parent, row) for the rows with a target of every unit below each of ``parents``
+        whose phase (not the whole campaign) runs on ``on``."""
+        query = (
+            sa.select(rm_closure.c.ancestor_id, nt_progress)
+            .join(rm_closure, rm_closure.c.descendant_id == nt_progress.c.unit_id)
+            .where(
+                rm_closure.c.ancestor_id.in_(sorted(parents)),
+                rm_closure.c.depth > 0,
+                nt_progress.c.target.is_not(None),
+                nt_progress.c.phase_id != "",
+                nt_progress.c.starts_on <= on,
+                nt_progress.c.ends_on >= on,
+            )
+            .order_by(rm_closure.c.ancestor_id, nt_progress.c.unit_id)
+        )
+        return [(row.ancestor_id, _row(row, None)) for row in await self.connection.execute(query)]
+
     async def _read(self, query: sa.Select[Any]) -> list[Row]:
         """Rows of ``query``, locked on PostgreSQL, each with the highest threshold decided."""
         stored = list(await self.connection.execute(query.with_for_update()))
         decided = await self._decided_thresholds({row.unit_id for row in stored})
         return [
-            Row(
-                unit_id=row.unit_id,
-                campaign_id=row.campaign_id,
-                phase_id=row.phase_id,
-                phase_name=row.phase_name,
-                starts_on=row.starts_on,
-                ends_on=row.ends_on,
-                metric=row.metric,
-                value=row.value,
-                target=row.target,
-                as_of=row.as_of,
-                sequence=row.sequence,
-                at_risk=row.at_risk,
-                decided_threshold=decided.get((row.unit_id, row.campaign_id, row.phase_id)),
-                outcome=None if row.outcome is None else Status(row.outcome),
-            )
-            for row in stored
+            _row(row, decided.get((row.unit_id, row.campaign_id, row.phase_id))) for row in stored
         ]
 
     async def _decided_thresholds(self, unit_ids: Collection[str]) -> dict[Key, float]:
@@ -239,6 +247,25 @@ class SqlTransaction:
             for unit_id, campaign_id, phase_id, threshold in rows:
                 found[(unit_id, campaign_id, phase_id)] = threshold
         return found
+
+
+def _row(stored: Any, decided_threshold: float | None) -> Row:
+    return Row(
+        unit_id=stored.unit_id,
+        campaign_id=stored.campaign_id,
+        phase_id=stored.phase_id,
+        phase_name=stored.phase_name,
+        starts_on=stored.starts_on,
+        ends_on=stored.ends_on,
+        metric=stored.metric,
+        value=stored.value,
+        target=stored.target,
+        as_of=stored.as_of,
+        sequence=stored.sequence,
+        at_risk=stored.at_risk,
+        decided_threshold=decided_threshold,
+        outcome=None if stored.outcome is None else Status(stored.outcome),
+    )
 
 
 async def unit_names(connection: AsyncConnection, unit_ids: Collection[str]) -> dict[str, str]:

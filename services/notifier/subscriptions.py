@@ -40,7 +40,10 @@ DELETED = "deleted by its owner"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _URL = TypeAdapter(AnyHttpUrl)
 
-UnitRule = Annotated[Rule, Field(description=f"One of {', '.join(UNIT_RULES)}")]
+UnitRule = Annotated[
+    Rule,
+    Field(description=f"One of {', '.join(UNIT_RULES)}, or with digest=true {Rule.FOLLOW_UP}"),
+]
 
 
 class Channel(StrEnum):
@@ -80,6 +83,8 @@ class SubscriptionRequest(BaseModel):
     def _consistent(self) -> Self:
         if Rule.DIGEST in self.rules:
             raise ValueError(f"rules are among {', '.join(UNIT_RULES)}; use digest=true")
+        if Rule.FOLLOW_UP in self.rules and not self.digest:
+            raise ValueError("follow_up is a daily list: set digest=true")
         self.rules = list(dict.fromkeys(self.rules))
         if self.digest and not self.include_descendants:
             raise ValueError("a digest lists descendants: set include_descendants=true")

@@ -168,6 +168,7 @@ async def test_a_missing_or_unknown_token_is_unauthorised(client: httpx.AsyncCli
         ({"channel": "email", "address": "lan", "secret": None}, "an e-mail address"),
         ({"include_descendants": False, "digest": True}, "set include_descendants=true"),
         ({"rules": ["digest"]}, "use digest=true"),
+        ({"rules": ["follow_up"]}, "follow_up is a daily list: set digest=true"),
         ({"rules": []}, "at least 1 item"),
         ({"rules": ["late"]}, "Input should be"),
         ({"secret": "short"}, "at least 16 characters"),

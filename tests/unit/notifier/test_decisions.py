@@ -488,6 +488,43 @@ async def test_a_digest_subscriber_gets_one_message_listing_the_children_not_one
     ]
 
 
+async def test_a_follow_up_digest_lists_the_units_below_with_nothing_yet_then_those_at_risk(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    """Đôn đốc: on 12 May, Ba Bể has nothing and Chợ Mới is at risk in phase 1; Bắc Kạn
+    itself is not listed (the list is of the units below), nor is the whole campaign."""
+    await subscribe(
+        engine,
+        webhook("bk", ["follow_up"], official="digest", include_descendants=True, digest=True),
+    )
+    clock.now = dt.datetime(2022, 5, 11, 9, 0, tzinfo=UTC7)
+    metrics = NotifierMetrics()
+    at = dt.datetime(2022, 5, 11, 9, 0, tzinfo=UTC7)
+    await judge_on(engine, clock, metrics).apply(
+        [
+            change("bk", 0, as_of=at),
+            change("bk-bb", 0, target=100, as_of=at),
+            change("bk-cm", 30, target=100, as_of=at),
+            change("bk-cm", 0, target=100, phase=WHOLE_CAMPAIGN, as_of=at),
+        ]
+    )
+    deadlines = clock_on(engine, clock, metrics)
+    await deadlines.check()
+    clock.now = dt.datetime(2022, 5, 12, 8, 1, 30, tzinfo=UTC7)
+    await deadlines.check()
+
+    async with engine.connect() as connection:
+        digest = (
+            await connection.execute(sa.select(nt_decisions).where(nt_decisions.c.rule == "digest"))
+        ).one()
+    assert digest.key == "bk/1trieu/1/digest/follow_up%402022-05-12"
+    assert [(c["unit_id"], c["rule"]) for c in digest.details["children"]] == [
+        ("bk-bb", "no_submission"),
+        ("bk-cm", "at_risk"),
+    ]
+    assert await queued(engine) == [("bk/1trieu/1/digest/follow_up%402022-05-12", "digest")]
+
+
 # -- embedded input --------------------------------------------------------------------------
 
 

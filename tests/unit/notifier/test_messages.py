@@ -194,6 +194,37 @@ def test_a_digest_lists_each_child_by_name() -> None:
     )
 
 
+def test_a_follow_up_digest_names_the_units_to_chase() -> None:
+    follow_up = view(
+        rule="digest",
+        unit_id="bk-bach-thong",
+        unit_name="LĐLĐ huyện Bạch Thông",
+        threshold=None,
+        value=2,
+        target=None,
+        details={
+            "rule": "follow_up",
+            "children": [
+                {"unit_id": "bk-cdcs-6", "rule": "no_submission", "value": 0, "target": 50},
+                {"unit_id": "bk-cdcs-2", "rule": "at_risk", "value": 10, "target": 50},
+            ],
+        },
+        names={"bk-cdcs-6": "CĐCS số 6 Bạch Thông", "bk-cdcs-2": "CĐCS số 2 Bạch Thông"},
+    )
+
+    vi, en = render(follow_up, "vi"), render(follow_up, "en")
+
+    assert vi.subject == "Các đơn vị trực thuộc LĐLĐ huyện Bạch Thông cần đôn đốc"
+    assert vi.text.splitlines()[:3] == [
+        "Các đơn vị trực thuộc LĐLĐ huyện Bạch Thông cần đôn đốc thực hiện chỉ tiêu Giai đoạn 1 "
+        "(chưa có sáng kiến, hoặc có nguy cơ không đạt):",
+        "- CĐCS số 6 Bạch Thông chưa có sáng kiến nào được tính (0/50)",
+        "- CĐCS số 2 Bạch Thông có nguy cơ không đạt chỉ tiêu Giai đoạn 1: 10/50, còn 19 ngày",
+    ]
+    assert en.subject == "Units under LĐLĐ huyện Bạch Thông to follow up"
+    assert en.text.splitlines()[1] == "- CĐCS số 6 Bạch Thông has nothing counted yet (0/50)"
+
+
 def test_large_numbers_and_the_whole_campaign_follow_each_language() -> None:
     whole = view(phase_id="", phase_name="", threshold=1.0, value=13_500, target=13_500)
 
