@@ -22,8 +22,10 @@ from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
+from shared import wording as shared_words
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.phases import local_date
+from shared.wording import Vocabulary
 
 PAYLOAD_SCHEMA_VERSION = 1
 
@@ -73,17 +75,11 @@ class Fact:
 class Wording:
     """One language's templates; placeholders are filled by :func:`render`."""
 
-    thousands: str
-    decimal: str
-    percent: str
     date: str
     unit: str
     whole_campaign: str
     sentences: Mapping[str, str]
     subjects: Mapping[str, str]
-    forecast: str
-    days_left: tuple[str, str, str]
-    """Zero, one, more days left."""
     ended: str
     currently: str
     needed: str
@@ -94,12 +90,12 @@ class Wording:
     digest_heading: str
     follow_up_heading: str
     footer: str
+    vocabulary: Vocabulary
+    """Numbers, days left and the forecast, as the dashboard writes them."""
 
 
 VIETNAMESE = Wording(
-    thousands=".",
-    decimal=",",
-    percent="{n} %",
+    vocabulary=shared_words.VIETNAMESE,
     date="{d:%d/%m/%Y}",
     unit="Đơn vị {name}",
     whole_campaign="toàn phong trào",
@@ -120,8 +116,6 @@ VIETNAMESE = Wording(
         "digest": "Tổng hợp tiến độ các đơn vị trực thuộc {name}",
         "follow_up": "Các đơn vị trực thuộc {name} cần đôn đốc",
     },
-    forecast="dự báo {figures}",
-    days_left=("hôm nay là ngày cuối", "còn 1 ngày", "còn {days} ngày"),
     ended="Giai đoạn đã kết thúc ngày {date}.",
     currently="Hiện đạt {ratio} chỉ tiêu",
     needed="; cần thêm {short} sáng kiến",
@@ -141,9 +135,7 @@ VIETNAMESE = Wording(
 )
 
 ENGLISH = Wording(
-    thousands=",",
-    decimal=".",
-    percent="{n}%",
+    vocabulary=shared_words.ENGLISH,
     date="{d.day} {d:%B %Y}",
     unit="{name}",
     whole_campaign="the whole campaign",
@@ -164,8 +156,6 @@ ENGLISH = Wording(
         "digest": "Progress of the units under {name}",
         "follow_up": "Units under {name} to follow up",
     },
-    forecast="forecast {figures}",
-    days_left=("today is the last day", "1 day left", "{days} days left"),
     ended="The phase ended on {date}.",
     currently="Currently at {ratio} of the target",
     needed="; {short} more initiatives are needed",
@@ -280,11 +270,10 @@ class _Writer:
         self.days = days_left(view)
 
     def number(self, n: int) -> str:
-        return f"{n:,}".replace(",", self.words.thousands)
+        return self.words.vocabulary.number(n)
 
     def percent(self, ratio: float) -> str:
-        shown = f"{ratio * 100:.1f}".removesuffix(".0").replace(".", self.words.decimal)
-        return self.words.percent.format(n=shown)
+        return self.words.vocabulary.share(ratio)
 
     def date(self, day: dt.date) -> str:
         return self.words.date.format(d=day)
@@ -299,12 +288,13 @@ class _Writer:
         forecast = (
             None
             if fact.forecast is None
-            else self.words.forecast.format(figures=self.figures(fact.forecast, fact.target))
+            else self.words.vocabulary.forecast.format(
+                figures=self.figures(fact.forecast, fact.target)
+            )
         )
         remaining = ""
         if self.days is not None:
-            form = self.words.days_left[min(self.days, 2)]
-            remaining = ", " + form.format(days=self.days)
+            remaining = ", " + self.words.vocabulary.days_left(self.days)
         return self.words.sentences[fact.rule].format(
             name=name,
             phase=self.phase,

@@ -247,14 +247,13 @@ def judge_pace(moment: Moment) -> Verdict | Skip | None:
     at_risk = judged.status is Status.AT_RISK
     if at_risk == row.at_risk:
         return None
-    today = local_date(moment.at, moment.zone)
     decision = _decision(
         row,
         Rule.AT_RISK if at_risk else Rule.BACK_ON_TRACK,
         f"{moment.at.astimezone(dt.UTC):%Y%m%dT%H%M%S.%fZ}",
         forecast=None if judged.forecast is None else round(judged.forecast),
         elapsed_share=round(judged.elapsed, 4),
-        days_left=(row.ends_on - today).days,
+        days_left=row.window(moment.zone).days_left(moment.at),
     )
     return Verdict(decision, replace(row, at_risk=at_risk))
 

@@ -64,6 +64,11 @@ class Window:
         falling behind) is news only then."""
         return self.start <= require_aware(at) < self.deadline
 
+    def days_left(self, at: dt.datetime) -> int:
+        """Whole days after the day of ``at`` until the last day: 0 on the last day (and
+        after it), as every reader (messages, dashboard, API) counts them."""
+        return max((self.ends_on - local_date(at, self.zone)).days, 0)
+
     def elapsed(self, at: dt.datetime) -> float:
         """How much of the phase has passed at ``at``, in [0, 1]; used to judge the pace."""
         # Subtracting datetimes that share a tzinfo ignores DST offsets, so compare in UTC.

@@ -193,7 +193,9 @@ class FollowUpEntry(BaseModel):
     phase_id: str
     phase_name: str
     ends_on: dt.date = Field(description="The phase's last day, local")
-    days_left: int = Field(description="Local days left in the phase, today included")
+    days_left: int = Field(
+        description="Whole local days after today until the phase's last day (0 on it)"
+    )
     metric: Metric
     target: int
     value: int = Field(description="The metric's count")
@@ -221,7 +223,7 @@ class FollowUpEntry(BaseModel):
             phase_id=running.phase_id,
             phase_name=running.phase_name,
             ends_on=running.ends_on,
-            days_left=(running.ends_on - today).days + 1,
+            days_left=max((running.ends_on - today).days, 0),
             metric=Metric(running.metric or Metric.SUBMITTED),
             target=running.required,
             value=running.value,

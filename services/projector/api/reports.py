@@ -16,18 +16,11 @@ import xlsxwriter  # type: ignore[import-untyped]
 
 from services.projector.api.models import ChildProgress, Children, PhaseProgress, Progress
 from services.projector.deltas import WHOLE_CAMPAIGN
+from shared import wording
 from shared.domain.campaign import CAMPAIGN_ZONE
-from shared.domain.progress import Status
 
-STATUS_LABELS = {
-    Status.ACHIEVED: "Đạt chỉ tiêu",
-    Status.NOT_STARTED: "Chưa bắt đầu",
-    Status.ON_TRACK: "Đúng tiến độ",
-    Status.AT_RISK: "Chậm tiến độ",
-    Status.MISSED: "Không đạt",
-    Status.NO_TARGET: "Chưa có chỉ tiêu",
-}
-WHOLE_CAMPAIGN_LABEL = "Cả phong trào"
+STATUS_LABELS = wording.VIETNAMESE.statuses
+WHOLE_CAMPAIGN_LABEL = wording.VIETNAMESE.whole_campaign
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

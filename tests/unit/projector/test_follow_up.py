@@ -154,7 +154,7 @@ async def test_units_without_a_submission_then_those_at_risk_are_listed_most_urg
         "phase_id": "I",
         "phase_name": "Giai đoạn I",
         "ends_on": "2022-05-31",
-        "days_left": 20,
+        "days_left": 19,
         "metric": "submitted",
         "target": 40,
         "value": 0,
@@ -222,6 +222,6 @@ async def test_a_phase_not_running_gives_an_empty_list_and_the_next_one_is_judge
 
     assert now.json()["total"] == 9  # every open unit below but the closed one
     assert {(i["phase_id"], i["reason"], i["days_left"]) for i in now.json()["items"]} == {
-        ("II", "no_submission", 209)
+        ("II", "no_submission", 208)
     }
     assert ended.json()["total"] == 0

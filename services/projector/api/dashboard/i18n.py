@@ -11,9 +11,10 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.projector.api.reports import STATUS_LABELS, WHOLE_CAMPAIGN_LABEL
+from shared import wording
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.progress import Status
+from shared.wording import Vocabulary
 
 DEFAULT_LANGUAGE = "vi"
 
@@ -23,9 +24,6 @@ class Words:
     code: str
     name: str
     """The language's own name, shown on the switch to it."""
-    thousands: str
-    decimal: str
-    percent: str
     months: tuple[str, ...]
     title: str
     subtitle: str
@@ -52,8 +50,6 @@ class Words:
     value: str
     share: str
     status: str
-    statuses: Mapping[Status, str]
-    whole_campaign: str
     no_plan: str
     no_campaign: str
     metrics: Mapping[str, str]
@@ -76,9 +72,6 @@ class Words:
     follow_up_note: str
     follow_up_none: str
     follow_up_reason: str
-    no_submission: str
-    """The reason a unit is followed up when it has nothing submitted; at risk is ``rules``'."""
-    days_left: str
     show_all: str
     units_count: str
     previous_page: str
@@ -94,20 +87,33 @@ class Words:
     no_breakdown: str
     notifications: str
     no_notifications: str
-    rules: Mapping[str, str]
     digest_children: str
-    forecast: str
     export: str
     refused: Mapping[int, str]
     back_home: str
+    vocabulary: Vocabulary
+    """The words every reader shares: statuses, notifications, days left, numbers."""
+
+    @property
+    def statuses(self) -> Mapping[Status, str]:
+        return self.vocabulary.statuses
+
+    @property
+    def rules(self) -> Mapping[str, str]:
+        return self.vocabulary.rules
+
+    @property
+    def whole_campaign(self) -> str:
+        return self.vocabulary.whole_campaign
+
+    @property
+    def no_submission(self) -> str:
+        return self.vocabulary.no_submission
 
 
 VIETNAMESE = Words(
     code="vi",
     name="Tiếng Việt",
-    thousands=".",
-    decimal=",",
-    percent="{n} %",
     months=tuple(f"T{n}" for n in range(1, 13)),
     title="Theo dõi phong trào “1 triệu sáng kiến”",
     subtitle="Tiến độ thực hiện chỉ tiêu của các cấp công đoàn",
@@ -138,8 +144,6 @@ VIETNAMESE = Words(
     value="Kết quả",
     share="% chỉ tiêu",
     status="Tình trạng",
-    statuses=STATUS_LABELS,
-    whole_campaign=WHOLE_CAMPAIGN_LABEL,
     no_plan="Đơn vị chưa có kế hoạch chỉ tiêu trong phong trào này.",
     no_campaign="Đơn vị chưa tham gia phong trào nào.",
     metrics={"submitted": "lượt nộp", "approved": "sáng kiến hợp lệ"},
@@ -170,8 +174,6 @@ VIETNAMESE = Words(
     ),
     follow_up_none="Không có đơn vị nào cần đôn đốc.",
     follow_up_reason="Lý do",
-    no_submission="Chưa có sáng kiến nộp",
-    days_left="còn {n} ngày",
     show_all="Xem tất cả {count} đơn vị",
     units_count="{count} đơn vị",
     previous_page="Trang trước",
@@ -199,16 +201,7 @@ VIETNAMESE = Words(
     no_breakdown="Chưa có sáng kiến.",
     notifications="Thông báo gần đây",
     no_notifications="Chưa có thông báo nào cho đơn vị này.",
-    rules={
-        "threshold_crossed": "Đạt {share} chỉ tiêu",
-        "at_risk": "Có nguy cơ không đạt",
-        "back_on_track": "Đã bắt kịp tiến độ",
-        "missed": "Không đạt chỉ tiêu",
-        "achieved": "Hoàn thành chỉ tiêu",
-        "digest": "Tổng hợp đơn vị trực thuộc",
-    },
     digest_children="{count} đơn vị trực thuộc: {rule}",
-    forecast="dự báo {figures}",
     export="Tải báo cáo",
     refused={
         401: "Cần đăng nhập",
@@ -217,14 +210,12 @@ VIETNAMESE = Words(
         422: "Yêu cầu không hợp lệ",
     },
     back_home="Về trang đầu",
+    vocabulary=wording.VIETNAMESE,
 )
 
 ENGLISH = Words(
     code="en",
     name="English",
-    thousands=",",
-    decimal=".",
-    percent="{n}%",
     months=("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
     title="“1 triệu sáng kiến” campaign tracker",
     subtitle="Progress of every trade union against its targets",
@@ -255,15 +246,6 @@ ENGLISH = Words(
     value="Value",
     share="% of target",
     status="Status",
-    statuses={
-        Status.ACHIEVED: "Achieved",
-        Status.NOT_STARTED: "Not started",
-        Status.ON_TRACK: "On track",
-        Status.AT_RISK: "At risk",
-        Status.MISSED: "Missed",
-        Status.NO_TARGET: "No target",
-    },
-    whole_campaign="Whole campaign",
     no_plan="This unit has no plan with targets in this campaign.",
     no_campaign="This unit takes part in no campaign yet.",
     metrics={"submitted": "submitted", "approved": "approved initiatives"},
@@ -294,8 +276,6 @@ ENGLISH = Words(
     ),
     follow_up_none="No unit needs follow-up.",
     follow_up_reason="Reason",
-    no_submission="No submission yet",
-    days_left="{n} days left",
     show_all="Show all {count} units",
     units_count="{count} units",
     previous_page="Previous page",
@@ -323,16 +303,7 @@ ENGLISH = Words(
     no_breakdown="No initiatives yet.",
     notifications="Recent notifications",
     no_notifications="No notifications for this unit yet.",
-    rules={
-        "threshold_crossed": "Reached {share} of target",
-        "at_risk": "At risk of missing",
-        "back_on_track": "Back on track",
-        "missed": "Missed the target",
-        "achieved": "Achieved the target",
-        "digest": "Digest of the units below",
-    },
     digest_children="{count} units below: {rule}",
-    forecast="forecast {figures}",
     export="Download report",
     refused={
         401: "Sign-in needed",
@@ -341,6 +312,7 @@ ENGLISH = Words(
         422: "Invalid request",
     },
     back_home="Back to the start page",
+    vocabulary=wording.ENGLISH,
 )
 
 LANGUAGES: Mapping[str, Words] = {"vi": VIETNAMESE, "en": ENGLISH}
@@ -358,17 +330,17 @@ class Formats:
     words: Words
 
     def number(self, n: int | None) -> str:
-        return "–" if n is None else f"{n:,}".replace(",", self.words.thousands)
+        return self.words.vocabulary.number(n)
 
     def percent(self, ratio: float | None, decimals: int = 1) -> str:
-        if ratio is None:
-            return "–"
-        shown = f"{ratio * 100:,.{decimals}f}".replace(",", "_").replace(".", self.words.decimal)
-        return self.words.percent.format(n=shown.replace("_", self.words.thousands))
+        return self.words.vocabulary.percent(ratio, decimals)
 
     def share(self, ratio: float) -> str:
         """A rule's threshold (0.8 → 80 %), without decimals unless it has some."""
-        return self.percent(ratio, 0 if round(ratio * 100, 1).is_integer() else 1)
+        return self.words.vocabulary.share(ratio)
+
+    def days_left(self, days: int) -> str:
+        return self.words.vocabulary.days_left(days)
 
     def date(self, day: dt.date) -> str:
         if self.words.code == "en":

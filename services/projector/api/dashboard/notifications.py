@@ -94,7 +94,7 @@ def notification_line(decision: Decision, formats: Formats) -> NotificationLine:
         forecast = decision.details.get("forecast")
         if isinstance(forecast, int):
             forecast_figures = _figures(formats, forecast, decision.target)
-            figures += ", " + words.forecast.format(figures=forecast_figures)
+            figures += ", " + words.vocabulary.forecast.format(figures=forecast_figures)
     return NotificationLine(
         decided_at=formats.instant(decision.decided_at),
         rule=label,
