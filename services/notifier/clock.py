@@ -13,6 +13,7 @@ subtree's decisions of the day before the cutoff.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -98,14 +99,19 @@ class DeadlineClock:
         return new
 
     async def run(self) -> None:
+        """Check every interval, and at once when the input catches up (outcomes waiting
+        for current figures are judged then, not a whole interval later)."""
+        caught_up = self._freshness.caught_up
         while True:
+            caught_up.clear()
             try:
                 decided = await self.check()
                 if decided:
                     log.info("clock decided", extra={"decisions": decided})
             except Exception:
                 log.exception("clock check failed; the next one catches up")
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(caught_up.wait(), self._interval)
 
     async def _digests(self, tx: SqlTransaction, since: dt.datetime, now: dt.datetime) -> int:
         connection = tx.connection

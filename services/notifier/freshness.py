@@ -9,6 +9,7 @@ nothing for ``quiet_seconds`` (a Kafka consumer with no lag receives no batch to
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -21,13 +22,21 @@ class Freshness:
         self._monotonic = monotonic
         self._last_heard = monotonic()
         self._waiting: dict[str, int] = {}
+        self.caught_up = asyncio.Event()
+        """Set each time the inputs go from behind (or unknown) to nothing waiting."""
 
     def heard(self, source: str, waiting: int) -> None:
         """``waiting`` changes were still behind ``source`` (a partition, the outbox)."""
+        was = self._reported_caught_up()
         self._waiting[source] = waiting
         self._last_heard = self._monotonic()
+        if not was and self._reported_caught_up():
+            self.caught_up.set()
 
     def current(self) -> bool:
-        if self._waiting and not any(self._waiting.values()):
+        if self._reported_caught_up():
             return True
         return self._monotonic() - self._last_heard >= self._quiet
+
+    def _reported_caught_up(self) -> bool:
+        return bool(self._waiting) and not any(self._waiting.values())
