@@ -1,9 +1,10 @@
 """The campaign's shared words, in Vietnamese (the default) and English.
 
 One catalogue for every reader: the dashboard, the printed reports and the notifier's
-messages take a status's name, a notification's label, the days left and every number from
-here, so an official never reads "Chậm tiến độ" on a page and something else in a report,
-or "67,4 %" in one place and "67.4%" in the other.
+messages take a status's name, a notification's label, sentence and subject, the days left
+and every number from here (a new notification rule adds its words here and nowhere else),
+so an official never reads "Chậm tiến độ" on a page and something else in a report, or
+"67,4 %" in one place and "67.4%" in the other.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ class Vocabulary:
     days_left_forms: tuple[str, str, str]
     """The last day, one day left, more (``{days}``)."""
     forecast: str
+    sentences: Mapping[str, str]
+    """One sentence per notification about a unit (and a digest's ``no_submission`` line):
+    ``{name}``, ``{phase}``, ``{share}``, ``{figures}``, ``{outlook}``, ``{remaining}``,
+    ``{also}``, ``{short}``."""
+    subjects: Mapping[str, str]
+    """A message's subject per notification (``{name}``, ``{phase}``, ``{share}``)."""
 
     def number(self, n: int | None) -> str:
         return "–" if n is None else f"{n:,}".replace(",", self.thousands)
@@ -75,6 +82,23 @@ VIETNAMESE = Vocabulary(
     no_submission="Chưa có sáng kiến nộp",
     days_left_forms=("hôm nay là ngày cuối", "còn 1 ngày", "còn {days} ngày"),
     forecast="dự báo {figures}",
+    sentences={
+        "threshold_crossed": "{name} đã đạt {share} chỉ tiêu {phase} ({figures})",
+        "at_risk": "{name} có nguy cơ không đạt chỉ tiêu {phase}: {outlook}{remaining}",
+        "back_on_track": "{name} đã bắt kịp tiến độ chỉ tiêu {phase}: {figures}{also}",
+        "missed": "{name} không đạt chỉ tiêu {phase}: {figures}, thiếu {short}",
+        "achieved": "{name} đã hoàn thành chỉ tiêu {phase}: {figures}",
+        "no_submission": "{name} chưa có sáng kiến nào được tính ({figures})",
+    },
+    subjects={
+        "threshold_crossed": "{name} đạt {share} chỉ tiêu {phase}",
+        "at_risk": "{name} có nguy cơ không đạt chỉ tiêu {phase}",
+        "back_on_track": "{name} đã bắt kịp tiến độ chỉ tiêu {phase}",
+        "missed": "{name} không đạt chỉ tiêu {phase}",
+        "achieved": "{name} đã hoàn thành chỉ tiêu {phase}",
+        "digest": "Tổng hợp tiến độ các đơn vị trực thuộc {name}",
+        "follow_up": "Các đơn vị trực thuộc {name} cần đôn đốc",
+    },
 )
 
 ENGLISH = Vocabulary(
@@ -103,6 +127,23 @@ ENGLISH = Vocabulary(
     no_submission="No submission yet",
     days_left_forms=("today is the last day", "1 day left", "{days} days left"),
     forecast="forecast {figures}",
+    sentences={
+        "threshold_crossed": "{name} has reached {share} of its target for {phase} ({figures})",
+        "at_risk": "{name} is at risk of missing its target for {phase}: {outlook}{remaining}",
+        "back_on_track": "{name} is back on track for its target for {phase}: {figures}{also}",
+        "missed": "{name} missed its target for {phase}: {figures}, {short} short",
+        "achieved": "{name} achieved its target for {phase}: {figures}",
+        "no_submission": "{name} has nothing counted yet ({figures})",
+    },
+    subjects={
+        "threshold_crossed": "{name} reached {share} of its target for {phase}",
+        "at_risk": "{name} is at risk of missing its target for {phase}",
+        "back_on_track": "{name} is back on track for {phase}",
+        "missed": "{name} missed its target for {phase}",
+        "achieved": "{name} achieved its target for {phase}",
+        "digest": "Progress of the units under {name}",
+        "follow_up": "Units under {name} to follow up",
+    },
 )
 
 VOCABULARIES: Mapping[str, Vocabulary] = {"vi": VIETNAMESE, "en": ENGLISH}

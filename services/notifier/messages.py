@@ -78,8 +78,6 @@ class Wording:
     date: str
     unit: str
     whole_campaign: str
-    sentences: Mapping[str, str]
-    subjects: Mapping[str, str]
     ended: str
     currently: str
     needed: str
@@ -99,23 +97,6 @@ VIETNAMESE = Wording(
     date="{d:%d/%m/%Y}",
     unit="Đơn vị {name}",
     whole_campaign="toàn phong trào",
-    sentences={
-        "threshold_crossed": "{name} đã đạt {share} chỉ tiêu {phase} ({figures})",
-        "at_risk": "{name} có nguy cơ không đạt chỉ tiêu {phase}: {outlook}{remaining}",
-        "back_on_track": "{name} đã bắt kịp tiến độ chỉ tiêu {phase}: {figures}{also}",
-        "missed": "{name} không đạt chỉ tiêu {phase}: {figures}, thiếu {short}",
-        "achieved": "{name} đã hoàn thành chỉ tiêu {phase}: {figures}",
-        "no_submission": "{name} chưa có sáng kiến nào được tính ({figures})",
-    },
-    subjects={
-        "threshold_crossed": "{name} đạt {share} chỉ tiêu {phase}",
-        "at_risk": "{name} có nguy cơ không đạt chỉ tiêu {phase}",
-        "back_on_track": "{name} đã bắt kịp tiến độ chỉ tiêu {phase}",
-        "missed": "{name} không đạt chỉ tiêu {phase}",
-        "achieved": "{name} đã hoàn thành chỉ tiêu {phase}",
-        "digest": "Tổng hợp tiến độ các đơn vị trực thuộc {name}",
-        "follow_up": "Các đơn vị trực thuộc {name} cần đôn đốc",
-    },
     ended="Giai đoạn đã kết thúc ngày {date}.",
     currently="Hiện đạt {ratio} chỉ tiêu",
     needed="; cần thêm {short} sáng kiến",
@@ -139,23 +120,6 @@ ENGLISH = Wording(
     date="{d.day} {d:%B %Y}",
     unit="{name}",
     whole_campaign="the whole campaign",
-    sentences={
-        "threshold_crossed": "{name} has reached {share} of its target for {phase} ({figures})",
-        "at_risk": "{name} is at risk of missing its target for {phase}: {outlook}{remaining}",
-        "back_on_track": "{name} is back on track for its target for {phase}: {figures}{also}",
-        "missed": "{name} missed its target for {phase}: {figures}, {short} short",
-        "achieved": "{name} achieved its target for {phase}: {figures}",
-        "no_submission": "{name} has nothing counted yet ({figures})",
-    },
-    subjects={
-        "threshold_crossed": "{name} reached {share} of its target for {phase}",
-        "at_risk": "{name} is at risk of missing its target for {phase}",
-        "back_on_track": "{name} is back on track for {phase}",
-        "missed": "{name} missed its target for {phase}",
-        "achieved": "{name} achieved its target for {phase}",
-        "digest": "Progress of the units under {name}",
-        "follow_up": "Units under {name} to follow up",
-    },
     ended="The phase ended on {date}.",
     currently="Currently at {ratio} of the target",
     needed="; {short} more initiatives are needed",
@@ -295,7 +259,7 @@ class _Writer:
         remaining = ""
         if self.days is not None:
             remaining = ", " + self.words.vocabulary.days_left(self.days)
-        return self.words.sentences[fact.rule].format(
+        return self.words.vocabulary.sentences[fact.rule].format(
             name=name,
             phase=self.phase,
             share=self.percent(fact.threshold or 0.0),
@@ -330,7 +294,7 @@ class _Writer:
 
     def subject(self) -> str:
         rule = "follow_up" if is_follow_up(self.view) else self.view.rule
-        return self.words.subjects[rule].format(
+        return self.words.vocabulary.subjects[rule].format(
             name=self.view.unit_name,
             phase=self.phase,
             share=self.percent(self.view.threshold or 0.0),
