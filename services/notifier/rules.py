@@ -362,36 +362,25 @@ def follow_up_decision(
         return None
     chased.sort(key=lambda row: (row.value > 0, row.ratio or 0.0, row.unit_id))
     first = chased[0]
-    day = local_date(cutoff, zone)
-    return Decision(
-        key=decision_key(parent_id, campaign_id, phase_id, Rule.DIGEST, f"{Rule.FOLLOW_UP}@{day}"),
-        rule=Rule.DIGEST,
-        unit_id=parent_id,
-        campaign_id=campaign_id,
-        phase_id=phase_id,
-        threshold=None,
-        value=len(chased),
-        target=None,
-        details={
-            "rule": str(Rule.FOLLOW_UP),
-            "date": day.isoformat(),
+    return _digest(
+        (parent_id, campaign_id, phase_id),
+        Rule.FOLLOW_UP,
+        local_date(cutoff, zone),
+        {
             "until": cutoff.isoformat(),
             "phase_name": first.phase_name,
             "starts_on": first.starts_on.isoformat(),
             "ends_on": first.ends_on.isoformat(),
-            "children": [
-                {
-                    "unit_id": row.unit_id,
-                    "rule": "no_submission" if row.value == 0 else str(Rule.AT_RISK),
-                    "value": row.value,
-                    "target": row.target,
-                    "threshold": None,
-                    "forecast": None,
-                    "key": None,
-                }
-                for row in chased
-            ],
         },
+        [
+            _child(
+                row.unit_id,
+                "no_submission" if row.value == 0 else Rule.AT_RISK,
+                row.value,
+                row.target,
+            )
+            for row in chased
+        ],
     )
 
 
@@ -409,37 +398,73 @@ def digest_decision(
     ``children`` are the decisions listed; ``value`` counts them. The phase's name and end
     are the first child's (children following one plan share them).
     """
-    day = local_date(cutoff, zone)
     listed = sorted(children, key=lambda child: (child.unit_id, child.key))
     first = listed[0].details
-    return Decision(
-        key=decision_key(parent_id, campaign_id, phase_id, Rule.DIGEST, f"{rule}@{day}"),
-        rule=Rule.DIGEST,
-        unit_id=parent_id,
-        campaign_id=campaign_id,
-        phase_id=phase_id,
-        threshold=None,
-        value=len(listed),
-        target=None,
-        details={
-            "rule": str(rule),
-            "date": day.isoformat(),
+    return _digest(
+        (parent_id, campaign_id, phase_id),
+        rule,
+        local_date(cutoff, zone),
+        {
             "since": digest_since(cutoff, zone).isoformat(),
             "until": cutoff.isoformat(),
             "phase_name": first.get("phase_name", ""),
             "starts_on": first.get("starts_on"),
             "ends_on": first.get("ends_on"),
-            "children": [
-                {
-                    "unit_id": child.unit_id,
-                    "rule": str(child.rule),
-                    "value": child.value,
-                    "target": child.target,
-                    "threshold": child.threshold,
-                    "forecast": child.details.get("forecast"),
-                    "key": child.key,
-                }
-                for child in listed
-            ],
         },
+        [
+            _child(
+                child.unit_id,
+                child.rule,
+                child.value,
+                child.target,
+                threshold=child.threshold,
+                forecast=child.details.get("forecast"),
+                key=child.key,
+            )
+            for child in listed
+        ],
     )
+
+
+def _digest(
+    row: tuple[str, str, str],
+    listing: str,
+    day: dt.date,
+    about: dict[str, Any],
+    children: list[dict[str, Any]],
+) -> Decision:
+    """One daily message for a parent's ``row`` (unit, campaign, phase) listing
+    ``children``; ``value`` counts them."""
+    parent_id, campaign_id, phase_id = row
+    return Decision(
+        key=decision_key(parent_id, campaign_id, phase_id, Rule.DIGEST, f"{listing}@{day}"),
+        rule=Rule.DIGEST,
+        unit_id=parent_id,
+        campaign_id=campaign_id,
+        phase_id=phase_id,
+        threshold=None,
+        value=len(children),
+        target=None,
+        details={"rule": str(listing), "date": day.isoformat(), **about, "children": children},
+    )
+
+
+def _child(
+    unit_id: str,
+    rule: str,
+    value: int,
+    target: int | None,
+    *,
+    threshold: float | None = None,
+    forecast: Any = None,
+    key: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "unit_id": unit_id,
+        "rule": str(rule),
+        "value": value,
+        "target": target,
+        "threshold": threshold,
+        "forecast": forecast,
+        "key": key,
+    }

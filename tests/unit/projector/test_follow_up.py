@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -21,10 +20,9 @@ from services.projector.api.queries import ReadModels
 from services.projector.api.settings import QueryApiSettings
 from shared.persistence.engine import create_engine
 from shared.persistence.schema import rm_closure, rm_progress, rm_targets, rm_units
-from shared.text import fold
 from shared.web.secrets import hash_secret
 from tests.conftest import UTC7, FrozenClock
-from tests.unit.projector.test_query_api import CAMPAIGN, closure, counts, target
+from tests.unit.projector.test_query_api import CAMPAIGN, closure, counts, get, target, unit_rows
 
 ADMIN, PHU_AN, ON_HOA = "admin-token", "phu-an-token", "on-hoa-token"
 TOKENS = {hash_secret(ADMIN): "*", hash_secret(PHU_AN): "pa", hash_secret(ON_HOA): "oh"}
@@ -82,22 +80,7 @@ async def seed(engine: AsyncEngine) -> None:
         if given
     ]
     async with engine.begin() as connection:
-        await connection.execute(
-            sa.insert(rm_units),
-            [
-                {
-                    "unit_id": u,
-                    "name": name,
-                    "name_folded": fold(name),
-                    "level": level,
-                    "parent_id": parent,
-                    "cluster": cluster,
-                    "state": state,
-                    "merged_into": None,
-                }
-                for u, name, level, parent, cluster, state in UNITS
-            ],
-        )
+        await connection.execute(sa.insert(rm_units), unit_rows(UNITS))
         await connection.execute(sa.insert(rm_closure), closure(UNITS))
         await connection.execute(sa.insert(rm_targets), targets)
         await connection.execute(sa.insert(rm_progress), progress)
@@ -117,12 +100,6 @@ async def client(engine: AsyncEngine, clock: FrozenClock) -> AsyncIterator[httpx
     transport = httpx.ASGITransport(app=create_query_app(engine, settings, clock=clock))
     async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
         yield client
-
-
-async def get(
-    client: httpx.AsyncClient, path: str, token: str = ADMIN, **params: Any
-) -> httpx.Response:
-    return await client.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
 
 
 EXPECTED = [

@@ -91,6 +91,26 @@ def closure(units: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
     return rows
 
 
+def unit_rows(
+    units: Iterable[tuple[Any, ...]], merged_into: str | None = None
+) -> list[dict[str, Any]]:
+    """``rm_units`` rows of (unit id, name, level, parent, cluster, state); a merged one
+    was merged into ``merged_into``."""
+    return [
+        {
+            "unit_id": u,
+            "name": name,
+            "name_folded": fold(name),
+            "level": level,
+            "parent_id": parent,
+            "cluster": cluster,
+            "state": state,
+            "merged_into": merged_into if state == "merged" else None,
+        }
+        for u, name, level, parent, cluster, state in units
+    ]
+
+
 def counts(**given: int) -> dict[str, int]:
     return {status: given.get(status, 0) for status in STATUS_COLUMNS}
 
@@ -221,22 +241,7 @@ async def seed(engine: AsyncEngine) -> None:
         ]
     ]
     async with engine.begin() as connection:
-        await connection.execute(
-            sa.insert(rm_units),
-            [
-                {
-                    "unit_id": u,
-                    "name": name,
-                    "name_folded": fold(name),
-                    "level": level,
-                    "parent_id": parent,
-                    "cluster": cluster,
-                    "state": state,
-                    "merged_into": "hy" if state == "merged" else None,
-                }
-                for u, name, level, parent, cluster, state in UNITS
-            ],
-        )
+        await connection.execute(sa.insert(rm_units), unit_rows(UNITS, merged_into="hy"))
         forever = {"valid_from": EARLIEST_INSTANT, "valid_to": LATEST_INSTANT}
         await connection.execute(sa.insert(rm_closure), closure(UNITS))
         await connection.execute(sa.insert(rm_lineage), [row | forever for row in closure(UNITS)])
