@@ -57,7 +57,8 @@ class Transaction(Protocol):
 
     async def due(self, now: dt.datetime) -> list[Row]:
         """Rows with a target whose phase runs at ``now`` or whose outcome is undecided
-        after their last day, held for this transaction."""
+        after their last day, held for this transaction (without the thresholds decided,
+        which only a change's rules read)."""
 
     async def save(self, rows: Sequence[Row]) -> None: ...
 
@@ -117,7 +118,7 @@ class SqlTransaction:
             .where(nt_progress.c.target.is_not(None), sa.or_(running, ended))
             .order_by(nt_progress.c.unit_id, nt_progress.c.campaign_id, nt_progress.c.phase_id)
         )
-        return await self._read(query)
+        return await self._read(query, thresholds=False)
 
     async def save(self, rows: Sequence[Row]) -> None:
         if not rows:
@@ -223,10 +224,11 @@ class SqlTransaction:
         )
         return [(row.ancestor_id, _row(row, None)) for row in await self.connection.execute(query)]
 
-    async def _read(self, query: sa.Select[Any]) -> list[Row]:
-        """Rows of ``query``, locked on PostgreSQL, each with the highest threshold decided."""
+    async def _read(self, query: sa.Select[Any], *, thresholds: bool = True) -> list[Row]:
+        """Rows of ``query``, locked on PostgreSQL, with the highest threshold decided."""
         stored = list(await self.connection.execute(query.with_for_update()))
-        decided = await self._decided_thresholds({row.unit_id for row in stored})
+        units = {row.unit_id for row in stored} if thresholds else set()
+        decided = await self._decided_thresholds(units)
         return [
             _row(row, decided.get((row.unit_id, row.campaign_id, row.phase_id))) for row in stored
         ]

@@ -32,7 +32,7 @@ class MemoryStore:
     async def due(self, now: dt.datetime) -> list[Row]:
         today = local_date(now, CAMPAIGN_ZONE)
         return [
-            self._with_threshold(row)
+            row
             for _, row in sorted(self.stored.items())
             if row.target is not None
             and (
@@ -42,8 +42,8 @@ class MemoryStore:
         ]
 
     async def save(self, rows: Sequence[Row]) -> None:
-        for row in rows:
-            self.stored[row.key] = row
+        for row in rows:  # the highest threshold decided is read from the decisions
+            self.stored[row.key] = replace(row, decided_threshold=None)
 
     async def record(
         self, decisions: Sequence[Decision], now: dt.datetime
