@@ -20,11 +20,15 @@ from shared.contracts.initiatives import (
     InitiativeRegistered,
     InitiativeRejected,
     InitiativeResubmitted,
-    InitiativeRevisionRequested,
     InitiativeSubmitted,
     InitiativeWithdrawn,
 )
-from shared.domain.initiative import InitiativeStatus, counts_as_approved, counts_as_submitted
+from shared.domain.initiative import (
+    InitiativeStatus,
+    counts_as_approved,
+    counts_as_submitted,
+    next_status,
+)
 from shared.domain.phases import local_date
 from shared.text import fold
 
@@ -132,7 +136,8 @@ RECORD_COLUMNS = (
 
 
 def evolve(row: InitiativeRow | None, fact: EventData, at: dt.datetime) -> InitiativeRow:
-    """The row after ``fact``; facts were checked by ingest, so every transition is valid."""
+    """The row after ``fact``: its status is the lifecycle's (facts were checked by ingest,
+    so every transition is valid); the row adds when each step happened."""
     if isinstance(fact, InitiativeRegistered | InitiativeSubmitted):
         base = row or InitiativeRow(
             initiative_id=fact.initiative_id,
@@ -152,11 +157,12 @@ def evolve(row: InitiativeRow | None, fact: EventData, at: dt.datetime) -> Initi
             withdrawn_at=None,
             updated_at=at,
         )
+        status = next_status(None if row is None else row.status, fact)
         if isinstance(fact, InitiativeRegistered):
-            return base._replace(registered_at=at, updated_at=at)
+            return base._replace(status=status, registered_at=at, updated_at=at)
         return base._replace(
             filed_unit_id=fact.unit_id,
-            status=S.UNDER_REVIEW,
+            status=status,
             title=fact.title,
             category=fact.category,
             solution_type=fact.solution_type.value,
@@ -166,19 +172,18 @@ def evolve(row: InitiativeRow | None, fact: EventData, at: dt.datetime) -> Initi
         )
     if row is None:
         raise ValueError(f"{fact.type} for an initiative the read models have never seen")
-    if isinstance(fact, InitiativeRevisionRequested):
-        return row._replace(status=S.REVISION_REQUESTED, updated_at=at)
+    moved = row._replace(status=next_status(row.status, fact), updated_at=at)
     if isinstance(fact, InitiativeResubmitted):
-        return row._replace(status=S.UNDER_REVIEW, title=fact.title or row.title, updated_at=at)
+        return moved._replace(title=fact.title or row.title)
     if isinstance(fact, InitiativeApproved):
-        return row._replace(status=S.APPROVED, approved_at=at, updated_at=at)
+        return moved._replace(approved_at=at)
     if isinstance(fact, InitiativeRejected):
-        return row._replace(status=S.REJECTED, rejected_at=at, updated_at=at)
+        return moved._replace(rejected_at=at)
     if isinstance(fact, InitiativeRecognized):
-        return row._replace(status=S.RECOGNIZED, recognized_at=at, updated_at=at)
+        return moved._replace(recognized_at=at)
     if isinstance(fact, InitiativeWithdrawn):
-        return row._replace(status=S.WITHDRAWN, withdrawn_at=at, updated_at=at)
-    raise ValueError(f"{fact.type} is not a fact about an initiative")
+        return moved._replace(withdrawn_at=at)
+    return moved
 
 
 @dataclass(frozen=True)

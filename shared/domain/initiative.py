@@ -140,9 +140,18 @@ def decide(state: Initiative | None, fact: EventData) -> None:
         )
 
 
+def next_status(status: InitiativeStatus | None, fact: EventData) -> InitiativeStatus:
+    """The lifecycle's status after ``fact`` (``status`` None: not yet seen); a fact
+    ``decide`` accepted always has one."""
+    following = TRANSITIONS.get((status, type(fact)))
+    if following is None:
+        raise InvalidTransition(f"{fact.type!r} cannot follow {status or 'nothing'}")
+    return following
+
+
 def evolve(state: Initiative | None, fact: EventData, occurred_at: dt.datetime) -> Initiative:
     """Apply a fact ``decide`` accepted; ``occurred_at`` is when it happened (aware)."""
-    status = TRANSITIONS[(None if state is None else state.status, type(fact))]
+    status = next_status(None if state is None else state.status, fact)
     version = 1 if state is None else state.version + 1
     if isinstance(fact, InitiativeRegistered):
         return Initiative(
