@@ -8,10 +8,11 @@ a 422 that says what is accepted.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from shared.contracts.base import EARLIEST_INSTANT, LATEST_INSTANT
 
@@ -27,7 +28,24 @@ def within_campaign_years(at: dt.datetime) -> dt.datetime:
     return at
 
 
-Instant = Annotated[AwareDatetime, AfterValidator(within_campaign_years)]
+_SPACE_FOR_PLUS = re.compile(r"T[0-9:.]+ [0-9]{2}(:?[0-9]{2})?$")
+
+
+def plus_encoded(value: object) -> object:
+    """A ``+`` in a query string decodes to a space, so ``…T13:30:00+07:00`` sent unencoded
+    arrives as ``…T13:30:00 07:00``: say that, not pydantic's "unexpected extra characters"."""
+    if isinstance(value, str) and _SPACE_FOR_PLUS.search(value):
+        encoded = value.replace(" ", "%2B")
+        raise ValueError(
+            f"{value!r} looks like an offset whose '+' was not URL-encoded (a '+' in a query"
+            f" string means a space); write %2B, as in {encoded}"
+        )
+    return value
+
+
+Instant = Annotated[
+    AwareDatetime, BeforeValidator(plus_encoded), AfterValidator(within_campaign_years)
+]
 """An instant with a UTC offset, between 2000 and 2100."""
 
 RowIdPath = Annotated[int, Path(ge=1, le=ROW_ID_MAX, description="The id the API gave it")]
