@@ -167,13 +167,17 @@ def _portal_sender(parts: IngestComponents, producer: AIOKafkaProducer | None) -
     return to_kafka
 
 
-def _tour(console: Console, options: DemoOptions, keys: Secrets, kafka: str | None) -> None:
+def tour(console: Console, options: DemoOptions, keys: Secrets, kafka: str | None) -> None:
+    """What the demo serves and a tour of the sample; the tour promises moving figures only
+    when the simulated portal runs, and is left out for ``--data``, which has no sample."""
     base = f"http://{options.host}:{options.port}"
     transport = f"Kafka at {kafka}" if kafka else "in-process (embedded default)"
     portal = (
-        f"a simulated portal sends an initiative every {options.interval_seconds:g} s"
+        f"a simulated portal sends an initiative every {options.interval_seconds:g} s, so\n"
+        "     thresholds are crossed as you watch, printed below and listed on each unit's page"
         if options.simulating
-        else "the simulated portal is off (--no-simulate)"
+        else "the simulated portal is off (--no-simulate), so its figures\n"
+        "     stay as loaded; the notifications its history led to are on each unit's page"
     )
     sample_tour = f"""
 A short tour
@@ -182,8 +186,7 @@ A short tour
   2. Search "bac kan": Bắc Kạn's targets are shares of its 13,500 members, 5 % + 4 % + 6 %
      (675 + 540 + 810 initiatives).
   3. Open "LĐLĐ tỉnh Sơn Minh (mô phỏng)", a synthetic province whose phase 1 ends in ten
-     days: {portal}; thresholds are crossed as you watch, printed below
-     and listed on each unit's page.
+     days: {portal}.
   4. The same figures as JSON:
      curl -H 'Authorization: Bearer {keys.admin_token}' {base}/v1/units/bac-kan/progress
 """
@@ -342,5 +345,5 @@ async def run_demo(options: DemoOptions, console: Console) -> None:
     if options.fresh:
         _start_afresh(settings.database_url)
     async with running_demo(options, settings, console) as demo:
-        _tour(console, options, keys, settings.kafka)
+        tour(console, options, keys, settings.kafka)
         await serve_http(demo.app, options.host, options.port, demo.http_metrics)

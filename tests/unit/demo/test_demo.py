@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from rich.console import Console
 
-from services.demo.main import DemoOptions, RunningDemo, running_demo
+from services.demo.main import DemoOptions, RunningDemo, running_demo, tour
 from services.demo.notifications import BATCH, SHOWN_PER_POLL, NotificationLog
 from services.samples import province, seed_cases
 from shared.persistence.schema import rm_closure
@@ -229,3 +229,27 @@ async def test_the_dashboards_badges_and_the_notifications_agree_on_the_syntheti
         unit for unit, at_risk in told.items() if at_risk
     }
     assert any(told.values()), "the sample has units at risk"
+
+
+@pytest.mark.parametrize(
+    ("options", "promised"),
+    [
+        (DemoOptions(), "thresholds are crossed as you watch"),
+        (
+            DemoOptions(simulate=False),
+            "the simulated portal is off (--no-simulate), so its figures",
+        ),
+        (DemoOptions(data=Path("mine.ndjson")), None),
+    ],
+    ids=["simulating", "no-simulate", "data"],
+)
+def test_the_tour_says_what_the_demo_does(options: DemoOptions, promised: str | None) -> None:
+    console = Console(record=True, width=100)
+    tour(console, options, KEYS, None)
+    text = console.export_text()
+    if promised is None:
+        assert "A short tour" not in text
+    else:
+        assert promised in text
+    if not options.simulating:
+        assert "as you watch" not in text
