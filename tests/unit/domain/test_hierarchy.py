@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 
@@ -298,9 +297,10 @@ def test_a_deep_chain_needs_no_recursion() -> None:
     assert refused.code == "hierarchy_cycle"
 
 
-def test_a_national_sized_hierarchy_stays_fast() -> None:
-    """126,000 units: 1 + 63 provinces × 10 districts × 200 grassroots unions."""
-    started = time.perf_counter()
+def test_a_national_sized_hierarchy_is_built_and_walked() -> None:
+    """126,000 units: 1 + 63 provinces × 10 districts × 200 grassroots unions. How fast is
+    measured by the benchmarks (the national rebuild), not here: a timed test fails on a
+    busy machine, not on slow code."""
     hierarchy = build(unit("tw", level=UnitLevel.NATIONAL))
     for p in range(63):
         build(unit(f"p{p}", "tw", UnitLevel.PROVINCE), hierarchy=hierarchy)
@@ -311,4 +311,3 @@ def test_a_national_sized_hierarchy_stays_fast() -> None:
     for n in range(126_000):
         hierarchy.ancestors(f"p{n % 63}d{n % 10}g{n % 200}")
     assert len(hierarchy.descendants("tw")) == 63 + 630 + 126_000
-    assert time.perf_counter() - started < 10
