@@ -66,7 +66,11 @@ def decision(
         "threshold": extra.pop("threshold", None),
         "value": value,
         "target": target,
-        "details": {"unit_name": unit_id, "phase_name": phase_id, **extra},
+        "details": {
+            "unit_name": unit_id,
+            "phase_name": seed_cases.PHASE_NAMES[phase_id],
+            **extra,
+        },
         "decided_at": at,
     }
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import Any
 
 CAMPAIGN = "1-trieu-sang-kien"
+CAMPAIGN_NAME = "1 triệu sáng kiến"
 _ids = itertools.count(1)
 
 Event = dict[str, Any]
@@ -27,7 +29,7 @@ def envelope(
 def campaign_defined(campaign_id: str = CAMPAIGN, **kw: Any) -> Event:
     return envelope(
         "campaign.defined",
-        {"campaign_id": campaign_id, "name": "1 triệu sáng kiến"},
+        {"campaign_id": campaign_id, "name": CAMPAIGN_NAME},
         at="2022-01-01T08:00:00+07:00",
         **kw,
     )
@@ -65,13 +67,20 @@ def membership(unit_id: str, members: int, as_of: str = "2021-12-31", **kw: Any)
 
 
 def plan_set(
-    unit_id: str, phases: list[tuple[str, str, str]], targets: list[dict[str, Any]], **kw: Any
+    unit_id: str,
+    phases: list[tuple[str, str, str]],
+    targets: list[dict[str, Any]],
+    names: Mapping[str, str] | None = None,
+    **kw: Any,
 ) -> Event:
+    """A plan of ``phases`` (id, first day, last day), each named by ``names`` (else by its
+    id, as tests that only need ids do)."""
+    named = names or {}
     data = {
         "campaign_id": CAMPAIGN,
         "unit_id": unit_id,
         "phases": [
-            {"phase_id": p, "name": p, "starts_on": start, "ends_on": end}
+            {"phase_id": p, "name": named.get(p, p), "starts_on": start, "ends_on": end}
             for p, start, end in phases
         ],
         "targets": targets,

@@ -1,8 +1,10 @@
 """The two cases from the source articles, as portal events (see docs/domain.md).
 
-Ba Chẽ (Quảng Ninh): the union of government agencies, count targets 36 (phase I, to the
-end of May 2022) and 82 (phase II, June 2022 to September 2023), 118 overall.
-Bắc Kạn: ratio targets on 13,500 members, 5 % + 4 % + 6 % = 15 % (675 + 540 + 810 = 2,025).
+Both in the campaign "1 triệu sáng kiến", with the phases named as the unions name them.
+Ba Chẽ (Quảng Ninh): the union of government agencies, count targets 36 (Giai đoạn I, to the
+end of May 2022) and 82 (Giai đoạn II, June 2022 to September 2023), 118 overall.
+Bắc Kạn: ratio targets on 13,500 members, 5 % + 4 % + 6 % = 15 % (675 + 540 + 810 = 2,025)
+over Giai đoạn 1, 2 and 3.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ from services.samples.portal_events import (
 )
 
 UTC7 = dt.timezone(dt.timedelta(hours=7))
+PHASE_NAMES = {
+    "bc-1": "Giai đoạn I",
+    "bc-2": "Giai đoạn II",
+    "bk-1": "Giai đoạn 1",
+    "bk-2": "Giai đoạn 2",
+    "bk-3": "Giai đoạn 3",
+}
+"""Each seed phase's name, as the two unions name their phases."""
 
 
 def hierarchy() -> list[dict[str, Any]]:
@@ -54,6 +64,7 @@ def plans() -> list[dict[str, Any]]:
                 {"phase_id": "bc-2", "kind": "count", "value": 82},
                 {"phase_id": None, "kind": "count", "value": 118},
             ],
+            names=PHASE_NAMES,
         ),
         plan_set(
             "bac-kan",
@@ -68,6 +79,7 @@ def plans() -> list[dict[str, Any]]:
                 {"phase_id": "bk-3", "kind": "ratio_of_members", "value": "0.06"},
                 {"phase_id": None, "kind": "ratio_of_members", "value": "0.15"},
             ],
+            names=PHASE_NAMES,
         ),
     ]
 

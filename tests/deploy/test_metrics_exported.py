@@ -254,9 +254,9 @@ async def test_every_metric_in_the_dashboard_and_alerts_is_exported_and_the_sql_
     ]
     missed = rows["Missed targets (phases ended)"]
     assert [(row["unit"], row["phase"], row["short by"]) for row in missed] == [
-        ("LĐLĐ tỉnh Bắc Kạn", "bk-3", 810),
-        ("LĐLĐ tỉnh Bắc Kạn", "bk-2", 540),
-        ("LĐLĐ tỉnh Bắc Kạn", "bk-1", 635),
+        ("LĐLĐ tỉnh Bắc Kạn", "Giai đoạn 3", 810),
+        ("LĐLĐ tỉnh Bắc Kạn", "Giai đoạn 2", 540),
+        ("LĐLĐ tỉnh Bắc Kạn", "Giai đoạn 1", 635),
     ]
     assert rows["Units at risk (running phases)"] == []  # the sample campaign is over
     assert set(rows) == set(dashboard_sql(dashboard()))

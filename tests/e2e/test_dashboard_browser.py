@@ -135,7 +135,9 @@ async def test_an_official_finds_bac_kan_and_reads_the_figures_the_api_gives(
 
     await page.get_by_role("link", name="English").click()
     await expect(page.get_by_role("heading", name="Targets by phase")).to_be_visible()
-    await expect(page.get_by_role("heading", name="Progress over time: bk-1")).to_be_visible()
+    await expect(
+        page.get_by_role("heading", name="Progress over time: Giai đoạn 1")
+    ).to_be_visible()
     await expect(page.locator('tr[data-phase="bk-1"]')).to_contain_text("At risk")
     await expect(page.locator('tr[data-phase="bk-1"] [data-col="share"]')).to_have_text(
         f"{phases[0]['ratio'] * 100:.1f}%"

@@ -11,10 +11,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.ingest.pipeline import IngestPipeline
 from services.projector.api.app import create_query_app
 from services.projector.api.follow_up import follow_up
 from services.projector.api.queries import ReadModels
 from services.projector.api.settings import QueryApiSettings
+from services.samples.portal_events import CAMPAIGN as SAMPLE_CAMPAIGN
+from services.samples.portal_events import CAMPAIGN_NAME, campaign_defined
+from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
 from tests.conftest import FrozenClock
 from tests.unit.projector import test_follow_up
@@ -105,3 +109,16 @@ async def test_the_bi_views_created_by_the_migrations_read_on_postgresql(
 
     assert (progress.value, round(progress.ratio, 3)) == (455, 0.674)
     assert (last.day, last.submitted_cumulative) == (dt.date(2022, 5, 4), 14)
+
+
+async def test_campaign_names_come_from_the_reference_stream_on_postgresql(
+    postgres_url: str,
+) -> None:
+    engine = create_engine(postgres_url)
+    try:
+        await IngestPipeline(SqlEventStore(engine, outbox=False)).submit([campaign_defined()])
+        names = await ReadModels(engine).campaign_names([SAMPLE_CAMPAIGN, "unknown"])
+    finally:
+        await engine.dispose()
+
+    assert names == {SAMPLE_CAMPAIGN: CAMPAIGN_NAME, "unknown": "unknown"}

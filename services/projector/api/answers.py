@@ -238,15 +238,17 @@ async def report_download(
     unit: Unit,
     campaign_id: str,
     kind: ReportFormat,
+    as_of: dt.datetime | None = None,
     *,
     restated: bool = False,
 ) -> Response:
-    """The printed report as a file to save; children ranked in the unit's current phase;
-    ``restated``: the unit and its children with their predecessors' initiatives."""
+    """The printed report as a file to save: the unit's figures now or at ``as_of``, as
+    :func:`progress_of` answers them, and its children (current figures) ranked in the phase
+    running at that instant; ``restated``: with their predecessors' initiatives."""
     now = context.clock()
-    summary = await progress_of(context, unit, campaign_id, None, restated=restated)
+    summary = await progress_of(context, unit, campaign_id, as_of, restated=restated)
     phases = [*summary.phases, *([summary.total] if summary.total else [])]
-    current = current_phase(phases, now.astimezone(CAMPAIGN_ZONE).date())
+    current = current_phase(phases, summary.evaluated_at.astimezone(CAMPAIGN_ZONE).date())
     ranking = await children_of(
         context,
         unit,
@@ -255,7 +257,8 @@ async def report_download(
         Sort.RATIO,
         restated=restated,
     )
-    rows = reports.report_rows(summary, ranking, now)
+    names = await context.read.campaign_names([campaign_id])
+    rows = reports.report_rows(summary, ranking, names[campaign_id], now)
     body, media_type = (
         (reports.to_csv(rows), reports.CSV_TYPE)
         if kind == "csv"

@@ -112,6 +112,15 @@ Include = Annotated[
 ]
 
 
+ReportAsOf = Annotated[
+    Instant | None,
+    Query(
+        description="The unit's figures, targets and statuses at this instant, as /progress "
+        "answers them (it needs a UTC offset); the children's figures stay current"
+    ),
+]
+
+
 @router.get("/units", summary="Find units by name, with or without diacritics")
 async def search_units(
     context: Context,
@@ -224,10 +233,14 @@ async def initiatives(
     responses={200: {"content": {reports.CSV_TYPE: {}}}},
 )
 async def report_csv(
-    context: Context, unit: ScopedUnit, campaign_id: Campaign, include: Include = None
+    context: Context,
+    unit: ScopedUnit,
+    campaign_id: Campaign,
+    as_of: ReportAsOf = None,
+    include: Include = None,
 ) -> Response:
     return await report_download(
-        context, unit, campaign_id, "csv", restated=include == "predecessors"
+        context, unit, campaign_id, "csv", as_of, restated=include == "predecessors"
     )
 
 
@@ -238,10 +251,14 @@ async def report_csv(
     responses={200: {"content": {reports.XLSX_TYPE: {}}}},
 )
 async def report_xlsx(
-    context: Context, unit: ScopedUnit, campaign_id: Campaign, include: Include = None
+    context: Context,
+    unit: ScopedUnit,
+    campaign_id: Campaign,
+    as_of: ReportAsOf = None,
+    include: Include = None,
 ) -> Response:
     return await report_download(
-        context, unit, campaign_id, "xlsx", restated=include == "predecessors"
+        context, unit, campaign_id, "xlsx", as_of, restated=include == "predecessors"
     )
 
 

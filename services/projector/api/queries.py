@@ -18,11 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.projector.deltas import WHOLE_CAMPAIGN
-from shared.contracts.base import LATEST_INSTANT
+from shared.contracts.base import LATEST_INSTANT, REFERENCE_STREAM
 from shared.contracts.campaigns import Metric
 from shared.domain.progress import metric_statuses
 from shared.persistence.schema import (
     STATUS_COLUMNS,
+    events,
     rm_breakdowns,
     rm_closure,
     rm_initiative_history,
@@ -316,6 +317,7 @@ class ReadModels:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._campaign_names: dict[str, str] = {}
 
     @property
     def engine(self) -> AsyncEngine:
@@ -379,6 +381,20 @@ class ReadModels:
             sa.select(rm_series_daily.c.campaign_id).where(rm_series_daily.c.unit_id == unit_id),
         ).order_by("campaign_id")
         return [row.campaign_id for row in await self._rows(query)]
+
+    async def campaign_names(self, campaign_ids: Sequence[str]) -> dict[str, str]:
+        """Each campaign's name, its id where none is known.
+
+        No read model keeps campaigns, so the names come from the ``campaign.defined`` facts
+        of the reference stream; a campaign is defined once, so a name found is kept.
+        """
+        if any(c not in self._campaign_names for c in campaign_ids):
+            query = sa.select(events.c.data).where(
+                events.c.stream_id == REFERENCE_STREAM, events.c.type == "campaign.defined"
+            )
+            for row in await self._rows(query):
+                self._campaign_names[row.data["campaign_id"]] = row.data["name"]
+        return {c: self._campaign_names.get(c, c) for c in campaign_ids}
 
     async def phases(
         self,

@@ -5,10 +5,14 @@ so wherever they are named; and a child without a plan is ranked with its real c
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
+import zipfile
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -18,7 +22,7 @@ from services.projector.api.app import create_query_app
 from services.projector.api.dashboard import page as unit_page_module
 from services.projector.api.dashboard.session import COOKIE
 from services.projector.api.settings import QueryApiSettings
-from services.samples.portal_events import CAMPAIGN
+from services.samples.portal_events import CAMPAIGN, CAMPAIGN_NAME
 from shared.persistence.engine import create_engine
 from tests.conftest import FrozenClock
 from tests.dashboard_seed import ADMIN, BA_CHE, NASTY_NAME, TOKENS, project_seed_cases
@@ -182,7 +186,9 @@ async def test_bac_kan_as_of_12_may_shows_the_json_apis_figures(
     client: httpx.AsyncClient,
 ) -> None:
     expected = await api(client, "/v1/units/bac-kan/progress", as_of=AS_OF)
-    for as_of in (AS_OF, "2022-05-12T13:30"):  # the form's local time means the same instant
+    # The field's dd/mm/yyyy hh:mm, and an address's ISO instant with or without its offset
+    # (local time), mean the same instant.
+    for as_of in (AS_OF, "2022-05-12T13:30", "12/05/2022 13:30", " 12/5/2022  13:30 "):
         body = (await page(client, "/units/bac-kan", as_of=as_of)).text
 
         for phase in [*expected["phases"], expected["total"]]:
@@ -193,7 +199,7 @@ async def test_bac_kan_as_of_12_may_shows_the_json_apis_figures(
         assert cells(body, "bk-1")["value"] == "455"
         assert cells(body, "bk-1")["share"] == "67,4 %"
         assert cells(body, "bk-1")["status"] == "Chậm tiến độ"
-        assert 'value="2022-05-12T13:30"' in body
+        assert 'value="12/05/2022 13:30"' in body
 
 
 async def test_english_words_and_numbers_and_links_keep_the_language(
@@ -431,3 +437,188 @@ async def test_a_long_follow_up_list_shows_its_first_units_and_links_to_all(
         f'<a href="/units/vgcl/follow-up?campaign={CAMPAIGN}&amp;lang=vi">Xem tất cả 2 đơn vị</a>'
         in response.text
     )
+
+
+# -- the "as of" field ----------------------------------------------------------------------
+
+
+async def test_the_as_of_field_is_dd_mm_yyyy_text_in_every_language(
+    client: httpx.AsyncClient,
+) -> None:
+    vi = (await page(client, "/units/bac-kan")).text
+    en = (await page(client, "/units/bac-kan", lang="en", as_of=AS_OF)).text
+
+    for body in (vi, en):
+        field = re.search(r'<input id="as_of"[^>]*>', body)
+        assert field
+        assert 'type="text"' in field.group(0)  # not the browser's locale-bound picker
+        assert 'placeholder="dd/mm/yyyy hh:mm"' in field.group(0)
+        assert "pattern=" in field.group(0)
+    assert "ngày/tháng/năm giờ:phút, ví dụ 12/05/2022 13:30" in vi
+    assert "day/month/year hour:minute, e.g. 12/05/2022 13:30" in en
+    assert 'value="12/05/2022 13:30"' in en
+
+
+async def test_a_day_alone_is_the_end_of_that_day(client: httpx.AsyncClient) -> None:
+    expected = await api(
+        client, "/v1/units/bac-kan/progress", as_of="2022-05-12T23:59:59.999999+07:00"
+    )
+    body = (await page(client, "/units/bac-kan", as_of="12/05/2022")).text
+
+    assert cells(body, "bk-1")["value"] == str(expected["phases"][0]["value"])
+    assert 'value="12/05/2022"' in body
+
+
+async def test_an_as_of_the_page_cannot_read_is_explained_beside_the_field(
+    client: httpx.AsyncClient,
+) -> None:
+    for bad in ("05/13/2022 13:30", "12/05/2022 25:00", "hôm qua", "12/05/1999"):
+        response = await page(client, "/units/bac-kan", as_of=bad)
+
+        assert response.status_code == 422
+        assert 'aria-invalid="true"' in response.text
+        assert f"Không đọc được thời điểm “{html.escape(bad)}”" in response.text
+        assert cells(response.text, "bk-1")["value"] == "475"  # the current figures
+    english = await page(client, "/units/bac-kan", lang="en", as_of="05/13/2022")
+    assert "“05/13/2022” is not a moment this page can read" in english.text
+
+
+# -- names, not ids -------------------------------------------------------------------------
+
+
+async def test_pages_name_the_campaign_and_the_phases(client: httpx.AsyncClient) -> None:
+    unit = (await page(client, "/units/bac-kan")).text
+    ba_che = (await page(client, "/units/bache-khoi-cq", lang="en")).text
+    follow_up = (await page(client, "/units/vgcl/follow-up", campaign=CAMPAIGN)).text
+
+    for body in (unit, ba_che, follow_up):
+        assert f"<strong>{CAMPAIGN_NAME}</strong>" in body
+        assert f">{CAMPAIGN}<" not in body
+    assert [
+        re.sub(r"<[^>]+>", "", name).strip()
+        for name in re.findall(
+            r'<tr data-phase="[^"]*"[^>]*>\s*<th scope="row"><a [^>]*>([^<]+)</a>', unit
+        )
+    ] == ["Giai đoạn 1", "Giai đoạn 2", "Giai đoạn 3", "Cả phong trào"]
+    assert "Progress over time: Giai đoạn II" not in ba_che
+    assert "Giai đoạn I<" in ba_che
+    assert "Giai đoạn 1 · " in follow_up  # each unit's phase, by name
+    assert ">bk-1<" not in unit
+    assert "bk-1 ·" not in follow_up
+
+
+# -- reports --------------------------------------------------------------------------------
+
+
+async def report(client: httpx.AsyncClient, unit_id: str, kind: str, **params: str) -> bytes:
+    response = await client.get(
+        f"/v1/units/{unit_id}/report.{kind}",
+        params=params,
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+async def test_the_csv_report_as_of_is_the_progress_answer_at_that_instant(
+    client: httpx.AsyncClient,
+) -> None:
+    expected = await api(client, "/v1/units/bac-kan/progress", as_of=AS_OF)
+    body = await report(client, "bac-kan", "csv", as_of=AS_OF)
+    current = await report(client, "bac-kan", "csv")
+
+    assert body.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM, for Excel
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[:4] == [
+        ["Đơn vị", "LĐLĐ tỉnh Bắc Kạn"],
+        ["Phong trào", CAMPAIGN_NAME],
+        ["Số liệu tại thời điểm", "2022-05-12T13:30:00+07:00", "Asia/Ho_Chi_Minh"],
+        ["Thời điểm lập", "2022-05-12T13:30:00+07:00", "Asia/Ho_Chi_Minh"],
+    ]
+    statuses = {
+        "at_risk": "Chậm tiến độ",
+        "not_started": "Chưa bắt đầu",
+        "on_track": "Đúng tiến độ",
+    }
+    assert rows[6:10] == [
+        [
+            phase["name"] or "Cả phong trào",
+            phase["starts_on"],
+            phase["ends_on"],
+            str(phase["target"]),
+            str(phase["value"]),
+            f"{phase['ratio'] * 100:.1f}",
+            statuses[phase["status"]],
+        ]
+        for phase in [*expected["phases"], expected["total"]]
+    ]
+    assert rows[6][:5] == ["Giai đoạn 1", "2022-01-01", "2022-05-31", "675", "455"]
+    assert rows[11] == ["Đơn vị trực thuộc, Giai đoạn 1, số liệu hiện tại"]
+    now = list(csv.reader(io.StringIO(current.decode("utf-8-sig"))))
+    assert now[6][4] == "475"  # without as_of: the current figures
+    assert now[11] == ["Đơn vị trực thuộc, Giai đoạn 1"]
+
+
+async def test_a_report_as_of_needs_an_offset_as_progress_does(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get(
+        "/v1/units/bac-kan/report.csv",
+        params={"as_of": "2022-05-12T13:30"},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
+    refused = await page(client, "/units/bac-kan/report.xlsx", campaign=CAMPAIGN, as_of="x")
+
+    assert response.status_code == 422
+    assert refused.status_code == 422
+
+
+def sheet_cells(workbook: bytes) -> dict[str, tuple[str, str]]:
+    """Each cell of the first sheet: (its text or number, its number format)."""
+    with zipfile.ZipFile(io.BytesIO(workbook)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+        strings = re.findall(r"<t[^>]*>([^<]*)</t>", archive.read("xl/sharedStrings.xml").decode())
+        styles = archive.read("xl/styles.xml").decode()
+    codes = dict(re.findall(r'<numFmt numFmtId="(\d+)" formatCode="([^"]*)"', styles))
+    codes |= {"0": "General", "3": "#,##0", "10": "0.00%"}
+    xfs = re.findall(r'<xf numFmtId="(\d+)"', styles.split("<cellXfs")[1])
+    found = {}
+    for ref, attributes, value in re.findall(r'<c r="(\w+)"([^>]*)><v>([^<]*)</v>', sheet):
+        style = re.search(r's="(\d+)"', attributes)
+        shown = strings[int(value)] if 't="s"' in attributes else value
+        found[ref] = (
+            html.unescape(shown),
+            html.unescape(codes[xfs[int(style.group(1))] if style else "0"]),
+        )
+    return found
+
+
+async def test_the_xlsx_report_has_names_and_vietnamese_formats(
+    client: httpx.AsyncClient,
+) -> None:
+    cells_ = sheet_cells(await report(client, "bac-kan", "xlsx", as_of=AS_OF))
+
+    assert cells_["B2"] == (CAMPAIGN_NAME, "General")
+    # 12 May 2022 13:30 local as an Excel date and time, shown dd/mm/yyyy hh:mm.
+    assert cells_["B3"] == ("44693.5625", "dd/mm/yyyy hh:mm")
+    assert cells_["A7"][0] == "Giai đoạn 1"
+    assert cells_["B7"] == ("44562", "dd/mm/yyyy")  # 1 January 2022
+    assert cells_["D7"] == ("675", "#,##0")
+    assert cells_["E7"] == ("455", "#,##0")
+    assert cells_["F7"][1] == "0.0%"
+    assert round(float(cells_["F7"][0]), 4) == 0.6741
+    assert cells_["G7"][0] == "Chậm tiến độ"
+    assert cells_["A10"][0] == "Cả phong trào"
+    assert cells_["D10"] == ("2025", "#,##0")  # Excel in Vietnamese shows 2.025
+    assert CAMPAIGN not in {text for text, _ in cells_.values()}
+
+
+async def test_the_dashboards_exports_keep_the_pages_as_of(client: httpx.AsyncClient) -> None:
+    body = (await page(client, "/units/bac-kan", as_of="12/05/2022 13:30")).text
+    [link] = re.findall(r'href="/units/bac-kan/report\.csv\?([^"]+)"', body)
+    query = dict(parse_qsl(html.unescape(link)))
+    download = await page(client, "/units/bac-kan/report.csv", **query)
+    original = await report(client, "bac-kan", "csv", campaign_id=CAMPAIGN, as_of=AS_OF)
+
+    assert query["as_of"] == AS_OF
+    assert download.content == original

@@ -2,7 +2,9 @@
 
 Each language is one :class:`Words` value, so a missing translation is a type error, not
 an empty label. Numbers follow the language (1.234 and 67,4 % in Vietnamese; 1,234 and
-67.4% in English); dates and times are local to the campaign (Asia/Ho_Chi_Minh).
+67.4% in English); dates and times are local to the campaign (Asia/Ho_Chi_Minh), written
+dd/mm/yyyy in Vietnamese and "12 May 2022" in English; the "as of" field is dd/mm/yyyy in
+both.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ class Words:
     no_points: str
     as_of: str
     as_of_note: str
+    as_of_hint: str
+    """How to write the "as of" field; the same dd/mm/yyyy in every language."""
+    as_of_invalid: str
     as_of_show: str
     as_of_clear: str
     current_figures_note: str
@@ -157,6 +162,11 @@ VIETNAMESE = Words(
     no_points="Chưa có số liệu trong giai đoạn này.",
     as_of="Số liệu tại thời điểm",
     as_of_note="Bảng chỉ tiêu tính chính xác tại thời điểm đã chọn.",
+    as_of_hint="ngày/tháng/năm giờ:phút, ví dụ 12/05/2022 13:30; chỉ có ngày: cuối ngày đó",
+    as_of_invalid=(
+        "Không đọc được thời điểm “{text}”: hãy nhập ngày/tháng/năm và giờ:phút, "
+        "ví dụ 12/05/2022 13:30. Đang hiển thị số liệu hiện tại."
+    ),
     as_of_show="Xem",
     as_of_clear="Về hiện tại",
     current_figures_note=(
@@ -259,6 +269,11 @@ ENGLISH = Words(
     no_points="No figures in this phase yet.",
     as_of="Figures as of",
     as_of_note="The targets table is exact at the chosen moment.",
+    as_of_hint="day/month/year hour:minute, e.g. 12/05/2022 13:30; a day alone: its end",
+    as_of_invalid=(
+        "“{text}” is not a moment this page can read: write day/month/year and "
+        "hour:minute, e.g. 12/05/2022 13:30. Current figures are shown."
+    ),
     as_of_show="Show",
     as_of_clear="Back to now",
     current_figures_note=(
@@ -350,6 +365,14 @@ class Formats:
     def instant(self, at: dt.datetime) -> str:
         local = at.astimezone(CAMPAIGN_ZONE)
         return f"{self.date(local.date())} {local:%H:%M}"
+
+    def as_of_field(self, at: dt.datetime) -> str:
+        """``at`` as the "as of" field takes it back: dd/mm/yyyy hh:mm in every language
+        (browsers' own date pickers follow their locale, often mm/dd/yyyy), a day's end as
+        the day alone."""
+        local = at.astimezone(CAMPAIGN_ZONE)
+        day = f"{local:%d/%m/%Y}"
+        return day if local.time() == dt.time.max else f"{day} {local:%H:%M}"
 
     def month(self, day: dt.date) -> str:
         """A chart's month tick: T5/2022, or May 2022."""

@@ -45,6 +45,8 @@ class UnitPage:
     trail: list[Unit]
     """Ancestors inside the viewer's scope, the highest first."""
     campaigns: list[str]
+    campaign_names: Mapping[str, str]
+    """Each campaign's name, for the switcher and the header (its id where none is known)."""
     evaluated_at: dt.datetime
     as_of: dt.datetime | None
     campaign_id: str | None = None
@@ -105,6 +107,7 @@ async def unit_page(
         unit=unit,
         trail=ancestors if scope.is_admin else _below(ancestors, scope.unit_id),
         campaigns=campaigns,
+        campaign_names=await context.read.campaign_names(campaigns),
         evaluated_at=at,
         as_of=as_of,
     )
@@ -129,6 +132,7 @@ async def unit_page(
         unit=base.unit,
         trail=base.trail,
         campaigns=campaigns,
+        campaign_names=base.campaign_names,
         evaluated_at=at,
         as_of=as_of,
         campaign_id=chosen_campaign,

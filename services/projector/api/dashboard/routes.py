@@ -90,19 +90,40 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
+AS_OF_PATTERNS = ("%d/%m/%Y %H:%M", "%d/%m/%Y")
+"""What the page's "as of" field takes: a local day and time, or a day alone (its end)."""
+
+
 def parse_as_of(text: str | None) -> dt.datetime | None:
-    """An instant from the page's form (local, no offset) or an ISO one with an offset."""
+    """An instant from the page's field (dd/mm/yyyy [hh:mm], local time, whatever the
+    browser's locale) or an address's ISO instant (with an offset, else local).
+
+    Raises ``HTTPException`` (422) for anything else, or a year outside 2000–2100.
+    """
+    text = (text or "").strip()
     if not text:
         return None
     try:
-        moment = dt.datetime.fromisoformat(text)
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=CAMPAIGN_ZONE)
-        return within_campaign_years(moment)
+        return within_campaign_years(_moment(text))
     except ValueError as error:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"as_of {text[:40]!r} is not a date and time between 2000 and 2100",
+            f"as_of {text[:40]!r} is not a day and time dd/mm/yyyy hh:mm "
+            "(or an ISO instant) between 2000 and 2100",
         ) from error
+
+
+def _moment(text: str) -> dt.datetime:
+    for pattern in AS_OF_PATTERNS:
+        try:
+            moment = dt.datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+        if pattern == "%d/%m/%Y":
+            moment = dt.datetime.combine(moment.date(), dt.time.max)
+        return moment.replace(tzinfo=CAMPAIGN_ZONE)
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=CAMPAIGN_ZONE)
 
 
 @dashboard_router.get("/units/{unit_id}")
@@ -115,7 +136,13 @@ async def unit(
     phase: str | None = None,
     as_of: str | None = None,
 ) -> HTMLResponse:
+    """The unit's page; an "as of" it cannot read shows the current figures and, beside the
+    field, what it expects (422), so the reader can correct it."""
     shown = await scoped_unit(context, scope, unit_id)
+    try:
+        moment, invalid = parse_as_of(as_of), None
+    except HTTPException:
+        moment, invalid = None, as_of
     page = await unit_page(
         context,
         scope,
@@ -123,9 +150,18 @@ async def unit(
         Formats(language_of(request)),
         campaign_id=campaign,
         phase_id=phase,
-        as_of=parse_as_of(as_of),
+        as_of=moment,
     )
-    return render(request, "unit.html", page=page, phase_asked=phase, zone=CAMPAIGN_ZONE)
+    return render(
+        request,
+        "unit.html",
+        status_code=status.HTTP_200_OK
+        if invalid is None
+        else status.HTTP_422_UNPROCESSABLE_CONTENT,
+        page=page,
+        phase_asked=phase,
+        as_of_invalid=invalid,
+    )
 
 
 @dashboard_router.get("/units/{unit_id}/follow-up")
@@ -141,7 +177,14 @@ async def follow_up(
     """The whole follow-up list of the JSON API, page by page, for the unit page's link."""
     shown = await scoped_unit(context, scope, unit_id)
     answer = await follow_up_of(context, shown, campaign, phase, page)
-    return render(request, "follow_up.html", answer=answer, phase_asked=phase)
+    names = await context.read.campaign_names([campaign])
+    return render(
+        request,
+        "follow_up.html",
+        answer=answer,
+        campaign_name=names[campaign],
+        phase_asked=phase,
+    )
 
 
 @dashboard_router.get("/units/{unit_id}/report.{kind}")
@@ -151,8 +194,10 @@ async def report(
     unit_id: str,
     kind: Literal["csv", "xlsx"],
     campaign: str,
+    as_of: str | None = None,
 ) -> Response:
-    """The JSON API's printed report, for a browser signed in with its cookie."""
-    return await report_download(
-        context, await scoped_unit(context, scope, unit_id), campaign, kind
-    )
+    """The JSON API's printed report, for a browser signed in with its cookie; ``as_of`` as
+    the unit's page takes it."""
+    moment = parse_as_of(as_of)
+    shown = await scoped_unit(context, scope, unit_id)
+    return await report_download(context, shown, campaign, kind, moment)
