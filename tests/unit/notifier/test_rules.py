@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.notifier.rules import (
@@ -162,6 +162,7 @@ instants = st.datetimes(
 )
 
 
+@settings(deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(0, 800), st.sampled_from([None, 300, 675]), instants), max_size=25
