@@ -141,10 +141,11 @@ def load(
 ) -> None:
     """Bulk-load portal events from NDJSON files through ingest's validation.
 
-    Every line is checked like an event from Kafka or HTTP. Rejected lines
-    are also dead-lettered with their FILE:LINE, so nothing is lost. Facts
+    Every line is checked like an event from Kafka or HTTP. Each rejected
+    line is printed as FILE:LINE: code: message (the first 100) and
+    dead-lettered, so nothing is lost (`initiatives dead-letters`). Facts
     that come before the fact they refer to are retried once all files are
-    read.
+    read; the summary counts this run's events only.
 
     An embedded SQLite database is migrated automatically; any other
     database must have been migrated with `initiatives migrate`.
@@ -167,14 +168,25 @@ def load(
     settings = IngestSettings()
     if batch_size is not None:
         settings = settings.model_copy(update={"batch_size": batch_size})
+    _quiet_per_event_log()
     try:
         with load_progress(Console(stderr=True)) as progress:
             summary = _run(load_into_database(files, settings, progress), settings.database_url)
     except OSError as refused:
         typer.echo(f"cannot load: {refused}", err=True)
         raise typer.Exit(code=2) from None
+    for line in summary.rejection_lines():
+        typer.echo(line)
     Console().print(summary.render())
     raise typer.Exit(code=0 if summary.complete else 1)
+
+
+def _quiet_per_event_log() -> None:
+    """An operator command prints each event's outcome with its origin itself; ingest's
+    per-event log line would repeat it bare ("portal event rejected") on stderr."""
+    import logging
+
+    logging.getLogger("services.ingest.intake").setLevel(logging.ERROR)
 
 
 @app.command("api-key-hash")

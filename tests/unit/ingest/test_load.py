@@ -174,3 +174,55 @@ def _embedded(database: Path) -> dict[str, str | None]:
         "KAFKA_BOOTSTRAP_SERVERS": None,
         "INITIATIVES_KAFKA_BOOTSTRAP_SERVERS": None,
     }
+
+
+def test_the_load_command_prints_each_rejection_with_file_and_line_and_counts_this_run_only(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "x.db"
+    earlier = write_ndjson(tmp_path / "earlier.ndjson", [submitted("sk-8", "gone-unit")])
+    CliRunner().invoke(cli, ["load", str(earlier)], env=_embedded(database))
+    invalid = submitted("sk-2", "bk-cdcs-1")
+    del invalid["data"]["title"]
+    path = write_ndjson(
+        tmp_path / "mixed.ndjson",
+        [
+            *small_tree(),  # 1-6
+            submitted("sk-1", "bk-cdcs-1"),  # 7
+            '{"event_id": "broken", "type": ',  # 8
+            invalid,  # 9
+            submitted("sk-9", "no-such-unit"),  # 10
+        ],
+    )
+
+    result = CliRunner().invoke(cli, ["load", str(path)], env=_embedded(database))
+
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[:3] == [
+        f"{path}:8: malformed_json: Expecting value: line 1 column 32 (char 31)",
+        f"{path}:9: invalid_data: initiative.submitted: data.title: Field required",
+        f"{path}:10: unknown_unit: cannot file initiative 'sk-9' under unit 'no-such-unit': "
+        "unit 'no-such-unit' is not registered (still parked)",
+    ]
+    assert "portal event" not in result.stderr
+    rows = {
+        line.strip("│ ").split("│")[0].strip(): line.split("│")[2].strip()
+        for line in result.stdout.splitlines()
+        if line.count("│") == 3
+    }
+    assert rows["accepted"] == "7"
+    assert rows["rejected: malformed_json"] == rows["rejected: invalid_data"] == "1"
+    assert rows["still parked"] == "1", "the earlier run's parked fact is not this run's"
+
+
+def test_the_load_command_lists_the_first_100_rejections_then_how_many_more(
+    tmp_path: Path,
+) -> None:
+    path = write_ndjson(tmp_path / "bad.ndjson", ["not json"] * 103)
+
+    result = CliRunner().invoke(cli, ["load", str(path)], env=_embedded(tmp_path / "x.db"))
+
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{path}:1: malformed_json: ")
+    assert lines[99].startswith(f"{path}:100: malformed_json: ")
+    assert lines[100] == "… and 3 more rejections"
