@@ -203,7 +203,9 @@ class SqlDeadLetters:
         still refused their new code and reason (keeping their id and first date)."""
         async with self._engine.begin() as connection:
             if removed:
-                await connection.execute(dead_letters.delete().where(dead_letters.c.id.in_(removed)))
+                await connection.execute(
+                    dead_letters.delete().where(dead_letters.c.id.in_(removed))
+                )
             for stored in refreshed:
                 await connection.execute(
                     dead_letters.update()

@@ -158,7 +158,7 @@ class LoadSummary:
 def _first(lines: Iterable[str], total: int, what: str) -> list[str]:
     shown = list(lines)
     more = total - len(shown)
-    return shown + [f"… and {more:,} more {what}"] if more else shown
+    return [*shown, f"… and {more:,} more {what}"] if more else shown
 
 
 class EventRateColumn(ProgressColumn):
