@@ -65,6 +65,8 @@ class DeadLetter:
     code: str
     message: str
     origin: Origin
+    key: bytes | None = None
+    """The Kafka record's key, kept on the DLQ so a replay lands on the same partition."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,9 @@ class KafkaDeadLetters:
     async def send(self, letters: Sequence[DeadLetter]) -> None:
         now = self._clock().isoformat().encode()
         acks = [
-            await self._producer.send(self._topic, value=letter.raw, headers=_headers(letter, now))
+            await self._producer.send(
+                self._topic, value=letter.raw, key=letter.key, headers=_headers(letter, now)
+            )
             for letter in letters
         ]
         for ack in acks:

@@ -24,11 +24,11 @@ from shared.dead_letters import DeadLetter, Origin, Selection
 
 @dataclass(frozen=True)
 class KafkaLetter:
-    """A DLQ record read back: its place in the DLQ, key, letter and date."""
+    """A DLQ record read back: its place in the DLQ, the letter (with the record's key)
+    and its date."""
 
     partition: int
     offset: int
-    key: bytes | None
     letter: DeadLetter
     dead_lettered_at: dt.datetime
 
@@ -62,8 +62,9 @@ def _letter(record: ConsumerRecord[Any, Any]) -> KafkaLetter:
         headers.get("x-error-code", "unknown"),
         headers.get("x-error-message", ""),
         origin,
+        record.key,
     )
-    return KafkaLetter(record.partition, record.offset, record.key, letter, at)
+    return KafkaLetter(record.partition, record.offset, letter, at)
 
 
 async def read_letters(settings: IngestSettings, selection: Selection) -> list[KafkaLetter]:
@@ -163,7 +164,7 @@ async def replay_letters(
             await producer.send(
                 settings.input_topic,
                 value=x.letter.raw,
-                key=x.key,
+                key=x.letter.key,
                 headers=[("x-replayed-from", f"{settings.dead_letters}/{x.id}".encode())],
             )
             for x in letters
