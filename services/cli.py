@@ -285,12 +285,12 @@ def _ingest_settings(from_kafka: bool = False) -> IngestSettings:
 
 
 def _show(renderable: RenderableType) -> None:
-    """Print a report; piped or captured, 200 columns wide so each row stays one line."""
+    """Print a report; piped or captured, as wide as it takes to keep each row one line."""
     from rich.console import Console
 
     console = Console()
     if not console.is_terminal:
-        console.width = 200
+        console.width = 1000
     console.print(renderable)
 
 
