@@ -25,6 +25,7 @@ class KafkaPosition(Protocol):
     topic: str
     partition: int
     offset: int
+    key: bytes | None
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class Origin:
     partition: int | None = None
     offset: int | None = None
     detail: str | None = None
+    key: str | None = None
+    """A Kafka record's key (an initiative or unit id), kept with a parked fact and on its
+    dead letter, so a replay lands on the same partition as the rest of its stream."""
 
     def as_dict(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value is not None}
@@ -47,7 +51,8 @@ class Origin:
     @classmethod
     def of_record(cls, record: KafkaPosition) -> Origin:
         """A consumed Kafka record's origin: its topic, partition and offset."""
-        return cls("kafka", record.topic, record.partition, record.offset)
+        key = None if record.key is None else record.key.decode(errors="backslashreplace")
+        return cls("kafka", record.topic, record.partition, record.offset, key=key)
 
     def describe(self) -> str:
         """Where to look, as an operator writes it: ``FILE:LINE``, ``topic/partition/offset``,
@@ -65,8 +70,6 @@ class DeadLetter:
     code: str
     message: str
     origin: Origin
-    key: bytes | None = None
-    """The Kafka record's key, kept on the DLQ so a replay lands on the same partition."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,10 @@ class KafkaDeadLetters:
         now = self._clock().isoformat().encode()
         acks = [
             await self._producer.send(
-                self._topic, value=letter.raw, key=letter.key, headers=_headers(letter, now)
+                self._topic,
+                value=letter.raw,
+                key=None if letter.origin.key is None else letter.origin.key.encode(),
+                headers=_headers(letter, now),
             )
             for letter in letters
         ]

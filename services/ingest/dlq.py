@@ -24,8 +24,8 @@ from shared.dead_letters import DeadLetter, Origin, Selection
 
 @dataclass(frozen=True)
 class KafkaLetter:
-    """A DLQ record read back: its place in the DLQ, the letter (with the record's key)
-    and its date."""
+    """A DLQ record read back: its place in the DLQ, the letter (its origin holds the
+    record's key) and its date."""
 
     partition: int
     offset: int
@@ -50,6 +50,7 @@ def _letter(record: ConsumerRecord[Any, Any]) -> KafkaLetter:
         number("x-source-partition"),
         number("x-source-offset"),
         headers.get("x-source-detail"),
+        None if record.key is None else record.key.decode(errors="backslashreplace"),
     )
     written = headers.get("x-dead-lettered-at")
     at = (
@@ -62,7 +63,6 @@ def _letter(record: ConsumerRecord[Any, Any]) -> KafkaLetter:
         headers.get("x-error-code", "unknown"),
         headers.get("x-error-message", ""),
         origin,
-        record.key,
     )
     return KafkaLetter(record.partition, record.offset, letter, at)
 
@@ -164,7 +164,7 @@ async def replay_letters(
             await producer.send(
                 settings.input_topic,
                 value=x.letter.raw,
-                key=x.letter.key,
+                key=None if x.letter.origin.key is None else x.letter.origin.key.encode(),
                 headers=[("x-replayed-from", f"{settings.dead_letters}/{x.id}".encode())],
             )
             for x in letters

@@ -58,8 +58,6 @@ def _log(verdict: Verdict, origin: Origin) -> None:
 class Incoming:
     raw: bytes
     origin: Origin
-    key: bytes | None = None
-    """A Kafka record's key, for its dead letter."""
 
 
 class Fate(StrEnum):
@@ -154,9 +152,7 @@ class Intake:
         if dead_letter_rejections:
             await self.send_dead_letters(
                 [
-                    DeadLetter(
-                        item.raw, v.code or "rejected", v.message or "", item.origin, item.key
-                    )
+                    DeadLetter(item.raw, v.code or "rejected", v.message or "", item.origin)
                     for item, v in zip(items, verdicts, strict=True)
                     if v.status is VerdictStatus.REJECTED
                 ]
