@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Group, RenderableType
 from rich.text import Text
 
@@ -67,23 +68,32 @@ def _letter(record: ConsumerRecord[Any, Any]) -> KafkaLetter:
     return KafkaLetter(record.partition, record.offset, letter, at)
 
 
+async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+    """The topic's partitions, none when it does not exist (asked of the admin API, since
+    subscribing to a missing topic could create it)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="initiatives-dead-letters")
+    await admin.start()
+    try:
+        [description] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
+
+
 async def read_letters(settings: IngestSettings, selection: Selection) -> list[KafkaLetter]:
-    """The selected letters, by partition and offset, from what the topic holds now."""
+    """The selected letters, oldest first, of what the topic holds now."""
+    bootstrap = settings.kafka_bootstrap_servers or ""
+    partitions = await _partitions(bootstrap, settings.dead_letters)
+    if not partitions:
+        return []
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        bootstrap_servers=bootstrap,
         client_id="initiatives-dead-letters",
         enable_auto_commit=False,
     )
     await consumer.start()
     found: list[KafkaLetter] = []
     try:
-        await consumer.topics()  # loads the metadata partitions_for_topic answers from
-        partitions = [
-            TopicPartition(settings.dead_letters, p)
-            for p in sorted(consumer.partitions_for_topic(settings.dead_letters) or ())
-        ]
-        if not partitions:
-            return []
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
