@@ -296,9 +296,8 @@ def _show(renderable: RenderableType) -> None:
 
 dead_letters_app = typer.Typer(
     help="Input ingest refused for good: list it, show one letter, replay after a fix.\n\n"
-    "Letters are in the dead_letters table (the embedded default, and the bulk load's "
-    "letters before Kafka was configured) or, with --from-kafka, in the `<input topic>.dlq` "
-    "topic.",
+    "Letters are in the dead_letters table on the embedded default (no Kafka) or, with "
+    "--from-kafka, in the `<input topic>.dlq` topic.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )
