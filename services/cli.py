@@ -6,14 +6,21 @@ missing optional piece never breaks the others.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from benchmarks.cli import app as bench_app
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from services.ingest.settings import IngestSettings
+    from shared.dead_letters import Selection
 
 T = TypeVar("T")
 
@@ -141,10 +148,11 @@ def load(
 ) -> None:
     """Bulk-load portal events from NDJSON files through ingest's validation.
 
-    Every line is checked like an event from Kafka or HTTP. Rejected lines
-    are also dead-lettered with their FILE:LINE, so nothing is lost. Facts
+    Every line is checked like an event from Kafka or HTTP. Each rejected
+    line is printed as FILE:LINE: code: message (the first 100) and
+    dead-lettered, so nothing is lost (`initiatives dead-letters`). Facts
     that come before the fact they refer to are retried once all files are
-    read.
+    read; the summary counts this run's events only.
 
     An embedded SQLite database is migrated automatically; any other
     database must have been migrated with `initiatives migrate`.
@@ -167,14 +175,25 @@ def load(
     settings = IngestSettings()
     if batch_size is not None:
         settings = settings.model_copy(update={"batch_size": batch_size})
+    _quiet_per_event_log()
     try:
         with load_progress(Console(stderr=True)) as progress:
             summary = _run(load_into_database(files, settings, progress), settings.database_url)
     except OSError as refused:
         typer.echo(f"cannot load: {refused}", err=True)
         raise typer.Exit(code=2) from None
+    for line in summary.rejection_lines():
+        typer.echo(line)
     Console().print(summary.render())
     raise typer.Exit(code=0 if summary.complete else 1)
+
+
+def _quiet_per_event_log() -> None:
+    """An operator command prints each event's outcome with its origin itself; ingest's
+    per-event log line would repeat it bare ("portal event rejected") on stderr."""
+    import logging
+
+    logging.getLogger("services.ingest.intake").setLevel(logging.ERROR)
 
 
 @app.command("api-key-hash")
@@ -203,6 +222,217 @@ def ingest(
     from services.ingest.settings import IngestSettings
 
     _run(serve(IngestSettings(), log_level))
+
+
+def _instant(value: str) -> dt.datetime:
+    """An aware ISO 8601 instant: a naive one would mean a different moment on every host."""
+    try:
+        instant = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 date and time") from None
+    if instant.utcoffset() is None:
+        raise typer.BadParameter(
+            f"{value} has no UTC offset; write the zone, e.g. {value}+07:00 or {value}Z"
+        )
+    return instant
+
+
+Codes = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--code", metavar="CODE", help="Only this code, e.g. unknown_unit (repeat for several)"
+    ),
+]
+Since = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        parser=_instant,
+        metavar="ISO-DATETIME",
+        help="Only from this instant on, with its zone: 2022-05-12T13:30:00+07:00",
+    ),
+]
+Until = Annotated[
+    dt.datetime | None,
+    typer.Option(parser=_instant, metavar="ISO-DATETIME", help="Only before this instant"),
+]
+Limit = Annotated[int | None, typer.Option(min=1, help="At most this many, oldest first")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Say what would happen; change nothing")]
+FromKafka = Annotated[
+    bool,
+    typer.Option(
+        "--from-kafka",
+        help="Read the `<input topic>.dlq` topic (needs KAFKA_BOOTSTRAP_SERVERS), not the table",
+    ),
+]
+
+
+def _selection(
+    codes: list[str] | None, since: dt.datetime | None, until: dt.datetime | None, limit: int | None
+) -> Selection:
+    from shared.dead_letters import Selection
+
+    return Selection(tuple(codes or ()), since, until, limit)
+
+
+def _ingest_settings(from_kafka: bool = False) -> IngestSettings:
+    from services.ingest.settings import IngestSettings
+
+    settings = IngestSettings()
+    if from_kafka and settings.kafka_bootstrap_servers is None:
+        typer.echo("--from-kafka needs KAFKA_BOOTSTRAP_SERVERS", err=True)
+        raise typer.Exit(code=2)
+    return settings
+
+
+def _show(renderable: RenderableType) -> None:
+    """Print a report; piped or captured, as wide as it takes to keep each row one line."""
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        console.width = 1000
+    console.print(renderable)
+
+
+dead_letters_app = typer.Typer(
+    help="Input ingest refused for good: list it, show one letter, replay after a fix.\n\n"
+    "Letters are in the dead_letters table on the embedded default (no Kafka) or, with "
+    "--from-kafka, in the `<input topic>.dlq` topic.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(dead_letters_app, name="dead-letters")
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(
+    code: Codes = None,
+    since: Since = None,
+    until: Until = None,
+    limit: Limit = 100,
+    from_kafka: FromKafka = False,
+) -> None:
+    """List dead letters, one a line: id, when, code, origin (FILE:LINE or
+    topic/partition/offset) and the reason (shortened; `show ID` prints it all)."""
+    from services.ingest import dlq, operations
+
+    settings = _ingest_settings(from_kafka)
+    selection = _selection(code, since, until, limit)
+    if from_kafka:
+        _show(_run(dlq.list_letters(settings, selection)))
+    else:
+        _show(_run(operations.list_letters(settings, selection), settings.database_url))
+
+
+@dead_letters_app.command("show")
+def dead_letters_show(
+    letter_id: Annotated[
+        str, typer.Argument(metavar="ID", help="A number, or PARTITION/OFFSET with --from-kafka")
+    ],
+    from_kafka: FromKafka = False,
+) -> None:
+    """Print one whole dead letter: code, reason, origin and the raw payload (as text when
+    it is UTF-8). Exit status 1 when there is no such letter."""
+    from services.ingest import dlq, operations
+
+    settings = _ingest_settings(from_kafka)
+    if from_kafka:
+        shown = _run(dlq.show_letter(settings, letter_id))
+    elif letter_id.isdigit():
+        shown = _run(operations.show_letter(settings, int(letter_id)), settings.database_url)
+    else:
+        raise typer.BadParameter(f"{letter_id!r} is not a letter id (a number)")
+    if shown is None:
+        typer.echo(f"no dead letter {letter_id}", err=True)
+        raise typer.Exit(code=1)
+    _show(shown)
+
+
+@dead_letters_app.command("replay")
+def dead_letters_replay(
+    code: Codes = None,
+    since: Since = None,
+    until: Until = None,
+    limit: Limit = None,
+    dry_run: DryRun = False,
+    from_kafka: FromKafka = False,
+) -> None:
+    """Submit dead letters again through ingest's validation, after a fix.
+
+    From the table: an event valid now is appended (a duplicate stays a duplicate) or, if
+    it waits for a unit or initiative, parked, and its letter is removed; one still refused
+    keeps its letter, with the new code and reason. Letters that are not portal events
+    (the notifier's) are left alone.
+
+    With --from-kafka: the records of the DLQ topic are produced back to the input topic
+    with their key, for the running ingest to judge; those refused again come back to the
+    DLQ as new letters (use --since to take only letters after an earlier replay).
+
+    Exit status: 0 when every letter replayed went in (or was produced), 1 otherwise.
+    """
+    from services.ingest import dlq, operations
+
+    settings = _ingest_settings(from_kafka)
+    selection = _selection(code, since, until, limit)
+    _quiet_per_event_log()
+    report: operations.ReplayReport | dlq.KafkaReplay
+    if from_kafka:
+        report = _run(dlq.replay_letters(settings, selection, dry_run))
+    else:
+        report = _run(
+            operations.replay_letters(settings, selection, dry_run), settings.database_url
+        )
+    _show(report.render())
+    raise typer.Exit(code=0 if report.complete else 1)
+
+
+parked_app = typer.Typer(
+    help="Facts waiting for the unit, campaign or initiative they refer to (ingest retries "
+    "them every few seconds, and dead-letters them when their hold is over).",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(parked_app, name="parked")
+
+
+@parked_app.command("list")
+def parked_list(
+    code: Codes = None, since: Since = None, until: Until = None, limit: Limit = 100
+) -> None:
+    """List parked facts, longest waiting first: event id, when parked, code, origin, the
+    reason (shortened) and how many times they were tried."""
+    from services.ingest import operations
+
+    settings = _ingest_settings()
+    selection = _selection(code, since, until, limit)
+    _show(_run(operations.list_parked(settings, selection), settings.database_url))
+
+
+@parked_app.command("retry")
+def parked_retry(
+    code: Codes = None,
+    since: Since = None,
+    until: Until = None,
+    limit: Limit = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Retry parked facts now, as ingest's own retries do: those that fit are accepted and
+    leave the lot, those still waiting stay (with the new reason) until their hold is over,
+    those refused for good (or past their hold) are dead-lettered.
+
+    Exit status: 0 when every fact retried was accepted, 1 otherwise.
+    """
+    from services.ingest import operations
+
+    settings = _ingest_settings()
+    _quiet_per_event_log()
+    retried = _run(
+        operations.retry_parked(settings, _selection(code, since, until, limit), dry_run),
+        settings.database_url,
+    )
+    _show(retried.render())
+    report = retried.report
+    raise typer.Exit(code=0 if report.released == len(report.tried) else 1)
 
 
 projector_app = typer.Typer(

@@ -25,6 +25,7 @@ class KafkaPosition(Protocol):
     topic: str
     partition: int
     offset: int
+    key: bytes | None
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class Origin:
     partition: int | None = None
     offset: int | None = None
     detail: str | None = None
+    key: str | None = None
+    """A Kafka record's key (an initiative or unit id), kept with a parked fact and on its
+    dead letter, so a replay lands on the same partition as the rest of its stream."""
 
     def as_dict(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value is not None}
@@ -47,7 +51,17 @@ class Origin:
     @classmethod
     def of_record(cls, record: KafkaPosition) -> Origin:
         """A consumed Kafka record's origin: its topic, partition and offset."""
-        return cls("kafka", record.topic, record.partition, record.offset)
+        key = None if record.key is None else record.key.decode(errors="backslashreplace")
+        return cls("kafka", record.topic, record.partition, record.offset, key=key)
+
+    def describe(self) -> str:
+        """Where to look, as an operator writes it: ``FILE:LINE``, ``topic/partition/offset``,
+        or the channel and its detail (the portal of an HTTP request)."""
+        if self.topic is not None and self.partition is not None:
+            return f"{self.topic}/{self.partition}/{self.offset}"
+        if self.channel == "file" and self.detail:
+            return self.detail
+        return " ".join(part for part in (self.channel, self.topic, self.detail) if part)
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,45 @@ class DeadLetter:
     code: str
     message: str
     origin: Origin
+
+
+@dataclass(frozen=True)
+class StoredLetter:
+    """A dead letter kept in the ``dead_letters`` table, with its row id."""
+
+    id: int
+    letter: DeadLetter
+    dead_lettered_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which letters (or parked facts) an operator asks for: any of ``codes`` (all when
+    empty), at or after ``since`` and before ``until`` (aware instants), at most ``limit``."""
+
+    codes: tuple[str, ...] = ()
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    limit: int | None = None
+
+    def admits(self, code: str, at: dt.datetime) -> bool:
+        """The same test in Python, for letters read from a Kafka topic."""
+        return (
+            (not self.codes or code in self.codes)
+            and (self.since is None or at >= self.since)
+            and (self.until is None or at < self.until)
+        )
+
+    def where(self, code: sa.ColumnElement[str], at: sa.ColumnElement[dt.datetime]) -> list[Any]:
+        """The same test as SQL conditions on a table's code and time columns."""
+        conditions: list[Any] = []
+        if self.codes:
+            conditions.append(code.in_(self.codes))
+        if self.since is not None:
+            conditions.append(at >= self.since)
+        if self.until is not None:
+            conditions.append(at < self.until)
+        return conditions
 
 
 class DeadLetterSink(Protocol):
@@ -73,7 +126,12 @@ class KafkaDeadLetters:
     async def send(self, letters: Sequence[DeadLetter]) -> None:
         now = self._clock().isoformat().encode()
         acks = [
-            await self._producer.send(self._topic, value=letter.raw, headers=_headers(letter, now))
+            await self._producer.send(
+                self._topic,
+                value=letter.raw,
+                key=None if letter.origin.key is None else letter.origin.key.encode(),
+                headers=_headers(letter, now),
+            )
             for letter in letters
         ]
         for ack in acks:
@@ -125,6 +183,46 @@ class SqlDeadLetters:
                 ],
             )
 
+    async def find(self, selection: Selection) -> list[StoredLetter]:
+        """The selected letters, oldest first."""
+        conditions = selection.where(dead_letters.c.code, dead_letters.c.dead_lettered_at)
+        query = sa.select(dead_letters).where(*conditions).order_by(dead_letters.c.id)
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(query.limit(selection.limit))
+            return [_stored(row) for row in rows]
+
+    async def count(self, selection: Selection) -> int:
+        conditions = selection.where(dead_letters.c.code, dead_letters.c.dead_lettered_at)
+        async with self._engine.connect() as connection:
+            total = await connection.scalar(
+                sa.select(sa.func.count()).select_from(dead_letters).where(*conditions)
+            )
+        return int(total or 0)
+
+    async def get(self, letter_id: int) -> StoredLetter | None:
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    sa.select(dead_letters).where(dead_letters.c.id == letter_id)
+                )
+            ).one_or_none()
+        return None if row is None else _stored(row)
+
+    async def settle(self, removed: Sequence[int], refreshed: Sequence[StoredLetter]) -> None:
+        """After a replay, in one transaction: drop the letters that went in, and give those
+        still refused their new code and reason (keeping their id and first date)."""
+        async with self._engine.begin() as connection:
+            if removed:
+                await connection.execute(
+                    dead_letters.delete().where(dead_letters.c.id.in_(removed))
+                )
+            for stored in refreshed:
+                await connection.execute(
+                    dead_letters.update()
+                    .where(dead_letters.c.id == stored.id)
+                    .values(code=stored.letter.code, message=stored.letter.message)
+                )
+
     async def recent(self, limit: int = 100) -> list[tuple[DeadLetter, dt.datetime]]:
         async with self._engine.connect() as connection:
             rows = await connection.execute(
@@ -137,3 +235,8 @@ class SqlDeadLetters:
                 )
                 for row in rows
             ]
+
+
+def _stored(row: sa.Row[Any]) -> StoredLetter:
+    letter = DeadLetter(row.raw, row.code, row.message, Origin.from_dict(row.origin))
+    return StoredLetter(row.id, letter, row.dead_lettered_at)

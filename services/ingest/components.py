@@ -22,7 +22,7 @@ from services.ingest.pipeline import IngestPipeline
 from services.ingest.plausibility import OccurredWithin
 from services.ingest.settings import IngestSettings
 from shared.dead_letters import DeadLetterSink, KafkaDeadLetters, SqlDeadLetters
-from shared.eventstore.port import Clock, utc_now
+from shared.eventstore.port import Clock, EventStore, utc_now
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import ensure_migrated
@@ -56,6 +56,17 @@ def kafka_producer(bootstrap_servers: str) -> AIOKafkaProducer:
     )
 
 
+def ingest_pipeline(store: EventStore, settings: IngestSettings, clock: Clock) -> IngestPipeline:
+    """The pipeline with the configured limits (also over a dry-run store, for ``--dry-run``)."""
+    return IngestPipeline(
+        store,
+        max_event_bytes=settings.max_event_bytes,
+        occurred=OccurredWithin(
+            settings.earliest_occurred_at, dt.timedelta(seconds=settings.clock_skew_seconds), clock
+        ),
+    )
+
+
 @asynccontextmanager
 async def ingest_components(
     settings: IngestSettings,
@@ -84,16 +95,9 @@ async def ingest_components(
             await producer.start()
             dead_letters = KafkaDeadLetters(producer, settings.dead_letters, clock)
         parking = ParkingLot(engine, dt.timedelta(seconds=settings.park_hold_seconds), clock)
-        pipeline = IngestPipeline(
-            store,
-            max_event_bytes=settings.max_event_bytes,
-            occurred=OccurredWithin(
-                settings.earliest_occurred_at,
-                dt.timedelta(seconds=settings.clock_skew_seconds),
-                clock,
-            ),
+        intake = Intake(
+            ingest_pipeline(store, settings, clock), parking, dead_letters, metrics, clock
         )
-        intake = Intake(pipeline, parking, dead_letters, metrics, clock)
         yield IngestComponents(settings, engine, store, intake, parking, metrics, producer)
     finally:
         if producer is not None:

@@ -7,14 +7,17 @@ HTTP callers get the rejection in the response instead. Parked facts are retried
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import NamedTuple
 
 from services.ingest.metrics import IngestMetrics
-from services.ingest.parking import ParkingLot
+from services.ingest.parking import ParkedEvent, ParkingLot
 from services.ingest.pipeline import IngestPipeline
 from services.ingest.verdicts import Verdict, VerdictStatus
 from shared.dead_letters import DeadLetter, DeadLetterSink, Origin
@@ -57,11 +60,58 @@ class Incoming:
     origin: Origin
 
 
+class Fate(StrEnum):
+    """What a retry did with a parked fact."""
+
+    RELEASED = "released"
+    """Accepted now, or a duplicate of an event stored since: it left the lot."""
+    WAITING = "still parked"
+    DEAD_LETTERED = "dead-lettered"
+    """Refused for good, or still waiting when its hold was over."""
+
+
+class Retried(NamedTuple):
+    parked: ParkedEvent
+    verdict: Verdict
+    fate: Fate
+    letter: DeadLetter | None
+    """The dead letter sent when ``fate`` is ``DEAD_LETTERED``."""
+
+
+def judge_retry(parked: ParkedEvent, verdict: Verdict, now: dt.datetime) -> Retried:
+    """A retried fact's fate; also what ``--dry-run`` reports, from a dry pipeline's verdict."""
+    if verdict.status in (VerdictStatus.ACCEPTED, VerdictStatus.DUPLICATE):
+        return Retried(parked, verdict, Fate.RELEASED, None)
+    code, message = verdict.code or "rejected", verdict.message or ""
+    if verdict.status is VerdictStatus.PARKED:
+        if now < parked.retry_until:
+            return Retried(parked, verdict, Fate.WAITING, None)
+        message = (
+            f"still waiting after {parked.attempts} attempts "
+            f"since {parked.parked_at:%Y-%m-%d %H:%M:%S%z}: {message}"
+        )
+    letter = DeadLetter(parked.raw.encode(), code, message, parked.origin)
+    return Retried(parked, verdict, Fate.DEAD_LETTERED, letter)
+
+
 @dataclass
 class RetryReport:
-    released: int = 0
-    still_parked: int = 0
-    dead_lettered: Counter[str] = field(default_factory=Counter)
+    tried: list[Retried] = field(default_factory=list)
+
+    def _with(self, fate: Fate) -> list[Retried]:
+        return [retried for retried in self.tried if retried.fate is fate]
+
+    @property
+    def released(self) -> int:
+        return len(self._with(Fate.RELEASED))
+
+    @property
+    def still_parked(self) -> int:
+        return len(self._with(Fate.WAITING))
+
+    @property
+    def dead_lettered(self) -> Counter[str]:
+        return Counter(r.letter.code for r in self._with(Fate.DEAD_LETTERED) if r.letter)
 
 
 class Intake:
@@ -117,33 +167,37 @@ class Intake:
 
     async def retry_parked(self) -> RetryReport:
         """Retry parked facts, least recently tried first; dead-letter those whose hold is over."""
-        report = RetryReport()
-        now = self._clock()
-        parked = await self._parking.take(self._retry_batch)
+        return await self.retry(await self._parking.take(self._retry_batch))
+
+    async def retry(self, parked: Sequence[ParkedEvent]) -> RetryReport:
+        """Decide these parked facts again now: release what fits, park again (with the new
+        reason) what still waits, dead-letter what is refused or waited out its hold."""
         if not parked:
-            return report
+            return RetryReport()
+        now = self._clock()
         verdicts = await self.pipeline.submit([item.raw for item in parked])
         self._metrics.count(verdicts)
-        done: list[str] = []
-        again = []
-        dead = []
-        for item, verdict in zip(parked, verdicts, strict=True):
-            code, message = verdict.code or "rejected", verdict.message or ""
-            if verdict.status is VerdictStatus.PARKED and now < item.retry_until:
-                again.append((item.event_id, item.raw, code, message, item.origin))
-                continue
-            done.append(item.event_id)
-            if verdict.status is VerdictStatus.PARKED:
-                message = (
-                    f"still waiting after {item.attempts} attempts "
-                    f"since {item.parked_at:%Y-%m-%d %H:%M:%S%z}: {message}"
+        report = RetryReport(
+            [
+                judge_retry(item, verdict, now)
+                for item, verdict in zip(parked, verdicts, strict=True)
+            ]
+        )
+        await self.send_dead_letters([r.letter for r in report.tried if r.letter is not None])
+        await self._parking.release(
+            [r.parked.event_id for r in report.tried if r.fate is not Fate.WAITING]
+        )
+        await self._parking.park(
+            [
+                (
+                    r.parked.event_id,
+                    r.parked.raw,
+                    r.verdict.code or "",
+                    r.verdict.message or "",
+                    r.parked.origin,
                 )
-            if verdict.status in (VerdictStatus.PARKED, VerdictStatus.REJECTED):
-                dead.append(DeadLetter(item.raw.encode(), code, message, item.origin))
-                report.dead_lettered[code] += 1
-        await self.send_dead_letters(dead)
-        await self._parking.release(done)
-        await self._parking.park(again)
-        report.released = len(done) - len(dead)
-        report.still_parked = len(again)
+                for r in report.tried
+                if r.fate is Fate.WAITING
+            ]
+        )
         return report

@@ -16,10 +16,7 @@ from shared.messaging.batches import Records, subscribe_batches
 
 
 def incoming(record: ConsumerRecord[Any, Any]) -> Incoming:
-    return Incoming(
-        raw=record.value or b"",
-        origin=Origin.of_record(record),
-    )
+    return Incoming(raw=record.value or b"", origin=Origin.of_record(record))
 
 
 def subscribe_portal_events(

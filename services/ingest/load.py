@@ -15,11 +15,11 @@ import stat
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from rich.console import Console
 from rich.progress import (
@@ -35,7 +35,7 @@ from rich.table import Table
 from rich.text import Text
 
 from services.ingest.components import ingest_components
-from services.ingest.intake import Incoming, Intake
+from services.ingest.intake import Fate, Incoming, Intake, RetryReport
 from services.ingest.settings import IngestSettings
 from services.ingest.verdicts import Verdict, VerdictStatus
 from shared.dead_letters import Origin
@@ -48,16 +48,38 @@ Line = tuple[int, bytes]
 """A line's number (from 1) and its bytes."""
 
 
+SHOWN_REJECTIONS = 100
+"""Rejections listed one a line after a load; the rest are counted."""
+
+
+class Rejection(NamedTuple):
+    origin: Origin
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.origin.describe()}: {self.code}: {self.message}"
+
+
 @dataclass
 class LoadSummary:
+    """What this run did (the parking lot may also hold other runs' and doors' facts)."""
+
     events: int = 0
     accepted: int = 0
     accepted_after_waiting: int = 0
     """Included in ``accepted``: parked until the fact they refer to arrived later."""
     duplicate: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
-    still_parked: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    """The first ``SHOWN_REJECTIONS``, in the order met."""
+    parked: dict[str, Rejection] = field(default_factory=dict)
+    """This run's parked facts that still wait, by event id, with why."""
     seconds: float = 0.0
+
+    @property
+    def still_parked(self) -> int:
+        return len(self.parked)
 
     @property
     def events_per_second(self) -> float:
@@ -68,16 +90,51 @@ class LoadSummary:
         """Every event is in the store: accepted now, or a duplicate of one stored before."""
         return not self.rejected and not self.still_parked
 
-    def count(self, verdicts: Sequence[Verdict]) -> None:
+    def count(self, items: Sequence[Incoming], verdicts: Sequence[Verdict]) -> None:
         """Count a batch's verdicts; parked ones are settled by the retry at the end."""
         self.events += len(verdicts)
-        for verdict in verdicts:
+        for item, verdict in zip(items, verdicts, strict=True):
             if verdict.status is VerdictStatus.ACCEPTED:
                 self.accepted += 1
             elif verdict.status is VerdictStatus.DUPLICATE:
                 self.duplicate += 1
-            elif verdict.status is VerdictStatus.REJECTED:
-                self.rejected[verdict.code or "rejected"] += 1
+            elif verdict.status is VerdictStatus.PARKED:
+                why = Rejection(item.origin, verdict.code or "", verdict.message or "")
+                self.parked[verdict.event_id or ""] = why
+            else:
+                self._reject(
+                    Rejection(item.origin, verdict.code or "rejected", verdict.message or "")
+                )
+
+    def settle(self, report: RetryReport) -> None:
+        """Count what a retry did with this run's parked facts, and only theirs."""
+        for retried in report.tried:
+            event_id = retried.parked.event_id
+            if event_id not in self.parked or retried.fate is Fate.WAITING:
+                continue
+            del self.parked[event_id]
+            if retried.letter is None:
+                self.accepted += 1
+                self.accepted_after_waiting += 1
+            else:
+                letter = retried.letter
+                self._reject(Rejection(letter.origin, letter.code, letter.message))
+
+    def _reject(self, rejection: Rejection) -> None:
+        self.rejected[rejection.code] += 1
+        if len(self.rejections) < SHOWN_REJECTIONS:
+            self.rejections.append(rejection)
+
+    def rejection_lines(self) -> list[str]:
+        """``FILE:LINE: code: message`` for the first rejections, then how many more; then the
+        same for the facts still parked, which ingest keeps retrying (and dead-letters later)."""
+        rejected = sum(self.rejected.values())
+        waiting = list(self.parked.values())
+        return _first(map(str, self.rejections), rejected, "rejections") + _first(
+            (f"{why} (still parked)" for why in waiting[:SHOWN_REJECTIONS]),
+            len(waiting),
+            "still parked",
+        )
 
     def render(self) -> Table:
         table = Table(title="load summary", show_header=False)
@@ -96,6 +153,12 @@ class LoadSummary:
             "read", f"{self.events:,} in {self.seconds:.1f} s ({self.events_per_second:,.0f}/s)"
         )
         return table
+
+
+def _first(lines: Iterable[str], total: int, what: str) -> list[str]:
+    shown = list(lines)
+    more = total - len(shown)
+    return [*shown, f"… and {more:,} more {what}"] if more else shown
 
 
 class EventRateColumn(ProgressColumn):
@@ -156,11 +219,10 @@ async def _load_file(
         reader = _Lines(stream)
         lines = iter(reader)
         while batch := await asyncio.to_thread(_take, lines, batch_size):
-            verdicts = await intake.receive(
-                [Incoming(raw, Origin("file", detail=f"{name}:{number}")) for number, raw in batch],
-                dead_letter_rejections=True,
-            )
-            summary.count(verdicts)
+            items = [
+                Incoming(raw, Origin("file", detail=f"{name}:{number}")) for number, raw in batch
+            ]
+            summary.count(items, await intake.receive(items, dead_letter_rejections=True))
             events += len(batch)
             progress.update(task, completed=reader.bytes_read, events=events)
     progress.update(task, completed=reader.bytes_read)
@@ -170,10 +232,7 @@ async def _retry_parked(intake: Intake, summary: LoadSummary) -> None:
     """Retry while the parking lot moves; what cannot move yet stays parked for later."""
     while True:
         report = await intake.retry_parked()
-        summary.accepted += report.released
-        summary.accepted_after_waiting += report.released
-        summary.rejected.update(report.dead_lettered)
-        summary.still_parked = report.still_parked
+        summary.settle(report)
         if not (report.released or report.dead_lettered):
             return
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.dead_letters import Origin
+from shared.dead_letters import Origin, Selection
 from shared.eventstore.port import Clock, utc_now
 from shared.persistence.schema import parked_events
 from shared.persistence.upsert import insert_on_conflict
@@ -85,19 +86,27 @@ class ParkingLot:
                 .order_by(parked_events.c.last_attempt_at, parked_events.c.parked_at)
                 .limit(limit)
             )
-            return [
-                ParkedEvent(
-                    event_id=row.event_id,
-                    raw=row.raw,
-                    code=row.code,
-                    message=row.message,
-                    origin=Origin.from_dict(row.origin),
-                    parked_at=row.parked_at,
-                    retry_until=row.retry_until,
-                    attempts=row.attempts,
-                )
-                for row in rows
-            ]
+            return [_parked(row) for row in rows]
+
+    async def find(self, selection: Selection) -> list[ParkedEvent]:
+        """The selected facts for an operator, longest parked first."""
+        conditions = selection.where(parked_events.c.code, parked_events.c.parked_at)
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(
+                sa.select(parked_events)
+                .where(*conditions)
+                .order_by(parked_events.c.parked_at, parked_events.c.event_id)
+                .limit(selection.limit)
+            )
+            return [_parked(row) for row in rows]
+
+    async def count(self, selection: Selection) -> int:
+        conditions = selection.where(parked_events.c.code, parked_events.c.parked_at)
+        async with self._engine.connect() as connection:
+            total = await connection.scalar(
+                sa.select(sa.func.count()).select_from(parked_events).where(*conditions)
+            )
+        return int(total or 0)
 
     async def release(self, event_ids: Collection[str]) -> None:
         if not event_ids:
@@ -115,3 +124,16 @@ class ParkingLot:
                 )
             ).one()
         return ParkingSummary(int(size), oldest)
+
+
+def _parked(row: sa.Row[Any]) -> ParkedEvent:
+    return ParkedEvent(
+        event_id=row.event_id,
+        raw=row.raw,
+        code=row.code,
+        message=row.message,
+        origin=Origin.from_dict(row.origin),
+        parked_at=row.parked_at,
+        retry_until=row.retry_until,
+        attempts=row.attempts,
+    )

@@ -8,7 +8,6 @@ import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from rich.console import Console
@@ -20,17 +19,7 @@ from services.ingest.load import load_files, load_progress
 from services.ingest.settings import IngestSettings
 from services.samples.portal_events import reviewed, small_tree, submitted
 from shared.dead_letters import SqlDeadLetters
-
-
-def write_ndjson(path: Path, lines: list[dict[str, Any] | str]) -> Path:
-    path.write_text(
-        "".join(
-            (line if isinstance(line, str) else json.dumps(line, ensure_ascii=False)) + "\n"
-            for line in lines
-        ),
-        encoding="utf-8",
-    )
-    return path
+from tests.unit.ingest.files import embedded_env, write_ndjson
 
 
 def line_of(path: Path, number: int) -> bytes:
@@ -139,7 +128,7 @@ def test_the_load_command_migrates_an_embedded_database_and_reads_stdin(tmp_path
     stdin = json.dumps(submitted("sk-1", "bk-cdcs-1")) + "\n"
 
     result = CliRunner().invoke(
-        cli, ["load", str(tree), "-", "--batch-size", "2"], input=stdin, env=_embedded(database)
+        cli, ["load", str(tree), "-", "--batch-size", "2"], input=stdin, env=embedded_env(database)
     )
 
     assert result.exit_code == 0, result.output
@@ -150,7 +139,7 @@ def test_the_load_command_migrates_an_embedded_database_and_reads_stdin(tmp_path
 def test_the_load_command_exits_1_when_some_lines_were_rejected(tmp_path: Path) -> None:
     path = write_ndjson(tmp_path / "bad.ndjson", [*small_tree(), "not json"])
 
-    result = CliRunner().invoke(cli, ["load", str(path)], env=_embedded(tmp_path / "x.db"))
+    result = CliRunner().invoke(cli, ["load", str(path)], env=embedded_env(tmp_path / "x.db"))
 
     assert result.exit_code == 1
     assert "rejected: malformed_json" in result.stdout
@@ -158,19 +147,60 @@ def test_the_load_command_exits_1_when_some_lines_were_rejected(tmp_path: Path) 
 
 def test_the_load_command_exits_2_for_a_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        cli, ["load", str(tmp_path / "nope.ndjson")], env=_embedded(tmp_path / "x.db")
+        cli, ["load", str(tmp_path / "nope.ndjson")], env=embedded_env(tmp_path / "x.db")
     )
 
     assert result.exit_code == 2
     assert "no such file" in result.stderr
 
 
-def _embedded(database: Path) -> dict[str, str | None]:
-    """The embedded default on a private SQLite file, whatever the caller's environment says."""
-    url = f"sqlite:///{database}"
-    return {
-        "DATABASE_URL": url,
-        "INITIATIVES_DATABASE_URL": url,
-        "KAFKA_BOOTSTRAP_SERVERS": None,
-        "INITIATIVES_KAFKA_BOOTSTRAP_SERVERS": None,
+def test_the_load_command_prints_each_rejection_with_file_and_line_and_counts_this_run_only(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "x.db"
+    earlier = write_ndjson(tmp_path / "earlier.ndjson", [submitted("sk-8", "gone-unit")])
+    CliRunner().invoke(cli, ["load", str(earlier)], env=embedded_env(database))
+    invalid = submitted("sk-2", "bk-cdcs-1")
+    del invalid["data"]["title"]
+    path = write_ndjson(
+        tmp_path / "mixed.ndjson",
+        [
+            *small_tree(),  # 1-6
+            submitted("sk-1", "bk-cdcs-1"),  # 7
+            '{"event_id": "broken", "type": ',  # 8
+            invalid,  # 9
+            submitted("sk-9", "no-such-unit"),  # 10
+        ],
+    )
+
+    result = CliRunner().invoke(cli, ["load", str(path)], env=embedded_env(database))
+
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[:3] == [
+        f"{path}:8: malformed_json: Expecting value: line 1 column 32 (char 31)",
+        f"{path}:9: invalid_data: initiative.submitted: data.title: Field required",
+        f"{path}:10: unknown_unit: cannot file initiative 'sk-9' under unit 'no-such-unit': "
+        "unit 'no-such-unit' is not registered (still parked)",
+    ]
+    assert "portal event" not in result.stderr
+    rows = {
+        line.strip("│ ").split("│")[0].strip(): line.split("│")[2].strip()
+        for line in result.stdout.splitlines()
+        if line.count("│") == 3
     }
+    assert rows["accepted"] == "7"
+    assert rows["rejected: malformed_json"] == rows["rejected: invalid_data"] == "1"
+    assert rows["still parked"] == "1", "the earlier run's parked fact is not this run's"
+
+
+def test_the_load_command_lists_the_first_100_rejections_then_how_many_more(
+    tmp_path: Path,
+) -> None:
+    path = write_ndjson(tmp_path / "bad.ndjson", ["not json"] * 103)
+
+    result = CliRunner().invoke(cli, ["load", str(path)], env=embedded_env(tmp_path / "x.db"))
+
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{path}:1: malformed_json: ")
+    assert lines[99].startswith(f"{path}:100: malformed_json: ")
+    assert lines[100] == "… and 3 more rejections"
