@@ -52,15 +52,22 @@ _UNPARSED_FIELD = re.compile(r'field "(\w+)"')
 
 
 def _refusals(settings: type[BaseSettings], error: ValidationError | SettingsError) -> str:
-    def named(field: object) -> str:
-        return env_name(settings, field) if field in settings.model_fields else str(field)
+    def named(where: object) -> str:
+        """``where`` is a field's name, or the first of its aliases when it has several."""
+        for field, info in settings.model_fields.items():
+            alias = info.validation_alias
+            if where == field or (isinstance(alias, AliasChoices) and where in alias.choices):
+                return env_name(settings, field)
+        return str(where)
 
     if isinstance(error, SettingsError):
         field = _UNPARSED_FIELD.search(str(error))
         cause = error.__cause__ or error
         return f"{named(field[1] if field else '?')} is not valid JSON: {cause}"
     lines = {
-        named(problem["loc"][0] if problem["loc"] else "?"): problem["msg"]
+        named(problem["loc"][0] if problem["loc"] else "?"): problem["msg"].removeprefix(
+            "Value error, "
+        )
         for problem in error.errors(include_input=False, include_url=False)
     }
     return "\n".join(f"{name} is not valid: {message}" for name, message in lines.items())
@@ -108,3 +115,13 @@ class KafkaSettings(Settings):
             "INITIATIVES_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"
         ),
     )
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _brokers_with_ports(cls, value: str | None) -> str | None:
+        """A port no broker can listen on is refused now, not waited for by a service."""
+        for broker in (value or "").split(","):
+            _host, colon, port = broker.strip().rpartition(":")
+            if colon and "]" not in port and not (port.isdigit() and 0 < int(port) < 65536):
+                raise ValueError(f"{broker.strip()!r} is not host:port (a port is 1–65535)")
+        return value

@@ -164,6 +164,13 @@ def test_a_setting_that_is_not_json_names_its_variable(tmp_path: Path) -> None:
     assert_told(outcome, "INITIATIVES_INGEST_API_KEYS is not valid JSON")
 
 
+def test_a_broker_port_no_server_can_have_stops_a_service_at_once(tmp_path: Path) -> None:
+    """Not waited for: no retry makes the port exist."""
+    outcome = initiatives(tmp_path, "ingest", KAFKA_BOOTSTRAP_SERVERS="broker:99999")
+
+    assert_told(outcome, "KAFKA_BOOTSTRAP_SERVERS is not valid", "'broker:99999'")
+
+
 @pytest.mark.parametrize(
     ("options", "env"), [(["--debug"], {}), ([], {"LOG_LEVEL": "DEBUG"})], ids=["option", "env"]
 )
