@@ -115,7 +115,7 @@ def unreachable(error: BaseException, database_url: str) -> StartupFailure | Non
         name, servers = kafka_setting(), KafkaSettings().kafka_bootstrap_servers
         return StartupFailure(
             f"cannot reach Kafka at {servers} ({name}): {reason(error)}\n"
-            f"start Kafka or set {name} to reachable brokers (unset: no Kafka, in-process)"
+            f"start Kafka or set {name} to reachable brokers (or unset it: in-process delivery)"
         )
     if not is_unreachable(error):
         return None
