@@ -7,12 +7,16 @@ missing optional piece never breaks the others.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import traceback
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer._click import Context  # typer's own click: the type TyperGroup.invoke takes
+from typer.core import TyperGroup
 
 from benchmarks.cli import app as bench_app
 
@@ -24,13 +28,51 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+
+class _Commands(TyperGroup):
+    """Every command, wrapped once: what stops one because of a setting or a server that
+    does not answer is one or two lines on stderr and exit status 2, since an operator needs
+    the variable, the host and the fix, not 500 lines of stack; the traceback comes too
+    with ``--debug`` or ``LOG_LEVEL=DEBUG``. Anything else (a bug) keeps its traceback."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as error:
+            from shared.dependencies import startup_failure
+
+            if (failure := startup_failure(error)) is None:
+                raise
+            if ctx.params.get("debug") or os.environ.get("LOG_LEVEL", "").upper() == "DEBUG":
+                typer.echo("".join(traceback.format_exception(error)), err=True, nl=False)
+            typer.echo(failure, err=True)
+            raise typer.Exit(code=2) from None
+
+
 app = typer.Typer(
     name="initiatives",
+    cls=_Commands,
     help='Track an initiative campaign ("1 triệu sáng kiến") across a hierarchy of union units.',
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="markdown",
 )
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="When a setting or a server stops a command, print the traceback too "
+            "(as does LOG_LEVEL=DEBUG)",
+        ),
+    ] = False,
+) -> None:
+    """Options of every command (read by :class:`_Commands`)."""
 
 
 @app.command()
@@ -46,33 +88,22 @@ def migrate() -> None:
 
 def _run(main: Coroutine[Any, Any, T], database_url: str | None = None) -> T:
     """Run a service or task on uvloop (its event loop costs less per socket operation than
-    asyncio's own, which counts for every request and batch). What no retry can fix (an
-    un-migrated database, a setting that cannot work) and, for a one-shot task given its
-    ``database_url``, a database that does not answer, are one line and exit code 2."""
+    asyncio's own, which counts for every request and batch). A failure that is about a
+    setting or a server leaves as a ``StartupFailure`` (told by :class:`_Commands`), so a
+    command's own ``except OSError`` never takes a refused connection for a file it could
+    not read; ``database_url`` is the database the task uses (default: the environment's)."""
     import uvloop
 
-    from shared.dependencies import NEVER_WAITED_FOR, database_target, unusable_database
-    from shared.failures import is_unreachable, reason
+    from shared.dependencies import StartupFailure, startup_failure
 
     try:
         return uvloop.run(main)
-    except NEVER_WAITED_FOR as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(code=2) from None
+    except StartupFailure:
+        raise
     except Exception as error:
-        if database_url is None:
+        if (failure := startup_failure(error, database_url)) is None:
             raise
-        if unusable := unusable_database(database_url, error):
-            typer.echo(str(unusable), err=True)
-            raise typer.Exit(code=2) from None
-        if not is_unreachable(error):
-            raise
-        typer.echo(
-            f"cannot reach the database, {database_target(database_url)} (DATABASE_URL): "
-            f"{reason(error)}",
-            err=True,
-        )
-        raise typer.Exit(code=2) from None
+        raise StartupFailure(failure) from error
 
 
 @app.command()
@@ -202,7 +233,10 @@ def api_key_hash(
         str | None, typer.Argument(help="The portal's key; asked for (hidden) when left out")
     ] = None,
 ) -> None:
-    """Print the sha256:<hex> form of a portal's API key, for INITIATIVES_INGEST_API_KEYS."""
+    """Print the sha256:<hex> form of a portal's API key, for INITIATIVES_INGEST_API_KEYS.
+
+    A key that starts with `-` goes after `--`: `initiatives api-key-hash -- -k3y…`.
+    """
     from services.ingest.http import hash_api_key
 
     typer.echo(hash_api_key(key or typer.prompt("API key", hide_input=True)))

@@ -4,7 +4,9 @@ A long-running service that starts while PostgreSQL or Kafka is down waits for t
 with a pause that doubles up to 30 s and logging one line per attempt that names the setting
 and the host, never a traceback. A setting that can never work (not a URL, a dialect without
 a driver) and a database not migrated to the code's schema are not waited for: they stop
-the service, and the one-shot commands, at once with one line.
+the service, and the one-shot commands, at once with one line. A one-shot command does not
+wait either: a server that does not answer stops it with a line naming the setting, the host
+and what to do (:func:`startup_failure`).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 
+from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
-from shared.failures import reason
+from shared.config import DatabaseSettings, KafkaSettings, SettingsRefused, env_name
+from shared.failures import caused_by, is_unreachable, reason
 from shared.lifecycle import Backoff
 from shared.messaging.health import kafka_ready
 from shared.persistence.engine import create_engine
@@ -25,11 +29,25 @@ from shared.persistence.migrations import DatabaseNotMigrated, ensure_migrated
 
 log = logging.getLogger(__name__)
 
+
+def _not_bootstrap_refusal(record: logging.LogRecord) -> bool:
+    """aiokafka logs an ERROR for each broker it cannot bootstrap from, then raises: whoever
+    catches that names the setting and the host (the wait's warning, a command's one line),
+    so the ERROR would only say it twice."""
+    return record.msg != 'Unable connect to "%s:%s": %s'
+
+
+logging.getLogger("aiokafka").addFilter(_not_bootstrap_refusal)
+
 FIRST_PAUSE_SECONDS = 1.0
 MAX_PAUSE_SECONDS = 30.0
 
 
-class UnusableSetting(RuntimeError):
+class StartupFailure(RuntimeError):
+    """A command stopped by a setting or a server; the message says which and what to do."""
+
+
+class UnusableSetting(StartupFailure):
     """A setting no retry can make work; the message names it and says what would."""
 
 
@@ -41,6 +59,16 @@ UNUSABLE_URL = (
     ModuleNotFoundError,
 )
 """Not a URL, a dialect SQLAlchemy does not know, a driver not installed or not async."""
+
+
+def database_setting() -> str:
+    """The variable the database URL came from, as the operator spelled it."""
+    return env_name(DatabaseSettings, "database_url")
+
+
+def kafka_setting() -> str:
+    """The variable the Kafka brokers came from, as the operator spelled it."""
+    return env_name(KafkaSettings, "kafka_bootstrap_servers")
 
 
 def database_target(url: str) -> str:
@@ -57,22 +85,64 @@ def database_target(url: str) -> str:
 
 
 def unusable_database(url: str, error: BaseException) -> UnusableSetting | None:
-    """The one-line refusal for a database URL that cannot work at all, or ``None`` when
-    ``error`` may pass (the server is down, say)."""
+    """The refusal of a database URL that cannot work at all, or ``None`` when ``error``
+    may pass (the server is down, say)."""
     if isinstance(error, UNUSABLE_URL):
         return UnusableSetting(
-            f"DATABASE_URL {database_target(url)} cannot be used ({reason(error)}): give "
-            "postgresql://user:password@host:5432/database or sqlite:///path/to/file.db"
+            f"{database_setting()} {database_target(url)} cannot be used: {reason(error)}\n"
+            "use postgresql://user:password@host:5432/database or sqlite:///path/to/file.db"
         )
     return None
 
 
-async def database_answers(url: str) -> None:
-    """Return when the database at ``url`` answers at the code's schema revision."""
+def refuse_unusable_database(url: str) -> None:
+    """Raise :class:`UnusableSetting` now, before anything is served or waited for, when no
+    retry can make ``url`` work. Building an engine loads the dialect and the driver and
+    connects to nothing."""
     try:
         engine = create_engine(url)
     except Exception as error:
-        raise unusable_database(url, error) or error from None
+        if unusable := unusable_database(url, error):
+            raise unusable from error
+        raise
+    engine.sync_engine.dispose()
+
+
+def unreachable(error: BaseException, database_url: str) -> StartupFailure | None:
+    """What to do when ``error`` says the database at ``database_url`` or the Kafka brokers
+    did not answer, or ``None`` when it says something else."""
+    if caused_by(error, KafkaConnectionError):
+        name, servers = kafka_setting(), KafkaSettings().kafka_bootstrap_servers
+        return StartupFailure(
+            f"cannot reach Kafka at {servers} ({name}): {reason(error)}\n"
+            f"start Kafka or set {name} to reachable brokers (or unset it: in-process delivery)"
+        )
+    if not is_unreachable(error):
+        return None
+    name, target = database_setting(), database_target(database_url)
+    fix = (
+        f"make that file's directory writable or set {name} to another file"
+        if target.startswith("SQLite")
+        else f"start PostgreSQL or set {name} to a reachable server"
+    )
+    return StartupFailure(f"cannot reach the database, {target} ({name}): {reason(error)}\n{fix}")
+
+
+def startup_failure(error: BaseException, database_url: str | None = None) -> str | None:
+    """The one or two lines that tell an operator what to fix when a command stops at
+    ``error`` (a setting, a server that does not answer, a database not migrated), or
+    ``None`` when it is something else, whose traceback says more. ``database_url`` is the
+    database the command used (default: the environment's)."""
+    if isinstance(error, (StartupFailure, DatabaseNotMigrated, SettingsRefused)):
+        return str(error)
+    url = database_url or DatabaseSettings().database_url
+    failure = unusable_database(url, error) or unreachable(error, url)
+    return None if failure is None else str(failure)
+
+
+async def database_answers(url: str) -> None:
+    """Return when the database at ``url`` answers at the code's schema revision."""
+    engine = create_engine(url)
     try:
         await ensure_migrated(engine)
     finally:
@@ -107,17 +177,19 @@ Dependency = tuple[str, Callable[[], Awaitable[None]]]
 
 
 def dependencies(database_url: str, kafka_bootstrap_servers: str | None) -> list[Dependency]:
-    """The database, and Kafka when the service uses it."""
+    """The database, and Kafka when the service uses it; a database URL that can never work
+    is refused here, before the service serves anything."""
+    refuse_unusable_database(database_url)
     waits: list[Dependency] = [
         (
-            f"the database, {database_target(database_url)} (DATABASE_URL)",
+            f"the database, {database_target(database_url)} ({database_setting()})",
             partial(database_answers, database_url),
         )
     ]
     if kafka_bootstrap_servers:
         waits.append(
             (
-                f"Kafka at {kafka_bootstrap_servers} (KAFKA_BOOTSTRAP_SERVERS)",
+                f"Kafka at {kafka_bootstrap_servers} ({kafka_setting()})",
                 kafka_ready(kafka_bootstrap_servers),
             )
         )

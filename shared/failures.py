@@ -51,6 +51,13 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         )
 
 
+def caused_by(
+    error: BaseException, kinds: type[BaseException] | tuple[type[BaseException], ...]
+) -> bool:
+    """Whether ``error``, or anything it wraps or was caused by, is one of ``kinds``."""
+    return any(isinstance(link, kinds) for link in _chain(error))
+
+
 def is_transient(error: BaseException) -> bool:
     """Whether the same work may succeed when retried later."""
     for link in _chain(error):
@@ -96,4 +103,6 @@ def reason(error: BaseException) -> str:
     else:
         text = str(error).strip()
         message = text.splitlines()[0] if text else ""
-    return f"{type(error).__name__}: {message}"[:1000] if message else type(error).__name__
+    kind = type(error).__name__
+    message = message.removeprefix(f"{kind}: ")
+    return f"{kind}: {message}"[:1000] if message else kind

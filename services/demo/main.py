@@ -49,7 +49,7 @@ from shared.persistence import progress_outbox
 from shared.persistence.engine import create_engine, is_sqlite
 from shared.persistence.migrations import upgrade
 from shared.web.auth import ADMIN_SCOPE
-from shared.web.secrets import hash_secret
+from shared.web.secrets import hash_secret, new_secret
 from shared.web.serve import serve_http
 
 SAMPLE_FILE = Path("var") / "demo-sample.ndjson"
@@ -92,7 +92,7 @@ class Secrets:
 
     @classmethod
     def fresh(cls) -> Secrets:
-        return cls(secrets.token_urlsafe(24), secrets.token_urlsafe(24))
+        return cls(new_secret(), new_secret())
 
 
 def _check_port_free(host: str, port: int) -> None:

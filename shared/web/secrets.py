@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 
 SECRET_HASH = re.compile(r"sha256:[0-9a-f]{64}")
 """The configured form of a secret: ``sha256:`` and 64 lower-case hex digits."""
@@ -21,3 +22,12 @@ def hash_secret(secret: str) -> str:
 def is_secret_hash(value: str) -> bool:
     """Whether ``value`` is a hash as configured, rather than (by mistake) a secret itself."""
     return SECRET_HASH.fullmatch(value) is not None
+
+
+def new_secret(size: int = 24) -> str:
+    """A random URL-safe secret of ``size`` bytes that never starts with ``-``, so it can be
+    passed as an argument (``initiatives api-key-hash <key>``) without reading as an option."""
+    secret = secrets.token_urlsafe(size)
+    while secret.startswith("-"):
+        secret = secrets.token_urlsafe(size)
+    return secret

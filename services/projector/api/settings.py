@@ -8,12 +8,13 @@ pasted by mistake.
 from __future__ import annotations
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from shared.config import Settings
 from shared.web.auth import ADMIN_SCOPE
 
 
-class QueryApiSettings(BaseSettings):
+class QueryApiSettings(Settings):
     model_config = SettingsConfigDict(env_prefix="INITIATIVES_API_", extra="ignore")
 
     tokens: dict[str, str] = Field(
