@@ -1,7 +1,7 @@
 """The campaign's shared words, in Vietnamese (the default) and English.
 
 One catalogue for every reader: the dashboard, the printed reports and the notifier's
-messages take a status's name, a notification's label, sentence and subject, the days left
+messages take a status's name, a category's and an author type's name, a notification's label, sentence and subject, the days left
 and every number from here (a new notification rule adds its words here and nowhere else),
 so an official never reads "Chậm tiến độ" on a page and something else in a report, or
 "67,4 %" in one place and "67.4%" in the other.
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from shared.contracts.initiatives import AuthorType, Category
 from shared.domain.progress import Status
 
 
@@ -24,6 +25,13 @@ class Vocabulary:
     whole_campaign: str
     """A row's label for the whole campaign (sentences say it their own way)."""
     statuses: Mapping[Status, str]
+    categories: Mapping[Category, str]
+    """The campaign's fields, as the source articles name them; the v1 upcaster also
+    recognises a portal's free text by these names (``shared.contracts.previous``)."""
+    author_types: Mapping[AuthorType, str]
+    participation: str
+    """Registrations and submissions (lượt đăng ký và nộp) and distinct authors:
+    ``{initiatives}``, ``{authors}``."""
     rules: Mapping[str, str]
     """Short labels of the notifier's decisions (``{share}``: a threshold)."""
     no_submission: str
@@ -70,6 +78,26 @@ VIETNAMESE = Vocabulary(
         Status.MISSED: "Không đạt",
         Status.NO_TARGET: "Chưa có chỉ tiêu",
     },
+    categories={
+        Category.COVID19: "Phòng, chống dịch Covid-19",
+        Category.PRODUCTION: "Phát triển sản xuất, kinh doanh",
+        Category.PRODUCTIVITY: "Tăng năng suất lao động",
+        Category.UNION_WORK: "Đổi mới tổ chức, hoạt động công đoàn",
+        Category.SOCIO_ECONOMIC: "Phát triển kinh tế – xã hội",
+        Category.ADMIN_REFORM: "Cải cách hành chính",
+        Category.DIGITAL: "Chuyển đổi số",
+        Category.OTHER: "Lĩnh vực khác",
+    },
+    author_types={
+        AuthorType.MEMBER: "Đoàn viên",
+        AuthorType.UNION_OFFICIAL: "Cán bộ công đoàn",
+        AuthorType.WORKER: "Người lao động",
+        AuthorType.MANAGER: "Cán bộ quản lý",
+        AuthorType.CIVIL_SERVANT: "Công chức",
+        AuthorType.PUBLIC_EMPLOYEE: "Viên chức",
+        AuthorType.OTHER: "Khác",
+    },
+    participation="{initiatives} lượt đăng ký và nộp, {authors} tác giả",
     rules={
         "threshold_crossed": "Đạt {share} chỉ tiêu",
         "at_risk": "Có nguy cơ không đạt",
@@ -115,6 +143,26 @@ ENGLISH = Vocabulary(
         Status.MISSED: "Missed",
         Status.NO_TARGET: "No target",
     },
+    categories={
+        Category.COVID19: "Covid-19 prevention",
+        Category.PRODUCTION: "Production and business",
+        Category.PRODUCTIVITY: "Labour productivity",
+        Category.UNION_WORK: "Renewal of trade-union organisation and activity",
+        Category.SOCIO_ECONOMIC: "Socio-economic development",
+        Category.ADMIN_REFORM: "Administrative reform",
+        Category.DIGITAL: "Digital transformation",
+        Category.OTHER: "Other fields",
+    },
+    author_types={
+        AuthorType.MEMBER: "Union member",
+        AuthorType.UNION_OFFICIAL: "Union official",
+        AuthorType.WORKER: "Worker",
+        AuthorType.MANAGER: "Manager",
+        AuthorType.CIVIL_SERVANT: "Civil servant",
+        AuthorType.PUBLIC_EMPLOYEE: "Public employee",
+        AuthorType.OTHER: "Other",
+    },
+    participation="{initiatives} registered or submitted, {authors} authors",
     rules={
         "threshold_crossed": "Reached {share} of target",
         "at_risk": "At risk of missing",

@@ -40,10 +40,12 @@ from shared.contracts.initiatives import (
     InitiativeRegistered,
     InitiativeResubmitted,
     InitiativeSubmitted,
+    InitiativeUpdated,
 )
 from shared.contracts.recorded import RecordedEvent
 from shared.contracts.units import UnitRegistered
 from shared.domain.hierarchy import Hierarchy, UnitState
+from shared.domain.participation import author_key
 from shared.domain.phases import local_date, meets
 from shared.domain.plans import Plans, effective_plan
 
@@ -61,7 +63,7 @@ STATUSES = (
 SUBMITTED = {"under_review", "revision_requested", "approved", "rejected", "recognized"}
 APPROVED = {"approved", "recognized"}
 
-STATUS_AFTER = {
+STATUS_AFTER: dict[str, str | None] = {
     "initiative.registered": "registered",
     "initiative.submitted": "under_review",
     "initiative.revision_requested": "revision_requested",
@@ -70,8 +72,10 @@ STATUS_AFTER = {
     "initiative.rejected": "rejected",
     "initiative.recognized": "recognized",
     "initiative.withdrawn": "withdrawn",
+    "initiative.updated": None,
 }
-"""Every stored fact was accepted by ingest, so its type alone gives the next status."""
+"""Every stored fact was accepted by ingest, so its type alone gives the next status (None:
+it stays)."""
 
 WHOLE_CAMPAIGN = ""
 
@@ -90,6 +94,8 @@ class Initiative:
     category: str | None = None
     solution_type: str | None = None
     author_types: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    """Distinct author keys."""
     registered_at: dt.datetime | None = None
     first_submitted_at: dt.datetime | None = None
     approved_at: dt.datetime | None = None
@@ -131,10 +137,12 @@ class Tables:
     target_history: dict[tuple[str, str, str, dt.datetime], tuple[object, ...]]
     series: dict[tuple[str, str, dt.date], Counts]
     breakdowns: dict[tuple[str, str, str, str], Counts]
+    authors: set[tuple[str, str]]
 
 
 TABLES = (
     "initiatives",
+    "authors",
     "closure",
     "lineage",
     "rollup",
@@ -173,20 +181,23 @@ def fold_world(records: Iterable[RecordedEvent]) -> World:
             state.filed_under = fact.unit_id
             state.title = fact.title
         assert state is not None, f"{record.type} before the initiative exists"
-        state.status = STATUS_AFTER[record.type]
+        state.status = STATUS_AFTER[record.type] or state.status
         state.updated_at = at
         state.history.append((record.stream_version, at, state.status))
         if isinstance(fact, InitiativeRegistered):
             state.registered_at = at
         elif isinstance(fact, InitiativeSubmitted):
-            state.category = fact.category
+            state.category = fact.category.value
             state.solution_type = fact.solution_type.value
             state.author_types = tuple(dict.fromkeys(a.author_type.value for a in fact.authors))
+            state.authors = tuple(dict.fromkeys(author_key(a) for a in fact.authors))
             if state.first_submitted_at is None:
                 state.first_submitted_at = at
         elif isinstance(fact, InitiativeResubmitted):
             if fact.title is not None:
                 state.title = fact.title
+        elif isinstance(fact, InitiativeUpdated):
+            _update(state, fact)
         elif state.status == "approved":
             state.approved_at = at
         elif state.status == "rejected":
@@ -196,6 +207,17 @@ def fold_world(records: Iterable[RecordedEvent]) -> World:
         elif state.status == "withdrawn":
             state.withdrawn_at = at
     return world
+
+
+def _update(state: Initiative, fact: InitiativeUpdated) -> None:
+    """Only the fields given change; the status, unit and attribution stay."""
+    state.title = fact.title or state.title
+    state.category = state.category if fact.category is None else fact.category.value
+    if fact.solution_type is not None:
+        state.solution_type = fact.solution_type.value
+    if fact.authors is not None:
+        state.author_types = tuple(dict.fromkeys(a.author_type.value for a in fact.authors))
+        state.authors = tuple(dict.fromkeys(author_key(a) for a in fact.authors))
 
 
 def _add(table: dict[object, list[int]], key: object, index: int, amount: int = 1) -> None:
@@ -243,6 +265,7 @@ def tables_of(world: World) -> Tables:
             i.category,
             i.solution_type,
             i.author_types,
+            i.authors,
             bucket,
             i.registered_at,
             i.first_submitted_at,
@@ -310,6 +333,7 @@ def tables_of(world: World) -> Tables:
         target_history=history,
         series=_nonzero(series),  # type: ignore[arg-type]
         breakdowns=_nonzero(breakdowns),  # type: ignore[arg-type]
+        authors={(i.initiative_id, key) for i in world.initiatives.values() for key in i.authors},
     )
 
 
@@ -361,6 +385,7 @@ def without_units(tables: Tables, units: frozenset[str]) -> Tables:
         lineage=tables.lineage,
         targets=tables.targets,
         target_history=tables.target_history,
+        authors=tables.authors,
         **kept,  # type: ignore[arg-type]
     )
 

@@ -27,6 +27,7 @@ def sample_events(now: dt.datetime) -> Iterator[Event]:
         *seed_cases.plans(),
         *seed_cases.ba_che_submissions(),
         *seed_cases.bac_kan_submissions(),
+        *seed_cases.corrections(),
     )
     for n, event in enumerate(seeds, start=1):
         yield event | {"event_id": f"seed-{n}"}

@@ -46,6 +46,10 @@ class Folded:
     history: list[tuple[object, ...]]
     """One ``rm_initiative_history`` row per fact (``tables.HISTORY_COLUMNS``)."""
     deltas: Deltas
+    authors_added: list[tuple[str, str]]
+    """(initiative id, author key) rows ``rm_initiative_authors`` gains."""
+    authors_dropped: list[tuple[str, str]]
+    """Those it loses: an update named other authors."""
 
 
 def initiative_id(record: Recorded) -> str:
@@ -63,9 +67,12 @@ def fold(
     current: dict[str, tuple[InitiativeRow, Contribution]] = {}
     deltas = UnitDeltas(attribution)
     history: list[tuple[object, ...]] = []
+    stored_authors: dict[str, tuple[str, ...]] = {}
     for record in records:
         key = initiative_id(record)
         before = current.get(key)
+        if before is None:
+            stored_authors[key] = stored[key].author_keys if key in stored else ()
         if before is None and key in stored:
             row = stored[key]
             before = (row, contribution(row, zones.get(row.campaign_id).zone))
@@ -79,7 +86,22 @@ def fold(
         deltas.add(share, row, +1)
         current[key] = (row, share)
         history.append((key, record.stream_version, record.occurred_at, row.status.value))
-    return Folded({key: row for key, (row, _) in current.items()}, history, deltas.spread())
+    added, dropped = _author_changes(stored_authors, current)
+    rows = {key: row for key, (row, _) in current.items()}
+    return Folded(rows, history, deltas.spread(), added, dropped)
+
+
+def _author_changes(
+    stored: Mapping[str, tuple[str, ...]], current: Mapping[str, tuple[InitiativeRow, object]]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The author rows to add and to drop, from the stored keys to the folded ones."""
+    added: list[tuple[str, str]] = []
+    dropped: list[tuple[str, str]] = []
+    for key, (row, _) in current.items():
+        before, after = stored[key], row.author_keys
+        added += [(key, author) for author in after if author not in before]
+        dropped += [(key, author) for author in before if author not in after]
+    return added, dropped
 
 
 def attributed(row: InitiativeRow, attribution: Attribution) -> InitiativeRow:

@@ -33,7 +33,9 @@ from services.projector.quarantine import STREAM_GAP, UNAPPLICABLE, Quarantined
 from services.projector.rows import InitiativeRow
 from services.projector.structure import Applied, apply_references
 from services.projector.tables import (
+    add_authors,
     add_history,
+    drop_authors,
     load_rows,
     lock_versions,
     save_checkpoint,
@@ -370,8 +372,10 @@ class Projection:
     ) -> None:
         """The batch's rows, history, aggregates and applied versions, in one statement on
         PostgreSQL (each part writes a table of its own)."""
+        await drop_authors(connection, folded.authors_dropped)
         pending = Pending(connection)
         await save_rows(pending, self.view.campaigns, folded.rows)
+        await add_authors(pending, folded.authors_added)
         await add_history(pending, folded.history)
         await folded.deltas.write(pending)
         await save_versions(pending, {r.stream_id: r.stream_version for r in fresh})

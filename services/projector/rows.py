@@ -21,6 +21,7 @@ from shared.contracts.initiatives import (
     InitiativeRejected,
     InitiativeResubmitted,
     InitiativeSubmitted,
+    InitiativeUpdated,
     InitiativeWithdrawn,
 )
 from shared.domain.initiative import (
@@ -29,6 +30,7 @@ from shared.domain.initiative import (
     counts_as_submitted,
     next_status,
 )
+from shared.domain.participation import author_keys
 from shared.domain.phases import local_date
 from shared.text import fold
 
@@ -49,6 +51,8 @@ class InitiativeRow(NamedTuple):
     category: str | None
     solution_type: str | None
     author_types: tuple[str, ...]
+    author_keys: tuple[str, ...]
+    """Pseudonymous keys of the distinct authors (``shared.domain.participation``)."""
     registered_at: dt.datetime | None
     first_submitted_at: dt.datetime | None
     approved_at: dt.datetime | None
@@ -69,6 +73,7 @@ class InitiativeRow(NamedTuple):
             category=record["category"],
             solution_type=record["solution_type"],
             author_types=tuple(record["author_types"]),
+            author_keys=tuple(record["author_keys"]),
             registered_at=record["registered_at"],
             first_submitted_at=record["first_submitted_at"],
             approved_at=record["approved_at"],
@@ -101,6 +106,7 @@ class InitiativeRow(NamedTuple):
             self.category,
             self.solution_type,
             list(self.author_types),
+            list(self.author_keys),
             self.bucket_date(zone),
             self.registered_at,
             self.first_submitted_at,
@@ -124,6 +130,7 @@ RECORD_COLUMNS = (
     "category",
     "solution_type",
     "author_types",
+    "author_keys",
     "bucket_date",
     "registered_at",
     "first_submitted_at",
@@ -149,6 +156,7 @@ def evolve(row: InitiativeRow | None, fact: EventData, at: dt.datetime) -> Initi
             category=None,
             solution_type=None,
             author_types=(),
+            author_keys=(),
             registered_at=None,
             first_submitted_at=None,
             approved_at=None,
@@ -164,14 +172,17 @@ def evolve(row: InitiativeRow | None, fact: EventData, at: dt.datetime) -> Initi
             filed_unit_id=fact.unit_id,
             status=status,
             title=fact.title,
-            category=fact.category,
+            category=fact.category.value,
             solution_type=fact.solution_type.value,
             author_types=tuple(dict.fromkeys(a.author_type.value for a in fact.authors)),
+            author_keys=author_keys(fact.authors),
             first_submitted_at=base.first_submitted_at or at,
             updated_at=at,
         )
     if row is None:
         raise ValueError(f"{fact.type} for an initiative the read models have never seen")
+    if isinstance(fact, InitiativeUpdated):
+        return updated(row, fact, at)
     moved = row._replace(status=next_status(row.status, fact), updated_at=at)
     if isinstance(fact, InitiativeResubmitted):
         return moved._replace(title=fact.title or row.title)
@@ -184,6 +195,23 @@ def evolve(row: InitiativeRow | None, fact: EventData, at: dt.datetime) -> Initi
     if isinstance(fact, InitiativeWithdrawn):
         return moved._replace(withdrawn_at=at)
     return moved
+
+
+def updated(row: InitiativeRow, fact: InitiativeUpdated, at: dt.datetime) -> InitiativeRow:
+    """Details corrected: status, unit and attribution stay; breakdowns follow the new
+    category, solution type and authors."""
+    row = row._replace(
+        title=fact.title or row.title,
+        category=row.category if fact.category is None else fact.category.value,
+        solution_type=row.solution_type if fact.solution_type is None else fact.solution_type.value,
+        updated_at=at,
+    )
+    if fact.authors is None:
+        return row
+    return row._replace(
+        author_types=tuple(dict.fromkeys(a.author_type.value for a in fact.authors)),
+        author_keys=author_keys(fact.authors),
+    )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from shared.domain.campaign import Campaigns
 from shared.persistence.lookup import among
 from shared.persistence.schema import (
     rm_checkpoints,
+    rm_initiative_authors,
     rm_initiative_history,
     rm_initiatives,
     rm_stream_versions,
@@ -30,6 +31,8 @@ from shared.persistence.upsert import (
 )
 
 HISTORY_COLUMNS = ("initiative_id", "version", "at", "status")
+AUTHOR_CHUNK = 400
+"""Pairs per delete: two parameters each, within SQLite's limit per statement."""
 
 
 async def load_rows(connection: AsyncConnection, ids: Collection[str]) -> dict[str, InitiativeRow]:
@@ -77,6 +80,21 @@ async def save_rows(
 async def add_history(writer: Writer, history: list[tuple[object, ...]]) -> None:
     """One row per fact, in the order of ``HISTORY_COLUMNS``."""
     await insert_rows(writer, rm_initiative_history, HISTORY_COLUMNS, history)
+
+
+async def add_authors(writer: Writer, added: list[tuple[str, str]]) -> None:
+    """New (initiative id, author key) rows: what distinct authors are counted from."""
+    await insert_rows(writer, rm_initiative_authors, ["initiative_id", "author_key"], added)
+
+
+async def drop_authors(connection: AsyncConnection, dropped: Sequence[tuple[str, str]]) -> None:
+    """Remove author rows an update replaced; run before the batch's pending writes, which
+    may add rows to the same table (rare: only updates that change authors drop any)."""
+    table = rm_initiative_authors
+    pair = sa.tuple_(table.c.initiative_id, table.c.author_key)
+    for start in range(0, len(dropped), AUTHOR_CHUNK):
+        chunk = dropped[start : start + AUTHOR_CHUNK]
+        await connection.execute(table.delete().where(pair.in_(chunk)))
 
 
 async def versions(connection: AsyncConnection, streams: Sequence[str]) -> dict[str, int]:

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from shared.contracts.registry import CURRENT
+
 CAMPAIGN = "1-trieu-sang-kien"
 UTC7 = dt.timezone(dt.timedelta(hours=7))
 PHASES = (
@@ -22,8 +24,20 @@ PHASES = (
     ("p2", "Giai đoạn 2", dt.date(2022, 6, 1), dt.date(2023, 9, 30)),
 )
 CATEGORIES = ("covid19", "production", "productivity", "admin_reform", "union_work", "digital")
-AUTHOR_TYPES = ("member", "member", "member", "worker", "union_official", "manager")
+AUTHOR_TYPES = (
+    "member",
+    "member",
+    "member",
+    "worker",
+    "union_official",
+    "manager",
+    "civil_servant",
+    "public_employee",
+)
 SOLUTIONS = ("technical", "management", "operational", "technology_application", "research")
+AUTHORS_PER_UNIT = 25
+"""Members of a grassroots union who author its initiatives: about 19 initiatives a union
+at scale 1, so many authors take part more than once (distinct authors < author entries)."""
 REGISTERED_FIRST = 0.45
 """Share of initiatives announced (đăng ký) before their content is submitted (nộp); with
 the reviews it brings the national set to about 7 million events."""
@@ -50,7 +64,7 @@ def _event(n: int, kind: str, at: dt.datetime, data: dict[str, Any]) -> dict[str
     return {
         "event_id": f"w-{n}",
         "type": kind,
-        "schema_version": 1,
+        "schema_version": CURRENT.model_for(kind).schema_version,
         "occurred_at": at.isoformat(),
         "source": "benchmark-portal",
         "data": data,
@@ -222,8 +236,12 @@ def _lifecycle(
             },
         )
     authors = [
-        {"name": f"Tác giả {n}-{a}", "author_type": rng.choice(AUTHOR_TYPES)}
-        for a in range(rng.randint(1, 3))
+        {
+            "name": f"Tác giả {unit}-{member}",
+            "member_id": f"dv-{unit}-{member}",
+            "author_type": rng.choice(AUTHOR_TYPES),
+        }
+        for member in rng.sample(range(AUTHORS_PER_UNIT), rng.randint(1, 3))
     ]
     yield _event(
         next(count),

@@ -6,6 +6,8 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
+from shared.contracts.registry import CURRENT
+
 CAMPAIGN = "1-trieu-sang-kien"
 CAMPAIGN_NAME = "1 triệu sáng kiến"
 _ids = itertools.count(1)
@@ -14,12 +16,18 @@ Event = dict[str, Any]
 
 
 def envelope(
-    event_type: str, data: dict[str, Any], *, at: str, event_id: str | None = None
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    at: str,
+    event_id: str | None = None,
+    schema_version: int | None = None,
 ) -> Event:
+    """A portal event of ``event_type`` at ``schema_version`` (default: the current one)."""
     return {
         "event_id": event_id or f"ev-{next(_ids)}",
         "type": event_type,
-        "schema_version": 1,
+        "schema_version": schema_version or CURRENT.model_for(event_type).schema_version,
         "occurred_at": at,
         "source": "sample-portal",
         "data": data,
@@ -88,19 +96,35 @@ def plan_set(
     return envelope("plan.set", data, at="2022-01-04T08:00:00+07:00", **kw)
 
 
+AUTHOR = {"name": "Nguyễn Văn A", "author_type": "member"}
+
+
 def submitted(
-    initiative_id: str, unit_id: str, at: str = "2022-05-12T10:00:00+07:00", **kw: Any
+    initiative_id: str,
+    unit_id: str,
+    at: str = "2022-05-12T10:00:00+07:00",
+    *,
+    category: str = "productivity",
+    authors: list[dict[str, Any]] | None = None,
+    **kw: Any,
 ) -> Event:
     data = {
         "initiative_id": initiative_id,
         "campaign_id": CAMPAIGN,
         "unit_id": unit_id,
         "title": f"Sáng kiến {initiative_id}",
-        "category": "productivity",
+        "category": category,
         "solution_type": "technical",
-        "authors": [{"name": "Nguyễn Văn A", "author_type": "member"}],
+        "authors": authors or [AUTHOR],
     }
     return envelope("initiative.submitted", data, at=at, **kw)
+
+
+def updated(initiative_id: str, at: str, **changes: Any) -> Event:
+    """``initiative.updated``: the details in ``changes`` corrected (event_id= passes through)."""
+    event_id = changes.pop("event_id", None)
+    data = {"initiative_id": initiative_id, **changes}
+    return envelope("initiative.updated", data, at=at, event_id=event_id)
 
 
 def reviewed(

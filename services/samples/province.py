@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.samples.national import AUTHOR_TYPES, CATEGORIES, SOLUTIONS, UTC7
-from services.samples.portal_events import Event, envelope
+from services.samples.portal_events import Event, envelope, updated
 
 CAMPAIGN = "thi-dua-sang-kien-mo-phong"
 PROVINCE = "son-minh"
 PHASE_1_DAYS_BEFORE = 110
 PHASE_1_DAYS_AFTER = 10
 PHASE_2_DAYS = 180
+UPDATED_EVERY = 40
+"""One initiative in this many has its details corrected a day after its submission."""
 
 _DISTRICTS = (
     ("sm-tp", "LĐLĐ thành phố Sơn Minh", "TP Sơn Minh"),
@@ -130,6 +132,21 @@ def initiative(
         "authors": authors,
     }
     return envelope("initiative.submitted", data, at=at.isoformat(), event_id=event_id)
+
+
+def correction(rng: random.Random, initiative_id: str, at: dt.datetime) -> Event:
+    """The author corrects the field and adds a co-author, a civil servant, before review."""
+    co_author = {
+        "name": f"{rng.choice(_FAMILY)} {rng.choice(_MIDDLE)} {rng.choice(_GIVEN)}",
+        "author_type": "civil_servant",
+    }
+    return updated(
+        initiative_id,
+        at.isoformat(),
+        category=rng.choice(CATEGORIES),
+        authors=[{"name": "Lê Thị Hoa", "author_type": "public_employee"}, co_author],
+        event_id=f"sm-u-{initiative_id}",
+    )
 
 
 def review(rng: random.Random, initiative_id: str, at: dt.datetime, *, event_id: str) -> Event:
@@ -265,6 +282,8 @@ def province(
         unit = rng.choice(keen if rng.random() < 0.5 else units)
         initiative_id = f"sm-{n}"
         activity.append(initiative(rng, initiative_id, unit.unit_id, at, event_id=f"sm-s-{n}"))
+        if n % UPDATED_EVERY == 0 and at + dt.timedelta(days=1) < now:
+            activity.append(correction(rng, initiative_id, at + dt.timedelta(days=1)))
         reviewed_at = at + dt.timedelta(days=rng.randint(3, 20), hours=rng.randint(0, 6))
         if reviewed_at < now - dt.timedelta(hours=1):
             activity.append(review(rng, initiative_id, reviewed_at, event_id=f"sm-r-{n}"))

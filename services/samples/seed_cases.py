@@ -18,9 +18,14 @@ from services.samples.portal_events import (
     plan_set,
     submitted,
     unit_registered,
+    updated,
 )
 
 UTC7 = dt.timezone(dt.timedelta(hours=7))
+CATEGORIES = ("covid19", "production", "productivity", "union_work", "socio_economic")
+"""The fields both articles name, in turn."""
+BAC_KAN_AUTHORS = 400
+"""Distinct members among Bắc Kạn's authors: some take part more than once."""
 PHASE_NAMES = {
     "bc-1": "Giai đoạn I",
     "bc-2": "Giai đoạn II",
@@ -84,16 +89,40 @@ def plans() -> list[dict[str, Any]]:
     ]
 
 
+def _author(n: int, kinds: tuple[str, ...], prefix: str, people: int) -> dict[str, Any]:
+    member = n % people
+    return {
+        "name": f"Tác giả {prefix}-{member}",
+        "member_id": f"{prefix}-dv-{member}",
+        "author_type": kinds[member % len(kinds)],
+    }
+
+
+def ba_che_author(n: int) -> dict[str, Any]:
+    """The government agencies' civil servants and public employees, 12 people in turn."""
+    return _author(n, ("civil_servant", "public_employee", "civil_servant", "member"), "bc", 12)
+
+
+def bac_kan_author(n: int) -> dict[str, Any]:
+    kinds = ("member", "worker", "public_employee", "civil_servant", "union_official")
+    return _author(n, kinds, "bk", BAC_KAN_AUTHORS)
+
+
+def _ba_che(initiative_id: str, unit_id: str, at: str, n: int) -> dict[str, Any]:
+    category = CATEGORIES[n % len(CATEGORIES)]
+    return submitted(initiative_id, unit_id, at, category=category, authors=[ba_che_author(n)])
+
+
 def ba_che_submissions() -> list[dict[str, Any]]:
     """20 in phase I (the last one second before local midnight), 3 right after it."""
     events = [
-        submitted(f"bc-{n}", f"bache-cq-{n % 3 + 1}", at=f"2022-05-{n + 1:02d}T09:00:00+07:00")
+        _ba_che(f"bc-{n}", f"bache-cq-{n % 3 + 1}", f"2022-05-{n + 1:02d}T09:00:00+07:00", n)
         for n in range(19)
     ]
-    events.append(submitted("bc-last-may", "bache-cq-1", at="2022-05-31T23:59:59+07:00"))
-    events.append(submitted("bc-first-june", "bache-cq-2", at="2022-05-31T17:00:00+00:00"))
+    events.append(_ba_che("bc-last-may", "bache-cq-1", "2022-05-31T23:59:59+07:00", 19))
+    events.append(_ba_che("bc-first-june", "bache-cq-2", "2022-05-31T17:00:00+00:00", 20))
     events += [
-        submitted(f"bc-june-{n}", "bache-cq-3", at=f"2022-06-0{n + 2}T10:00:00+07:00")
+        _ba_che(f"bc-june-{n}", "bache-cq-3", f"2022-06-0{n + 2}T10:00:00+07:00", 21 + n)
         for n in range(2)
     ]
     return events
@@ -105,13 +134,37 @@ def bac_kan_submissions(before: int = 455, after: int = 20) -> list[dict[str, An
     cutoff = dt.datetime(2022, 5, 12, 13, 30, tzinfo=UTC7)
     step = (cutoff - start) / before
     events = [
-        submitted(f"bk-{n}", f"bk-cdcs-{n % 5 + 1}", at=(start + step * n).isoformat())
+        submitted(
+            f"bk-{n}",
+            f"bk-cdcs-{n % 5 + 1}",
+            at=(start + step * n).isoformat(),
+            category=CATEGORIES[n % len(CATEGORIES)],
+            authors=[bac_kan_author(n)],
+        )
         for n in range(before)
     ]
     events += [
         submitted(
-            f"bk-late-{n}", f"bk-cdcs-{n % 5 + 1}", at=f"2022-05-{13 + n % 15:02d}T10:00:00+07:00"
+            f"bk-late-{n}",
+            f"bk-cdcs-{n % 5 + 1}",
+            at=f"2022-05-{13 + n % 15:02d}T10:00:00+07:00",
+            category=CATEGORIES[n % len(CATEGORIES)],
+            authors=[bac_kan_author(before + n)],
         )
         for n in range(after)
     ]
     return events
+
+
+def corrections() -> list[dict[str, Any]]:
+    """Ba Chẽ's first initiative corrected while under review (chỉnh sửa thông tin): a
+    production idea after all, with a second author; its figures stay where they were."""
+    return [
+        updated(
+            "bc-0",
+            "2022-05-03T15:00:00+07:00",
+            title="Sáng kiến bc-0: sổ theo dõi vật tư điện tử",
+            category="production",
+            authors=[ba_che_author(0), ba_che_author(5)],
+        )
+    ]

@@ -21,8 +21,10 @@ from shared.contracts.initiatives import (
     InitiativeResubmitted,
     InitiativeRevisionRequested,
     InitiativeSubmitted,
+    InitiativeUpdated,
     InitiativeWithdrawn,
 )
+from shared.contracts.previous import UPCASTERS
 from shared.contracts.units import (
     UnitClosed,
     UnitLevelChanged,
@@ -117,6 +119,9 @@ CURRENT = EventRegistry.of(
         InitiativeRejected,
         InitiativeRecognized,
         InitiativeWithdrawn,
-    ]
+        InitiativeUpdated,
+    ],
+    UPCASTERS,
 )
-"""Every event type the system knows today, all at schema_version 1."""
+"""Every event type the system knows today, at its current schema_version, with the
+upcasters from earlier versions (``shared.contracts.previous``)."""

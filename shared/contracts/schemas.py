@@ -14,6 +14,7 @@ from pydantic import create_model
 
 from shared.contracts.base import EventData
 from shared.contracts.portal import PortalEnvelope
+from shared.contracts.previous import PREVIOUS
 from shared.contracts.registry import CURRENT, EventRegistry
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -41,11 +42,12 @@ def schema_file_name(model: type[EventData]) -> str:
 
 
 def render_schemas(registry: EventRegistry = CURRENT) -> dict[str, str]:
-    """File name → JSON text, for every type of the registry."""
+    """File name → JSON text, for every type of the registry and the older versions still
+    accepted (``shared.contracts.previous``)."""
     return {
         schema_file_name(model): json.dumps(event_schema(model), indent=2, ensure_ascii=False)
         + "\n"
-        for model in registry.models.values()
+        for model in [*registry.models.values(), *PREVIOUS]
     }
 
 

@@ -23,6 +23,13 @@ class InvalidTransition(DomainError):
     code = "invalid_transition"
 
 
+class NotEditable(DomainError):
+    """Details changed after a decision (approved, rejected, recognised) or a withdrawal, or
+    before the content was submitted: what was judged must stay what was judged."""
+
+    code = "not_editable"
+
+
 class UnknownInitiative(DomainError):
     code = "unknown_initiative"
 

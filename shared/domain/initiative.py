@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from shared.contracts.base import EventData
 from shared.contracts.initiatives import (
+    Author,
     AuthorType,
     InitiativeApproved,
     InitiativeRecognized,
@@ -23,10 +24,11 @@ from shared.contracts.initiatives import (
     InitiativeResubmitted,
     InitiativeRevisionRequested,
     InitiativeSubmitted,
+    InitiativeUpdated,
     InitiativeWithdrawn,
     SolutionType,
 )
-from shared.domain.errors import InvalidTransition, UnknownInitiative
+from shared.domain.errors import InvalidTransition, NotEditable, UnknownInitiative
 from shared.domain.phases import require_aware
 
 InitiativeFact = (
@@ -38,6 +40,7 @@ InitiativeFact = (
     | InitiativeRejected
     | InitiativeRecognized
     | InitiativeWithdrawn
+    | InitiativeUpdated
 )
 
 
@@ -65,6 +68,8 @@ TRANSITIONS: Mapping[tuple[InitiativeStatus | None, type[EventData]], Initiative
     (_S.REGISTERED, InitiativeWithdrawn): _S.WITHDRAWN,
     (_S.UNDER_REVIEW, InitiativeWithdrawn): _S.WITHDRAWN,
     (_S.REVISION_REQUESTED, InitiativeWithdrawn): _S.WITHDRAWN,
+    (_S.UNDER_REVIEW, InitiativeUpdated): _S.UNDER_REVIEW,
+    (_S.REVISION_REQUESTED, InitiativeUpdated): _S.REVISION_REQUESTED,
 }
 """``(current status or None when it does not exist yet, fact type) -> next status``."""
 
@@ -77,6 +82,7 @@ _ACTIONS: Mapping[type[EventData], str] = {
     InitiativeRejected: "reject",
     InitiativeRecognized: "recognise",
     InitiativeWithdrawn: "withdraw",
+    InitiativeUpdated: "update",
 }
 """The verb used in refusal reasons: "cannot approve initiative 'x': it is withdrawn"."""
 
@@ -131,6 +137,11 @@ def decide(state: Initiative | None, fact: EventData) -> None:
         raise InvalidTransition(
             f"cannot {action} with the history of initiative {state.initiative_id!r}"
         )
+    if isinstance(fact, InitiativeUpdated) and (state.status, type(fact)) not in TRANSITIONS:
+        raise NotEditable(
+            f"cannot {action}: it is {state.status.replace('_', ' ')}; details change only "
+            "while it is under review or sent back for revision"
+        )
     if (state.status, type(fact)) not in TRANSITIONS:
         raise InvalidTransition(f"cannot {action}: it is {state.status.replace('_', ' ')}")
     if isinstance(fact, InitiativeSubmitted) and fact.campaign_id != state.campaign_id:
@@ -175,16 +186,29 @@ def evolve(state: Initiative | None, fact: EventData, occurred_at: dt.datetime) 
             title=fact.title,
             category=fact.category,
             solution_type=fact.solution_type,
-            author_types=tuple(dict.fromkeys(author.author_type for author in fact.authors)),
+            author_types=_kinds(fact.authors),
             first_submitted_at=require_aware(occurred_at),
             version=version,
         )
     if state is None:  # only creation facts have a (None, type) transition
         raise AssertionError("unreachable: evolve without a decided state")
+    if isinstance(fact, InitiativeUpdated):
+        return replace(
+            state,
+            title=fact.title or state.title,
+            category=fact.category or state.category,
+            solution_type=fact.solution_type or state.solution_type,
+            author_types=state.author_types if fact.authors is None else _kinds(fact.authors),
+            version=version,
+        )
     title = state.title
     if isinstance(fact, InitiativeResubmitted) and fact.title is not None:
         title = fact.title
     return replace(state, status=status, title=title, version=version)
+
+
+def _kinds(authors: Iterable[Author]) -> tuple[AuthorType, ...]:
+    return tuple(dict.fromkeys(author.author_type for author in authors))
 
 
 def fold(history: Iterable[tuple[EventData, dt.datetime]]) -> Initiative | None:

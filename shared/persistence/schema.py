@@ -159,6 +159,7 @@ rm_initiatives = sa.Table(
     sa.Column("category", sa.String(500)),
     sa.Column("solution_type", sa.String(32)),
     sa.Column("author_types", Json, nullable=False),
+    sa.Column("author_keys", Json, nullable=False, server_default="[]"),
     sa.Column("bucket_date", sa.Date, nullable=False),
     sa.Column("registered_at", UtcDateTime),
     sa.Column("first_submitted_at", UtcDateTime),
@@ -168,6 +169,15 @@ rm_initiatives = sa.Table(
     sa.Column("withdrawn_at", UtcDateTime),
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
+
+rm_initiative_authors = sa.Table(
+    "rm_initiative_authors",
+    metadata,
+    sa.Column("initiative_id", sa.String(128), primary_key=True),
+    sa.Column("author_key", sa.String(64), primary_key=True),
+)
+"""Each initiative's distinct authors as pseudonymous keys (``rm_initiatives.author_keys``
+as rows), so distinct authors over a subtree are one ``COUNT(DISTINCT)`` in SQL."""
 
 rm_initiative_history = sa.Table(
     "rm_initiative_history",

@@ -55,7 +55,7 @@ def submitted(
         campaign_id=campaign,
         unit_id=unit,
         title="Sáng kiến khử khuẩn",
-        category="covid-19",
+        category="covid19",
         authors=[Author(name=f"Tác giả {n}", author_type=t) for n, t in enumerate(authors)],
     )
 

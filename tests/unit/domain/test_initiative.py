@@ -185,7 +185,7 @@ def test_submission_fills_content_and_the_unit_it_counts_for() -> None:
         [(registered(unit="reg-unit"), AT), (submitted(unit="cs", authors=authors), at(5))]
     )
     assert state is not None
-    assert (state.unit_id, state.title, state.category) == ("cs", "Sáng kiến khử khuẩn", "covid-19")
+    assert (state.unit_id, state.title, state.category) == ("cs", "Sáng kiến khử khuẩn", "covid19")
     assert state.solution_type is SolutionType.OTHER
     assert state.author_types == (AuthorType.WORKER, AuthorType.MEMBER)
     assert state.first_submitted_at == at(5)

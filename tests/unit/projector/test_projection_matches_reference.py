@@ -37,6 +37,7 @@ from services.projector.rebuild import rebuild
 from services.projector.targets import TARGET_COLUMNS
 from shared.contracts.portal import RejectionCode
 from shared.contracts.recorded import RecordedEvent
+from shared.contracts.registry import CURRENT
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import upgrade
@@ -44,6 +45,7 @@ from shared.persistence.schema import (
     STATUS_COLUMNS,
     rm_breakdowns,
     rm_closure,
+    rm_initiative_authors,
     rm_initiatives,
     rm_lineage,
     rm_progress,
@@ -88,6 +90,7 @@ async def projected_tables(engine: AsyncEngine) -> Tables:
                 r["category"],
                 r["solution_type"],
                 tuple(r["author_types"]),
+                tuple(r["author_keys"]),
                 r["bucket_date"],
                 r["registered_at"],
                 r["first_submitted_at"],
@@ -139,6 +142,9 @@ async def projected_tables(engine: AsyncEngine) -> Tables:
             breakdowns=counts(
                 await rows(rm_breakdowns), (*unit_campaign, "dimension", "value"), metrics
             ),
+            authors={
+                (r["initiative_id"], r["author_key"]) for r in await rows(rm_initiative_authors)
+            },
         )
 
 
@@ -169,11 +175,13 @@ class Builder:
     def __init__(self) -> None:
         self._ids = itertools.count(1)
 
-    def event(self, event_type: str, data: dict[str, Any], at: str) -> Event:
+    def event(
+        self, event_type: str, data: dict[str, Any], at: str, version: int | None = None
+    ) -> Event:
         return {
             "event_id": f"e{next(self._ids)}",
             "type": event_type,
-            "schema_version": 1,
+            "schema_version": version or CURRENT.model_for(event_type).schema_version,
             "occurred_at": at,
             "source": "test-portal",
             "data": data,
@@ -200,8 +208,11 @@ class Builder:
             targets=targets,
         )
 
-    def fact(self, event_type: str, initiative_id: str, at: str, **data: Any) -> Event:
-        return self.event(f"initiative.{event_type}", {"initiative_id": initiative_id, **data}, at)
+    def fact(
+        self, event_type: str, initiative_id: str, at: str, version: int | None = None, **data: Any
+    ) -> Event:
+        data = {"initiative_id": initiative_id, **data}
+        return self.event(f"initiative.{event_type}", data, at, version)
 
 
 def describe(event: Event) -> str:
@@ -234,8 +245,15 @@ OFFSETS = tuple(dt.timedelta(minutes=m) for m in (-720, -300, -210, 0, 60, 330, 
 NEXT = {
     None: ("submitted",),
     "registered": ("submitted", "submitted", "withdrawn"),
-    "under_review": ("revision_requested", "approved", "approved", "rejected", "withdrawn"),
-    "revision_requested": ("resubmitted", "resubmitted", "withdrawn"),
+    "under_review": (
+        "revision_requested",
+        "approved",
+        "approved",
+        "rejected",
+        "withdrawn",
+        "updated",
+    ),
+    "revision_requested": ("resubmitted", "resubmitted", "withdrawn", "updated"),
     "approved": ("recognized",),
 }
 """Valid next steps (weighted by repetition); other steps are drawn now and then on purpose."""
@@ -248,8 +266,9 @@ ANY_STEP = (
     "rejected",
     "recognized",
     "withdrawn",
+    "updated",
 )
-STATUS_OF = {
+STATUS_OF: dict[str, str | None] = {
     "registered": "registered",
     "submitted": "under_review",
     "resubmitted": "under_review",
@@ -258,7 +277,30 @@ STATUS_OF = {
     "rejected": "rejected",
     "recognized": "recognized",
     "withdrawn": "withdrawn",
+    "updated": None,
 }
+V1_CATEGORIES = ("covid-19", "Năng suất", "cải cách", "Sáng kiến khác")
+"""Free text as v1 portals sent it: three known spellings and one upcast to ``other``."""
+V1_AUTHOR_TYPES = ("member", "union_official", "worker", "manager", "other")
+AUTHOR_TYPES = (*V1_AUTHOR_TYPES, "civil_servant", "public_employee")
+CATEGORIES = ("covid19", "productivity", "union_work", "other")
+
+
+@st.composite
+def _details(draw: st.DrawFn, version: int) -> dict[str, Any]:
+    """A submission's (v1 or v2) or an update's details: a category, a solution type and
+    authors, some of them the same member in several initiatives."""
+    kinds = V1_AUTHOR_TYPES if version == 1 else AUTHOR_TYPES
+    authors = draw(st.lists(st.sampled_from(kinds), min_size=1, max_size=3))
+    members = st.sampled_from(["m1", "m2", "m3", None])
+    return {
+        "category": draw(st.sampled_from(V1_CATEGORIES if version == 1 else CATEGORIES)),
+        "solution_type": draw(st.sampled_from(["technical", "management", "research"])),
+        "authors": [
+            {"name": f"Tác giả {n}", "member_id": draw(members), "author_type": a}
+            for n, a in enumerate(authors)
+        ],
+    }
 
 
 class Scenario:
@@ -366,30 +408,23 @@ def _lifecycle(
         data: dict[str, Any] = {}
         if step in ("registered", "submitted"):
             data = {"campaign_id": CAMPAIGN, "unit_id": unit, "title": f"Sáng kiến {initiative_id}"}
+        version = None
         if step == "submitted":
-            authors = draw(
-                st.lists(
-                    st.sampled_from(["member", "union_official", "worker", "manager", "other"]),
-                    min_size=1,
-                    max_size=3,
-                )
-            )
-            data |= {
-                "category": draw(st.sampled_from(["covid-19", "năng suất", "cải cách"])),
-                "solution_type": draw(st.sampled_from(["technical", "management", "research"])),
-                "authors": [
-                    {"name": f"Tác giả {n}", "author_type": a} for n, a in enumerate(authors)
-                ],
-            }
+            version = draw(st.sampled_from([1, 2]))
+            data |= draw(_details(version))
+        elif step == "updated":
+            given = draw(st.sets(st.sampled_from(["title", "category", "authors", "solution_type"])))
+            details = draw(_details(2)) | {"title": f"Sáng kiến {initiative_id} (cập nhật)"}
+            data = {key: details[key] for key in given or {"category"}}
         elif step == "resubmitted" and draw(st.booleans()):
             data = {"title": f"Sáng kiến {initiative_id} (sửa)"}
         elif step == "rejected":
             data = {"reason": "Không hợp lệ"}
         elif step == "recognized":
             data = {"award_level": "cấp tỉnh"}
-        facts.append(events.fact(step, initiative_id, stamp(), **data))
+        facts.append(events.fact(step, initiative_id, stamp(), version, **data))
         if step in NEXT.get(status, ()) or (status is None and step == "submitted"):
-            status = STATUS_OF[step]
+            status = STATUS_OF[step] or status
         at += dt.timedelta(minutes=draw(st.integers(1, 60 * 24 * 60)))
     return facts
 
@@ -660,7 +695,7 @@ class Case(Builder):
             campaign_id=CAMPAIGN,
             unit_id=unit_id,
             title=f"Sáng kiến {initiative_id}",
-            category="năng suất",
+            category="productivity",
             solution_type="technical",
             authors=[{"name": "Tác giả", "author_type": "worker"}],
         )

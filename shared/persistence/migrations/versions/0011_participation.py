@@ -1,0 +1,38 @@
+"""Projector: each initiative's distinct authors as pseudonymous keys, for participation.
+
+Existing rows get no keys (their authors are in the event store only); run ``initiatives
+projector rebuild`` after this migration to fill them, and to recode the categories of
+initiatives submitted before ``initiative.submitted`` v2.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-05
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from shared.persistence.schema import Json
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "rm_initiatives", sa.Column("author_keys", Json, nullable=False, server_default="[]")
+    )
+    op.create_table(
+        "rm_initiative_authors",
+        sa.Column("initiative_id", sa.String(128), primary_key=True),
+        sa.Column("author_key", sa.String(64), primary_key=True),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("rm_initiative_authors")
+    op.drop_column("rm_initiatives", "author_keys")
