@@ -24,6 +24,7 @@ from services.projector.api.models import (
     Children,
     ClusterRanking,
     FollowUp,
+    Participation,
     PhaseProgress,
     Point,
     Progress,
@@ -224,9 +225,11 @@ async def breakdowns_of(context: QueryContext, unit: Unit, campaign_id: str) -> 
     by_dimension: defaultdict[str, list[Breakdown]] = defaultdict(list)
     for entry in await context.read.breakdowns(unit.unit_id, campaign_id):
         by_dimension[entry.dimension].append(entry)
+    initiatives, authors = await context.read.participation(unit.unit_id, campaign_id)
     return Breakdowns(
         unit=unit,
         campaign_id=campaign_id,
+        participation=Participation(initiatives=initiatives, authors=authors),
         category=by_dimension["category"],
         author_type=by_dimension["author_type"],
         solution_type=by_dimension["solution_type"],

@@ -12,6 +12,7 @@ from services.projector.api.queries import Breakdown, Initiative, PhaseFigures, 
 from services.projector.api.queries import Unit as UnitRow
 from services.projector.api.status import evaluate, ratio
 from shared.contracts.campaigns import Metric
+from shared.domain.participation import participating
 from shared.domain.progress import Status, metric_value
 
 
@@ -48,6 +49,19 @@ class TargetRule(BaseModel):
     source_unit_id: str | None = Field(description="The unit whose plan sets this target")
 
 
+class Participation(BaseModel):
+    """Who took part (lượt đăng ký và nộp), beside what was submitted and found valid."""
+
+    initiatives: int = Field(
+        description="Initiatives registered or submitted, each once whatever became of it "
+        "(withdrawn and rejected included)"
+    )
+    authors: int = Field(
+        description="Distinct people among their authors: by member_id, else by name "
+        "(without diacritics or case); registrations name no authors yet"
+    )
+
+
 class PhaseProgress(BaseModel):
     phase_id: str = Field(description="'' for the whole campaign")
     name: str
@@ -61,6 +75,7 @@ class PhaseProgress(BaseModel):
     submitted: int
     approved: int = Field(description="Approved or recognised")
     counts: dict[str, int] = Field(description="Initiatives per lifecycle status")
+    participation: Participation
     rule: TargetRule | None
 
     @classmethod
@@ -87,6 +102,9 @@ class PhaseProgress(BaseModel):
             submitted=metric_value(Metric.SUBMITTED, figures.counts),
             approved=metric_value(Metric.APPROVED, figures.counts),
             counts=dict(figures.counts),
+            participation=Participation(
+                initiatives=participating(figures.counts), authors=figures.authors
+            ),
             rule=TargetRule(
                 kind=figures.kind,
                 value=figures.value,
@@ -264,6 +282,9 @@ class Timeseries(BaseModel):
 class Breakdowns(BaseModel):
     unit: Unit
     campaign_id: str
+    participation: Participation = Field(
+        description="The whole campaign's, in a phase or not (the subtree now)"
+    )
     category: list[Breakdown]
     author_type: list[Breakdown]
     solution_type: list[Breakdown]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +26,7 @@ from shared.persistence.schema import (
     events,
     rm_breakdowns,
     rm_closure,
+    rm_initiative_authors,
     rm_initiative_history,
     rm_initiatives,
     rm_lineage,
@@ -71,6 +72,8 @@ class PhaseFigures:
     members: int | None
     source_unit_id: str | None
     counts: Mapping[str, int]
+    authors: int = 0
+    """Distinct authors of the initiatives counted (``shared.domain.participation``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +256,54 @@ def _counts_as_of(
     return sa.union_all(sa.select(phases), whole).subquery("counts")
 
 
+def _authors_by_phase(
+    unit_id: str, campaign_id: str, at: dt.datetime | None, predecessors: Sequence[str] = ()
+) -> sa.CompoundSelect[*AnyRow]:
+    """Distinct authors per phase of ``unit_id`` (and '' for the whole campaign: distinct
+    over every phase, not a sum), from the initiatives counting for it (or for one of
+    ``predecessors``) in the phase of the scheme that governed it at their attribution, as
+    :func:`_counts_as_of` files them; with ``at``, only initiatives known by then.
+
+    Not additive, so counted at query time over the subtree's initiatives: its cost grows
+    with them (measured in docs/benchmarks.md, "Distinct authors").
+    """
+    initiatives, authors, scheme = rm_initiatives, rm_initiative_authors, rm_target_history
+    conditions = [
+        initiatives.c.campaign_id == campaign_id,
+        _counting_for([unit_id, *predecessors], initiatives),
+        scheme.c.unit_id == unit_id,
+        scheme.c.campaign_id == campaign_id,
+        scheme.c.phase_id != WHOLE_CAMPAIGN,
+    ]
+    if at is not None:
+        history = rm_initiative_history
+        conditions.append(
+            sa.exists().where(
+                history.c.initiative_id == initiatives.c.initiative_id, history.c.at <= at
+            )
+        )
+    matched = (
+        sa.select(scheme.c.phase_id, authors.c.author_key)
+        .select_from(
+            initiatives.join(authors, authors.c.initiative_id == initiatives.c.initiative_id).join(
+                scheme,
+                sa.and_(
+                    initiatives.c.bucket_date.between(scheme.c.starts_on, scheme.c.ends_on),
+                    initiatives.c.attributed_at >= scheme.c.valid_from,
+                    initiatives.c.attributed_at < scheme.c.valid_to,
+                ),
+            )
+        )
+        .where(*conditions)
+        .cte("matched")
+    )
+    distinct = sa.func.count(sa.distinct(matched.c.author_key)).label("authors")
+    return sa.union_all(
+        sa.select(matched.c.phase_id, distinct).group_by(matched.c.phase_id),
+        sa.select(sa.literal(WHOLE_CAMPAIGN).label("phase_id"), distinct),
+    )
+
+
 def _figures(
     counts: sa.FromClause, campaign_id: str, targets: sa.FromClause = rm_targets
 ) -> sa.Select[*AnyRow]:
@@ -414,7 +465,34 @@ class ReadModels:
             at = LATEST_INSTANT if as_of is None else as_of
             counts = _counts_as_of(unit_id, campaign_id, at, predecessors)
             query = _figures(counts, campaign_id, targets).where(targets.c.unit_id == unit_id)
-        return [_phase_figures(row) for row in await self._rows(query)]
+        figures = [_phase_figures(row) for row in await self._rows(query)]
+        if not figures:
+            return []
+        authors = await self._rows(_authors_by_phase(unit_id, campaign_id, as_of, predecessors))
+        found = {row.phase_id: int(row.authors) for row in authors}
+        return [replace(f, authors=found.get(f.phase_id, 0)) for f in figures]
+
+    async def participation(self, unit_id: str, campaign_id: str) -> tuple[int, int]:
+        """The whole campaign's participation, phases or not: initiatives registered or
+        submitted (the daily rollup summed) and their distinct authors."""
+        rollup, initiatives, authors = rm_rollup_daily, rm_initiatives, rm_initiative_authors
+        counted = sa.select(
+            sa.func.coalesce(sa.func.sum(sum(rollup.c[name] for name in STATUS_COLUMNS)), 0)
+        ).where(rollup.c.unit_id == unit_id, rollup.c.campaign_id == campaign_id)
+        distinct = (
+            sa.select(sa.func.count(sa.distinct(authors.c.author_key)))
+            .select_from(
+                initiatives.join(authors, authors.c.initiative_id == initiatives.c.initiative_id)
+            )
+            .where(
+                initiatives.c.campaign_id == campaign_id,
+                _counting_for([unit_id], initiatives),
+            )
+        )
+        async with self._single.connect() as connection:
+            registered = (await connection.execute(counted)).scalar_one()
+            people = (await connection.execute(distinct)).scalar_one()
+        return int(registered), int(people)
 
     async def predecessors(self, unit_id: str) -> list[str]:
         """The units merged into ``unit_id``, directly or through a chain of merges."""
