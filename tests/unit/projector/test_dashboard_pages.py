@@ -174,6 +174,8 @@ async def test_ba_che_phase_one_shows_20_of_36(client: httpx.AsyncClient) -> Non
         "target": "36",
         "value": "20",
         "share": "55,6 %",
+        "participation": "20",
+        "authors": "12",
         "status": "Chậm tiến độ",
     }
     assert cells(response.text, "")["target"] == "118"
@@ -199,6 +201,11 @@ async def test_bac_kan_as_of_12_may_shows_the_json_apis_figures(
         assert cells(body, "bk-1")["value"] == "455"
         assert cells(body, "bk-1")["share"] == "67,4 %"
         assert cells(body, "bk-1")["status"] == "Chậm tiến độ"
+        # "455 lượt … đăng ký và nộp": 455 initiatives by 400 distinct members.
+        assert (cells(body, "bk-1")["participation"], cells(body, "bk-1")["authors"]) == (
+            "455",
+            "400",
+        )
         assert 'value="12/05/2022 13:30"' in body
 
 
@@ -217,8 +224,11 @@ async def test_english_words_and_numbers_and_links_keep_the_language(
     assert cells(en, "")["target"] == "2,025"
     assert cells(en, "bk-1")["status"] == "At risk"
     assert "Reached 50% of target" in en
-    assert "Năng suất lao động" in vi
+    assert "Tăng năng suất lao động" in vi
     assert "Labour productivity" in en
+    assert "Công chức" in vi  # Bắc Kạn's civil servants, named by the shared catalogue
+    assert "Civil servant" in en
+    assert "lượt đăng ký và nộp" in vi
     links = [html.unescape(link) for link in re.findall(r'href="(/[^"]*)"', en)]
     assert len(links) > 10
     # Every link keeps English but the switch back, which keeps the address.

@@ -83,10 +83,10 @@ class Words:
     next_page: str
     back_to_unit: str
     by_category: str
-    categories: Mapping[str, str]
-    """Labels of the portals' usual category codes; other categories show as sent."""
     by_author_type: str
-    author_types: Mapping[str, str]
+    participation: str
+    """The column of initiatives registered or submitted (lượt đăng ký và nộp)."""
+    authors: str
     submitted: str
     approved: str
     no_breakdown: str
@@ -102,6 +102,21 @@ class Words:
     @property
     def statuses(self) -> Mapping[Status, str]:
         return self.vocabulary.statuses
+
+    def took_part(self, initiatives: int, authors: int) -> str:
+        """The participation sentence, numbers written the language's way."""
+        words = self.vocabulary
+        return words.participation.format(
+            initiatives=words.number(initiatives), authors=words.number(authors)
+        )
+
+    @property
+    def categories(self) -> Mapping[str, str]:
+        return self.vocabulary.categories
+
+    @property
+    def author_types(self) -> Mapping[str, str]:
+        return self.vocabulary.author_types
 
     @property
     def rules(self) -> Mapping[str, str]:
@@ -190,22 +205,9 @@ VIETNAMESE = Words(
     next_page="Trang sau",
     back_to_unit="Về trang đơn vị",
     by_category="Theo lĩnh vực",
-    categories={
-        "covid19": "Phòng, chống Covid-19",
-        "production": "Sản xuất, kinh doanh",
-        "productivity": "Năng suất lao động",
-        "admin_reform": "Cải cách hành chính",
-        "union_work": "Công tác công đoàn",
-        "digital": "Chuyển đổi số",
-    },
     by_author_type="Theo đối tượng tác giả",
-    author_types={
-        "member": "Đoàn viên",
-        "union_official": "Cán bộ công đoàn",
-        "worker": "Người lao động",
-        "manager": "Cán bộ quản lý",
-        "other": "Khác",
-    },
+    participation="Lượt đăng ký, nộp",
+    authors="Tác giả",
     submitted="Lượt nộp",
     approved="Hợp lệ",
     no_breakdown="Chưa có sáng kiến.",
@@ -297,22 +299,9 @@ ENGLISH = Words(
     next_page="Next page",
     back_to_unit="Back to the unit's page",
     by_category="By category",
-    categories={
-        "covid19": "Covid-19 prevention",
-        "production": "Production and business",
-        "productivity": "Labour productivity",
-        "admin_reform": "Administrative reform",
-        "union_work": "Union work",
-        "digital": "Digital transformation",
-    },
     by_author_type="By author type",
-    author_types={
-        "member": "Union member",
-        "union_official": "Union official",
-        "worker": "Worker",
-        "manager": "Manager",
-        "other": "Other",
-    },
+    participation="Registered or submitted",
+    authors="Authors",
     submitted="Submitted",
     approved="Approved",
     no_breakdown="No initiatives yet.",
