@@ -78,12 +78,13 @@ class InitiativeSubmitted(EventData):
 
 V1_SPELLINGS: Mapping[Category, tuple[str, ...]] = {
     Category.COVID19: ("Covid-19", "Covid", "Phòng, chống Covid-19", "Phòng chống dịch"),
-    Category.PRODUCTION: ("Sản xuất, kinh doanh", "Sản xuất kinh doanh", "Production"),
-    Category.PRODUCTIVITY: ("Năng suất lao động", "Năng suất", "Productivity"),
+    Category.PRODUCTION: ("Sản xuất, kinh doanh", "Sản xuất kinh doanh"),
+    Category.PRODUCTIVITY: ("Năng suất lao động", "Năng suất"),
     Category.UNION_WORK: ("Công tác công đoàn", "Hoạt động công đoàn", "Union work"),
     Category.SOCIO_ECONOMIC: ("Kinh tế – xã hội", "Phát triển kinh tế - xã hội bền vững"),
     Category.ADMIN_REFORM: ("Cải cách", "Cải cách thủ tục hành chính"),
     Category.DIGITAL: ("Digital", "Số hoá"),
+    Category.OTHER: ("Khác", "Other"),
 }
 """Spellings v1 portals used besides the codes and the catalogue's names (the dashboard's
 former labels among them). Frozen: a v1 event must always upcast to the same code, so a

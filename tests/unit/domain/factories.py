@@ -27,6 +27,7 @@ from shared.contracts.initiatives import (
     InitiativeResubmitted,
     InitiativeRevisionRequested,
     InitiativeSubmitted,
+    InitiativeUpdated,
     InitiativeWithdrawn,
 )
 from shared.contracts.units import UnitLevel, UnitMembershipReported, UnitRegistered
@@ -69,6 +70,7 @@ FACTS: dict[str, Callable[[str], EventData]] = {
     "rejected": lambda iid: InitiativeRejected(initiative_id=iid, reason="trùng lặp"),
     "recognized": lambda iid: InitiativeRecognized(initiative_id=iid, award_level="A"),
     "withdrawn": lambda iid: InitiativeWithdrawn(initiative_id=iid),
+    "updated": lambda iid: InitiativeUpdated(initiative_id=iid, title="Sửa tên"),
 }
 """One minimal fact per initiative fact type, by a short name."""
 

@@ -7,7 +7,14 @@ import itertools
 
 import pytest
 
-from shared.contracts.initiatives import AuthorType, InitiativeResubmitted, SolutionType
+from shared.contracts.initiatives import (
+    Author,
+    AuthorType,
+    Category,
+    InitiativeResubmitted,
+    InitiativeUpdated,
+    SolutionType,
+)
 from shared.domain.errors import DomainError
 from shared.domain.initiative import (
     Initiative,
@@ -35,6 +42,8 @@ ALLOWED = {
     (S.REGISTERED, "withdrawn"): S.WITHDRAWN,
     (S.UNDER_REVIEW, "withdrawn"): S.WITHDRAWN,
     (S.REVISION_REQUESTED, "withdrawn"): S.WITHDRAWN,
+    (S.UNDER_REVIEW, "updated"): S.UNDER_REVIEW,
+    (S.REVISION_REQUESTED, "updated"): S.REVISION_REQUESTED,
 }
 
 REACH = {
@@ -58,6 +67,7 @@ VERBS = {
     "rejected": "reject",
     "recognized": "recognise",
     "withdrawn": "withdraw",
+    "updated": "update",
 }
 
 REFUSED = [
@@ -90,6 +100,12 @@ def test_refused_transition(start: S | None, name: str) -> None:
     if start is None:
         assert refused.value.code == "unknown_initiative"
         expected = f"cannot {VERBS[name]} initiative 'i-1': it was never registered or submitted"
+    elif name == "updated":
+        assert refused.value.code == "not_editable"
+        expected = (
+            f"cannot update initiative 'i-1': it is {start.replace('_', ' ')}; details change "
+            "only while it is under review or sent back for revision"
+        )
     else:
         assert refused.value.code == "invalid_transition"
         expected = f"cannot {VERBS[name]} initiative 'i-1': it is {start.replace('_', ' ')}"
@@ -239,3 +255,21 @@ def test_metrics_count_submitted_and_approved(
 ) -> None:
     assert counts_as_submitted(status) is is_submitted
     assert counts_as_approved(status) is is_approved
+
+
+def test_an_update_changes_only_the_details_given_never_the_status_or_phase() -> None:
+    state = fold([(submitted(), AT), (fact("revision_requested"), at(5))])
+    assert state is not None
+    change = InitiativeUpdated(
+        initiative_id="i-1",
+        category=Category.UNION_WORK,
+        authors=[Author(name="Lê Thị C", author_type=AuthorType.CIVIL_SERVANT)],
+    )
+
+    decide(state, change)
+    after = evolve(state, change, at(60))
+
+    assert (after.category, after.author_types) == ("union_work", (AuthorType.CIVIL_SERVANT,))
+    assert (after.title, after.solution_type) == (state.title, state.solution_type)
+    assert (after.status, after.first_submitted_at) == (S.REVISION_REQUESTED, AT)
+    assert after.version == state.version + 1
