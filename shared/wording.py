@@ -1,8 +1,9 @@
 """The campaign's shared words, in Vietnamese (the default) and English.
 
 One catalogue for every reader: the dashboard, the printed reports and the notifier's
-messages take a status's name, a category's and an author type's name, a notification's label, sentence and subject, the days left
-and every number from here (a new notification rule adds its words here and nowhere else),
+messages take a status's name, a category's and an author type's name, a notification's
+label, sentence and subject, the days left and every number from here (a new notification
+rule adds its words here and nowhere else),
 so an official never reads "Chậm tiến độ" on a page and something else in a report, or
 "67,4 %" in one place and "67.4%" in the other.
 """
@@ -25,10 +26,10 @@ class Vocabulary:
     whole_campaign: str
     """A row's label for the whole campaign (sentences say it their own way)."""
     statuses: Mapping[Status, str]
-    categories: Mapping[Category, str]
-    """The campaign's fields, as the source articles name them; the v1 upcaster also
+    categories: Mapping[str, str]
+    """By code: the campaign's fields, as the source articles name them; the v1 upcaster also
     recognises a portal's free text by these names (``shared.contracts.previous``)."""
-    author_types: Mapping[AuthorType, str]
+    author_types: Mapping[str, str]
     participation: str
     """Registrations and submissions (lượt đăng ký và nộp) and distinct authors:
     ``{initiatives}``, ``{authors}``."""

@@ -25,6 +25,12 @@ V1_DATA = {
 }
 
 
+def refusal(event: dict[str, Any]) -> ContractViolation:
+    with pytest.raises(ContractViolation) as raised:
+        decode_portal_event(event)
+    return raised.value
+
+
 def portal(data: dict[str, Any], version: int) -> dict[str, Any]:
     return {
         "event_id": "e-1",
@@ -77,8 +83,8 @@ def test_a_v1_portal_event_is_accepted_as_v2() -> None:
 
 def test_v1_cannot_name_public_servants_and_v2_cannot_send_free_text() -> None:
     civil = V1_DATA | {"authors": [{"name": "A", "author_type": "civil_servant"}]}
-    v1 = pytest.raises(ContractViolation, decode_portal_event, portal(civil, 1)).value
-    v2 = pytest.raises(ContractViolation, decode_portal_event, portal(V1_DATA, 2)).value
+    v1 = refusal(portal(civil, 1))
+    v2 = refusal(portal(V1_DATA, 2))
 
     assert v1.code == v2.code == RejectionCode.INVALID_DATA
     assert "data.authors.0.author_type" in v1.message
@@ -109,7 +115,7 @@ def test_a_stored_v1_event_loads_as_v2_whichever_way_it_is_read() -> None:
 
 def test_an_update_gives_at_least_one_field() -> None:
     event = portal({"initiative_id": "sk-1", "title": None}, 1) | {"type": "initiative.updated"}
-    refused = pytest.raises(ContractViolation, decode_portal_event, event).value
+    refused = refusal(event)
 
     assert refused.code == RejectionCode.INVALID_DATA
     assert "at least one field" in refused.message

@@ -413,7 +413,9 @@ def _lifecycle(
             version = draw(st.sampled_from([1, 2]))
             data |= draw(_details(version))
         elif step == "updated":
-            given = draw(st.sets(st.sampled_from(["title", "category", "authors", "solution_type"])))
+            given = draw(
+                st.sets(st.sampled_from(["title", "category", "authors", "solution_type"]))
+            )
             details = draw(_details(2)) | {"title": f"Sáng kiến {initiative_id} (cập nhật)"}
             data = {key: details[key] for key in given or {"category"}}
         elif step == "resubmitted" and draw(st.booleans()):
