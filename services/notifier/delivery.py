@@ -38,15 +38,10 @@ from services.notifier.messages import (
     render,
     webhook_payload,
 )
+from services.notifier.schema import nt_attempts, nt_decisions, nt_deliveries, nt_subscriptions
 from services.notifier.store import unit_names
 from shared.eventstore.port import Clock, utc_now
 from shared.failures import reason
-from shared.persistence.schema import (
-    nt_attempts,
-    nt_decisions,
-    nt_deliveries,
-    nt_subscriptions,
-)
 from shared.wakeup import Wakeup
 
 log = logging.getLogger(__name__)

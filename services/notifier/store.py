@@ -18,17 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.notifier import subscriptions
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.rules import Decision, Row, Rule
+from services.notifier.schema import nt_decisions, nt_deliveries, nt_progress
 from services.notifier.subscriptions import Subscriber, chunked
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.phases import local_date
 from shared.domain.progress import Status
-from shared.persistence.schema import (
-    nt_decisions,
-    nt_deliveries,
-    nt_progress,
-    rm_closure,
-    rm_units,
-)
+from shared.persistence.published import published_unit_closure as closure
+from shared.persistence.published import published_units
 from shared.persistence.upsert import insert_on_conflict, upsert
 
 Key = tuple[str, str, str]
@@ -210,17 +206,17 @@ class SqlTransaction:
         """(parent, row) for the rows with a target of every unit below each of ``parents``
         whose phase (not the whole campaign) runs on ``on``."""
         query = (
-            sa.select(rm_closure.c.ancestor_id, nt_progress)
-            .join(rm_closure, rm_closure.c.descendant_id == nt_progress.c.unit_id)
+            sa.select(closure.c.ancestor_id, nt_progress)
+            .join(closure, closure.c.descendant_id == nt_progress.c.unit_id)
             .where(
-                rm_closure.c.ancestor_id.in_(sorted(parents)),
-                rm_closure.c.depth > 0,
+                closure.c.ancestor_id.in_(sorted(parents)),
+                closure.c.depth > 0,
                 nt_progress.c.target.is_not(None),
                 nt_progress.c.phase_id != "",
                 nt_progress.c.starts_on <= on,
                 nt_progress.c.ends_on >= on,
             )
-            .order_by(rm_closure.c.ancestor_id, nt_progress.c.unit_id)
+            .order_by(closure.c.ancestor_id, nt_progress.c.unit_id)
         )
         return [(row.ancestor_id, _row(row, None)) for row in await self.connection.execute(query)]
 
@@ -275,7 +271,9 @@ async def unit_names(connection: AsyncConnection, unit_ids: Collection[str]) -> 
     names: dict[str, str] = {}
     for chunk in chunked(unit_ids):
         rows = await connection.execute(
-            sa.select(rm_units.c.unit_id, rm_units.c.name).where(rm_units.c.unit_id.in_(chunk))
+            sa.select(published_units.c.unit_id, published_units.c.name).where(
+                published_units.c.unit_id.in_(chunk)
+            )
         )
         names.update({row.unit_id: row.name for row in rows})
     return names

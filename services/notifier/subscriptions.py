@@ -31,7 +31,8 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifier.rules import UNIT_RULES, Rule
-from shared.persistence.schema import nt_subscriptions, rm_closure
+from services.notifier.schema import nt_subscriptions
+from shared.persistence.published import published_unit_closure as closure
 
 CHUNK = 500
 DELETED = "deleted by its owner"
@@ -169,7 +170,7 @@ async def listing(
     if unit_id is not None:
         query = query.where(nt_subscriptions.c.unit_id == unit_id)
     if within is not None:
-        subtree = sa.select(rm_closure.c.descendant_id).where(rm_closure.c.ancestor_id == within)
+        subtree = sa.select(closure.c.descendant_id).where(closure.c.ancestor_id == within)
         query = query.where(nt_subscriptions.c.unit_id.in_(subtree))
     return [Subscription.of(row) for row in await connection.execute(query)]
 
@@ -222,13 +223,13 @@ async def unit_subscribers(
     connection: AsyncConnection, unit_ids: Collection[str]
 ) -> dict[str, list[Subscriber]]:
     """Per unit, the enabled non-digest subscriptions that follow it: of the unit itself, or
-    of an ancestor (``rm_closure``) that include descendants."""
+    of an ancestor (the projector's published closure) that include descendants."""
     followed: defaultdict[str, dict[str, int]] = defaultdict(dict)
     for unit_id in unit_ids:
         followed[unit_id][unit_id] = 0
     for chunk in chunked(unit_ids):
         rows = await connection.execute(
-            sa.select(rm_closure).where(rm_closure.c.descendant_id.in_(chunk))
+            sa.select(closure).where(closure.c.descendant_id.in_(chunk))
         )
         for row in rows:
             followed[row.descendant_id][row.ancestor_id] = row.depth

@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.deltas import WHOLE_CAMPAIGN
+from services.projector.schema import rm_target_history, rm_targets
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.phases import meets
 from shared.domain.plans import Plans, effective_plan
 from shared.domain.targets import ResolvedTarget, effective_target
 from shared.persistence.lookup import among
-from shared.persistence.schema import rm_target_history, rm_targets
 from shared.reference import ReferenceView
 
 

@@ -35,9 +35,9 @@ from shared.eventstore.port import (
     OutboxMessage,
     utc_now,
 )
+from shared.eventstore.schema import events, outbox
 from shared.eventstore.unsent import Unsent
 from shared.persistence.lookup import among
-from shared.persistence.schema import events, outbox
 from shared.wakeup import Wakeup
 
 _COLUMNS = (

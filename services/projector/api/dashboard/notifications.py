@@ -1,7 +1,7 @@
-"""The notifications decided for a unit, read from the notifier's decision table.
+"""The notifications decided for a unit, read from the notifier's published decisions.
 
-The dashboard only reads ``nt_decisions`` (the notifier writes it) and words each decision
-itself: the services stay independent, and a page needs a short line, not the e-mail.
+The dashboard only reads the view the notifier publishes (``published_decisions``) and words
+each decision itself: the services stay independent, and a page needs a short line, not the e-mail.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.projector.api.dashboard.i18n import Formats
-from shared.persistence.schema import nt_decisions
+from shared.persistence.published import published_decisions
 
 SHOWN = 20
 
@@ -55,7 +55,7 @@ TONES = {
 
 async def recent_decisions(engine: AsyncEngine, unit_id: str, campaign_id: str) -> list[Decision]:
     """The unit's latest decisions in the campaign, newest first."""
-    table = nt_decisions
+    table = published_decisions
     query = (
         sa.select(
             table.c.rule,
