@@ -19,7 +19,8 @@ from services.notifier import subscriptions
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.rules import Decision, Row, Rule
 from services.notifier.schema import nt_decisions, nt_deliveries, nt_progress
-from services.notifier.subscriptions import Subscriber, chunked
+from services.notifier.subscriptions import Subscriber
+from shared.chunks import chunks
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.phases import local_date
 from shared.domain.progress import Status
@@ -98,7 +99,7 @@ class SqlTransaction:
 
     async def rows(self, keys: Collection[Key]) -> dict[Key, Row]:
         found: dict[Key, Row] = {}
-        for units in chunked({unit_id for unit_id, _, _ in keys}):
+        for units in chunks(sorted({unit_id for unit_id, _, _ in keys})):
             query = sa.select(nt_progress).where(nt_progress.c.unit_id.in_(units))
             for row in await self._read(query):
                 if row.key in keys:
@@ -233,7 +234,7 @@ class SqlTransaction:
         found: dict[Key, float] = {}
         highest = sa.func.max(nt_decisions.c.threshold)
         columns = (nt_decisions.c.unit_id, nt_decisions.c.campaign_id, nt_decisions.c.phase_id)
-        for units in chunked(unit_ids):
+        for units in chunks(sorted(unit_ids)):
             rows = await self.connection.execute(
                 sa.select(*columns, highest)
                 .where(
@@ -269,7 +270,7 @@ def _row(stored: Any, decided_threshold: float | None) -> Row:
 async def unit_names(connection: AsyncConnection, unit_ids: Collection[str]) -> dict[str, str]:
     """Names of units as the read models know them now (missing ids are left out)."""
     names: dict[str, str] = {}
-    for chunk in chunked(unit_ids):
+    for chunk in chunks(sorted(unit_ids)):
         rows = await connection.execute(
             sa.select(published_units.c.unit_id, published_units.c.name).where(
                 published_units.c.unit_id.in_(chunk)

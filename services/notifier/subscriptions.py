@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Self
@@ -32,9 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifier.rules import UNIT_RULES, Rule
 from services.notifier.schema import nt_subscriptions
+from shared.chunks import chunks
 from shared.persistence.published import published_unit_closure as closure
 
-CHUNK = 500
 DELETED = "deleted by its owner"
 """``disabled_reason`` of a deleted subscription; other reasons come from failed deliveries."""
 
@@ -212,13 +212,6 @@ class Subscriber:
 _ENABLED = sa.select(nt_subscriptions).where(nt_subscriptions.c.disabled_reason.is_(None))
 
 
-def chunked(items: Collection[str]) -> Iterable[list[str]]:
-    """Sorted slices small enough for one ``IN (…)`` on any database."""
-    ordered = sorted(items)
-    for start in range(0, len(ordered), CHUNK):
-        yield ordered[start : start + CHUNK]
-
-
 async def unit_subscribers(
     connection: AsyncConnection, unit_ids: Collection[str]
 ) -> dict[str, list[Subscriber]]:
@@ -227,14 +220,14 @@ async def unit_subscribers(
     followed: defaultdict[str, dict[str, int]] = defaultdict(dict)
     for unit_id in unit_ids:
         followed[unit_id][unit_id] = 0
-    for chunk in chunked(unit_ids):
+    for chunk in chunks(sorted(unit_ids)):
         rows = await connection.execute(
             sa.select(closure).where(closure.c.descendant_id.in_(chunk))
         )
         for row in rows:
             followed[row.descendant_id][row.ancestor_id] = row.depth
     by_unit: defaultdict[str, list[Subscriber]] = defaultdict(list)
-    for chunk in chunked({a for ancestors in followed.values() for a in ancestors}):
+    for chunk in chunks(sorted({a for ancestors in followed.values() for a in ancestors})):
         rows = await connection.execute(
             _ENABLED.where(nt_subscriptions.c.unit_id.in_(chunk), ~nt_subscriptions.c.digest)
         )
