@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.eventstore.port import Clock, utc_now
+from shared.clock import Clock, utc_now
 from shared.persistence.types import Json, Position, UtcDateTime
 
 metadata = sa.MetaData()

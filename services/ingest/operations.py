@@ -25,9 +25,10 @@ from services.ingest.pipeline import IngestPipeline
 from services.ingest.settings import IngestSettings
 from services.ingest.verdicts import Verdict, VerdictStatus
 from shared.chunks import chunks
+from shared.clock import utc_now
 from shared.contracts.recorded import NewEvent
 from shared.dead_letters import DeadLetter, Selection, SqlDeadLetters, StoredLetter
-from shared.eventstore.port import AppendOutcome, utc_now
+from shared.eventstore.port import AppendOutcome
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import ensure_migrated

@@ -26,7 +26,7 @@ from services.notifier.rules import Rule
 from services.notifier.schema import nt_attempts, nt_decisions, nt_deliveries, nt_subscriptions
 from services.notifier.settings import NotifierSettings
 from services.notifier.subscriptions import Channel, Subscription, SubscriptionRequest
-from shared.eventstore.port import Clock
+from shared.clock import Clock
 from shared.persistence.published import published_unit_closure as closure
 from shared.persistence.published import published_units
 from shared.web.auth import Scope, TokenScope, TokenScopes, covers, log_refusal, outside_scope

@@ -40,9 +40,9 @@ from services.notifier.rules import (
 from services.notifier.schema import nt_clock, nt_decisions
 from services.notifier.store import SqlStore, SqlTransaction
 from services.notifier.subscriptions import Subscriber
+from shared.clock import Clock
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.phases import local_date
-from shared.eventstore.port import Clock
 from shared.persistence.published import published_unit_closure as closure
 from shared.persistence.upsert import upsert
 

@@ -40,7 +40,7 @@ from services.notifier.messages import (
 )
 from services.notifier.schema import nt_attempts, nt_decisions, nt_deliveries, nt_subscriptions
 from services.notifier.store import unit_names
-from shared.eventstore.port import Clock, utc_now
+from shared.clock import Clock, utc_now
 from shared.failures import reason
 from shared.wakeup import Wakeup
 

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notifier.schema import nt_deliveries
 from services.notifier.subscriptions import SubscriptionRequest, create
+from shared.clock import utc_now
 from shared.contracts.progress import ProgressChanged, ProgressFigures
-from shared.eventstore.port import utc_now
 from shared.persistence.engine import create_engine
 from shared.persistence.progress_outbox import progress_outbox
 from shared.web.secrets import hash_secret

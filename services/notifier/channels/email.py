@@ -18,7 +18,7 @@ import aiosmtplib
 
 from services.notifier.channels.base import PermanentFailure, Subscription, TransientFailure
 from services.notifier.messages import Message
-from shared.eventstore.port import Clock, utc_now
+from shared.clock import Clock, utc_now
 
 ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
 

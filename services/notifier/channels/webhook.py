@@ -18,7 +18,7 @@ import httpx
 from services.notifier.channels.base import PermanentFailure, Subscription, TransientFailure
 from services.notifier.channels.targets import WebhookTargets
 from services.notifier.messages import Message
-from shared.eventstore.port import Clock, utc_now
+from shared.clock import Clock, utc_now
 
 RETRYABLE_STATUSES = frozenset({408, 429})
 
