@@ -25,7 +25,7 @@ from services.notifier.channels.targets import WebhookTargets
 from services.notifier.rules import Rule
 from services.notifier.schema import nt_attempts, nt_decisions, nt_deliveries, nt_subscriptions
 from services.notifier.settings import NotifierSettings
-from services.notifier.subscriptions import Channel, Subscription, SubscriptionRequest
+from services.notifier.subscriptions import ChannelName, Subscription, SubscriptionRequest
 from shared.clock import Clock
 from shared.persistence.published import published_unit_closure as closure
 from shared.persistence.published import published_units
@@ -160,7 +160,7 @@ async def create_subscription(
         )
         if known is None:
             raise HTTPException(http.HTTP_404_NOT_FOUND, f"unit {request.unit_id!r} is not known")
-        if request.channel is Channel.WEBHOOK:
+        if request.channel is ChannelName.WEBHOOK:
             targets = WebhookTargets(context.settings.webhook_allowed_networks)
             if refused := await targets.refused_now(request.address):
                 raise HTTPException(http.HTTP_422_UNPROCESSABLE_CONTENT, refused)

@@ -47,7 +47,7 @@ UnitRule = Annotated[
 ]
 
 
-class Channel(StrEnum):
+class ChannelName(StrEnum):
     WEBHOOK = "webhook"
     EMAIL = "email"
 
@@ -66,7 +66,7 @@ class SubscriptionRequest(BaseModel):
     unit_id: str = Field(min_length=1, max_length=128)
     include_descendants: bool = False
     rules: list[UnitRule] = Field(min_length=1)
-    channel: Channel
+    channel: ChannelName
     address: str = Field(min_length=3, max_length=2000, description="Webhook URL or e-mail")
     secret: str | None = Field(
         default=None,
@@ -89,7 +89,7 @@ class SubscriptionRequest(BaseModel):
         self.rules = list(dict.fromkeys(self.rules))
         if self.digest and not self.include_descendants:
             raise ValueError("a digest lists descendants: set include_descendants=true")
-        if self.channel is Channel.WEBHOOK:
+        if self.channel is ChannelName.WEBHOOK:
             try:
                 _URL.validate_python(self.address)
             except PydanticValidationError:
@@ -112,7 +112,7 @@ class Subscription(BaseModel):
     unit_id: str
     include_descendants: bool
     rules: list[str]
-    channel: Channel
+    channel: ChannelName
     address: str
     signed: bool = Field(description="Whether requests are signed (a secret is stored)")
     language: Language
@@ -128,7 +128,7 @@ class Subscription(BaseModel):
             unit_id=row.unit_id,
             include_descendants=row.include_descendants,
             rules=list(row.rules),
-            channel=Channel(row.channel),
+            channel=ChannelName(row.channel),
             address=row.address,
             signed=row.secret is not None,
             language=Language(row.language),

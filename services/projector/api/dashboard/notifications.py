@@ -21,7 +21,7 @@ SHOWN = 20
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class PublishedDecision:
     rule: str
     phase_id: str
     threshold: float | None
@@ -53,7 +53,9 @@ TONES = {
 }
 
 
-async def recent_decisions(engine: AsyncEngine, unit_id: str, campaign_id: str) -> list[Decision]:
+async def recent_decisions(
+    engine: AsyncEngine, unit_id: str, campaign_id: str
+) -> list[PublishedDecision]:
     """The unit's latest decisions in the campaign, newest first."""
     table = published_decisions
     query = (
@@ -72,10 +74,10 @@ async def recent_decisions(engine: AsyncEngine, unit_id: str, campaign_id: str) 
     )
     async with engine.connect() as connection:
         rows = (await connection.execute(query)).all()
-    return [Decision(**row._mapping) for row in rows]
+    return [PublishedDecision(**row._mapping) for row in rows]
 
 
-def notification_line(decision: Decision, formats: Formats) -> NotificationLine:
+def notification_line(decision: PublishedDecision, formats: Formats) -> NotificationLine:
     words = formats.words
     template = words.rules.get(decision.rule, decision.rule)
     label = template.format(share=formats.share(decision.threshold or 0.0))
