@@ -15,7 +15,7 @@ from services.notifier.settings import NotifierSettings
 from services.projector.components import ProjectorComponents, projector_components
 from services.projector.service import ProjectorService
 from services.projector.settings import ProjectorSettings
-from shared.eventstore.port import Clock, utc_now
+from shared.clock import Clock, utc_now
 
 Parts = TypeVar("Parts")
 

@@ -40,9 +40,9 @@ from services.projector.components import ProjectorComponents, projector_compone
 from services.projector.quarantine import quarantine_clear
 from services.projector.service import ProjectorService, store_tailer
 from services.projector.settings import ProjectorSettings
+from shared.clock import Clock, utc_now
 from shared.config import DatabaseSettings, KafkaSettings
 from shared.dead_letters import Origin
-from shared.eventstore.port import Clock, utc_now
 from shared.lifecycle import BackgroundTasks
 from shared.messaging.health import service_readiness
 from shared.persistence import progress_outbox

@@ -21,8 +21,9 @@ from services.ingest.parking import ParkingLot
 from services.ingest.pipeline import IngestPipeline
 from services.ingest.plausibility import OccurredWithin
 from services.ingest.settings import IngestSettings
+from shared.clock import Clock, utc_now
 from shared.dead_letters import DeadLetterSink, KafkaDeadLetters, SqlDeadLetters
-from shared.eventstore.port import Clock, EventStore, utc_now
+from shared.eventstore.port import EventStore
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import ensure_migrated

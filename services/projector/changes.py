@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.deltas import STATUS_INDEX, Key
+from services.projector.schema import STATUS_COLUMNS, rm_progress, rm_targets
 from shared.contracts.campaigns import Metric
 from shared.contracts.progress import ProgressChanged, ProgressFigures
 from shared.domain.progress import metric_statuses
 from shared.persistence.lookup import among
-from shared.persistence.schema import STATUS_COLUMNS, rm_progress, rm_targets
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ Existing rows get no keys (their authors are in the event store only); run ``ini
 projector rebuild`` after this migration to fill them, and to recode the categories of
 initiatives submitted before ``initiative.submitted`` v2.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-05
 """
 
@@ -14,10 +14,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from shared.persistence.schema import Json
+from shared.persistence.types import Json
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
