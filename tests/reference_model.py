@@ -138,11 +138,17 @@ class Tables:
     series: dict[tuple[str, str, dt.date], Counts]
     breakdowns: dict[tuple[str, str, str, str], Counts]
     authors: set[tuple[str, str]]
+    author_refs: dict[tuple[str, str, str, str], int]
+    """(unit, campaign, phase, author key) → initiatives counted there naming the author."""
+    progress_authors: dict[tuple[str, str, str], int]
+    """Distinct authors per ``rm_progress`` row (rows with none dropped)."""
 
 
 TABLES = (
     "initiatives",
     "authors",
+    "author_refs",
+    "progress_authors",
     "closure",
     "lineage",
     "rollup",
@@ -249,6 +255,7 @@ def tables_of(world: World) -> Tables:
     progress: dict[object, list[int]] = defaultdict(lambda: [0] * len(STATUSES))
     series: dict[object, list[int]] = defaultdict(lambda: [0, 0])
     breakdowns: dict[object, list[int]] = defaultdict(lambda: [0, 0])
+    refs: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for i in world.initiatives.values():
         zone = world.zones[i.campaign_id]
         anchor = i.first_submitted_at or i.registered_at
@@ -287,6 +294,9 @@ def tables_of(world: World) -> Tables:
                     if phase.starts_on <= bucket <= phase.ends_on:
                         _add(progress, (unit, c, phase.phase_id), status)
                         _add(progress, (unit, c, WHOLE_CAMPAIGN), status)
+                        for key in i.authors:
+                            refs[(unit, c, phase.phase_id, key)] += 1
+                            refs[(unit, c, WHOLE_CAMPAIGN, key)] += 1
             if i.first_submitted_at is not None:
                 _add(series, (unit, c, local_date(i.first_submitted_at, zone)), 0)
                 if i.withdrawn_at is not None:
@@ -334,7 +344,17 @@ def tables_of(world: World) -> Tables:
         series=_nonzero(series),  # type: ignore[arg-type]
         breakdowns=_nonzero(breakdowns),  # type: ignore[arg-type]
         authors={(i.initiative_id, key) for i in world.initiatives.values() for key in i.authors},
+        author_refs=dict(refs),
+        progress_authors=_distinct(refs),
     )
+
+
+def _distinct(refs: Mapping[tuple[str, str, str, str], int]) -> dict[tuple[str, str, str], int]:
+    found: dict[tuple[str, str, str], int] = defaultdict(int)
+    for (unit, campaign, phase, _), count in refs.items():
+        if count:
+            found[(unit, campaign, phase)] += 1
+    return dict(found)
 
 
 def _targets_at(
@@ -386,6 +406,8 @@ def without_units(tables: Tables, units: frozenset[str]) -> Tables:
         targets=tables.targets,
         target_history=tables.target_history,
         authors=tables.authors,
+        author_refs={k: v for k, v in tables.author_refs.items() if k[0] not in units},
+        progress_authors={k: v for k, v in tables.progress_authors.items() if k[0] not in units},
         **kept,  # type: ignore[arg-type]
     )
 

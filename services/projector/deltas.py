@@ -14,17 +14,19 @@ from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.attribution import Attribution
 from services.projector.rows import Contribution, InitiativeRow
 from services.projector.schema import (
     STATUS_COLUMNS,
+    rm_author_refs,
     rm_breakdowns,
     rm_progress,
     rm_rollup_daily,
     rm_series_daily,
 )
-from shared.persistence.upsert import Writer, add_to_rows
+from shared.persistence.upsert import Pending, Writer, add_to_rows, add_to_rows_returning
 
 STATUS_INDEX = {name: index for index, name in enumerate(STATUS_COLUMNS)}
 METRIC_COLUMNS = ("submitted", "approved")
@@ -53,12 +55,34 @@ class Deltas:
         self.progress: defaultdict[Key, list[int]] = vectors(len(STATUS_COLUMNS))
         self.series: defaultdict[Key, list[int]] = vectors(len(METRIC_COLUMNS))
         self.breakdowns: defaultdict[Key, list[int]] = vectors(len(METRIC_COLUMNS))
+        self.author_refs: defaultdict[Key, int] = defaultdict(int)
+        """(unit, campaign, phase, author key) → change of the initiatives naming it."""
 
     async def write(self, writer: Writer) -> None:
+        """Author references first, at once: which of them reach or leave 0 decides the
+        change of each phase's distinct authors, written before the rest of ``rm_progress``
+        (one statement may not write a row twice)."""
+        connection = writer.connection if isinstance(writer, Pending) else writer
+        await add_counts(connection, rm_progress, ["authors"], await self._authors(connection))
         await add_counts(writer, rm_rollup_daily, STATUS_COLUMNS, self.rollup)
         await add_counts(writer, rm_progress, STATUS_COLUMNS, self.progress)
         await add_counts(writer, rm_series_daily, METRIC_COLUMNS, self.series)
         await add_counts(writer, rm_breakdowns, METRIC_COLUMNS, self.breakdowns)
+
+    async def _authors(self, connection: AsyncConnection) -> dict[Key, list[int]]:
+        """Add the author references; the change of distinct authors per phase row."""
+        changes = sorted((key, n) for key, n in self.author_refs.items() if n)
+        keys = [column.name for column in rm_author_refs.primary_key.columns]
+        after = await add_to_rows_returning(
+            connection, rm_author_refs, keys, ["initiatives"], [(*k, n) for k, n in changes]
+        )
+        added = dict(changes)
+        distinct: defaultdict[Key, list[int]] = vectors(1)
+        for *key, count in after:
+            before = count - added[tuple(key)]
+            if (before > 0) != (count > 0):
+                distinct[tuple(key[:-1])][0] += 1 if count > 0 else -1
+        return distinct
 
 
 class UnitDeltas:
@@ -78,6 +102,7 @@ class UnitDeltas:
         self.breakdowns: defaultdict[tuple[str, str, str, str, int], list[int]] = vectors(
             len(METRIC_COLUMNS)
         )
+        self.authors: defaultdict[tuple[str, str, dt.date, int, str], int] = defaultdict(int)
 
     def add(self, contribution: Contribution, row: InitiativeRow, sign: int) -> None:
         """Count ``contribution`` ``sign`` times where ``row`` counts."""
@@ -94,6 +119,8 @@ class UnitDeltas:
             cell = self.breakdowns[(unit_id, campaign_id, dimension, value, epoch)]
             cell[0] += sign * submitted
             cell[1] += sign * approved
+        for author in contribution.authors:
+            self.authors[(unit_id, campaign_id, contribution.bucket_date, epoch, author)] += sign
 
     def spread(self, deltas: Deltas | None = None) -> Deltas:
         """The table changes (added to ``deltas`` when given): every unit's figures include
@@ -109,6 +136,12 @@ class UnitDeltas:
                 if phase_id is not None:
                     _add(deltas.progress[(ancestor, campaign_id, phase_id)], counts)
                     _add(deltas.progress[(ancestor, campaign_id, WHOLE_CAMPAIGN)], counts)
+        for (unit_id, campaign_id, day, epoch, author), count in self.authors.items():
+            for ancestor in attribution.ancestors(unit_id, epoch) if count else ():
+                phase_id = attribution.phase_id(ancestor, campaign_id, day, epoch)
+                if phase_id is not None:
+                    deltas.author_refs[(ancestor, campaign_id, phase_id, author)] += count
+                    deltas.author_refs[(ancestor, campaign_id, WHOLE_CAMPAIGN, author)] += count
         for source, target in ((self.series, deltas.series), (self.breakdowns, deltas.breakdowns)):
             for key, vector in source.items():
                 counts = _nonzero(vector)

@@ -224,6 +224,8 @@ class Contribution:
     """(local day, submitted change, approved change): net metric changes in event time."""
     breakdowns: tuple[tuple[str, str, int, int], ...]
     """(dimension, value, submitted, approved)."""
+    authors: tuple[str, ...]
+    """Author keys: an initiative takes part whatever its status (participation)."""
 
 
 def contribution(row: InitiativeRow, zone: ZoneInfo) -> Contribution:
@@ -243,4 +245,6 @@ def contribution(row: InitiativeRow, zone: ZoneInfo) -> Contribution:
         if row.solution_type:
             breakdowns.append(("solution_type", row.solution_type, submitted, approved))
         breakdowns.extend(("author_type", kind, submitted, approved) for kind in row.author_types)
-    return Contribution(row.bucket_date(zone), row.status, tuple(series), tuple(breakdowns))
+    return Contribution(
+        row.bucket_date(zone), row.status, tuple(series), tuple(breakdowns), row.author_keys
+    )

@@ -127,7 +127,22 @@ rm_progress = sa.Table(
     sa.Column("campaign_id", sa.String(128), primary_key=True),
     sa.Column("phase_id", sa.String(128), primary_key=True),
     *_status_counts(),
+    sa.Column("authors", sa.Integer, nullable=False, server_default="0"),
 )
+"""Status counts per unit and phase, and the distinct authors of the initiatives counted
+(kept exact by ``rm_author_refs``: an author counts while one of them names it)."""
+
+rm_author_refs = sa.Table(
+    "rm_author_refs",
+    metadata,
+    sa.Column("unit_id", sa.String(128), primary_key=True),
+    sa.Column("campaign_id", sa.String(128), primary_key=True),
+    sa.Column("phase_id", sa.String(128), primary_key=True),
+    sa.Column("author_key", sa.String(64), primary_key=True),
+    sa.Column("initiatives", sa.Integer, nullable=False, server_default="0"),
+)
+"""How many initiatives counting for a unit in a phase name each author: additive like every
+count, so ``rm_progress.authors`` moves by one exactly when a count leaves or reaches 0."""
 
 
 def _phase_target() -> list[sa.Column[Any]]:

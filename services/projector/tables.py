@@ -20,6 +20,7 @@ from services.projector.schema import (
     rm_initiatives,
     rm_stream_versions,
 )
+from shared.chunks import IN_LIST, chunks
 from shared.domain.campaign import Campaigns
 from shared.persistence.lookup import among
 from shared.persistence.upsert import (
@@ -31,8 +32,6 @@ from shared.persistence.upsert import (
 )
 
 HISTORY_COLUMNS = ("initiative_id", "version", "at", "status")
-AUTHOR_CHUNK = 400
-"""Pairs per delete: two parameters each, within SQLite's limit per statement."""
 
 
 async def load_rows(connection: AsyncConnection, ids: Collection[str]) -> dict[str, InitiativeRow]:
@@ -92,8 +91,7 @@ async def drop_authors(connection: AsyncConnection, dropped: Sequence[tuple[str,
     may add rows to the same table (rare: only updates that change authors drop any)."""
     table = rm_initiative_authors
     pair = sa.tuple_(table.c.initiative_id, table.c.author_key)
-    for start in range(0, len(dropped), AUTHOR_CHUNK):
-        chunk = dropped[start : start + AUTHOR_CHUNK]
+    for chunk in chunks(dropped, IN_LIST // 2):  # two parameters a pair
         await connection.execute(table.delete().where(pair.in_(chunk)))
 
 

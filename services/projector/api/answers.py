@@ -223,11 +223,13 @@ async def breakdowns_of(context: QueryContext, unit: Unit, campaign_id: str) -> 
     by_dimension: defaultdict[str, list[Breakdown]] = defaultdict(list)
     for entry in await context.read.breakdowns(unit.unit_id, campaign_id):
         by_dimension[entry.dimension].append(entry)
-    initiatives, authors = await context.read.participation(unit.unit_id, campaign_id)
+    took_part = await context.read.participation(unit.unit_id, campaign_id)
     return Breakdowns(
         unit=unit,
         campaign_id=campaign_id,
-        participation=Participation(initiatives=initiatives, authors=authors),
+        participation=None
+        if took_part is None
+        else Participation(initiatives=took_part[0], authors=took_part[1]),
         category=by_dimension["category"],
         author_type=by_dimension["author_type"],
         solution_type=by_dimension["solution_type"],

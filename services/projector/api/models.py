@@ -282,8 +282,8 @@ class Timeseries(BaseModel):
 class Breakdowns(BaseModel):
     unit: Unit
     campaign_id: str
-    participation: Participation = Field(
-        description="The whole campaign's, in a phase or not (the subtree now)"
+    participation: Participation | None = Field(
+        description="The whole campaign's, as progress counts it (its phases); null without a plan"
     )
     category: list[Breakdown]
     author_type: list[Breakdown]

@@ -264,8 +264,9 @@ def _authors_by_phase(
     ``predecessors``) in the phase of the scheme that governed it at their attribution, as
     :func:`_counts_as_of` files them; with ``at``, only initiatives known by then.
 
-    Not additive, so counted at query time over the subtree's initiatives: its cost grows
-    with them (measured in docs/benchmarks.md, "Distinct authors").
+    For "as of" and restated answers only: current figures read ``rm_progress.authors``.
+    Counted over the subtree's initiatives, so its cost grows with them (docs/benchmarks.md,
+    "Distinct authors").
     """
     initiatives, authors, scheme = rm_initiatives, rm_initiative_authors, rm_target_history
     conditions = [
@@ -307,11 +308,13 @@ def _authors_by_phase(
 def _figures(
     counts: sa.FromClause, campaign_id: str, targets: sa.FromClause = rm_targets
 ) -> sa.Select[*AnyRow]:
-    """Targets of a campaign with their status counts (0 where none are stored)."""
+    """Targets of a campaign with their status counts (0 where none are stored), and their
+    distinct authors where ``counts`` holds them (``rm_progress``)."""
+    names = [*STATUS_COLUMNS, *(["authors"] if "authors" in counts.c else [])]
     return (
         sa.select(
             *(targets.c[c.name] for c in rm_targets.columns),
-            *(sa.func.coalesce(counts.c[name], 0).label(f"n_{name}") for name in STATUS_COLUMNS),
+            *(sa.func.coalesce(counts.c[name], 0).label(f"n_{name}") for name in names),
         )
         .select_from(targets)
         .outerjoin(
@@ -355,6 +358,7 @@ def _phase_figures(row: sa.Row[*AnyRow]) -> PhaseFigures:
         members=fields["members"],
         source_unit_id=fields["source_unit_id"],
         counts={name: int(fields[f"n_{name}"]) for name in STATUS_COLUMNS},
+        authors=int(fields.get("n_authors", 0)),
     )
 
 
@@ -466,33 +470,28 @@ class ReadModels:
             counts = _counts_as_of(unit_id, campaign_id, at, predecessors)
             query = _figures(counts, campaign_id, targets).where(targets.c.unit_id == unit_id)
         figures = [_phase_figures(row) for row in await self._rows(query)]
-        if not figures:
-            return []
+        if not figures or (as_of is None and not predecessors):
+            return figures
         authors = await self._rows(_authors_by_phase(unit_id, campaign_id, as_of, predecessors))
         found = {row.phase_id: int(row.authors) for row in authors}
         return [replace(f, authors=found.get(f.phase_id, 0)) for f in figures]
 
-    async def participation(self, unit_id: str, campaign_id: str) -> tuple[int, int]:
-        """The whole campaign's participation, phases or not: initiatives registered or
-        submitted (the daily rollup summed) and their distinct authors."""
-        rollup, initiatives, authors = rm_rollup_daily, rm_initiatives, rm_initiative_authors
-        counted = sa.select(
-            sa.func.coalesce(sa.func.sum(sum(rollup.c[name] for name in STATUS_COLUMNS)), 0)
-        ).where(rollup.c.unit_id == unit_id, rollup.c.campaign_id == campaign_id)
-        distinct = (
-            sa.select(sa.func.count(sa.distinct(authors.c.author_key)))
-            .select_from(
-                initiatives.join(authors, authors.c.initiative_id == initiatives.c.initiative_id)
-            )
-            .where(
-                initiatives.c.campaign_id == campaign_id,
-                _counting_for([unit_id], initiatives),
-            )
+    async def participation(self, unit_id: str, campaign_id: str) -> tuple[int, int] | None:
+        """The whole campaign's participation as its progress row holds it: initiatives
+        registered or submitted and their distinct authors; None without a plan."""
+        progress = rm_progress
+        query = sa.select(
+            sa.func.coalesce(sum(progress.c[name] for name in STATUS_COLUMNS), 0).label(
+                "initiatives"
+            ),
+            progress.c.authors,
+        ).where(
+            progress.c.unit_id == unit_id,
+            progress.c.campaign_id == campaign_id,
+            progress.c.phase_id == WHOLE_CAMPAIGN,
         )
-        async with self._single.connect() as connection:
-            registered = (await connection.execute(counted)).scalar_one()
-            people = (await connection.execute(distinct)).scalar_one()
-        return int(registered), int(people)
+        rows = await self._rows(query)
+        return (int(rows[0].initiatives), int(rows[0].authors)) if rows else None
 
     async def predecessors(self, unit_id: str) -> list[str]:
         """The units merged into ``unit_id``, directly or through a chain of merges."""

@@ -36,6 +36,7 @@ from services.projector.projection import Projection
 from services.projector.rebuild import rebuild
 from services.projector.schema import (
     STATUS_COLUMNS,
+    rm_author_refs,
     rm_breakdowns,
     rm_closure,
     rm_initiative_authors,
@@ -144,6 +145,16 @@ async def projected_tables(engine: AsyncEngine) -> Tables:
             ),
             authors={
                 (r["initiative_id"], r["author_key"]) for r in await rows(rm_initiative_authors)
+            },
+            author_refs={
+                (r["unit_id"], r["campaign_id"], r["phase_id"], r["author_key"]): r["initiatives"]
+                for r in await rows(rm_author_refs)
+                if r["initiatives"]
+            },
+            progress_authors={
+                (r["unit_id"], r["campaign_id"], r["phase_id"]): r["authors"]
+                for r in await rows(rm_progress)
+                if r["authors"]
             },
         )
 

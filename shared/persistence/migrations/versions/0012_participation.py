@@ -1,4 +1,5 @@
-"""Projector: each initiative's distinct authors as pseudonymous keys, for participation.
+"""Projector: each initiative's distinct authors as pseudonymous keys, for participation;
+how many initiatives name each author per unit and phase, and the distinct authors there.
 
 Existing rows get no keys (their authors are in the event store only); run ``initiatives
 projector rebuild`` after this migration to fill them, and to recode the categories of
@@ -31,8 +32,21 @@ def upgrade() -> None:
         sa.Column("initiative_id", sa.String(128), primary_key=True),
         sa.Column("author_key", sa.String(64), primary_key=True),
     )
+    op.create_table(
+        "rm_author_refs",
+        sa.Column("unit_id", sa.String(128), primary_key=True),
+        sa.Column("campaign_id", sa.String(128), primary_key=True),
+        sa.Column("phase_id", sa.String(128), primary_key=True),
+        sa.Column("author_key", sa.String(64), primary_key=True),
+        sa.Column("initiatives", sa.Integer, nullable=False, server_default="0"),
+    )
+    op.add_column(
+        "rm_progress", sa.Column("authors", sa.Integer, nullable=False, server_default="0")
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("rm_progress", "authors")
+    op.drop_table("rm_author_refs")
     op.drop_table("rm_initiative_authors")
     op.drop_column("rm_initiatives", "author_keys")
