@@ -26,6 +26,7 @@ from services.projector.schema import (
     rm_rollup_daily,
     rm_series_daily,
 )
+from shared.chunks import IN_LIST, chunks
 from shared.persistence.upsert import Pending, Writer, add_to_rows, add_to_rows_returning
 
 STATUS_INDEX = {name: index for index, name in enumerate(STATUS_COLUMNS)}
@@ -82,7 +83,17 @@ class Deltas:
             before = count - added[tuple(key)]
             if (before > 0) != (count > 0):
                 distinct[tuple(key[:-1])][0] += 1 if count > 0 else -1
+        await _forget(connection, [tuple(key) for *key, count in after if count == 0])
         return distinct
+
+
+async def _forget(connection: AsyncConnection, keys: Sequence[Key]) -> None:
+    """Drop the references no initiative holds any more (rare: an update or a late move), so
+    the table is the same however the facts were batched."""
+    table = rm_author_refs
+    row = sa.tuple_(*table.primary_key.columns)
+    for chunk in chunks(keys, IN_LIST // 4):  # four parameters a key
+        await connection.execute(table.delete().where(row.in_(chunk)))
 
 
 class UnitDeltas:

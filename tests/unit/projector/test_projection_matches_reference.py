@@ -148,8 +148,7 @@ async def projected_tables(engine: AsyncEngine) -> Tables:
             },
             author_refs={
                 (r["unit_id"], r["campaign_id"], r["phase_id"], r["author_key"]): r["initiatives"]
-                for r in await rows(rm_author_refs)
-                if r["initiatives"]
+                for r in await rows(rm_author_refs)  # no row kept at 0
             },
             progress_authors={
                 (r["unit_id"], r["campaign_id"], r["phase_id"]): r["authors"]
