@@ -2,7 +2,7 @@
 and a stored v1 event upcast, category codes and public servants in the breakdowns, an
 update moving an initiative between buckets, participation in progress and breakdowns,
 refused updates, and a rebuild equal to live (``tests/vocabulary.py``; the same scenario
-runs on Kafka + PostgreSQL in ``tests/integration``)."""
+runs on Kafka + PostgreSQL in ``tests/integration/test_scenarios_kafka.py``)."""
 
 from __future__ import annotations
 
