@@ -326,8 +326,8 @@ class KafkaTransport:
     @asynccontextmanager
     async def connect(self, service: str, restarts: Counter | None = None) -> AsyncIterator[Link]:
         producer = self.producer(service)
-        await producer.start()
         try:
+            await producer.start()
             yield KafkaLink(self.bootstrap_servers, f"initiatives-{service}", producer, restarts)
         finally:
             await producer.stop()
