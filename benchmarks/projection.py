@@ -23,7 +23,7 @@ from services.projector.rebuild import READ_MODELS
 from services.projector.settings import ProjectorSettings
 from shared.config import async_database_url
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import progress_outbox
+from shared.persistence.progress_outbox import progress_outbox
 
 BATCH_SIZE: int = ProjectorSettings.model_fields["batch_size"].default
 """What operators run, and what the bare consumer asks Kafka for at a time."""

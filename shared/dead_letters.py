@@ -15,8 +15,23 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.eventstore.port import Clock, utc_now
-from shared.persistence.schema import dead_letters
+from shared.clock import Clock, utc_now
+from shared.persistence.types import Json, Position, UtcDateTime
+
+metadata = sa.MetaData()
+
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", Position, primary_key=True, autoincrement=True),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("origin", Json, nullable=False),
+    sa.Column("dead_lettered_at", UtcDateTime, nullable=False),
+)
+"""The embedded default's dead-letter queue, one table for every service's input (with
+Kafka, each input's ``.dlq`` topic stands in its place)."""
 
 
 class KafkaPosition(Protocol):

@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import sqlalchemy as sa
-
 from services.ingest.pipeline import IngestPipeline
 from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
@@ -22,9 +20,9 @@ from services.samples.portal_events import (
 )
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import nt_decisions
 from shared.web.secrets import hash_secret
 from tests.conftest import UTC7
+from tests.published import publish_decisions
 
 ADMIN, BA_CHE = "admin-token", "ba-che-token"
 TOKENS = {hash_secret(ADMIN): "*", hash_secret(BA_CHE): "bache"}
@@ -120,6 +118,6 @@ async def project_seed_cases(url: str) -> None:
         )
         await tailer.catch_up()
         async with engine.begin() as connection:
-            await connection.execute(sa.insert(nt_decisions), DECISIONS)
+            await publish_decisions(connection, DECISIONS)
     finally:
         await engine.dispose()

@@ -15,7 +15,7 @@ from services.notifier.settings import NotifierSettings
 from services.projector import service as projector
 from services.projector.components import ProjectorComponents
 from services.projector.settings import ProjectorSettings
-from shared.eventstore.port import Clock, utc_now
+from shared.clock import Clock, utc_now
 from shared.messaging.transport import transport_for
 from shared.web.serve import Built
 

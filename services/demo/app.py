@@ -17,7 +17,7 @@ from services.notifier.api import NotifierContext, include_notifier_api
 from services.notifier.settings import NotifierSettings
 from services.projector.api.app import create_query_app
 from services.projector.api.settings import QueryApiSettings
-from shared.eventstore.port import Clock
+from shared.clock import Clock
 from shared.web.ops import ReadinessCheck, ops_router
 
 

@@ -38,9 +38,9 @@ from services.projector.api.settings import QueryApiSettings
 from services.projector.components import ProjectorComponents
 from services.projector.quarantine import quarantine_clear
 from services.projector.settings import ProjectorSettings
+from shared.clock import Clock, utc_now
 from shared.config import DatabaseSettings, KafkaSettings
 from shared.dead_letters import Origin
-from shared.eventstore.port import Clock, utc_now
 from shared.lifecycle import BackgroundTasks
 from shared.messaging.transport import Transport, transport_for
 from shared.persistence import progress_outbox

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notifier.messages import decision_view, render
 from services.notifier.store import unit_names
-from shared.persistence.schema import nt_decisions
+from shared.persistence.published import published_decisions as decisions
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class NotificationLog:
         """Start after the decisions made so far (the sample's history); how many there are."""
         async with self._engine.connect() as connection:
             last, count = (
-                await connection.execute(sa.select(sa.func.max(nt_decisions.c.id), sa.func.count()))
+                await connection.execute(sa.select(sa.func.max(decisions.c.id), sa.func.count()))
             ).one()
         self._last_id = int(last or 0)
         return int(count)
@@ -49,9 +49,9 @@ class NotificationLog:
             rows = (
                 (
                     await connection.execute(
-                        sa.select(nt_decisions)
-                        .where(nt_decisions.c.id > self._last_id)
-                        .order_by(nt_decisions.c.id)
+                        sa.select(decisions)
+                        .where(decisions.c.id > self._last_id)
+                        .order_by(decisions.c.id)
                         .limit(BATCH)
                     )
                 )

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from services.samples import province
 from services.samples.portal_events import Event
-from shared.eventstore.port import Clock
+from shared.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ from services.ingest.parking import ParkingLot
 from services.ingest.pipeline import IngestPipeline
 from services.ingest.plausibility import OccurredWithin
 from services.ingest.settings import IngestSettings
-from shared.eventstore.port import Clock, EventStore, utc_now
+from shared.clock import Clock, utc_now
+from shared.eventstore.port import EventStore
 from shared.eventstore.sql import SqlEventStore
 from shared.messaging.transport import Link, Transport
 from shared.persistence.engine import create_engine

@@ -29,6 +29,7 @@ from services.ingest.components import IngestComponents
 from services.ingest.intake import Incoming
 from services.ingest.pipeline import ConflictsPersisted
 from services.ingest.verdicts import Verdict, VerdictStatus
+from shared.chunks import chunks
 from shared.dead_letters import Origin
 from shared.web.body_limit import BodyLimit
 from shared.web.ops import ReadinessCheck, database_ready, ops_router
@@ -248,8 +249,7 @@ def create_ingest_app(
             raws = _split(body, content_type, limit)
         origin = Origin("http", detail=portal_name)
         verdicts: list[Verdict] = []
-        for start in range(0, len(raws), settings.batch_size):
-            batch = raws[start : start + settings.batch_size]
+        for batch in chunks(raws, settings.batch_size):
             verdicts += await parts.intake.receive(
                 [Incoming(raw, origin) for raw in batch], dead_letter_rejections=False
             )

@@ -20,8 +20,8 @@ from services.ingest.metrics import IngestMetrics
 from services.ingest.parking import ParkedEvent, ParkingLot
 from services.ingest.pipeline import IngestPipeline
 from services.ingest.verdicts import Verdict, VerdictStatus
+from shared.clock import Clock, utc_now
 from shared.dead_letters import DeadLetter, DeadLetterSink, Origin
-from shared.eventstore.port import Clock, utc_now
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
@@ -25,9 +24,11 @@ from services.ingest.parking import ParkedEvent, ParkingLot
 from services.ingest.pipeline import IngestPipeline
 from services.ingest.settings import IngestSettings
 from services.ingest.verdicts import Verdict, VerdictStatus
+from shared.chunks import chunks
+from shared.clock import utc_now
 from shared.contracts.recorded import NewEvent
 from shared.dead_letters import DeadLetter, Selection, SqlDeadLetters, StoredLetter
-from shared.eventstore.port import AppendOutcome, utc_now
+from shared.eventstore.port import AppendOutcome
 from shared.eventstore.sql import SqlEventStore
 from shared.messaging.transport import Transport
 from shared.persistence.engine import create_engine
@@ -51,12 +52,6 @@ class DryRunStore(SqlEventStore):
 
 def _dry_pipeline(parts: IngestComponents) -> IngestPipeline:
     return ingest_pipeline(DryRunStore(parts.engine, outbox=False), parts.settings, utc_now)
-
-
-def _batches(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
-    iterator = iter(items)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
 
 
 def shorten(text: str, width: int = MESSAGE_WIDTH) -> str:
@@ -217,7 +212,7 @@ async def replay_letters(
         found = await letters.find(selection)
         portal = [s for s in found if is_portal_event(s.letter, settings)]
         verdicts: dict[int, Verdict] = {}
-        for batch in _batches(portal, settings.batch_size):
+        for batch in chunks(portal, settings.batch_size):
             if dry_run:
                 answers = await _dry_pipeline(parts).submit([s.letter.raw for s in batch])
             else:
@@ -318,7 +313,7 @@ async def retry_parked(
     async with ingest_components(settings, transport) as parts:
         parked = await parts.parking.find(selection)
         report = RetryReport()
-        for batch in _batches(parked, settings.batch_size):
+        for batch in chunks(parked, settings.batch_size):
             if dry_run:
                 now = utc_now()
                 verdicts = await _dry_pipeline(parts).submit([item.raw for item in batch])

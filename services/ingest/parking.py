@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.ingest.schema import parked_events
+from shared.clock import Clock, utc_now
 from shared.dead_letters import Origin, Selection
-from shared.eventstore.port import Clock, utc_now
-from shared.persistence.schema import parked_events
 from shared.persistence.upsert import insert_on_conflict
 
 

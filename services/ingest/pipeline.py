@@ -14,8 +14,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from services.ingest.checks import CHECKERS, InitiativeStates, may_become_valid
 from services.ingest.plausibility import OccurredWithin
-from services.ingest.rules import CHECKERS, InitiativeStates, may_become_valid
 from services.ingest.verdicts import Verdict, VerdictStatus
 from shared.contracts.base import REFERENCE_STREAM, initiative_stream
 from shared.contracts.portal import (

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from shared.clock import Clock, utc_now
 from shared.contracts.base import EARLIEST_INSTANT
 from shared.contracts.portal import ContractViolation, RejectionCode
-from shared.eventstore.port import Clock, utc_now
 
 CLOCK_SKEW = dt.timedelta(minutes=15)
 

@@ -16,7 +16,8 @@ import time
 from aiokafka import AIOKafkaProducer
 
 from services.ingest.metrics import IngestMetrics
-from shared.eventstore.port import Clock, EventStore, utc_now
+from shared.clock import Clock, utc_now
+from shared.eventstore.port import EventStore
 from shared.messaging.keyed import publish_keyed
 from shared.wakeup import Wakeup
 

@@ -22,8 +22,8 @@ from services.ingest.http import create_ingest_app
 from services.ingest.intake import Incoming
 from services.ingest.relay import OutboxRelay
 from services.ingest.settings import IngestSettings
+from shared.clock import Clock, utc_now
 from shared.dead_letters import Origin
-from shared.eventstore.port import Clock, utc_now
 from shared.messaging.batches import Records
 from shared.messaging.transport import Link, Subscription, Transport, lag_gauge
 from shared.web.serve import Built

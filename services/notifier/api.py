@@ -23,17 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.notifier import subscriptions
 from services.notifier.channels.targets import WebhookTargets
 from services.notifier.rules import Rule
+from services.notifier.schema import nt_attempts, nt_decisions, nt_deliveries, nt_subscriptions
 from services.notifier.settings import NotifierSettings
-from services.notifier.subscriptions import Channel, Subscription, SubscriptionRequest
-from shared.eventstore.port import Clock
-from shared.persistence.schema import (
-    nt_attempts,
-    nt_decisions,
-    nt_deliveries,
-    nt_subscriptions,
-    rm_closure,
-    rm_units,
-)
+from services.notifier.subscriptions import ChannelName, Subscription, SubscriptionRequest
+from shared.clock import Clock
+from shared.persistence.published import published_unit_closure as closure
+from shared.persistence.published import published_units
 from shared.web.auth import Scope, TokenScope, TokenScopes, covers, log_refusal, outside_scope
 from shared.web.body_limit import BodyLimit
 from shared.web.parameters import ROW_ID_MAX, RowIdPath
@@ -161,11 +156,11 @@ async def create_subscription(
     async with context.engine.begin() as connection:
         await _require(connection, scope, request.unit_id)
         known = await connection.scalar(
-            sa.select(rm_units.c.unit_id).where(rm_units.c.unit_id == request.unit_id)
+            sa.select(published_units.c.unit_id).where(published_units.c.unit_id == request.unit_id)
         )
         if known is None:
             raise HTTPException(http.HTTP_404_NOT_FOUND, f"unit {request.unit_id!r} is not known")
-        if request.channel is Channel.WEBHOOK:
+        if request.channel is ChannelName.WEBHOOK:
             targets = WebhookTargets(context.settings.webhook_allowed_networks)
             if refused := await targets.refused_now(request.address):
                 raise HTTPException(http.HTTP_422_UNPROCESSABLE_CONTENT, refused)
@@ -245,9 +240,7 @@ async def list_notifications(
     if before is not None:
         query = query.where(nt_decisions.c.id < before)
     if unit_id is None and not scope.is_admin:
-        subtree = sa.select(rm_closure.c.descendant_id).where(
-            rm_closure.c.ancestor_id == scope.unit_id
-        )
+        subtree = sa.select(closure.c.descendant_id).where(closure.c.ancestor_id == scope.unit_id)
         query = query.where(nt_decisions.c.unit_id.in_(subtree))
     async with context.engine.connect() as connection:
         if unit_id is not None:

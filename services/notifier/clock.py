@@ -37,12 +37,13 @@ from services.notifier.rules import (
     digest_since,
     follow_up_decision,
 )
+from services.notifier.schema import nt_clock, nt_decisions
 from services.notifier.store import SqlStore, SqlTransaction
 from services.notifier.subscriptions import Subscriber
+from shared.clock import Clock
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.phases import local_date
-from shared.eventstore.port import Clock
-from shared.persistence.schema import nt_clock, nt_decisions, rm_closure
+from shared.persistence.published import published_unit_closure as closure
 from shared.persistence.upsert import upsert
 
 log = logging.getLogger(__name__)
@@ -172,10 +173,10 @@ async def _subtree_decisions(
     """(parent, decision) for every per-unit decision made in ``[start, end)`` in the
     subtree (the parent included) of each of ``parents``."""
     rows = await connection.execute(
-        sa.select(rm_closure.c.ancestor_id, nt_decisions)
-        .join(rm_closure, rm_closure.c.descendant_id == nt_decisions.c.unit_id)
+        sa.select(closure.c.ancestor_id, nt_decisions)
+        .join(closure, closure.c.descendant_id == nt_decisions.c.unit_id)
         .where(
-            rm_closure.c.ancestor_id.in_(sorted(parents)),
+            closure.c.ancestor_id.in_(sorted(parents)),
             nt_decisions.c.rule.in_([rule.value for rule in UNIT_RULES]),
             nt_decisions.c.decided_at >= start,
             nt_decisions.c.decided_at < end,

@@ -27,9 +27,9 @@ from services.notifier.freshness import Freshness
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.settings import NotifierSettings
 from services.notifier.store import SqlStore
-from services.notifier.subscriptions import Channel as ChannelName
+from services.notifier.subscriptions import ChannelName
+from shared.clock import Clock, utc_now
 from shared.dead_letters import DeadLetterSink
-from shared.eventstore.port import Clock, utc_now
 from shared.messaging.transport import Link, Transport
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import ensure_migrated

@@ -21,10 +21,10 @@ from services.notifier.handlers import RulesFor, on_changes
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.rules import Skip
 from services.notifier.store import Store
+from shared.clock import Clock
 from shared.contracts.portal import describe
 from shared.contracts.progress import ProgressChanged
 from shared.dead_letters import DeadLetter, DeadLetterSink, Origin
-from shared.eventstore.port import Clock
 from shared.failures import is_transient, reason
 
 log = logging.getLogger(__name__)

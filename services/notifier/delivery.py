@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.notifier.channels.base import (
     Channel,
     PermanentFailure,
-    Subscription,
+    Recipient,
     TransientFailure,
 )
 from services.notifier.delivery_metrics import DeliveryMetrics
@@ -38,15 +38,10 @@ from services.notifier.messages import (
     render,
     webhook_payload,
 )
+from services.notifier.schema import nt_attempts, nt_decisions, nt_deliveries, nt_subscriptions
 from services.notifier.store import unit_names
-from shared.eventstore.port import Clock, utc_now
+from shared.clock import Clock, utc_now
 from shared.failures import reason
-from shared.persistence.schema import (
-    nt_attempts,
-    nt_decisions,
-    nt_deliveries,
-    nt_subscriptions,
-)
 from shared.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
@@ -78,7 +73,7 @@ class Claimed:
     delivery_id: int
     lease: dt.datetime
     attempts: int
-    subscription: Subscription
+    recipient: Recipient
     disabled_reason: str | None
     decision: DecisionView
 
@@ -187,17 +182,17 @@ class DeliveryWorker:
             return claimed
 
     async def _deliver(self, item: Claimed) -> None:
-        channel = item.subscription.channel
+        channel = item.recipient.channel
         if item.disabled_reason is not None:
             detail = f"not sent: subscription disabled ({item.disabled_reason})"
             await self._record(item, self._dead(detail))
             return
         started = time.perf_counter()
         try:
-            language = item.subscription.language
+            language = item.recipient.language
             message = render(item.decision, language)
             payload = webhook_payload(item.decision, message, language)
-            await self._channels[channel].send(item.subscription, message, payload)
+            await self._channels[channel].send(item.recipient, message, payload)
         except PermanentFailure as failure:
             result = self._dead(str(failure), disable=True)
         except TransientFailure as failure:
@@ -251,14 +246,14 @@ class DeliveryWorker:
                 await connection.execute(
                     nt_subscriptions.update()
                     .where(
-                        nt_subscriptions.c.id == item.subscription.id,
+                        nt_subscriptions.c.id == item.recipient.id,
                         nt_subscriptions.c.disabled_reason.is_(None),
                     )
                     .values(disabled_reason=f"delivery {item.delivery_id}: {result.detail}")
                 )
         if not moved.rowcount:
             log.warning("delivery %s: lease lost before its outcome was recorded", item.delivery_id)
-        self._count(item.subscription.channel, result)
+        self._count(item.recipient.channel, result)
 
     async def _give_up(self, connection: AsyncConnection, broken: Sequence[Unsendable]) -> None:
         """End deliveries that can never be sent, with the reason on record."""
@@ -341,7 +336,7 @@ def _claimed(row: RowMapping, lease: dt.datetime, names: Mapping[str, str]) -> C
         delivery_id=row["delivery_id"],
         lease=lease,
         attempts=row["attempts"],
-        subscription=Subscription(
+        recipient=Recipient(
             id=row["subscription_id"],
             official=row["official"],
             channel=row["channel"],

@@ -20,8 +20,8 @@ from services.notifier.components import NotifierComponents, notifier_components
 from services.notifier.decisions import apply_encoded
 from services.notifier.outbox_input import OutboxInput
 from services.notifier.settings import NotifierSettings
+from shared.clock import Clock, utc_now
 from shared.dead_letters import Origin
-from shared.eventstore.port import Clock, utc_now
 from shared.messaging.batches import Records
 from shared.messaging.transport import Link, Subscription, Transport
 from shared.web.ops import ops_router

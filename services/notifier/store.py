@@ -18,17 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.notifier import subscriptions
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.rules import Decision, Row, Rule
-from services.notifier.subscriptions import Subscriber, chunked
+from services.notifier.schema import nt_decisions, nt_deliveries, nt_progress
+from services.notifier.subscriptions import Subscriber
+from shared.chunks import chunks
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.phases import local_date
 from shared.domain.progress import Status
-from shared.persistence.schema import (
-    nt_decisions,
-    nt_deliveries,
-    nt_progress,
-    rm_closure,
-    rm_units,
-)
+from shared.persistence.published import published_unit_closure as closure
+from shared.persistence.published import published_units
 from shared.persistence.upsert import insert_on_conflict, upsert
 
 Key = tuple[str, str, str]
@@ -102,7 +99,7 @@ class SqlTransaction:
 
     async def rows(self, keys: Collection[Key]) -> dict[Key, Row]:
         found: dict[Key, Row] = {}
-        for units in chunked({unit_id for unit_id, _, _ in keys}):
+        for units in chunks(sorted({unit_id for unit_id, _, _ in keys})):
             query = sa.select(nt_progress).where(nt_progress.c.unit_id.in_(units))
             for row in await self._read(query):
                 if row.key in keys:
@@ -210,17 +207,17 @@ class SqlTransaction:
         """(parent, row) for the rows with a target of every unit below each of ``parents``
         whose phase (not the whole campaign) runs on ``on``."""
         query = (
-            sa.select(rm_closure.c.ancestor_id, nt_progress)
-            .join(rm_closure, rm_closure.c.descendant_id == nt_progress.c.unit_id)
+            sa.select(closure.c.ancestor_id, nt_progress)
+            .join(closure, closure.c.descendant_id == nt_progress.c.unit_id)
             .where(
-                rm_closure.c.ancestor_id.in_(sorted(parents)),
-                rm_closure.c.depth > 0,
+                closure.c.ancestor_id.in_(sorted(parents)),
+                closure.c.depth > 0,
                 nt_progress.c.target.is_not(None),
                 nt_progress.c.phase_id != "",
                 nt_progress.c.starts_on <= on,
                 nt_progress.c.ends_on >= on,
             )
-            .order_by(rm_closure.c.ancestor_id, nt_progress.c.unit_id)
+            .order_by(closure.c.ancestor_id, nt_progress.c.unit_id)
         )
         return [(row.ancestor_id, _row(row, None)) for row in await self.connection.execute(query)]
 
@@ -237,7 +234,7 @@ class SqlTransaction:
         found: dict[Key, float] = {}
         highest = sa.func.max(nt_decisions.c.threshold)
         columns = (nt_decisions.c.unit_id, nt_decisions.c.campaign_id, nt_decisions.c.phase_id)
-        for units in chunked(unit_ids):
+        for units in chunks(sorted(unit_ids)):
             rows = await self.connection.execute(
                 sa.select(*columns, highest)
                 .where(
@@ -273,9 +270,11 @@ def _row(stored: Any, decided_threshold: float | None) -> Row:
 async def unit_names(connection: AsyncConnection, unit_ids: Collection[str]) -> dict[str, str]:
     """Names of units as the read models know them now (missing ids are left out)."""
     names: dict[str, str] = {}
-    for chunk in chunked(unit_ids):
+    for chunk in chunks(sorted(unit_ids)):
         rows = await connection.execute(
-            sa.select(rm_units.c.unit_id, rm_units.c.name).where(rm_units.c.unit_id.in_(chunk))
+            sa.select(published_units.c.unit_id, published_units.c.name).where(
+                published_units.c.unit_id.in_(chunk)
+            )
         )
         names.update({row.unit_id: row.name for row in rows})
     return names

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Self
@@ -31,9 +31,10 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifier.rules import UNIT_RULES, Rule
-from shared.persistence.schema import nt_subscriptions, rm_closure
+from services.notifier.schema import nt_subscriptions
+from shared.chunks import chunks
+from shared.persistence.published import published_unit_closure as closure
 
-CHUNK = 500
 DELETED = "deleted by its owner"
 """``disabled_reason`` of a deleted subscription; other reasons come from failed deliveries."""
 
@@ -46,7 +47,7 @@ UnitRule = Annotated[
 ]
 
 
-class Channel(StrEnum):
+class ChannelName(StrEnum):
     WEBHOOK = "webhook"
     EMAIL = "email"
 
@@ -65,7 +66,7 @@ class SubscriptionRequest(BaseModel):
     unit_id: str = Field(min_length=1, max_length=128)
     include_descendants: bool = False
     rules: list[UnitRule] = Field(min_length=1)
-    channel: Channel
+    channel: ChannelName
     address: str = Field(min_length=3, max_length=2000, description="Webhook URL or e-mail")
     secret: str | None = Field(
         default=None,
@@ -88,7 +89,7 @@ class SubscriptionRequest(BaseModel):
         self.rules = list(dict.fromkeys(self.rules))
         if self.digest and not self.include_descendants:
             raise ValueError("a digest lists descendants: set include_descendants=true")
-        if self.channel is Channel.WEBHOOK:
+        if self.channel is ChannelName.WEBHOOK:
             try:
                 _URL.validate_python(self.address)
             except PydanticValidationError:
@@ -111,7 +112,7 @@ class Subscription(BaseModel):
     unit_id: str
     include_descendants: bool
     rules: list[str]
-    channel: Channel
+    channel: ChannelName
     address: str
     signed: bool = Field(description="Whether requests are signed (a secret is stored)")
     language: Language
@@ -127,7 +128,7 @@ class Subscription(BaseModel):
             unit_id=row.unit_id,
             include_descendants=row.include_descendants,
             rules=list(row.rules),
-            channel=Channel(row.channel),
+            channel=ChannelName(row.channel),
             address=row.address,
             signed=row.secret is not None,
             language=Language(row.language),
@@ -169,7 +170,7 @@ async def listing(
     if unit_id is not None:
         query = query.where(nt_subscriptions.c.unit_id == unit_id)
     if within is not None:
-        subtree = sa.select(rm_closure.c.descendant_id).where(rm_closure.c.ancestor_id == within)
+        subtree = sa.select(closure.c.descendant_id).where(closure.c.ancestor_id == within)
         query = query.where(nt_subscriptions.c.unit_id.in_(subtree))
     return [Subscription.of(row) for row in await connection.execute(query)]
 
@@ -211,29 +212,22 @@ class Subscriber:
 _ENABLED = sa.select(nt_subscriptions).where(nt_subscriptions.c.disabled_reason.is_(None))
 
 
-def chunked(items: Collection[str]) -> Iterable[list[str]]:
-    """Sorted slices small enough for one ``IN (…)`` on any database."""
-    ordered = sorted(items)
-    for start in range(0, len(ordered), CHUNK):
-        yield ordered[start : start + CHUNK]
-
-
 async def unit_subscribers(
     connection: AsyncConnection, unit_ids: Collection[str]
 ) -> dict[str, list[Subscriber]]:
     """Per unit, the enabled non-digest subscriptions that follow it: of the unit itself, or
-    of an ancestor (``rm_closure``) that include descendants."""
+    of an ancestor (the projector's published closure) that include descendants."""
     followed: defaultdict[str, dict[str, int]] = defaultdict(dict)
     for unit_id in unit_ids:
         followed[unit_id][unit_id] = 0
-    for chunk in chunked(unit_ids):
+    for chunk in chunks(sorted(unit_ids)):
         rows = await connection.execute(
-            sa.select(rm_closure).where(rm_closure.c.descendant_id.in_(chunk))
+            sa.select(closure).where(closure.c.descendant_id.in_(chunk))
         )
         for row in rows:
             followed[row.descendant_id][row.ancestor_id] = row.depth
     by_unit: defaultdict[str, list[Subscriber]] = defaultdict(list)
-    for chunk in chunked({a for ancestors in followed.values() for a in ancestors}):
+    for chunk in chunks(sorted({a for ancestors in followed.values() for a in ancestors})):
         rows = await connection.execute(
             _ENABLED.where(nt_subscriptions.c.unit_id.in_(chunk), ~nt_subscriptions.c.digest)
         )

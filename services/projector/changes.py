@@ -15,15 +15,18 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.deltas import STATUS_INDEX, Key
+from services.projector.schema import STATUS_COLUMNS, rm_progress, rm_targets
 from shared.contracts.campaigns import Metric
 from shared.contracts.progress import ProgressChanged, ProgressFigures
 from shared.domain.progress import metric_statuses
 from shared.persistence.lookup import among
-from shared.persistence.schema import STATUS_COLUMNS, rm_progress, rm_targets
 
 
 @dataclass(frozen=True)
-class Figures:
+class PhaseRow:
+    """One (unit, campaign, phase) row as the change detection reads it: window, target and
+    counts in ``STATUS_COLUMNS`` order."""
+
     name: str
     starts_on: dt.date
     ends_on: dt.date
@@ -47,7 +50,7 @@ def metric_value(metric: str | None, counts: tuple[int, ...] | list[int]) -> int
     return sum(_METRIC_COUNTS[Metric(metric or Metric.SUBMITTED)](counts))
 
 
-Snapshot = dict[tuple[str, str, str], Figures]
+Snapshot = dict[tuple[str, str, str], PhaseRow]
 
 
 async def snapshot(connection: AsyncConnection, units: Collection[str]) -> Snapshot:
@@ -69,7 +72,7 @@ async def snapshot(connection: AsyncConnection, units: Collection[str]) -> Snaps
             .where(condition)
         )
         for row in result.mappings():
-            found[(row["unit_id"], row["campaign_id"], row["phase_id"])] = Figures(
+            found[(row["unit_id"], row["campaign_id"], row["phase_id"])] = PhaseRow(
                 name=row["name"],
                 starts_on=row["starts_on"],
                 ends_on=row["ends_on"],

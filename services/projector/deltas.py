@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from services.projector.attribution import Attribution
 from services.projector.rows import Contribution, InitiativeRow
-from shared.persistence.schema import (
+from services.projector.schema import (
     STATUS_COLUMNS,
     rm_breakdowns,
     rm_progress,

@@ -16,10 +16,10 @@ from pydantic import ValidationError
 from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
 from services.projector.quarantine import Quarantined
+from shared.clock import utc_now
 from shared.contracts.portal import describe
 from shared.contracts.recorded import RecordedEvent
 from shared.dead_letters import DeadLetter, DeadLetterSink, Origin
-from shared.eventstore.port import utc_now
 from shared.messaging.batches import Records
 
 

@@ -46,7 +46,7 @@ from shared.contracts.progress import ProgressChanged
 from shared.domain.initiative import FACT_TYPES
 from shared.eventstore.port import EventStore
 from shared.failures import is_transient, reason
-from shared.persistence.schema import progress_outbox
+from shared.persistence.progress_outbox import progress_outbox
 from shared.persistence.upsert import Pending, insert_rows
 from shared.reference import ReferenceView
 

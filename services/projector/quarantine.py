@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.projector.schema import rm_quarantine
+from shared.eventstore.schema import events
 from shared.persistence.lookup import among
-from shared.persistence.schema import events, rm_quarantine
 from shared.persistence.upsert import upsert
 
 STREAM_GAP = "stream_gap"

@@ -22,17 +22,20 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.projector.bi_views import DROP_VIEWS, Dialect, create_views
 from services.projector.projection import Projection, Replayed
 from services.projector.rows import InitiativeRow
+from services.projector.schema import metadata, rm_stream_versions
 from services.projector.tables import read_checkpoint
 from services.projector.tailer import CHECKPOINT
 from shared.contracts.recorded import StoredFact
+from shared.eventstore.schema import events
 from shared.eventstore.sql import SqlEventStore
 from shared.failures import is_transient
 from shared.persistence.engine import create_engine, is_sqlite
 from shared.persistence.migrations import ensure_migrated
-from shared.persistence.schema import events, metadata, progress_outbox, rm_stream_versions
-from shared.persistence.views import DROP_VIEWS, Dialect, create_views
+from shared.persistence.progress_outbox import progress_outbox
+from shared.persistence.published import CREATE_UNIT_VIEWS, DROP_UNIT_VIEWS
 
 SHADOW = "rm_rebuild"
 READ_MODELS = [table for name, table in metadata.tables.items() if name.startswith("rm_")]
@@ -219,7 +222,7 @@ async def _final_pass_start(connection: AsyncConnection, reached: int) -> int:
 async def _swap(connection: AsyncConnection) -> None:
     if connection.dialect.name == "postgresql":
         live = await connection.scalar(sa.text("SELECT current_schema()"))
-        for statement in DROP_VIEWS:
+        for statement in [*DROP_UNIT_VIEWS, *DROP_VIEWS]:
             await connection.execute(sa.text(statement))
         for table in READ_MODELS:
             await connection.execute(sa.text(f'DROP TABLE "{live}"."{table.name}"'))
@@ -227,7 +230,7 @@ async def _swap(connection: AsyncConnection) -> None:
                 sa.text(f'ALTER TABLE {SHADOW}."{table.name}" SET SCHEMA "{live}"')
             )
         await connection.execute(sa.text(f"DROP SCHEMA {SHADOW} CASCADE"))
-        for statement in create_views(Dialect.POSTGRESQL):
+        for statement in [*create_views(Dialect.POSTGRESQL), *CREATE_UNIT_VIEWS]:
             await connection.execute(sa.text(statement))
         return
     for table in READ_MODELS:

@@ -21,6 +21,7 @@ from services.projector.attribution import Attribution
 from services.projector.deltas import Key, UnitDeltas, add_into, vectors
 from services.projector.fold import attributed
 from services.projector.rows import contribution
+from services.projector.schema import STATUS_COLUMNS, rm_closure, rm_lineage, rm_units
 from services.projector.tables import load_attributed_since, save_rows
 from shared.contracts.base import EARLIEST_INSTANT, LATEST_INSTANT, EventData
 from shared.contracts.campaigns import PlanSet
@@ -36,7 +37,6 @@ from shared.contracts.units import (
 )
 from shared.domain.hierarchy import UnitState
 from shared.persistence.lookup import among
-from shared.persistence.schema import STATUS_COLUMNS, rm_closure, rm_lineage, rm_units
 from shared.persistence.upsert import insert_rows, upsert_rows
 from shared.reference import ReferenceView
 from shared.text import fold

@@ -13,14 +13,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.rows import RECORD_COLUMNS, InitiativeRow
-from shared.domain.campaign import Campaigns
-from shared.persistence.lookup import among
-from shared.persistence.schema import (
+from services.projector.schema import (
     rm_checkpoints,
     rm_initiative_history,
     rm_initiatives,
     rm_stream_versions,
 )
+from shared.domain.campaign import Campaigns
+from shared.persistence.lookup import among
 from shared.persistence.upsert import (
     Writer,
     ignore_existing,

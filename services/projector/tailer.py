@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
 from services.projector.tables import read_checkpoint
+from shared.clock import utc_now
 from shared.contracts.recorded import RecordedEvent
-from shared.eventstore.port import EventStore, utc_now
+from shared.eventstore.port import EventStore
 from shared.failures import is_transient, reason
 
 CHECKPOINT = "event-store-tail"

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.deltas import WHOLE_CAMPAIGN
+from services.projector.schema import rm_target_history, rm_targets
+from shared.chunks import chunks
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.phases import meets
 from shared.domain.plans import Plans, effective_plan
 from shared.domain.targets import ResolvedTarget, effective_target
 from shared.persistence.lookup import among
-from shared.persistence.schema import rm_target_history, rm_targets
 from shared.reference import ReferenceView
 
 
@@ -147,7 +148,7 @@ async def refresh(connection: AsyncConnection, view: ReferenceView, units: Colle
     """Rewrite the target history and current targets of ``units`` for every campaign."""
     known = sorted(unit for unit in units if unit in view.hierarchy)
     for campaign_id in view.campaigns.ids():
-        for chunk in _chunks(known):
+        for chunk in chunks(known):
             history: list[dict[str, object]] = []
             current: dict[tuple[str, str], dict[str, object]] = {}
             for unit in chunk:
@@ -177,8 +178,3 @@ async def refresh(connection: AsyncConnection, view: ReferenceView, units: Colle
                 await connection.execute(rm_target_history.insert(), history)
             if current:
                 await connection.execute(rm_targets.insert(), list(current.values()))
-
-
-def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -21,9 +21,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.rebuild import DEFAULT_BATCH, READ_MODELS, SHADOW, Progress, rebuild
+from services.projector.schema import rm_checkpoints, rm_quarantine, rm_stream_versions
+from shared.eventstore.schema import events
 from shared.persistence.engine import create_engine, is_sqlite
 from shared.persistence.migrations import ensure_migrated
-from shared.persistence.schema import events, rm_checkpoints, rm_quarantine, rm_stream_versions
 
 WHEN_WRITTEN = {rm_quarantine.c.quarantined_at}
 """Columns that say when a row was written, not what the events mean."""

@@ -43,6 +43,6 @@ class ProgressChanged(BaseModel):
     sequence: int | None = None
     """The change's position in the projector's progress outbox (its row id): for one
     (unit, campaign, phase) a later change always has a higher sequence, since the projector
-    writes the ``rm_progress`` row under a row lock before it inserts the outbox row, so two
+    writes the figures under a row lock before it inserts the outbox row, so two
     instances' changes of one row are ordered. Lets a consumer keep its copy from moving
     backwards; ``None`` from producers before it."""

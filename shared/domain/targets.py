@@ -125,7 +125,9 @@ def phase_for(
     return phase_containing(plan.phases, local_date(first_submitted_at, campaign.zone))
 
 
-class Attribution(NamedTuple):
+class CountsIn(NamedTuple):
+    """One step of an initiative's counting path: a unit it counts for, in that unit's phase."""
+
     unit_id: str
     phase: PhaseSpec | None
 
@@ -136,7 +138,7 @@ def counting_path(
     campaign: Campaign,
     unit_id: str,
     first_submitted_at: dt.datetime,
-) -> tuple[Attribution, ...]:
+) -> tuple[CountsIn, ...]:
     """Every unit an initiative filed under ``unit_id`` counts for, nearest first, each with
     the phase it counts in there (None: outside that unit's phases or no plan): the tree and
     plans as they stood at its first submission, for good.
@@ -147,7 +149,7 @@ def counting_path(
         hierarchy.counting_unit(unit_id, first_submitted_at), first_submitted_at
     )
     return tuple(
-        Attribution(
+        CountsIn(
             ancestor_id, phase_for(hierarchy, plans, campaign, ancestor_id, first_submitted_at)
         )
         for ancestor_id in path

@@ -6,9 +6,10 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import asdict
 
+from shared.clock import Clock, utc_now
 from shared.contracts.recorded import NewEvent, RecordedEvent
 from shared.eventstore.batch import fresh_events, outcomes, plan_versions
-from shared.eventstore.port import AppendOutcome, Clock, OutboxBacklog, OutboxMessage, utc_now
+from shared.eventstore.port import AppendOutcome, OutboxBacklog, OutboxMessage
 
 
 class InMemoryEventStore:

@@ -18,6 +18,7 @@ from pydantic_core import from_json
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.clock import Clock, utc_now
 from shared.contracts.recorded import (
     EventMetadata,
     NewEvent,
@@ -27,17 +28,10 @@ from shared.contracts.recorded import (
 )
 from shared.eventstore import pg_append
 from shared.eventstore.batch import fresh_events, outcomes, plan_versions
-from shared.eventstore.port import (
-    AppendOutcome,
-    Clock,
-    ConcurrencyConflict,
-    OutboxBacklog,
-    OutboxMessage,
-    utc_now,
-)
+from shared.eventstore.port import AppendOutcome, ConcurrencyConflict, OutboxBacklog, OutboxMessage
+from shared.eventstore.schema import events, outbox
 from shared.eventstore.unsent import Unsent
 from shared.persistence.lookup import among
-from shared.persistence.schema import events, outbox
 from shared.wakeup import Wakeup
 
 _COLUMNS = (

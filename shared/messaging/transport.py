@@ -32,10 +32,10 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.clock import Clock, utc_now
 from shared.config import KafkaSettings
 from shared.dead_letters import DeadLetterSink, KafkaDeadLetters, SqlDeadLetters
 from shared.dependencies import Dependency, dependencies, kafka_dependency
-from shared.eventstore.port import Clock, utc_now
 from shared.lifecycle import BackgroundTasks, Loop, drain
 from shared.messaging.batches import LagObserver, Records, SendLetters, subscribe_batches
 from shared.messaging.health import kafka_ready

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
-CHUNK = 500
+from shared.chunks import chunks
 
 
 def among(
@@ -26,5 +26,5 @@ def among(
     if dialect.name == "postgresql":
         yield column == sa.any_(sa.bindparam(None, list(values), postgresql.ARRAY(column.type)))
         return
-    for start in range(0, len(values), CHUNK):
-        yield column.in_(values[start : start + CHUNK])
+    for chunk in chunks(values):
+        yield column.in_(chunk)

@@ -24,7 +24,22 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.persistence.lookup import among
-from shared.persistence.schema import progress_outbox
+from shared.persistence.types import Json, Position, UtcDateTime
+
+metadata = sa.MetaData()
+
+progress_outbox = sa.Table(
+    "progress_outbox",
+    metadata,
+    sa.Column("id", Position, primary_key=True, autoincrement=True),
+    sa.Column("unit_id", sa.String(128), nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    # Ids are the changes' sequence: SQLite must never reuse one after the outbox empties.
+    sqlite_autoincrement=True,
+)
+"""Owned by the projector, which writes it in the transaction of the figures it reports;
+it is the projector's published channel of changes, the notifier's input in embedded mode."""
 
 
 @dataclass(frozen=True)

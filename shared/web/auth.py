@@ -1,9 +1,9 @@
 """Scoped access tokens: each token reads one unit's subtree, or every unit (``*``).
 
 An official of a district must never read another district's figures, so every request
-names a unit, and the unit must lie in the token's scope (``rm_closure``: the unit itself
-or one of its descendants). Tokens are configured as hashes only; refusals are logged with
-the scope, never the token. Shared by the query API and the notifier's API.
+names a unit, and the unit must lie in the token's scope (the unit itself or one of its
+descendants, by the projector's published closure). Tokens are configured as hashes only;
+refusals are logged with the scope, never the token. Shared by the query API and the notifier's API.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.persistence.schema import rm_closure
+from shared.persistence.published import published_unit_closure as closure
 from shared.web.secrets import hash_secret, is_secret_hash
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,8 @@ async def covers(connection: AsyncConnection, scope: Scope, unit_id: str) -> boo
     if scope.is_admin:
         return True
     depth = await connection.scalar(
-        sa.select(rm_closure.c.depth).where(
-            rm_closure.c.ancestor_id == scope.unit_id, rm_closure.c.descendant_id == unit_id
+        sa.select(closure.c.depth).where(
+            closure.c.ancestor_id == scope.unit_id, closure.c.descendant_id == unit_id
         )
     )
     return depth is not None

@@ -18,12 +18,12 @@ from services.projector import quarantine
 from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
 from services.projector.rebuild import rebuild
+from services.projector.schema import rm_initiatives, rm_units
 from services.projector.tailer import StoreTailer
 from services.samples.portal_events import reviewed, small_tree, submitted
 from shared.contracts.base import REFERENCE_STREAM
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import rm_initiatives, rm_units
 from tests.poison import POISON, stored
 from tests.read_models import dump
 

@@ -13,12 +13,12 @@ from services.ingest.pipeline import IngestPipeline
 from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
 from services.projector.rebuild import rebuild
+from services.projector.schema import rm_progress
 from services.projector.tailer import StoreTailer
 from services.samples import seed_cases
 from services.samples.portal_events import reviewed, unit_moved, unit_registered
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import rm_progress
 from tests.read_models import dump
 
 

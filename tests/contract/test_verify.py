@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from services.projector.rebuild import rebuild
 from services.projector.verify import verify
+from shared.eventstore.schema import events
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import events
 from tests.contract.test_rebuild import project_live
 from tests.read_models import dump
 

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from services.ingest.http import hash_api_key
 from services.samples.portal_events import reviewed, small_tree, submitted
 from shared.contracts.recorded import RecordedEvent
+from shared.eventstore.schema import events, outbox
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import events, outbox
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, read_topic, wait_until
 from tests.processes import free_port, service_process

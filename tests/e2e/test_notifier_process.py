@@ -15,14 +15,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.notifier.schema import nt_deliveries
 from services.notifier.subscriptions import SubscriptionRequest, create
+from shared.clock import utc_now
 from shared.contracts.progress import ProgressChanged, ProgressFigures
-from shared.eventstore.port import utc_now
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import nt_deliveries, progress_outbox, rm_closure, rm_units
+from shared.persistence.progress_outbox import progress_outbox
 from shared.web.secrets import hash_secret
 from tests.kafka_tools import wait_until
 from tests.processes import free_port, service_process
+from tests.published import publish_units
 from tests.receivers import LOCAL_NETWORKS, WebhookReceiver, serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -33,25 +35,7 @@ UNITS = [f"cdcs-{n}" for n in range(30)]
 
 async def setup(engine: AsyncEngine, url: str) -> None:
     async with engine.begin() as connection:
-        await connection.execute(
-            rm_units.insert(),
-            [
-                {
-                    "unit_id": u,
-                    "name": f"CĐCS {u}",
-                    "name_folded": u,
-                    "level": "grassroots",
-                    "parent_id": None,
-                    "cluster": None,
-                    "state": "open",
-                    "merged_into": None,
-                }
-                for u in UNITS
-            ],
-        )
-        await connection.execute(
-            rm_closure.insert(), [{"ancestor_id": u, "descendant_id": u, "depth": 0} for u in UNITS]
-        )
+        await publish_units(connection, [(u, f"CĐCS {u}", None) for u in UNITS])
         for unit in UNITS:
             request = SubscriptionRequest(
                 official=f"Chủ tịch {unit}",

@@ -18,10 +18,12 @@ import pytest
 import sqlalchemy as sa
 
 from services.ingest.pipeline import IngestPipeline
+from services.notifier.schema import nt_progress
+from services.projector.schema import rm_units
 from services.samples.portal_events import campaign_defined, small_tree
+from shared.eventstore.schema import events
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import events, nt_progress, rm_units
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, wait_until
 from tests.processes import free_port, service_process

@@ -17,11 +17,12 @@ from services.ingest.metrics import IngestMetrics
 from services.ingest.pipeline import IngestPipeline
 from services.ingest.relay import OutboxRelay
 from services.projector.rebuild import rebuild
+from services.projector.schema import rm_initiative_history
 from services.samples import seed_cases
 from services.samples.portal_events import reviewed, unit_moved, unit_registered
+from shared.eventstore.schema import events
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import events, rm_initiative_history
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import wait_until
 from tests.processes import free_port, service_process

@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from services.notifier.delivery import DeliveryWorker
+from services.notifier.schema import nt_attempts, nt_deliveries
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import nt_attempts, nt_deliveries
 from tests.conftest import FrozenClock
 from tests.unit.notifier.test_delivery import (
     SECRET,

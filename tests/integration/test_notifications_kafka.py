@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notifier.api import create_notifier_app
+from services.notifier.schema import nt_decisions
 from services.notifier.settings import NotifierSettings
 from services.samples import seed_cases
-from shared.eventstore.port import utc_now
+from shared.clock import utc_now
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import nt_decisions
 from shared.web.secrets import hash_secret
 from tests.conftest import UTC7, FrozenClock
 from tests.infrastructure import Infrastructure, create_topics

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.projector.api.app import create_query_app
 from services.projector.api.settings import QueryApiSettings
 from services.projector.changes import metric_value
+from services.projector.schema import STATUS_COLUMNS, rm_progress, rm_targets
 from services.samples import seed_cases
+from shared.clock import utc_now
 from shared.contracts.progress import ProgressChanged
-from shared.eventstore.port import utc_now
-from shared.persistence.schema import STATUS_COLUMNS, rm_progress, rm_targets
 from shared.web.secrets import hash_secret
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, read_topic, wait_until

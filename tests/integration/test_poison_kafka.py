@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.pipeline import IngestPipeline
 from services.projector import quarantine
+from services.projector.schema import rm_initiatives
 from services.samples.portal_events import small_tree, submitted
 from shared.contracts.recorded import RecordedEvent
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import rm_initiatives
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, read_topic, wait_until
 from tests.poison import POISON

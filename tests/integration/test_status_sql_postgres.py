@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from shared.persistence.views import Dialect, judged
+from services.projector.bi_views import Dialect, judged
 from tests.infrastructure import Infrastructure, asyncpg_dsn
 from tests.status_cases import SOURCE, Case, cases
 

@@ -4,8 +4,8 @@ from services.notifier.channels.base import (
     Channel,
     DeliveryFailure,
     PermanentFailure,
-    Subscription,
+    Recipient,
     TransientFailure,
 )
 
-__all__ = ["Channel", "DeliveryFailure", "PermanentFailure", "Subscription", "TransientFailure"]
+__all__ = ["Channel", "DeliveryFailure", "PermanentFailure", "Recipient", "TransientFailure"]

@@ -16,7 +16,7 @@ from services.notifier.messages import Message
 
 
 @dataclass(frozen=True)
-class Subscription:
+class Recipient:
     """Where and how one official receives notifications."""
 
     id: int
@@ -45,7 +45,7 @@ class TransientFailure(DeliveryFailure):
 
 class Channel(Protocol):
     async def send(
-        self, subscription: Subscription, message: Message, payload: Mapping[str, Any]
+        self, recipient: Recipient, message: Message, payload: Mapping[str, Any]
     ) -> None:
         """Deliver or raise :class:`PermanentFailure` / :class:`TransientFailure`."""
         ...

@@ -16,9 +16,9 @@ from typing import Any
 
 import aiosmtplib
 
-from services.notifier.channels.base import PermanentFailure, Subscription, TransientFailure
+from services.notifier.channels.base import PermanentFailure, Recipient, TransientFailure
 from services.notifier.messages import Message
-from shared.eventstore.port import Clock, utc_now
+from shared.clock import Clock, utc_now
 
 ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
 
@@ -42,14 +42,14 @@ class EmailChannel:
         self._clock = clock
 
     async def send(
-        self, subscription: Subscription, message: Message, payload: Mapping[str, Any]
+        self, recipient: Recipient, message: Message, payload: Mapping[str, Any]
     ) -> None:
-        if not ADDRESS.fullmatch(subscription.address):
-            raise PermanentFailure(f"invalid e-mail address {subscription.address!r}")
+        if not ADDRESS.fullmatch(recipient.address):
+            raise PermanentFailure(f"invalid e-mail address {recipient.address!r}")
         config = self._config
         try:
             await aiosmtplib.send(
-                self._compose(subscription, message, payload),
+                self._compose(recipient, message, payload),
                 hostname=config.host,
                 port=config.port,
                 username=config.username,
@@ -68,7 +68,7 @@ class EmailChannel:
             raise TransientFailure(f"{type(error).__name__}: {error}") from error
 
     def _compose(
-        self, subscription: Subscription, message: Message, payload: Mapping[str, Any]
+        self, recipient: Recipient, message: Message, payload: Mapping[str, Any]
     ) -> EmailMessage:
         """The e-mail; its Message-ID is fixed per (decision, subscription) so a rare resend
         after a crash can be recognised as the same message."""
@@ -76,9 +76,9 @@ class EmailChannel:
         domain = self._config.from_address.rpartition("@")[2] or "localhost"
         mail["Subject"] = message.subject
         mail["From"] = self._config.from_address
-        mail["To"] = subscription.address
+        mail["To"] = recipient.address
         mail["Date"] = format_datetime(self._clock())
-        mail["Message-ID"] = f"<decision-{payload['decision_id']}.{subscription.id}@{domain}>"
+        mail["Message-ID"] = f"<decision-{payload['decision_id']}.{recipient.id}@{domain}>"
         mail["Auto-Submitted"] = "auto-generated"
         mail.set_content(message.text)
         mail.add_alternative(message.html, subtype="html")

@@ -15,10 +15,10 @@ from typing import Any
 
 import httpx
 
-from services.notifier.channels.base import PermanentFailure, Subscription, TransientFailure
+from services.notifier.channels.base import PermanentFailure, Recipient, TransientFailure
 from services.notifier.channels.targets import WebhookTargets
 from services.notifier.messages import Message
-from shared.eventstore.port import Clock, utc_now
+from shared.clock import Clock, utc_now
 
 RETRYABLE_STATUSES = frozenset({408, 429})
 
@@ -45,17 +45,17 @@ class WebhookChannel:
         self._targets = targets or WebhookTargets()
 
     async def send(
-        self, subscription: Subscription, message: Message, payload: Mapping[str, Any]
+        self, recipient: Recipient, message: Message, payload: Mapping[str, Any]
     ) -> None:
-        url = _checked_url(subscription.address)
-        if not subscription.secret:
+        url = _checked_url(recipient.address)
+        if not recipient.secret:
             raise PermanentFailure("the subscription has no secret to sign webhooks with")
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         timestamp = str(int(self._clock().timestamp()))
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "X-Timestamp": timestamp,
-            "X-Signature": sign(subscription.secret, timestamp, body),
+            "X-Signature": sign(recipient.secret, timestamp, body),
         }
         address = await self._targets.pinned(url)
         headers["Host"] = url.netloc.decode("ascii")

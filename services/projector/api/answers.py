@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,11 +32,10 @@ from services.projector.api.queries import Breakdown, PhaseFigures, ReadModels, 
 from services.projector.api.settings import QueryApiSettings
 from services.projector.api.status import Sort, current_phase, ranked, ranked_phase
 from services.projector.deltas import WHOLE_CAMPAIGN
+from shared.clock import Clock
 from shared.contracts.campaigns import Metric
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.web.auth import Scope, outside_scope
-
-Clock = Callable[[], dt.datetime]
 
 MAX_SERIES_DAYS = 3700
 """About ten years of daily points: far beyond any campaign, short of a runaway request."""

@@ -21,7 +21,6 @@ from starlette.types import Scope as Request
 
 from services.projector.api import reports
 from services.projector.api.answers import (
-    Clock,
     QueryContext,
     breakdowns_of,
     children_of,
@@ -46,6 +45,7 @@ from services.projector.api.models import (
 from services.projector.api.queries import ReadModels, Unit
 from services.projector.api.settings import QueryApiSettings
 from services.projector.api.status import Sort
+from shared.clock import Clock
 from shared.contracts.campaigns import Metric
 from shared.domain.initiative import InitiativeStatus
 from shared.text import fold

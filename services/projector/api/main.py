@@ -11,9 +11,9 @@ from pydantic_settings import SettingsConfigDict
 
 from services.projector.api.app import create_query_app
 from services.projector.api.settings import QueryApiSettings
+from shared.clock import utc_now
 from shared.config import DatabaseSettings
 from shared.dependencies import dependencies
-from shared.eventstore.port import utc_now
 from shared.persistence.engine import create_engine
 from shared.web.logging import configure_logging
 from shared.web.ops import database_ready, ops_router

@@ -18,12 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.projector.deltas import WHOLE_CAMPAIGN
-from shared.contracts.base import LATEST_INSTANT, REFERENCE_STREAM
-from shared.contracts.campaigns import Metric
-from shared.domain.progress import metric_statuses
-from shared.persistence.schema import (
+from services.projector.schema import (
     STATUS_COLUMNS,
-    events,
     rm_breakdowns,
     rm_closure,
     rm_initiative_history,
@@ -36,6 +32,10 @@ from shared.persistence.schema import (
     rm_targets,
     rm_units,
 )
+from shared.contracts.base import LATEST_INSTANT, REFERENCE_STREAM
+from shared.contracts.campaigns import Metric
+from shared.domain.progress import metric_statuses
+from shared.eventstore.schema import events
 from shared.web.auth import Scope, covers
 
 OPEN = "open"

@@ -17,9 +17,9 @@ from rich.console import Console
 
 from services.demo.main import DemoOptions, RunningDemo, running_demo, tour
 from services.demo.notifications import BATCH, SHOWN_PER_POLL, NotificationLog
+from services.projector.schema import rm_closure
 from services.samples import province, seed_cases
 from shared.messaging.transport import EmbeddedTransport
-from shared.persistence.schema import rm_closure
 from tests.conftest import UTC7, FrozenClock
 from tests.demo_settings import ADMIN, KEYS, demo_settings
 from tests.kafka_tools import wait_until

@@ -19,7 +19,7 @@ from shared.domain.errors import DomainError
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.plans import Plans, check_plan, effective_plan
 from shared.domain.targets import (
-    Attribution,
+    CountsIn,
     ResolvedTarget,
     counting_path,
     effective_target,
@@ -282,8 +282,8 @@ def test_a_merged_units_initiatives_count_along_the_targets_path() -> None:
     hierarchy = build(UnitMerged(unit_id="cd", into_unit_id="bk"), hierarchy=path())
     at = dt.datetime(2022, 3, 1, tzinfo=VN)
     assert counting_path(hierarchy, two_schemes(), CAMPAIGN, "cd", at) == (
-        Attribution("bk", PROVINCE_PHASES[0]),
-        Attribution("tw", NATIONAL_PHASES[0]),
+        CountsIn("bk", PROVINCE_PHASES[0]),
+        CountsIn("tw", NATIONAL_PHASES[0]),
     )
     assert [a.unit_id for a in counting_path(hierarchy, two_schemes(), CAMPAIGN, "cs", at)] == [
         "cs",

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.notifier import subscriptions
 from services.notifier.subscriptions import SubscriptionRequest
 from shared.contracts.progress import ProgressChanged, ProgressFigures
-from shared.persistence.schema import rm_closure, rm_units
 from tests.conftest import UTC7
+from tests.published import publish_units
 
 CAMPAIGN = "1trieu"
 PHASE_ONE = ("1", "Giai đoạn 1", dt.date(2022, 1, 1), dt.date(2022, 5, 31))
@@ -31,29 +31,8 @@ UNITS = [
 
 
 async def seed_units(engine: AsyncEngine) -> None:
-    parents = {unit_id: parent for unit_id, _, parent in UNITS}
-    closure = []
-    for unit_id in parents:
-        ancestor, depth = unit_id, 0
-        while ancestor is not None:
-            closure.append({"ancestor_id": ancestor, "descendant_id": unit_id, "depth": depth})
-            ancestor, depth = parents[ancestor], depth + 1
     async with engine.begin() as connection:
-        await connection.execute(
-            rm_units.insert(),
-            [
-                {
-                    "unit_id": unit_id,
-                    "name": name,
-                    "name_folded": name.lower(),
-                    "level": "province" if parent == "vn" else "district",
-                    "parent_id": parent,
-                    "state": "open",
-                }
-                for unit_id, name, parent in UNITS
-            ],
-        )
-        await connection.execute(rm_closure.insert(), closure)
+        await publish_units(connection, UNITS)
 
 
 def change(

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.notifier.api import create_notifier_app
 from services.notifier.decisions import ChangeJudge
 from services.notifier.metrics import NotifierMetrics
+from services.notifier.schema import nt_attempts, nt_deliveries, nt_subscriptions
 from services.notifier.settings import NotifierSettings
 from services.notifier.store import SqlStore
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import nt_attempts, nt_deliveries, nt_subscriptions
 from shared.web.secrets import hash_secret
 from tests.conftest import FrozenClock
 from tests.unit.notifier import change, climb, seed_units, subscribe, webhook

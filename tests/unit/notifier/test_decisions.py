@@ -20,21 +20,20 @@ from services.notifier.decisions import ChangeJudge
 from services.notifier.freshness import Freshness
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.outbox_input import OutboxInput
-from services.notifier.settings import NotifierSettings
-from services.notifier.store import SqlStore
-from shared.contracts.progress import ProgressChanged
-from shared.dead_letters import SqlDeadLetters
-from shared.persistence.engine import create_engine
-from shared.persistence.migrations import upgrade
-from shared.persistence.schema import (
-    dead_letters,
+from services.notifier.schema import (
     nt_clock,
     nt_decisions,
     nt_deliveries,
     nt_progress,
     nt_subscriptions,
-    progress_outbox,
 )
+from services.notifier.settings import NotifierSettings
+from services.notifier.store import SqlStore
+from shared.contracts.progress import ProgressChanged
+from shared.dead_letters import SqlDeadLetters, dead_letters
+from shared.persistence.engine import create_engine
+from shared.persistence.migrations import upgrade
+from shared.persistence.progress_outbox import progress_outbox
 from tests.conftest import UTC7, FrozenClock
 from tests.unit.notifier import (
     BAC_KAN_TARGET,

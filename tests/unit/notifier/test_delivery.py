@@ -19,16 +19,10 @@ from services.notifier.channels.email import EmailChannel, SmtpConfig
 from services.notifier.channels.webhook import WebhookChannel
 from services.notifier.delivery import DeliveryWorker, RetryPolicy
 from services.notifier.delivery_metrics import DeliveryMetrics
+from services.notifier.schema import nt_attempts, nt_decisions, nt_deliveries, nt_subscriptions
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import (
-    nt_attempts,
-    nt_decisions,
-    nt_deliveries,
-    nt_subscriptions,
-    rm_units,
-)
-from shared.text import fold
 from tests.conftest import FrozenClock
+from tests.published import publish_units
 from tests.receivers import LOCAL_RECEIVERS, Mailbox, WebhookReceiver, serving, smtp_serving
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -58,16 +52,9 @@ async def smtp_server() -> AsyncIterator[tuple[Mailbox, int]]:
 
 async def add_units(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
-        await connection.execute(
-            sa.insert(rm_units),
-            [
-                {"unit_id": unit_id, "name": name, "name_folded": fold(name)}
-                | {"level": "province", "state": "active"}
-                for unit_id, name in (
-                    ("bac-kan", "LĐLĐ tỉnh Bắc Kạn"),
-                    ("bk-cdcs-1", "CĐCS số 1 Bạch Thông"),
-                )
-            ],
+        await publish_units(
+            connection,
+            [("bac-kan", "LĐLĐ tỉnh Bắc Kạn", None), ("bk-cdcs-1", "CĐCS số 1 Bạch Thông", None)],
         )
 
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from services.notifier.channels.base import PermanentFailure, Subscription, TransientFailure
+from services.notifier.channels.base import PermanentFailure, Recipient, TransientFailure
 from services.notifier.channels.targets import WebhookTargets
 from services.notifier.channels.webhook import WebhookChannel
 from services.notifier.messages import Message
@@ -23,8 +23,8 @@ SECRET = "hook-secret"
 MESSAGE = Message(subject="s", text="t", html="<p>t</p>")
 
 
-def subscription(address: str) -> Subscription:
-    return Subscription(1, "official", "webhook", address, SECRET, "vi")
+def recipient(address: str) -> Recipient:
+    return Recipient(1, "official", "webhook", address, SECRET, "vi")
 
 
 def resolving_to(*addresses: str) -> WebhookTargets:
@@ -60,7 +60,7 @@ async def test_targets_inside_the_deployment_are_refused_for_good(
     channel = WebhookChannel(http_client, clock)
 
     with pytest.raises(PermanentFailure, match=f"a {kind} address: refused"):
-        await channel.send(subscription(address), MESSAGE, {})
+        await channel.send(recipient(address), MESSAGE, {})
 
 
 async def test_a_public_name_that_also_resolves_inside_is_refused(
@@ -69,7 +69,7 @@ async def test_a_public_name_that_also_resolves_inside_is_refused(
     channel = WebhookChannel(http_client, clock, targets=resolving_to("93.184.216.34", "10.1.2.3"))
 
     with pytest.raises(PermanentFailure, match=re.escape("10.1.2.3, a private address")):
-        await channel.send(subscription("https://hooks.example.vn/x"), MESSAGE, {})
+        await channel.send(recipient("https://hooks.example.vn/x"), MESSAGE, {})
 
 
 async def test_a_name_that_does_not_resolve_is_tried_again_later(
@@ -81,7 +81,7 @@ async def test_a_name_that_does_not_resolve_is_tried_again_later(
     channel = WebhookChannel(http_client, clock, targets=WebhookTargets(resolver=failing))
 
     with pytest.raises(TransientFailure, match=re.escape("cannot resolve hooks.example.vn")):
-        await channel.send(subscription("https://hooks.example.vn/x"), MESSAGE, {})
+        await channel.send(recipient("https://hooks.example.vn/x"), MESSAGE, {})
 
 
 async def test_an_allowed_network_is_reached_at_the_address_checked_with_the_name_as_host(
@@ -96,7 +96,7 @@ async def test_an_allowed_network_is_reached_at_the_address_checked_with_the_nam
         targets = WebhookTargets([ipaddress.ip_network("127.0.0.0/8")], resolver=resolver)
         channel = WebhookChannel(http_client, clock, targets=targets)
         named = url.copy_with(host="hooks.internal.vn")
-        await channel.send(subscription(str(named)), MESSAGE, {"a": 1})
+        await channel.send(recipient(str(named)), MESSAGE, {"a": 1})
 
     assert hook.requests[0].verified
     assert hook.requests[0].headers["host"] == f"hooks.internal.vn:{url.port}"
@@ -117,6 +117,6 @@ async def test_the_receivers_answer_is_never_echoed_beyond_its_status_line(
     channel = WebhookChannel(http_client, clock, targets=LOCAL_RECEIVERS)
     async with server:
         with pytest.raises(PermanentFailure) as refused:
-            await channel.send(subscription(f"http://127.0.0.1:{port}/"), MESSAGE, {})
+            await channel.send(recipient(f"http://127.0.0.1:{port}/"), MESSAGE, {})
 
     assert str(refused.value) == "HTTP 403 Forbidden"

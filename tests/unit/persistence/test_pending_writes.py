@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.projector.schema import rm_series_daily, rm_stream_versions
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import rm_series_daily, rm_stream_versions
 from shared.persistence.upsert import Pending, add_to_rows, upsert_rows
 
 DAY = dt.date(2022, 5, 12)

@@ -18,8 +18,7 @@ from services.projector.changes_relay import ChangesRelay
 from services.projector.metrics import ProjectorMetrics
 from shared.contracts.progress import ProgressChanged
 from shared.persistence.engine import create_engine
-from shared.persistence.progress_outbox import backlog, claim
-from shared.persistence.schema import progress_outbox
+from shared.persistence.progress_outbox import backlog, claim, progress_outbox
 from tests.unit.notifier import change
 
 UNITS = 20

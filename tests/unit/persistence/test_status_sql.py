@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from shared.persistence.views import Dialect, fixed_offset, judged
+from services.projector.bi_views import Dialect, fixed_offset, judged
 from tests.status_cases import SOURCE, Case, cases
 
 QUERY = judged(

@@ -7,11 +7,11 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from services.projector.schema import rm_progress, rm_targets, rm_units
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.phases import Window
 from shared.domain.progress import Status, status
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import rm_progress, rm_targets, rm_units
 
 DAY = dt.timedelta(days=1)
 

@@ -18,8 +18,8 @@ from services.projector.api.app import create_query_app
 from services.projector.api.follow_up import follow_up
 from services.projector.api.queries import ReadModels
 from services.projector.api.settings import QueryApiSettings
+from services.projector.schema import rm_closure, rm_progress, rm_targets, rm_units
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import rm_closure, rm_progress, rm_targets, rm_units
 from shared.web.secrets import hash_secret
 from tests.conftest import UTC7, FrozenClock
 from tests.unit.projector.test_query_api import CAMPAIGN, closure, counts, get, target, unit_rows

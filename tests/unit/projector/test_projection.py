@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.pipeline import IngestPipeline
 from services.projector.projection import Projection
+from services.projector.schema import rm_closure, rm_progress, rm_targets
 from services.samples.portal_events import (
     membership,
     plan_set,
@@ -24,7 +25,6 @@ from services.samples.portal_events import (
 from shared.contracts.recorded import RecordedEvent
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
-from shared.persistence.schema import rm_closure, rm_progress, rm_targets
 
 BK_PLAN = plan_set(
     "bk",

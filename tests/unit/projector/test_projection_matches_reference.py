@@ -34,13 +34,7 @@ from services.ingest.pipeline import IngestPipeline
 from services.projector.api.queries import ReadModels
 from services.projector.projection import Projection
 from services.projector.rebuild import rebuild
-from services.projector.targets import TARGET_COLUMNS
-from shared.contracts.portal import RejectionCode
-from shared.contracts.recorded import RecordedEvent
-from shared.eventstore.sql import SqlEventStore
-from shared.persistence.engine import create_engine
-from shared.persistence.migrations import upgrade
-from shared.persistence.schema import (
+from services.projector.schema import (
     STATUS_COLUMNS,
     rm_breakdowns,
     rm_closure,
@@ -52,6 +46,12 @@ from shared.persistence.schema import (
     rm_target_history,
     rm_targets,
 )
+from services.projector.targets import TARGET_COLUMNS
+from shared.contracts.portal import RejectionCode
+from shared.contracts.recorded import RecordedEvent
+from shared.eventstore.sql import SqlEventStore
+from shared.persistence.engine import create_engine
+from shared.persistence.migrations import upgrade
 from tests.reference_model import (
     STATUSES,
     SUBMITTED,

@@ -22,9 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.projector.api.app import create_query_app
 from services.projector.api.settings import QueryApiSettings
-from shared.contracts.base import EARLIEST_INSTANT, LATEST_INSTANT
-from shared.persistence.engine import create_engine
-from shared.persistence.schema import (
+from services.projector.schema import (
     STATUS_COLUMNS,
     rm_breakdowns,
     rm_closure,
@@ -37,6 +35,8 @@ from shared.persistence.schema import (
     rm_targets,
     rm_units,
 )
+from shared.contracts.base import EARLIEST_INSTANT, LATEST_INSTANT
+from shared.persistence.engine import create_engine
 from shared.text import fold
 from shared.web.secrets import hash_secret
 from tests.conftest import UTC7, FrozenClock

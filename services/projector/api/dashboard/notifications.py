@@ -1,7 +1,7 @@
-"""The notifications decided for a unit, read from the notifier's decision table.
+"""The notifications decided for a unit, read from the notifier's published decisions.
 
-The dashboard only reads ``nt_decisions`` (the notifier writes it) and words each decision
-itself: the services stay independent, and a page needs a short line, not the e-mail.
+The dashboard only reads the view the notifier publishes (``published_decisions``) and words
+each decision itself: the services stay independent, and a page needs a short line, not the e-mail.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.projector.api.dashboard.i18n import Formats
-from shared.persistence.schema import nt_decisions
+from shared.persistence.published import published_decisions
 
 SHOWN = 20
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class PublishedDecision:
     rule: str
     phase_id: str
     threshold: float | None
@@ -53,9 +53,11 @@ TONES = {
 }
 
 
-async def recent_decisions(engine: AsyncEngine, unit_id: str, campaign_id: str) -> list[Decision]:
+async def recent_decisions(
+    engine: AsyncEngine, unit_id: str, campaign_id: str
+) -> list[PublishedDecision]:
     """The unit's latest decisions in the campaign, newest first."""
-    table = nt_decisions
+    table = published_decisions
     query = (
         sa.select(
             table.c.rule,
@@ -72,10 +74,10 @@ async def recent_decisions(engine: AsyncEngine, unit_id: str, campaign_id: str) 
     )
     async with engine.connect() as connection:
         rows = (await connection.execute(query)).all()
-    return [Decision(**row._mapping) for row in rows]
+    return [PublishedDecision(**row._mapping) for row in rows]
 
 
-def notification_line(decision: Decision, formats: Formats) -> NotificationLine:
+def notification_line(decision: PublishedDecision, formats: Formats) -> NotificationLine:
     words = formats.words
     template = words.rules.get(decision.rule, decision.rule)
     label = template.format(share=formats.share(decision.threshold or 0.0))

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Depends, HTTPException, Request, Response, status
 
-from shared.eventstore.port import Clock
+from shared.clock import Clock
 from shared.web.auth import Scope, TokenScopes
 from shared.web.secrets import hash_secret
 

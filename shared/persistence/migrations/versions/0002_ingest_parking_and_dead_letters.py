@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from shared.persistence.schema import Json, Position, UtcDateTime
+from shared.persistence.types import Json, Position, UtcDateTime
 
 revision = "0002"
 down_revision = "0001"

@@ -2,7 +2,7 @@
 """SQL views over the read models for BI tools: v_progress, v_series, v_breakdowns,
 v_initiatives (documented in docs/read-models.md).
 
-The statements are frozen here as rendered on the day; ``shared.persistence.views`` renders
+The statements are frozen here as rendered on the day; ``services.projector.bi_views`` renders
 the current ones, and a test keeps the two equal until a new migration replaces the views.
 
 Revision ID: 0005

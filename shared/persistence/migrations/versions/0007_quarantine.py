@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from shared.persistence.schema import Position, UtcDateTime
+from shared.persistence.types import Position, UtcDateTime
 
 revision = "0007"
 down_revision = "0006"

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from shared.contracts.base import EARLIEST_INSTANT, LATEST_INSTANT
-from shared.persistence.schema import UtcDateTime
+from shared.persistence.types import UtcDateTime
 
 revision = "0008"
 down_revision = "0007"

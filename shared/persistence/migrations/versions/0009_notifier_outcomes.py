@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from shared.persistence.schema import Position
+from shared.persistence.types import Position
 
 revision = "0009"
 down_revision = "0008"

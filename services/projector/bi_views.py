@@ -16,10 +16,10 @@ import datetime as dt
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from services.projector.schema import STATUS_COLUMNS
 from shared.contracts.campaigns import Metric
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.progress import PACE, PaceRule, Status, metric_statuses
-from shared.persistence.schema import STATUS_COLUMNS
 
 
 def _sum(counts: str, rule_statuses: list[str]) -> str:
