@@ -60,12 +60,12 @@ def background(parts: IngestComponents) -> Link:
         Subscription.of(
             settings,
             settings.input_topic,
+            handle,
+            intake.send_dead_letters,
             title="portal events",
             description="Facts from upstream portals (see docs/contracts.md)",
             observe_lag=lag_gauge(metrics.lag),
-        ),
-        handle,
-        intake.send_dead_letters,
+        )
     )
     link.loop("parked-retries", lambda: retry_parked(parts))
     return link

@@ -57,13 +57,13 @@ def background(parts: NotifierComponents) -> Link:
         Subscription.of(
             settings,
             settings.changes_topic,
+            handle,
+            parts.dead_letters.send,
             title="progress changes",
             description="A unit's figures moved (shared.contracts.progress.ProgressChanged)",
             observe_lag=observe_lag,
-        ),
-        handle,
-        parts.dead_letters.send,
-        in_process=("progress-outbox", outbox.run),
+            in_process=("progress-outbox", outbox.run),
+        )
     )
     return link
 

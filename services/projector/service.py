@@ -50,19 +50,20 @@ def background(parts: ProjectorComponents) -> Link:
         ),
     )
     dead_letters = link.dead_letters(parts.engine, f"{settings.events_topic}.dlq")
+    handle = recorded_events_handler(
+        parts.projection, metrics, dead_letters, changes_committed=changes_committed.wake
+    )
     link.subscribe(
         Subscription.of(
             settings,
             settings.events_topic,
+            handle,
+            dead_letters.send,
             title="recorded events",
             description="Every accepted fact, in order per stream (see docs/contracts.md)",
             observe_lag=lag_gauge(metrics.lag),
-        ),
-        recorded_events_handler(
-            parts.projection, metrics, dead_letters, changes_committed=changes_committed.wake
-        ),
-        dead_letters.send,
-        in_process=("store-tailer", store_tailer(parts).run),
+            in_process=("store-tailer", store_tailer(parts).run),
+        )
     )
     return link
 

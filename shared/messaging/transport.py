@@ -29,7 +29,7 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.clock import Clock, utc_now
@@ -73,44 +73,66 @@ class ConsumerSettings(Protocol):
     def batch_timeout_ms(self) -> int: ...
 
 
+Handle = Callable[[Records], Awaitable[None]]
+InProcess = tuple[str, Loop]
+"""A named loop that stands in for a subscription when delivery is in process."""
+
+
 @dataclass(frozen=True)
 class Subscription:
-    """A service's input topic, read in batches as its consumer group."""
+    """A service's input: its topic read in batches as its consumer group and handed to
+    ``handle`` (``dead_letters`` takes what cannot even be read); in process,
+    ``in_process`` (when there is one) reads the producer's table instead."""
 
     topic: str
-    title: str
-    description: str
+    handle: Handle
+    dead_letters: SendLetters
     group_id: str
     max_records: int
     batch_timeout_ms: int
+    title: str
+    description: str
     observe_lag: LagObserver | None = None
+    in_process: InProcess | None = None
 
     @classmethod
     def of(
         cls,
         settings: ConsumerSettings,
         topic: str,
+        handle: Handle,
+        dead_letters: SendLetters,
         *,
         title: str,
         description: str,
         observe_lag: LagObserver | None = None,
+        in_process: InProcess | None = None,
     ) -> Subscription:
-        return cls(
-            topic,
-            title,
-            description,
+        """``topic`` read as ``settings`` say (their group, batch size and timeout)."""
+        group, size, timeout = (
             settings.consumer_group,
             settings.batch_size,
             settings.batch_timeout_ms,
+        )
+        return cls(
+            topic,
+            handle,
+            dead_letters,
+            group,
+            size,
+            timeout,
+            title,
+            description,
             observe_lag,
+            in_process,
         )
 
 
-def lag_gauge(gauge: object) -> LagObserver:
+def lag_gauge(gauge: Gauge) -> LagObserver:
     """Set a ``(topic, partition)``-labelled gauge to each partition's lag."""
 
     def observe(topic: str, partition: int, lag: int) -> None:
-        gauge.labels(topic, str(partition)).set(lag)  # type: ignore[attr-defined]
+        gauge.labels(topic, str(partition)).set(lag)
 
     return observe
 
@@ -121,11 +143,6 @@ class Relay(Protocol):
     async def run(self) -> None: ...
 
     async def relay_once(self) -> int: ...
-
-
-Handle = Callable[[Records], Awaitable[None]]
-InProcess = tuple[str, Loop]
-"""A named loop that stands in for a subscription when delivery is in process."""
 
 
 class Link(ABC):
@@ -154,17 +171,8 @@ class Link(ABC):
         """Where this service's input that can never be accepted goes (``topic``: its DLQ)."""
 
     @abstractmethod
-    def subscribe(
-        self,
-        subscription: Subscription,
-        handle: Handle,
-        dead_letters: SendLetters,
-        *,
-        in_process: InProcess | None = None,
-    ) -> None:
-        """Hand ``handle`` the subscription's batches (``dead_letters`` takes what cannot even
-        be read); in process, ``in_process`` (when there is one) reads the producer's table
-        instead."""
+    def subscribe(self, subscription: Subscription) -> None:
+        """Start reading the subscription's input with the link (see :class:`Subscription`)."""
 
     @abstractmethod
     def publish(self, name: str, relay: Callable[[AIOKafkaProducer], Relay]) -> None:
@@ -187,16 +195,9 @@ class EmbeddedLink(Link):
     ) -> DeadLetterSink:
         return SqlDeadLetters(engine, clock)
 
-    def subscribe(
-        self,
-        subscription: Subscription,
-        handle: Handle,
-        dead_letters: SendLetters,
-        *,
-        in_process: InProcess | None = None,
-    ) -> None:
-        if in_process is not None:
-            self.loop(*in_process)
+    def subscribe(self, subscription: Subscription) -> None:
+        if subscription.in_process is not None:
+            self.loop(*subscription.in_process)
 
     def publish(self, name: str, relay: Callable[[AIOKafkaProducer], Relay]) -> None:
         return
@@ -223,14 +224,7 @@ class KafkaLink(Link):
     ) -> DeadLetterSink:
         return KafkaDeadLetters(self.producer, topic, clock)
 
-    def subscribe(
-        self,
-        subscription: Subscription,
-        handle: Handle,
-        dead_letters: SendLetters,
-        *,
-        in_process: InProcess | None = None,
-    ) -> None:
+    def subscribe(self, subscription: Subscription) -> None:
         if self._broker is None:
             self._broker = KafkaBroker(
                 self._bootstrap_servers, client_id=self._client_id, logger=log
@@ -238,12 +232,12 @@ class KafkaLink(Link):
         subscribe_batches(
             self._broker,
             subscription.topic,
-            handle,
+            subscription.handle,
             group_id=subscription.group_id,
             max_records=subscription.max_records,
             batch_timeout_ms=subscription.batch_timeout_ms,
             observe_lag=subscription.observe_lag,
-            dead_letters=dead_letters,
+            dead_letters=subscription.dead_letters,
             title=subscription.title,
             description=subscription.description,
         )

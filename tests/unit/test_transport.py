@@ -63,9 +63,6 @@ def test_kafka_is_waited_for_and_checked_only_on_kafka() -> None:
     assert set(KafkaTransport("broker:9092").readiness(engine)) == {"database", "kafka"}
 
 
-SUBSCRIPTION = Subscription("topic", "title", "description", "group", 10, 50)
-
-
 async def test_in_process_a_subscription_runs_its_loop_and_nothing_is_relayed() -> None:
     engine = create_async_engine("sqlite+aiosqlite://")
     ran = asyncio.Event()
@@ -83,7 +80,19 @@ async def test_in_process_a_subscription_runs_its_loop_and_nothing_is_relayed() 
         assert not link.keeps_outbox
         assert isinstance(link.dead_letters(engine, "topic.dlq"), SqlDeadLetters)
         link.publish("relay", made.append)  # type: ignore[arg-type]
-        link.subscribe(SUBSCRIPTION, handle, handle, in_process=("reader", reads_the_table))
+        link.subscribe(
+            Subscription(
+                "topic",
+                handle,
+                handle,
+                "group",
+                10,
+                50,
+                "title",
+                "description",
+                in_process=("reader", reads_the_table),
+            )
+        )
         await link.start()
         await asyncio.wait_for(ran.wait(), 10)
         await link.stop()
