@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from shared.config import KafkaSettings
     from shared.dead_letters import Selection
     from shared.messaging.transport import KafkaTransport, Transport
-    from shared.web.serve import Build, ServiceSettings
 
 T = TypeVar("T")
 
@@ -260,8 +259,10 @@ def ingest(
     """
     from services.ingest.service import build
     from services.ingest.settings import IngestSettings
+    from shared.web.serve import run
 
-    _serve("ingest", build, IngestSettings(), log_level)
+    settings = IngestSettings()
+    _run(run("ingest", build, settings, _transport(settings), log_level))
 
 
 def _instant(value: str) -> dt.datetime:
@@ -330,13 +331,6 @@ def _kafka(settings: KafkaSettings) -> KafkaTransport:
         typer.echo("--from-kafka needs KAFKA_BOOTSTRAP_SERVERS", err=True)
         raise typer.Exit(code=2)
     return transport
-
-
-def _serve(name: str, build: Build[Any, Any], settings: ServiceSettings, log_level: str) -> None:
-    """Run a long-running service on the transport its settings choose."""
-    from shared.web.serve import run
-
-    _run(run(name, build, settings, _transport(settings), log_level))  # type: ignore[arg-type]
 
 
 def _ingest_settings() -> IngestSettings:
@@ -522,8 +516,10 @@ def projector(
         return
     from services.projector.service import build
     from services.projector.settings import ProjectorSettings
+    from shared.web.serve import run
 
-    _serve("projector", build, ProjectorSettings(), log_level)
+    settings = ProjectorSettings()
+    _run(run("projector", build, settings, _transport(settings), log_level))
 
 
 @projector_app.command()
@@ -685,8 +681,10 @@ def notifier(
     """
     from services.notifier.service import build
     from services.notifier.settings import NotifierSettings
+    from shared.web.serve import run
 
-    _serve("notifier", build, NotifierSettings(), log_level)
+    settings = NotifierSettings()
+    _run(run("notifier", build, settings, _transport(settings), log_level))
 
 
 @app.command()
