@@ -10,37 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
+from typing import Any
 
-from shared.contracts.base import REFERENCE_STREAM
+from shared.contracts.base import REFERENCE_STREAM, EventData
 from shared.contracts.campaigns import CampaignDefined, PlanSet
 from shared.contracts.recorded import RecordedEvent
-from shared.contracts.units import (
-    UnitClosed,
-    UnitLevelChanged,
-    UnitMembershipReported,
-    UnitMerged,
-    UnitMoved,
-    UnitRegistered,
-    UnitRenamed,
-)
 from shared.domain.campaign import Campaigns
-from shared.domain.hierarchy import Hierarchy
+from shared.domain.hierarchy import UNIT_FACT_APPLIERS, Hierarchy
 from shared.domain.plans import Plans
 from shared.eventstore.port import EventStore
 from shared.failures import reason
 
 log = logging.getLogger(__name__)
-
-UNIT_FACTS = (
-    UnitRegistered,
-    UnitMembershipReported,
-    UnitMoved,
-    UnitMerged,
-    UnitClosed,
-    UnitRenamed,
-    UnitLevelChanged,
-)
-
 
 PAGE = 5_000
 """Reference facts read per query."""
@@ -61,13 +43,11 @@ class ReferenceView:
         """Apply one stored reference fact (already checked when it was accepted); the
         instant from which it changes anything (a unit's earliest plan: from the start)."""
         fact = record.fact()
-        since = record.occurred_at
-        if isinstance(fact, UNIT_FACTS):
-            self.hierarchy.apply(fact, since)
-        elif isinstance(fact, CampaignDefined):
-            self.campaigns.apply(fact)
-        elif isinstance(fact, PlanSet):
-            since = self.plans.set(fact, since)
+        try:
+            applier = REFERENCE_FACT_APPLIERS[type(fact)]
+        except KeyError:
+            raise TypeError(f"the reference view has no rule for {fact.type} facts") from None
+        since = applier(self, fact, record.occurred_at)
         self.version = record.stream_version
         return since
 
@@ -107,3 +87,28 @@ class ReferenceView:
         self.plans = Plans()
         self.version = 0
         await self.catch_up()
+
+
+def _unit_fact(view: ReferenceView, fact: EventData, at: dt.datetime) -> dt.datetime:
+    view.hierarchy.apply(fact, at)
+    return at
+
+
+def _campaign(view: ReferenceView, fact: CampaignDefined, at: dt.datetime) -> dt.datetime:
+    view.campaigns.apply(fact)
+    return at
+
+
+def _plan(view: ReferenceView, fact: PlanSet, at: dt.datetime) -> dt.datetime:
+    return view.plans.set(fact, at)
+
+
+REFERENCE_FACT_APPLIERS: dict[
+    type[EventData], Callable[[ReferenceView, Any, dt.datetime], dt.datetime]
+] = {
+    **dict.fromkeys(UNIT_FACT_APPLIERS, _unit_fact),
+    CampaignDefined: _campaign,
+    PlanSet: _plan,
+}
+"""How the view applies each reference fact (returning the instant it takes effect from); a
+type missing here is an error when applied, and a test holds the table to the registry."""

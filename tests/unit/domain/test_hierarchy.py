@@ -145,10 +145,12 @@ def test_closed_and_merged_units_are_frozen(fact: EventData, reason: str) -> Non
     assert (error.code, error.reason) == ("unit_not_open", reason)
 
 
-def test_facts_of_other_kinds_are_ignored() -> None:
+def test_a_fact_of_another_kind_is_an_error_never_silently_ignored() -> None:
     hierarchy = national()
     hierarchy.check(registered(), SEED_TIME)
-    hierarchy.apply(registered(), SEED_TIME)
+
+    with pytest.raises(TypeError, match=r"the hierarchy has no rule for initiative\.registered"):
+        hierarchy.apply(registered(), SEED_TIME)
     assert hierarchy.descendants("tw") == national().descendants("tw")
 
 
