@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from services.ingest.settings import IngestSettings
+    from shared.config import KafkaSettings
     from shared.dead_letters import Selection
+    from shared.messaging.transport import KafkaTransport, Transport
 
 T = TypeVar("T")
 
@@ -206,10 +208,13 @@ def load(
     settings = IngestSettings()
     if batch_size is not None:
         settings = settings.model_copy(update={"batch_size": batch_size})
+    transport = _transport(settings)
     _quiet_per_event_log()
     try:
         with load_progress(Console(stderr=True)) as progress:
-            summary = _run(load_into_database(files, settings, progress), settings.database_url)
+            summary = _run(
+                load_into_database(files, settings, transport, progress), settings.database_url
+            )
     except OSError as refused:
         typer.echo(f"cannot load: {refused}", err=True)
         raise typer.Exit(code=2) from None
@@ -252,10 +257,12 @@ def ingest(
     Configured by INITIATIVES_INGEST_* variables (see docs/ingest.md). Refuses to start on a
     database whose schema is not at the code's revision: run `initiatives migrate` first.
     """
-    from services.ingest.main import serve
+    from services.ingest.service import build
     from services.ingest.settings import IngestSettings
+    from shared.web.serve import run
 
-    _run(serve(IngestSettings(), log_level))
+    settings = IngestSettings()
+    _run(run("ingest", build, settings, _transport(settings), log_level))
 
 
 def _instant(value: str) -> dt.datetime:
@@ -308,14 +315,28 @@ def _selection(
     return Selection(tuple(codes or ()), since, until, limit)
 
 
-def _ingest_settings(from_kafka: bool = False) -> IngestSettings:
-    from services.ingest.settings import IngestSettings
+def _transport(settings: KafkaSettings) -> Transport:
+    """The transport a command's settings choose, decided here once for the command."""
+    from shared.messaging.transport import transport_for
 
-    settings = IngestSettings()
-    if from_kafka and settings.kafka_bootstrap_servers is None:
+    return transport_for(settings)
+
+
+def _kafka(settings: KafkaSettings) -> KafkaTransport:
+    """Kafka, for a command that reads or writes a topic itself (``--from-kafka``)."""
+    from shared.messaging.transport import KafkaTransport
+
+    transport = _transport(settings)
+    if not isinstance(transport, KafkaTransport):
         typer.echo("--from-kafka needs KAFKA_BOOTSTRAP_SERVERS", err=True)
         raise typer.Exit(code=2)
-    return settings
+    return transport
+
+
+def _ingest_settings() -> IngestSettings:
+    from services.ingest.settings import IngestSettings
+
+    return IngestSettings()
 
 
 def _show(renderable: RenderableType) -> None:
@@ -350,10 +371,10 @@ def dead_letters_list(
     topic/partition/offset) and the reason (shortened; `show ID` prints it all)."""
     from services.ingest import dlq, operations
 
-    settings = _ingest_settings(from_kafka)
+    settings = _ingest_settings()
     selection = _selection(code, since, until, limit)
     if from_kafka:
-        _show(_run(dlq.list_letters(settings, selection)))
+        _show(_run(dlq.list_letters(settings, _kafka(settings), selection)))
     else:
         _show(_run(operations.list_letters(settings, selection), settings.database_url))
 
@@ -369,9 +390,9 @@ def dead_letters_show(
     it is UTF-8). Exit status 1 when there is no such letter."""
     from services.ingest import dlq, operations
 
-    settings = _ingest_settings(from_kafka)
+    settings = _ingest_settings()
     if from_kafka:
-        shown = _run(dlq.show_letter(settings, letter_id))
+        shown = _run(dlq.show_letter(settings, _kafka(settings), letter_id))
     elif letter_id.isdigit():
         shown = _run(operations.show_letter(settings, int(letter_id)), settings.database_url)
     else:
@@ -406,15 +427,16 @@ def dead_letters_replay(
     """
     from services.ingest import dlq, operations
 
-    settings = _ingest_settings(from_kafka)
+    settings = _ingest_settings()
     selection = _selection(code, since, until, limit)
     _quiet_per_event_log()
     report: operations.ReplayReport | dlq.KafkaReplay
     if from_kafka:
-        report = _run(dlq.replay_letters(settings, selection, dry_run))
+        report = _run(dlq.replay_letters(settings, _kafka(settings), selection, dry_run))
     else:
         report = _run(
-            operations.replay_letters(settings, selection, dry_run), settings.database_url
+            operations.replay_letters(settings, _transport(settings), selection, dry_run),
+            settings.database_url,
         )
     _show(report.render())
     raise typer.Exit(code=0 if report.complete else 1)
@@ -461,7 +483,9 @@ def parked_retry(
     settings = _ingest_settings()
     _quiet_per_event_log()
     retried = _run(
-        operations.retry_parked(settings, _selection(code, since, until, limit), dry_run),
+        operations.retry_parked(
+            settings, _transport(settings), _selection(code, since, until, limit), dry_run
+        ),
         settings.database_url,
     )
     _show(retried.render())
@@ -490,10 +514,12 @@ def projector(
     """
     if context.invoked_subcommand is not None:
         return
-    from services.projector.main import serve
+    from services.projector.service import build
     from services.projector.settings import ProjectorSettings
+    from shared.web.serve import run
 
-    _run(serve(ProjectorSettings(), log_level))
+    settings = ProjectorSettings()
+    _run(run("projector", build, settings, _transport(settings), log_level))
 
 
 @projector_app.command()
@@ -653,10 +679,12 @@ def notifier(
     projector's outbox (the embedded default). Configured by INITIATIVES_NOTIFIER_*
     variables (see docs/notifier.md). Refuses an un-migrated database.
     """
-    from services.notifier.main import serve
+    from services.notifier.service import build
     from services.notifier.settings import NotifierSettings
+    from shared.web.serve import run
 
-    _run(serve(NotifierSettings(), log_level))
+    settings = NotifierSettings()
+    _run(run("notifier", build, settings, _transport(settings), log_level))
 
 
 @app.command()

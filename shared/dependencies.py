@@ -176,21 +176,18 @@ Dependency = tuple[str, Callable[[], Awaitable[None]]]
 """What a service waits for (named for the log) and the check that passes once it answers."""
 
 
-def dependencies(database_url: str, kafka_bootstrap_servers: str | None) -> list[Dependency]:
-    """The database, and Kafka when the service uses it; a database URL that can never work
-    is refused here, before the service serves anything."""
+def dependencies(database_url: str) -> list[Dependency]:
+    """The database; a URL that can never work is refused here, before the service serves
+    anything. The transport adds its brokers (``shared.messaging.transport``)."""
     refuse_unusable_database(database_url)
-    waits: list[Dependency] = [
+    return [
         (
             f"the database, {database_target(database_url)} ({database_setting()})",
             partial(database_answers, database_url),
         )
     ]
-    if kafka_bootstrap_servers:
-        waits.append(
-            (
-                f"Kafka at {kafka_bootstrap_servers} ({kafka_setting()})",
-                kafka_ready(kafka_bootstrap_servers),
-            )
-        )
-    return waits
+
+
+def kafka_dependency(bootstrap_servers: str) -> Dependency:
+    """The Kafka brokers, named by the variable that set them."""
+    return (f"Kafka at {bootstrap_servers} ({kafka_setting()})", kafka_ready(bootstrap_servers))

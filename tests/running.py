@@ -2,57 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
-from services.ingest.components import IngestComponents, ingest_components
-from services.ingest.service import IngestService
+from services.ingest import service as ingest
+from services.ingest.components import IngestComponents
 from services.ingest.settings import IngestSettings
-from services.notifier.components import NotifierComponents, notifier_components
-from services.notifier.service import NotifierService
+from services.notifier import service as notifier
+from services.notifier.components import NotifierComponents
 from services.notifier.settings import NotifierSettings
-from services.projector.components import ProjectorComponents, projector_components
-from services.projector.service import ProjectorService
+from services.projector import service as projector
+from services.projector.components import ProjectorComponents
 from services.projector.settings import ProjectorSettings
 from shared.clock import Clock, utc_now
+from shared.messaging.transport import transport_for
+from shared.web.serve import Built
 
 Parts = TypeVar("Parts")
 
 
-class Service(Protocol):
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
 @asynccontextmanager
-async def _running(
-    components: AbstractAsyncContextManager[Parts], service: Callable[[Parts], Service]
-) -> AsyncIterator[Parts]:
-    async with components as parts:
-        running = service(parts)
-        await running.start()
+async def _running(built: AbstractAsyncContextManager[Built[Parts]]) -> AsyncIterator[Parts]:
+    async with built as service:
+        await service.background.start()
         try:
-            yield parts
+            yield service.parts
         finally:
-            await running.stop()
+            await service.background.stop()
 
 
 def running_ingest(settings: IngestSettings) -> AbstractAsyncContextManager[IngestComponents]:
-    return _running(ingest_components(settings), IngestService)
+    return _running(ingest.build(settings, transport_for(settings)))
 
 
 def running_projector(
     settings: ProjectorSettings,
 ) -> AbstractAsyncContextManager[ProjectorComponents]:
-    return _running(projector_components(settings), ProjectorService)
+    return _running(projector.build(settings, transport_for(settings)))
 
 
 def running_notifier(
     settings: NotifierSettings, clock: Clock = utc_now
 ) -> AbstractAsyncContextManager[NotifierComponents]:
-    return _running(notifier_components(settings, clock=clock), NotifierService)
+    return _running(notifier.build(settings, transport_for(settings), clock=clock))
 
 
 def kafka_projector_settings(url: str, bootstrap: str, prefix: str) -> ProjectorSettings:

@@ -15,7 +15,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from rich.console import Console
@@ -26,25 +25,24 @@ from services.demo.app import demo_app
 from services.demo.notifications import NotificationLog
 from services.demo.portal import Send, SimulatedPortal
 from services.demo.sample import write_sample
-from services.ingest.components import IngestComponents, ingest_components, kafka_producer
+from services.ingest import service as ingest_service
+from services.ingest.components import IngestComponents
 from services.ingest.http import hash_api_key
 from services.ingest.intake import Incoming
 from services.ingest.load import load_files, load_progress
-from services.ingest.service import IngestService
 from services.ingest.settings import IngestSettings
-from services.notifier.components import notifier_components
-from services.notifier.service import NotifierService
+from services.notifier import service as notifier_service
 from services.notifier.settings import NotifierSettings
+from services.projector import service as projector_service
 from services.projector.api.settings import QueryApiSettings
-from services.projector.components import ProjectorComponents, projector_components
+from services.projector.components import ProjectorComponents
 from services.projector.quarantine import quarantine_clear
-from services.projector.service import ProjectorService, store_tailer
 from services.projector.settings import ProjectorSettings
 from shared.clock import Clock, utc_now
 from shared.config import DatabaseSettings, KafkaSettings
 from shared.dead_letters import Origin
 from shared.lifecycle import BackgroundTasks
-from shared.messaging.health import service_readiness
+from shared.messaging.transport import Transport, transport_for
 from shared.persistence import progress_outbox
 from shared.persistence.engine import create_engine, is_sqlite
 from shared.persistence.migrations import upgrade
@@ -135,7 +133,7 @@ async def _load(
 async def _project(parts: ProjectorComponents, console: Console) -> None:
     """Embedded: bring the read models up to date before the page is announced."""
     with console.status("projecting the read models…"):
-        applied = await store_tailer(parts).catch_up()
+        applied = await projector_service.store_tailer(parts).catch_up()
     console.print(f"read models up to date ({applied:,} events projected)")
 
 
@@ -149,8 +147,9 @@ async def _settle_notifier(engine: AsyncEngine, console: Console) -> None:
                 await asyncio.sleep(0.2)
 
 
-def _portal_sender(parts: IngestComponents, producer: AIOKafkaProducer | None) -> Send:
+def _portal_sender(parts: IngestComponents) -> Send:
     """Through Kafka's portal topic when there is one, else straight into ingest's intake."""
+    producer = parts.link.producer
 
     async def to_intake(events: Sequence[bytes]) -> None:
         await parts.intake.receive(
@@ -167,11 +166,10 @@ def _portal_sender(parts: IngestComponents, producer: AIOKafkaProducer | None) -
     return to_kafka
 
 
-def tour(console: Console, options: DemoOptions, keys: Secrets, kafka: str | None) -> None:
+def tour(console: Console, options: DemoOptions, keys: Secrets, transport: Transport) -> None:
     """What the demo serves and a tour of the sample; the tour promises moving figures only
     when the simulated portal runs, and is left out for ``--data``, which has no sample."""
     base = f"http://{options.host}:{options.port}"
-    transport = f"Kafka at {kafka}" if kafka else "in-process (embedded default)"
     portal = (
         f"a simulated portal sends an initiative every {options.interval_seconds:g} s, so\n"
         "     thresholds are crossed as you watch, printed below and listed on each unit's page"
@@ -223,8 +221,9 @@ class DemoSettings:
         return self.ingest.database_url
 
     @property
-    def kafka(self) -> str | None:
-        return self.ingest.kafka_bootstrap_servers
+    def transport(self) -> Transport:
+        """One transport for the three services, chosen by the Kafka setting they share."""
+        return transport_for(self.ingest)
 
     @classmethod
     def from_environment(cls, keys: Secrets) -> DemoSettings:
@@ -262,31 +261,27 @@ async def running_demo(
     options: DemoOptions, settings: DemoSettings, console: Console, clock: Clock = utc_now
 ) -> AsyncIterator[RunningDemo]:
     """Migrate, load, project, start every service; stop them in order on the way out."""
-    kafka = settings.kafka
+    transport = settings.transport
     engine = create_engine(settings.database_url)
     try:
         await upgrade(engine)
         async with AsyncExitStack() as stack:
             ingest = await stack.enter_async_context(
-                ingest_components(settings.ingest, engine=engine, clock=clock)
+                ingest_service.build(settings.ingest, transport, engine=engine, clock=clock)
             )
-            await _load(ingest, options, console, clock)
+            await _load(ingest.parts, options, console, clock)
             projector = await stack.enter_async_context(
-                projector_components(settings.projector, engine=engine)
+                projector_service.build(settings.projector, transport, engine=engine)
             )
-            if kafka is None:
-                await _project(projector, console)
+            if transport.in_process:
+                await _project(projector.parts, console)
             notifier = await stack.enter_async_context(
-                notifier_components(settings.notifier, engine=engine, clock=clock)
+                notifier_service.build(settings.notifier, transport, engine=engine, clock=clock)
             )
-            for service in (
-                IngestService(ingest),
-                ProjectorService(projector),
-                NotifierService(notifier),
-            ):
-                await service.start()
-                stack.push_async_callback(service.stop)
-            if kafka is None:
+            for service in (ingest, projector, notifier):
+                await service.background.start()
+                stack.push_async_callback(service.background.stop)
+            if transport.in_process:
                 await _settle_notifier(engine, console)
 
             tasks = BackgroundTasks()
@@ -297,13 +292,8 @@ async def running_demo(
             tasks.start(log.run, name="notification-log")
             portal = None
             if options.simulating:
-                producer = None
-                if kafka is not None:
-                    producer = kafka_producer(kafka)
-                    await producer.start()
-                    stack.push_async_callback(producer.stop)
                 portal = SimulatedPortal(
-                    _portal_sender(ingest, producer),
+                    _portal_sender(ingest.parts),
                     clock,
                     interval_seconds=options.interval_seconds,
                     seed=secrets.randbits(32)
@@ -314,22 +304,17 @@ async def running_demo(
                     tasks.start(portal.run, name="simulated-portal")
 
             http_metrics = CollectorRegistry()
-            readiness = service_readiness(engine, kafka)
+            readiness = transport.readiness(engine)
             readiness["quarantine"] = quarantine_clear(
-                engine, projector.metrics.quarantined_streams
+                engine, projector.parts.metrics.quarantined_streams
             )
             app = demo_app(
                 engine,
                 clock=clock,
                 api_settings=settings.api,
                 notifier_settings=settings.notifier,
-                ingest=ingest,
-                registries=(
-                    ingest.metrics.registry,
-                    projector.metrics.registry,
-                    notifier.metrics.registry,
-                    http_metrics,
-                ),
+                ingest=ingest.parts,
+                registries=(ingest.metrics, projector.metrics, notifier.metrics, http_metrics),
                 readiness=readiness,
             )
             yield RunningDemo(app, http_metrics, engine, portal)
@@ -345,5 +330,5 @@ async def run_demo(options: DemoOptions, console: Console) -> None:
     if options.fresh:
         _start_afresh(settings.database_url)
     async with running_demo(options, settings, console) as demo:
-        tour(console, options, keys, settings.kafka)
+        tour(console, options, keys, settings.transport)
         await serve_http(demo.app, options.host, options.port, demo.http_metrics)

@@ -17,10 +17,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from services.ingest.components import kafka_producer
 from services.ingest.operations import letter_detail, letter_table
 from services.ingest.settings import IngestSettings
 from shared.dead_letters import DeadLetter, Origin, Selection
+from shared.messaging.transport import KafkaTransport
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,11 @@ async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
     return [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
 
 
-async def read_letters(settings: IngestSettings, selection: Selection) -> list[KafkaLetter]:
+async def read_letters(
+    settings: IngestSettings, kafka: KafkaTransport, selection: Selection
+) -> list[KafkaLetter]:
     """The selected letters, oldest first, of what the topic holds now."""
-    bootstrap = settings.kafka_bootstrap_servers or ""
+    bootstrap = kafka.bootstrap_servers
     partitions = await _partitions(bootstrap, settings.dead_letters)
     if not partitions:
         return []
@@ -113,8 +115,10 @@ async def read_letters(settings: IngestSettings, selection: Selection) -> list[K
     return found[: selection.limit]
 
 
-async def list_letters(settings: IngestSettings, selection: Selection) -> RenderableType:
-    found = await read_letters(settings, selection)
+async def list_letters(
+    settings: IngestSettings, kafka: KafkaTransport, selection: Selection
+) -> RenderableType:
+    found = await read_letters(settings, kafka, selection)
     rows = ((x.id, x.dead_lettered_at, x.letter, "") for x in found)
     return Group(
         letter_table(f"dead letters in {settings.dead_letters}", rows),
@@ -122,9 +126,11 @@ async def list_letters(settings: IngestSettings, selection: Selection) -> Render
     )
 
 
-async def show_letter(settings: IngestSettings, letter_id: str) -> RenderableType | None:
+async def show_letter(
+    settings: IngestSettings, kafka: KafkaTransport, letter_id: str
+) -> RenderableType | None:
     """``PARTITION/OFFSET`` in the DLQ topic."""
-    for letter in await read_letters(settings, Selection()):
+    for letter in await read_letters(settings, kafka, Selection()):
         if letter.id == letter_id:
             return letter_detail(letter.id, letter.dead_lettered_at, letter.letter)
     return None
@@ -158,16 +164,16 @@ class KafkaReplay:
 
 
 async def replay_letters(
-    settings: IngestSettings, selection: Selection, dry_run: bool
+    settings: IngestSettings, kafka: KafkaTransport, selection: Selection, dry_run: bool
 ) -> KafkaReplay:
     """Produce the selected letters' original bytes, with their key, to the input topic,
     marked with where they came from (``x-replayed-from``); a letter of an undecodable
     batch has no bytes and is skipped."""
-    letters = await read_letters(settings, selection)
+    letters = await read_letters(settings, kafka, selection)
     replay = KafkaReplay(letters, settings.input_topic, dry_run)
     if dry_run or not letters:
         return replay
-    producer = kafka_producer(settings.kafka_bootstrap_servers or "")
+    producer = kafka.producer("ingest")
     await producer.start()
     try:
         acks = [

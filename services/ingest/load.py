@@ -39,6 +39,7 @@ from services.ingest.intake import Fate, Incoming, Intake, RetryReport
 from services.ingest.settings import IngestSettings
 from services.ingest.verdicts import Verdict, VerdictStatus
 from shared.dead_letters import Origin
+from shared.messaging.transport import Transport
 from shared.persistence.engine import create_engine, is_sqlite
 from shared.persistence.migrations import upgrade
 
@@ -252,7 +253,10 @@ async def load_files(
 
 
 async def load_into_database(
-    paths: Sequence[str], settings: IngestSettings, progress: Progress | None = None
+    paths: Sequence[str],
+    settings: IngestSettings,
+    transport: Transport,
+    progress: Progress | None = None,
 ) -> LoadSummary:
     """The ``initiatives load`` command: an embedded SQLite database is migrated first,
     any other one must be migrated already (``DatabaseNotMigrated`` otherwise)."""
@@ -260,7 +264,7 @@ async def load_into_database(
     try:
         if is_sqlite(settings.database_url):
             await upgrade(engine)
-        async with ingest_components(settings, engine=engine) as parts:
+        async with ingest_components(settings, transport, engine=engine) as parts:
             return await load_files(paths, parts.intake, settings.batch_size, progress)
     finally:
         await engine.dispose()

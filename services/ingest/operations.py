@@ -30,6 +30,7 @@ from shared.contracts.recorded import NewEvent
 from shared.dead_letters import DeadLetter, Selection, SqlDeadLetters, StoredLetter
 from shared.eventstore.port import AppendOutcome
 from shared.eventstore.sql import SqlEventStore
+from shared.messaging.transport import Transport
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import ensure_migrated
 
@@ -201,12 +202,12 @@ class ReplayReport:
 
 
 async def replay_letters(
-    settings: IngestSettings, selection: Selection, dry_run: bool
+    settings: IngestSettings, transport: Transport, selection: Selection, dry_run: bool
 ) -> ReplayReport:
     """Submit the selected letters' bytes again. What goes in now (appended, a duplicate, or
     parked to wait for what it refers to) leaves the table; what is still refused keeps its
     letter, with the new code and reason."""
-    async with ingest_components(settings) as parts:
+    async with ingest_components(settings, transport) as parts:
         letters = SqlDeadLetters(parts.engine)
         found = await letters.find(selection)
         portal = [s for s in found if is_portal_event(s.letter, settings)]
@@ -304,12 +305,12 @@ def _fate(retried: Retried, dry_run: bool) -> str:
 
 
 async def retry_parked(
-    settings: IngestSettings, selection: Selection, dry_run: bool
+    settings: IngestSettings, transport: Transport, selection: Selection, dry_run: bool
 ) -> ParkedRetry:
     """Decide the selected parked facts again now, exactly as ingest's own retry pass does:
     released when they fit, parked again with the new reason while their hold lasts,
     dead-lettered when refused for good or their hold is over."""
-    async with ingest_components(settings) as parts:
+    async with ingest_components(settings, transport) as parts:
         parked = await parts.parking.find(selection)
         report = RetryReport()
         for batch in chunks(parked, settings.batch_size):

@@ -1,7 +1,8 @@
-"""The notifier's composition root: settings in, wired parts out. Nothing connects at import.
+"""The notifier's composition root: settings and a transport in, wired parts out. Nothing
+connects at import.
 
-With ``KAFKA_BOOTSTRAP_SERVERS`` set, undecodable changes go to ``<topic>.dlq``; without it
-(the embedded default) to the dead-letters table. Webhooks are always served; e-mail only
+The transport decides where undecodable changes go: ``<topic>.dlq`` on Kafka, the
+dead-letters table in process (the embedded default). Webhooks are always served; e-mail only
 once an SMTP relay is configured (until then e-mail deliveries wait in the queue).
 """
 
@@ -12,7 +13,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
-from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notifier.channels.base import Channel
@@ -29,7 +29,8 @@ from services.notifier.settings import NotifierSettings
 from services.notifier.store import SqlStore
 from services.notifier.subscriptions import ChannelName
 from shared.clock import Clock, utc_now
-from shared.dead_letters import DeadLetterSink, KafkaDeadLetters, SqlDeadLetters
+from shared.dead_letters import DeadLetterSink
+from shared.messaging.transport import Link, Transport
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import ensure_migrated
 
@@ -44,6 +45,7 @@ class NotifierComponents:
     worker: DeliveryWorker
     dead_letters: DeadLetterSink
     clock: Clock
+    link: Link
 
 
 def channels_of(
@@ -71,6 +73,7 @@ def channels_of(
 @asynccontextmanager
 async def notifier_components(
     settings: NotifierSettings,
+    transport: Transport,
     *,
     engine: AsyncEngine | None = None,
     metrics: NotifierMetrics | None = None,
@@ -83,23 +86,14 @@ async def notifier_components(
     """
     own_engine = engine is None
     engine = engine or create_engine(settings.database_url)
-    producer = None
     try:
         await ensure_migrated(engine)
         metrics = metrics or NotifierMetrics()
-        dead_letters: DeadLetterSink
-        if settings.kafka_bootstrap_servers is None:
-            dead_letters = SqlDeadLetters(engine, clock)
-        else:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=settings.kafka_bootstrap_servers,
-                client_id="initiatives-notifier",
-                acks="all",
-                enable_idempotence=True,
-            )
-            await producer.start()
-            dead_letters = KafkaDeadLetters(producer, f"{settings.changes_topic}.dlq", clock)
-        async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
+        async with (
+            transport.connect("notifier", metrics.task_restarts) as link,
+            httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client,
+        ):
+            dead_letters = link.dead_letters(engine, f"{settings.changes_topic}.dlq", clock)
             worker = DeliveryWorker(
                 engine,
                 channels if channels is not None else channels_of(settings, client, clock),
@@ -126,10 +120,8 @@ async def notifier_components(
                 queued=worker.wakeup.wake,
             )
             yield NotifierComponents(
-                settings, engine, metrics, judge, deadlines, worker, dead_letters, clock
+                settings, engine, metrics, judge, deadlines, worker, dead_letters, clock, link
             )
     finally:
-        if producer is not None:
-            await producer.stop()
         if own_engine:
             await engine.dispose()

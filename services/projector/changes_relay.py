@@ -52,8 +52,9 @@ class ChangesRelay:
         *,
         batch_size: int = 1000,
         idle_seconds: float = 0.1,
+        wakeup: Wakeup | None = None,
     ) -> None:
-        self.wakeup = Wakeup()
+        self.wakeup = wakeup or Wakeup()
         """Woken when a batch with progress changes committed in this process."""
         self._engine = engine
         self._sink = sink

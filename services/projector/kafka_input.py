@@ -7,22 +7,20 @@ committed, and so do copies of events the projection quarantined; the consumer g
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import ConsumerRecord
-from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
 from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
 from services.projector.quarantine import Quarantined
-from services.projector.settings import ProjectorSettings
 from shared.clock import utc_now
 from shared.contracts.portal import describe
 from shared.contracts.recorded import RecordedEvent
 from shared.dead_letters import DeadLetter, DeadLetterSink, Origin
-from shared.messaging.batches import Records, subscribe_batches
+from shared.messaging.batches import Records
 
 
 async def quarantine_letters(
@@ -45,14 +43,12 @@ async def quarantine_letters(
     return letters
 
 
-def subscribe_recorded_events(
-    broker: KafkaBroker,
+def recorded_events_handler(
     projection: Projection,
-    settings: ProjectorSettings,
     metrics: ProjectorMetrics,
     dead_letters: DeadLetterSink,
     changes_committed: Callable[[], None],
-) -> None:
+) -> Callable[[Records], Awaitable[None]]:
     """``changes_committed`` is called after a batch that stored progress changes."""
 
     async def handle(records: Records) -> None:
@@ -86,17 +82,4 @@ def subscribe_recorded_events(
         letters += await quarantine_letters(projection, outcome.quarantined, consumed)
         await dead_letters.send(letters)
 
-    subscribe_batches(
-        broker,
-        settings.events_topic,
-        handle,
-        group_id=settings.consumer_group,
-        max_records=settings.batch_size,
-        batch_timeout_ms=settings.batch_timeout_ms,
-        observe_lag=lambda topic, partition, lag: metrics.lag.labels(topic, str(partition)).set(
-            lag
-        ),
-        dead_letters=dead_letters.send,
-        title="recorded events",
-        description="Every accepted fact, in order per stream (see docs/contracts.md)",
-    )
+    return handle

@@ -1,25 +1,30 @@
-"""The projector's long-running parts: Kafka consumer and changes relay, or, embedded, the
-event-store tailer. Changes are left in the outbox in embedded mode for the in-process
-notifier to drain."""
+"""The projector built over a transport: its input of recorded events (the events topic, or
+in process the event store followed by the tailer), the relay of its progress changes to the
+changes topic (in process they stay in ``progress_outbox`` for the notifier to drain), and
+``/healthz``, ``/readyz`` and ``/metrics``."""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from faststream.kafka import KafkaBroker
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.projector.changes_relay import ChangesRelay, KafkaChangeSink
-from services.projector.components import ProjectorComponents
-from services.projector.kafka_input import subscribe_recorded_events
+from services.projector.components import ProjectorComponents, projector_components
+from services.projector.kafka_input import recorded_events_handler
+from services.projector.quarantine import quarantine_clear
+from services.projector.settings import ProjectorSettings
 from services.projector.tailer import StoreTailer
-from shared.dead_letters import KafkaDeadLetters
-from shared.lifecycle import BackgroundTasks, drain
-
-log = logging.getLogger(__name__)
+from shared.messaging.transport import Link, Subscription, Transport, lag_gauge
+from shared.wakeup import Wakeup
+from shared.web.ops import ops_router
+from shared.web.serve import Built
 
 
 def store_tailer(parts: ProjectorComponents) -> StoreTailer:
-    """The embedded input: the event store followed from the read models' checkpoint."""
+    """The in-process input: the event store followed from the read models' checkpoint."""
     settings = parts.settings
     return StoreTailer(
         parts.engine,
@@ -31,44 +36,45 @@ def store_tailer(parts: ProjectorComponents) -> StoreTailer:
     )
 
 
-class ProjectorService:
-    def __init__(self, parts: ProjectorComponents) -> None:
-        self._parts = parts
-        self.broker: KafkaBroker | None = None
-        self.tailer: StoreTailer | None = None
-        self.relay: ChangesRelay | None = None
-        self._tasks = BackgroundTasks(parts.metrics.task_restarts)
-
-    async def start(self) -> None:
-        parts, settings = self._parts, self._parts.settings
-        if settings.kafka_bootstrap_servers is None or parts.producer is None:
-            self.tailer = store_tailer(parts)
-            self._tasks.start(self.tailer.run, name="store-tailer")
-            return
-        self.relay = ChangesRelay(
+def background(parts: ProjectorComponents) -> Link:
+    link, settings, metrics = parts.link, parts.settings, parts.metrics
+    changes_committed = Wakeup()
+    link.publish(
+        "changes-relay",
+        lambda producer: ChangesRelay(
             parts.engine,
-            KafkaChangeSink(parts.producer, settings.changes_topic),
-            parts.metrics,
+            KafkaChangeSink(producer, settings.changes_topic),
+            metrics,
             idle_seconds=settings.relay_idle_seconds,
-        )
-        self._tasks.start(self.relay.run, name="changes-relay")
-        self.broker = KafkaBroker(
-            settings.kafka_bootstrap_servers, client_id="initiatives-projector", logger=log
-        )
-        dead_letters = KafkaDeadLetters(parts.producer, f"{settings.events_topic}.dlq")
-        subscribe_recorded_events(
-            self.broker,
-            parts.projection,
+            wakeup=changes_committed,
+        ),
+    )
+    dead_letters = link.dead_letters(parts.engine, f"{settings.events_topic}.dlq")
+    handle = recorded_events_handler(
+        parts.projection, metrics, dead_letters, changes_committed=changes_committed.wake
+    )
+    link.subscribe(
+        Subscription.of(
             settings,
-            parts.metrics,
-            dead_letters,
-            changes_committed=self.relay.wakeup.wake,
+            settings.events_topic,
+            handle,
+            dead_letters.send,
+            title="recorded events",
+            description="Every accepted fact, in order per stream (see docs/contracts.md)",
+            observe_lag=lag_gauge(metrics.lag),
+            in_process=("store-tailer", store_tailer(parts).run),
         )
-        await self.broker.start()
+    )
+    return link
 
-    async def stop(self) -> None:
-        if self.broker is not None:
-            await self.broker.stop()
-        await self._tasks.stop()
-        if self.relay is not None:
-            await drain(self.relay.relay_once)
+
+@asynccontextmanager
+async def build(
+    settings: ProjectorSettings, transport: Transport, *, engine: AsyncEngine | None = None
+) -> AsyncIterator[Built[ProjectorComponents]]:
+    async with projector_components(settings, transport, engine=engine) as parts:
+        checks = transport.readiness(parts.engine)
+        checks["quarantine"] = quarantine_clear(parts.engine, parts.metrics.quarantined_streams)
+        app = FastAPI(title="initiatives projector", docs_url=None, redoc_url=None)
+        app.include_router(ops_router(parts.metrics.registry, checks))
+        yield Built(parts, app, parts.metrics.registry, background(parts))

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from aiokafka.admin import AIOKafkaAdminClient
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.web.ops import ReadinessCheck, database_ready
+from shared.web.ops import ReadinessCheck
 
 
 def kafka_ready(bootstrap_servers: str) -> ReadinessCheck:
@@ -18,13 +17,3 @@ def kafka_ready(bootstrap_servers: str) -> ReadinessCheck:
             await admin.close()
 
     return check
-
-
-def service_readiness(
-    engine: AsyncEngine, kafka_bootstrap_servers: str | None
-) -> dict[str, ReadinessCheck]:
-    """A service's dependency checks: its database, and Kafka when it uses it."""
-    checks = {"database": database_ready(engine)}
-    if kafka_bootstrap_servers:
-        checks["kafka"] = kafka_ready(kafka_bootstrap_servers)
-    return checks

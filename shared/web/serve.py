@@ -5,6 +5,9 @@ A service starts its HTTP side first, with a front that answers ``/healthz`` (th
 alive) and a 503 ``/readyz`` saying what it waits for, and only then waits for its database
 and broker; once they answer, the front hands every request to the service's own app. So an
 orchestrator sees a live, unready pod during an outage instead of one that exits.
+
+Every service is ``build(settings, transport)`` (:class:`Built`: its parts, app, metrics and
+long-running parts) and runs through the one :func:`run`.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -21,19 +25,27 @@ from prometheus_client import CollectorRegistry
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.dependencies import Dependency, dependencies, wait_for
+from shared.dependencies import Dependency, wait_for
 from shared.web.deadlines import ReadDeadlines
 from shared.web.http_metrics import instrument
+from shared.web.logging import configure_logging
+
+if TYPE_CHECKING:
+    from shared.messaging.transport import Transport
 
 
 class ServiceSettings(Protocol):
-    """What every long-running service's settings say about where it serves and what it
-    depends on."""
+    """What every long-running service's settings say about where it serves and what
+    database it uses."""
 
-    http_host: str
-    http_port: int
-    database_url: str
-    kafka_bootstrap_servers: str | None
+    @property
+    def http_host(self) -> str: ...
+
+    @property
+    def http_port(self) -> int: ...
+
+    @property
+    def database_url(self) -> str: ...
 
 
 class Service(Protocol):
@@ -44,6 +56,24 @@ class Service(Protocol):
 
 Opened = tuple[FastAPI, CollectorRegistry, Service | None]
 """What a service opens once its dependencies answer: its app, its metrics, its loops."""
+
+Parts = TypeVar("Parts")
+S = TypeVar("S", bound=ServiceSettings)
+
+
+@dataclass(frozen=True)
+class Built(Generic[Parts]):
+    """A service built over a transport: its wired parts, its HTTP app and metrics, and its
+    long-running parts (not started: :func:`run` starts them once the app is served, the
+    demo once every service is built, a test when it likes)."""
+
+    parts: Parts
+    app: FastAPI
+    metrics: CollectorRegistry
+    background: Service
+
+
+Build = Callable[[S, "Transport"], AbstractAsyncContextManager[Built[Parts]]]
 
 
 def _config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
@@ -144,14 +174,25 @@ async def run_when_ready(
                     await service.stop()
 
 
-async def run_service(
-    settings: ServiceSettings, opened: Callable[[], AbstractAsyncContextManager[Opened]]
+async def run(
+    name: str,
+    build: Build[S, Parts],
+    settings: S,
+    transport: Transport,
+    log_level: str = "INFO",
 ) -> None:
-    """:func:`run_when_ready` for a service that uses the database and, when configured,
-    Kafka."""
+    """``initiatives <name>``: serve the front, wait for the database and the transport's
+    brokers, build the service and serve it until SIGINT or SIGTERM."""
+    configure_logging(name, log_level)
+
+    @asynccontextmanager
+    async def opened() -> AsyncIterator[Opened]:
+        async with build(settings, transport) as built:
+            yield built.app, built.metrics, built.background
+
     await run_when_ready(
         settings.http_host,
         settings.http_port,
-        dependencies(settings.database_url, settings.kafka_bootstrap_servers),
+        transport.dependencies(settings.database_url),
         opened,
     )

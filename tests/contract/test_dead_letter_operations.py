@@ -17,6 +17,7 @@ from services.ingest.intake import Incoming
 from services.ingest.settings import IngestSettings
 from services.samples.portal_events import reviewed, small_tree, submitted, unit_registered
 from shared.dead_letters import DeadLetter, Origin, Selection, SqlDeadLetters
+from shared.messaging.transport import transport_for
 
 NOTIFIER = Origin("outbox", "progress_outbox", detail="row 7")
 
@@ -36,7 +37,7 @@ def settings(database_url: str) -> IngestSettings:
 
 @pytest.fixture
 async def parts(settings: IngestSettings) -> AsyncIterator[IngestComponents]:
-    async with ingest_components(settings) as components:
+    async with ingest_components(settings, transport_for(settings)) as components:
         await components.intake.receive(
             [Incoming(raw(e), from_file(n)) for n, e in enumerate(small_tree(), 1)],
             dead_letter_rejections=True,
@@ -75,7 +76,9 @@ async def test_a_replay_appends_what_is_valid_now_removes_its_letter_and_refresh
         dead_letter_rejections=True,
     )
 
-    dry = await operations.replay_letters(settings, Selection(), dry_run=True)
+    dry = await operations.replay_letters(
+        settings, transport_for(settings), Selection(), dry_run=True
+    )
     assert await letters_now(parts) == before
     assert await streams(parts, "initiative-sk-5") == []
     assert [r.outcome(True) for r in dry.replayed] == [
@@ -85,7 +88,9 @@ async def test_a_replay_appends_what_is_valid_now_removes_its_letter_and_refresh
         "left alone: not a portal event",
     ]
 
-    report = await operations.replay_letters(settings, Selection(), dry_run=False)
+    report = await operations.replay_letters(
+        settings, transport_for(settings), Selection(), dry_run=False
+    )
 
     assert not report.complete
     assert await streams(parts, "initiative-sk-5") == ["sub-5"]
@@ -116,7 +121,9 @@ async def test_letters_are_selected_by_code_and_by_an_aware_time_window(
     assert await letters.count(Selection(until=later)) == 2
     assert await letters.get(first.id) == first
     assert await letters.get(second.id + 100) is None
-    dry = await operations.replay_letters(settings, Selection(codes=("nope",)), dry_run=False)
+    dry = await operations.replay_letters(
+        settings, transport_for(settings), Selection(codes=("nope",)), dry_run=False
+    )
     assert dry.replayed == []
 
 
@@ -136,7 +143,9 @@ async def test_parked_facts_are_retried_now_and_a_dry_run_leaves_them_parked(
     by_code = await parts.parking.find(Selection(codes=("unknown_initiative",)))
     assert [p.event_id for p in by_code] == ["approve-9"]
 
-    dry = await operations.retry_parked(settings, Selection(), dry_run=True)
+    dry = await operations.retry_parked(
+        settings, transport_for(settings), Selection(), dry_run=True
+    )
     assert [(r.parked.event_id, r.fate) for r in dry.report.tried] == [
         ("approve-9", "released"),
         ("sub-8", "still parked"),
@@ -144,7 +153,9 @@ async def test_parked_facts_are_retried_now_and_a_dry_run_leaves_them_parked(
     assert [p.attempts for p in await parts.parking.find(Selection())] == [1, 1]
     assert await streams(parts, "initiative-sk-9") == ["sub-9"]
 
-    retried = await operations.retry_parked(settings, Selection(), dry_run=False)
+    retried = await operations.retry_parked(
+        settings, transport_for(settings), Selection(), dry_run=False
+    )
 
     assert retried.report.released == 1
     assert await streams(parts, "initiative-sk-9") == ["sub-9", "approve-9"]

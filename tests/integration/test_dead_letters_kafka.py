@@ -14,6 +14,7 @@ from services.ingest.components import IngestComponents
 from services.ingest.settings import IngestSettings
 from services.samples.portal_events import small_tree, submitted, unit_registered
 from shared.dead_letters import Selection
+from shared.messaging.transport import KafkaTransport
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, read_topic, wait_until
 from tests.running import running_ingest
@@ -71,9 +72,10 @@ async def test_dlq_records_go_back_to_the_input_topic_with_their_keys_and_are_ap
         await wait_until(lambda: _has_unit(parts), what="bk-new registered")
 
         selection = Selection(codes=("unknown_unit",))
-        listed = await dlq.read_letters(settings, Selection())
-        dry = await dlq.replay_letters(settings, selection, dry_run=True)
-        done = await dlq.replay_letters(settings, selection, dry_run=False)
+        kafka = KafkaTransport(bootstrap)
+        listed = await dlq.read_letters(settings, kafka, Selection())
+        dry = await dlq.replay_letters(settings, kafka, selection, dry_run=True)
+        done = await dlq.replay_letters(settings, kafka, selection, dry_run=False)
         await wait_until(lambda: _has_stream(parts), within=60, what="sub-1 appended")
         appended = await stream(parts, "initiative-sk-1")
 

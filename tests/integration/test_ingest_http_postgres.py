@@ -9,6 +9,7 @@ from services.ingest.components import ingest_components
 from services.ingest.http import create_ingest_app, hash_api_key
 from services.ingest.settings import IngestSettings
 from services.samples.portal_events import reviewed, small_tree, submitted
+from shared.messaging.transport import transport_for
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +30,7 @@ async def test_posted_events_are_stored_on_postgresql_and_a_resend_is_a_duplicat
         reviewed("initiative.approved", "sk-1"),
     ]
 
-    async with ingest_components(settings) as parts:
+    async with ingest_components(settings, transport_for(settings)) as parts:
         transport = httpx.ASGITransport(app=create_ingest_app(parts))
         async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
             first = await client.post("/v1/events", json=events, headers={"X-API-Key": KEY})

@@ -16,6 +16,7 @@ from services.ingest.settings import IngestSettings
 from services.samples.portal_events import reviewed, small_tree, submitted
 from shared.contracts.recorded import RecordedEvent
 from shared.dead_letters import Origin
+from shared.messaging.transport import transport_for
 from tests.infrastructure import Infrastructure, create_topics
 from tests.kafka_tools import produce, read_topic, wait_until
 from tests.running import running_ingest
@@ -164,14 +165,14 @@ async def test_a_crash_between_append_and_publish_loses_and_reorders_nothing(
             reviewed("initiative.resubmitted", f"sk-{n}"),
             reviewed("initiative.approved", f"sk-{n}"),
         ]
-    async with ingest_components(settings) as parts:
+    async with ingest_components(settings, transport_for(settings)) as parts:
         verdicts = await parts.intake.receive(
             [Incoming(raw, Origin("test")) for raw in encoded(history)], dead_letter_rejections=True
         )
         assert {v.status for v in verdicts} == {"accepted"}
-        assert parts.producer is not None
+        assert parts.link.producer is not None
         crashing = OutboxRelay(
-            parts.store, parts.producer, settings.events_topic, parts.metrics, batch_size=100
+            parts.store, parts.link.producer, settings.events_topic, parts.metrics, batch_size=100
         )
         await crashing.relay_once()
         await crashing.relay_once()  # published twice 100, then "crashed" before marking the rest
@@ -182,10 +183,10 @@ async def test_a_crash_between_append_and_publish_loses_and_reorders_nothing(
         parts.store.mark_published = crash  # type: ignore[method-assign]
         with pytest.raises(RuntimeError):
             await crashing.relay_once()
-    async with ingest_components(settings) as restarted:
-        assert restarted.producer is not None
+    async with ingest_components(settings, transport_for(settings)) as restarted:
+        assert restarted.link.producer is not None
         relay = OutboxRelay(
-            restarted.store, restarted.producer, settings.events_topic, restarted.metrics
+            restarted.store, restarted.link.producer, settings.events_topic, restarted.metrics
         )
         while await relay.relay_once():
             pass

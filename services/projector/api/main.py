@@ -61,5 +61,5 @@ async def serve(settings: ApiServerSettings, log_level: str = "INFO") -> None:
             await engine.dispose()
 
     await run_when_ready(
-        settings.http_host, settings.http_port, dependencies(settings.database_url, None), opened
+        settings.http_host, settings.http_port, dependencies(settings.database_url), opened
     )

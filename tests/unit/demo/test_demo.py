@@ -19,6 +19,7 @@ from services.demo.main import DemoOptions, RunningDemo, running_demo, tour
 from services.demo.notifications import BATCH, SHOWN_PER_POLL, NotificationLog
 from services.projector.schema import rm_closure
 from services.samples import province, seed_cases
+from shared.messaging.transport import EmbeddedTransport
 from tests.conftest import UTC7, FrozenClock
 from tests.demo_settings import ADMIN, KEYS, demo_settings
 from tests.kafka_tools import wait_until
@@ -245,7 +246,7 @@ async def test_the_dashboards_badges_and_the_notifications_agree_on_the_syntheti
 )
 def test_the_tour_says_what_the_demo_does(options: DemoOptions, promised: str | None) -> None:
     console = Console(record=True, width=100)
-    tour(console, options, KEYS, None)
+    tour(console, options, KEYS, EmbeddedTransport())
     text = console.export_text()
     if promised is None:
         assert "A short tour" not in text

@@ -24,6 +24,7 @@ from services.ingest.settings import IngestSettings
 from services.ingest.verdicts import Verdict
 from services.samples.portal_events import campaign_defined, reviewed, small_tree, submitted
 from shared.dead_letters import Origin
+from shared.messaging.transport import transport_for
 from shared.persistence.engine import create_engine
 from shared.web.ops import database_ready
 
@@ -47,7 +48,7 @@ async def parts(sqlite_url: str) -> AsyncIterator[IngestComponents]:
         max_body_bytes=BODY_LIMIT,
         batch_size=2,
     )
-    async with ingest_components(settings) as components:
+    async with ingest_components(settings, transport_for(settings)) as components:
         yield components
 
 

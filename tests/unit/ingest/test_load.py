@@ -19,6 +19,7 @@ from services.ingest.load import load_files, load_progress
 from services.ingest.settings import IngestSettings
 from services.samples.portal_events import reviewed, small_tree, submitted
 from shared.dead_letters import SqlDeadLetters
+from shared.messaging.transport import transport_for
 from tests.unit.ingest.files import embedded_env, write_ndjson
 
 
@@ -29,7 +30,7 @@ def line_of(path: Path, number: int) -> bytes:
 @pytest.fixture
 async def parts(sqlite_url: str) -> AsyncIterator[IngestComponents]:
     settings = IngestSettings(database_url=sqlite_url, kafka_bootstrap_servers=None)
-    async with ingest_components(settings) as components:
+    async with ingest_components(settings, transport_for(settings)) as components:
         yield components
 
 
