@@ -8,7 +8,7 @@ rebuilds all the same arithmetic.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from shared.contracts.initiatives import (
     InitiativeRegistered,
     InitiativeRejected,
     InitiativeResubmitted,
+    InitiativeRevisionRequested,
     InitiativeSubmitted,
     InitiativeUpdated,
     InitiativeWithdrawn,
@@ -144,57 +145,83 @@ RECORD_COLUMNS = (
 
 def evolve(row: InitiativeRow | None, fact: EventData, at: dt.datetime) -> InitiativeRow:
     """The row after ``fact``: its status is the lifecycle's (facts were checked by ingest,
-    so every transition is valid); the row adds when each step happened."""
-    if isinstance(fact, InitiativeRegistered | InitiativeSubmitted):
-        base = row or InitiativeRow(
-            initiative_id=fact.initiative_id,
-            campaign_id=fact.campaign_id,
-            unit_id=fact.unit_id,
-            filed_unit_id=fact.unit_id,
-            status=S.REGISTERED,
-            title=fact.title,
-            category=None,
-            solution_type=None,
-            author_types=(),
-            author_keys=(),
-            registered_at=None,
-            first_submitted_at=None,
-            approved_at=None,
-            rejected_at=None,
-            recognized_at=None,
-            withdrawn_at=None,
-            updated_at=at,
-        )
-        status = next_status(None if row is None else row.status, fact)
-        if isinstance(fact, InitiativeRegistered):
-            return base._replace(status=status, registered_at=at, updated_at=at)
-        return base._replace(
-            filed_unit_id=fact.unit_id,
-            status=status,
-            title=fact.title,
-            category=fact.category.value,
-            solution_type=fact.solution_type.value,
-            author_types=tuple(dict.fromkeys(a.author_type.value for a in fact.authors)),
-            author_keys=author_keys(fact.authors),
-            first_submitted_at=base.first_submitted_at or at,
-            updated_at=at,
-        )
-    if row is None:
+    so every transition is valid); the row adds when each step happened. A fact without a
+    rule in :data:`ROW_RULES` is an error, never ignored."""
+    try:
+        rule = ROW_RULES[type(fact)]
+    except KeyError:
+        raise TypeError(f"the read models have no rule for {fact.type} facts") from None
+    if row is None and not isinstance(fact, InitiativeRegistered | InitiativeSubmitted):
         raise ValueError(f"{fact.type} for an initiative the read models have never seen")
-    if isinstance(fact, InitiativeUpdated):
-        return updated(row, fact, at)
-    moved = row._replace(status=next_status(row.status, fact), updated_at=at)
-    if isinstance(fact, InitiativeResubmitted):
-        return moved._replace(title=fact.title or row.title)
-    if isinstance(fact, InitiativeApproved):
-        return moved._replace(approved_at=at)
-    if isinstance(fact, InitiativeRejected):
-        return moved._replace(rejected_at=at)
-    if isinstance(fact, InitiativeRecognized):
-        return moved._replace(recognized_at=at)
-    if isinstance(fact, InitiativeWithdrawn):
-        return moved._replace(withdrawn_at=at)
-    return moved
+    return rule(row, fact, at)
+
+
+def _opened(
+    row: InitiativeRow | None, fact: InitiativeRegistered | InitiativeSubmitted, at: dt.datetime
+) -> InitiativeRow:
+    """The row a registration or a first submission opens (or the row it already has)."""
+    return row or InitiativeRow(
+        initiative_id=fact.initiative_id,
+        campaign_id=fact.campaign_id,
+        unit_id=fact.unit_id,
+        filed_unit_id=fact.unit_id,
+        status=S.REGISTERED,
+        title=fact.title,
+        category=None,
+        solution_type=None,
+        author_types=(),
+        author_keys=(),
+        registered_at=None,
+        first_submitted_at=None,
+        approved_at=None,
+        rejected_at=None,
+        recognized_at=None,
+        withdrawn_at=None,
+        updated_at=at,
+    )
+
+
+def _registered(
+    row: InitiativeRow | None, fact: InitiativeRegistered, at: dt.datetime
+) -> InitiativeRow:
+    status = next_status(None if row is None else row.status, fact)
+    return _opened(row, fact, at)._replace(status=status, registered_at=at, updated_at=at)
+
+
+def _submitted(
+    row: InitiativeRow | None, fact: InitiativeSubmitted, at: dt.datetime
+) -> InitiativeRow:
+    base = _opened(row, fact, at)
+    return base._replace(
+        filed_unit_id=fact.unit_id,
+        status=next_status(None if row is None else row.status, fact),
+        title=fact.title,
+        category=fact.category.value,
+        solution_type=fact.solution_type.value,
+        author_types=tuple(dict.fromkeys(a.author_type.value for a in fact.authors)),
+        author_keys=author_keys(fact.authors),
+        first_submitted_at=base.first_submitted_at or at,
+        updated_at=at,
+    )
+
+
+def _reviewed(
+    stamp: str | None,
+) -> Callable[[InitiativeRow, EventData, dt.datetime], InitiativeRow]:
+    """A review step: the lifecycle's next status, and ``stamp`` (a column) set to its time."""
+
+    def step(row: InitiativeRow, fact: EventData, at: dt.datetime) -> InitiativeRow:
+        moved = row._replace(status=next_status(row.status, fact), updated_at=at)
+        if stamp is None:
+            return moved
+        stamped: dict[str, Any] = {stamp: at}
+        return moved._replace(**stamped)
+
+    return step
+
+
+def _resubmitted(row: InitiativeRow, fact: InitiativeResubmitted, at: dt.datetime) -> InitiativeRow:
+    return _reviewed(None)(row, fact, at)._replace(title=fact.title or row.title)
 
 
 def updated(row: InitiativeRow, fact: InitiativeUpdated, at: dt.datetime) -> InitiativeRow:
@@ -248,3 +275,17 @@ def contribution(row: InitiativeRow, zone: ZoneInfo) -> Contribution:
     return Contribution(
         row.bucket_date(zone), row.status, tuple(series), tuple(breakdowns), row.author_keys
     )
+
+
+ROW_RULES: dict[type[EventData], Callable[[Any, Any, dt.datetime], InitiativeRow]] = {
+    InitiativeRegistered: _registered,
+    InitiativeSubmitted: _submitted,
+    InitiativeUpdated: updated,
+    InitiativeRevisionRequested: _reviewed(None),
+    InitiativeResubmitted: _resubmitted,
+    InitiativeApproved: _reviewed("approved_at"),
+    InitiativeRejected: _reviewed("rejected_at"),
+    InitiativeRecognized: _reviewed("recognized_at"),
+    InitiativeWithdrawn: _reviewed("withdrawn_at"),
+}
+"""How an initiative's row follows each initiative fact (a test holds it to the registry)."""

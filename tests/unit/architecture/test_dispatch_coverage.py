@@ -4,6 +4,7 @@ them fails here, instead of being ignored where it arrives."""
 from __future__ import annotations
 
 from services.ingest.checks import CHECKERS
+from services.projector.rows import ROW_RULES
 from services.projector.structure import BATCHED, CHANGES
 from shared.contracts import units
 from shared.contracts.base import EventData, ReferenceFact
@@ -47,3 +48,7 @@ def test_the_sets_compared_are_the_registry_s_not_empty_ones() -> None:
     assert len(UNIT) == 7
     assert len(REFERENCE) == 9
     assert len(INITIATIVE) >= 8
+
+
+def test_the_projector_s_rows_follow_every_initiative_fact() -> None:
+    assert set(ROW_RULES) == INITIATIVE
