@@ -25,6 +25,6 @@ class _BareLetters(dict[int, str]):
 _BARE = _BareLetters()
 
 
-def fold(text: str) -> str:
+def fold_diacritics(text: str) -> str:
     """Lower case, without tone marks or vowel diacritics, ``đ`` as ``d``, single spaces."""
     return " ".join(text.translate(_BARE).casefold().split())

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifier.schema import nt_decisions
 from services.projector.schema import rm_closure, rm_units
-from shared.text import fold
+from shared.text import fold_diacritics
 
 
 async def publish_units(
@@ -40,7 +40,7 @@ async def publish_units(
             {
                 "unit_id": unit_id,
                 "name": name,
-                "name_folded": fold(name),
+                "name_folded": fold_diacritics(name),
                 "level": level,
                 "parent_id": parent,
                 "state": state,

@@ -149,7 +149,7 @@ class IngestPipeline:
         expected: dict[str, int] = {}
         for initiative_id in ids:
             history = histories.get(initiative_stream(initiative_id), [])
-            states[initiative_id] = initiative.fold((r.fact(), r.occurred_at) for r in history)
+            states[initiative_id] = initiative.replay((r.fact(), r.occurred_at) for r in history)
             expected[initiative_stream(initiative_id)] = len(history)
         return states, expected
 

@@ -56,7 +56,7 @@ def initiative_id(record: Recorded) -> str:
     return record.stream_id.removeprefix(STREAM_PREFIX)
 
 
-def fold(
+def fold_batch(
     stored: Mapping[str, InitiativeRow],
     records: Iterable[Recorded],
     attribution: Attribution,

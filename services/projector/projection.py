@@ -28,7 +28,7 @@ from services.projector import quarantine, targets
 from services.projector.attribution import Attribution
 from services.projector.changes import changed, snapshot, unmoved
 from services.projector.deltas import add_into
-from services.projector.fold import Folded, Recorded, fold, initiative_id
+from services.projector.fold import Folded, Recorded, fold_batch, initiative_id
 from services.projector.quarantine import STREAM_GAP, UNAPPLICABLE, Quarantined
 from services.projector.rows import InitiativeRow
 from services.projector.structure import Applied, apply_references
@@ -331,7 +331,7 @@ class Projection:
         ids = {initiative_id(r) for r in fresh}
         rows = await load_rows(connection, ids - pending.keys())
         rows.update((key, pending[key]) for key in ids & pending.keys())
-        return Replayed(fresh, fold(rows, fresh, self._attribution()))
+        return Replayed(fresh, fold_batch(rows, fresh, self._attribution()))
 
     async def _apply(
         self, connection: AsyncConnection, records: Sequence[Recorded]
@@ -350,7 +350,7 @@ class Projection:
             await targets.refresh(connection, self.view, refresh)
         applied = await lock_versions(connection, _streams(facts))
         fresh, outcome.duplicates = _fresh(facts, applied)
-        folded = fold(await load_rows(connection, ids), fresh, self._attribution())
+        folded = fold_batch(await load_rows(connection, ids), fresh, self._attribution())
         await self._write(connection, folded, fresh)
         outcome.applied = len(fresh)
         progress = folded.deltas.progress

@@ -33,7 +33,7 @@ from shared.domain.initiative import (
 )
 from shared.domain.participation import author_keys
 from shared.domain.phases import local_date
-from shared.text import fold
+from shared.text import fold_diacritics
 
 S = InitiativeStatus
 
@@ -103,7 +103,7 @@ class InitiativeRow(NamedTuple):
             self.attributed_at,
             self.status.value,
             self.title,
-            fold(self.title),
+            fold_diacritics(self.title),
             self.category,
             self.solution_type,
             list(self.author_types),

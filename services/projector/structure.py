@@ -40,7 +40,7 @@ from shared.domain.hierarchy import UnitState
 from shared.persistence.lookup import among
 from shared.persistence.upsert import insert_rows, upsert_rows
 from shared.reference import ReferenceView
-from shared.text import fold
+from shared.text import fold_diacritics
 
 UNIT_COLUMNS = (
     "unit_id",
@@ -257,7 +257,7 @@ def _unit_row(view: ReferenceView, unit_id: str) -> tuple[object, ...]:
     return (
         unit.unit_id,
         unit.name,
-        fold(unit.name),
+        fold_diacritics(unit.name),
         unit.level.value,
         hierarchy.parent(unit_id),
         unit.cluster,

@@ -30,7 +30,7 @@ from shared.contracts.base import (
 )
 from shared.contracts.initiatives import VND, Attachments, Category, SolutionType
 from shared.contracts.initiatives import InitiativeSubmitted as SubmittedV2
-from shared.text import fold
+from shared.text import fold_diacritics
 from shared.wording import VOCABULARIES
 
 Payload = dict[str, Any]
@@ -93,7 +93,7 @@ catalogue name that changes keeps its old spelling here."""
 
 def category_key(text: str) -> str:
     """Folded letters and digits only: "Phòng, chống Covid-19" → "phongchongcovid19"."""
-    return "".join(char for char in fold(text) if char.isalnum())
+    return "".join(char for char in fold_diacritics(text) if char.isalnum())
 
 
 def _known_spellings() -> dict[str, Category]:

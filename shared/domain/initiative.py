@@ -211,7 +211,7 @@ def _kinds(authors: Iterable[Author]) -> tuple[AuthorType, ...]:
     return tuple(dict.fromkeys(author.author_type for author in authors))
 
 
-def fold(history: Iterable[tuple[EventData, dt.datetime]]) -> Initiative | None:
+def replay(history: Iterable[tuple[EventData, dt.datetime]]) -> Initiative | None:
     """Rebuild an initiative from its facts, checking each one; None for an empty history."""
     state: Initiative | None = None
     for fact, occurred_at in history:

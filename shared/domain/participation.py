@@ -17,13 +17,15 @@ import hashlib
 from collections.abc import Iterable, Mapping
 
 from shared.contracts.initiatives import Author
-from shared.text import fold
+from shared.text import fold_diacritics
 
 
 def author_key(author: Author) -> str:
     """A stable pseudonym: the same member (or, without a member id, the same name however
     its diacritics and case were typed) gives the same key in every initiative."""
-    who = f"member:{author.member_id}" if author.member_id else f"name:{fold(author.name)}"
+    who = (
+        f"member:{author.member_id}" if author.member_id else f"name:{fold_diacritics(author.name)}"
+    )
     return hashlib.sha256(who.encode()).hexdigest()[:24]
 
 

@@ -48,7 +48,7 @@ from services.projector.api.status import Sort
 from shared.clock import Clock
 from shared.contracts.campaigns import Metric
 from shared.domain.initiative import InitiativeStatus
-from shared.text import fold
+from shared.text import fold_diacritics
 from shared.web.auth import TokenScope, TokenScopes
 from shared.web.body_limit import BodyLimit
 from shared.web.parameters import Instant, PageNumber
@@ -129,7 +129,9 @@ async def search_units(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> UnitsFound:
     within = None if scope.is_admin else scope.unit_id
-    return UnitsFound(items=await context.read.search_units(fold(q), scope=within, limit=limit))
+    return UnitsFound(
+        items=await context.read.search_units(fold_diacritics(q), scope=within, limit=limit)
+    )
 
 
 @router.get("/units/{unit_id}/progress", summary="Progress per phase and for the whole campaign")
@@ -218,7 +220,7 @@ async def initiatives(
     total, items = await context.read.initiatives(
         unit.unit_id,
         campaign_id=campaign_id,
-        folded_title=fold(q),
+        folded_title=fold_diacritics(q),
         status=status,
         offset=(page - 1) * size,
         limit=size,

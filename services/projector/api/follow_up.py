@@ -16,7 +16,7 @@ from services.projector.api.models import FollowUpEntry, Reason
 from services.projector.api.queries import ReadModels, RunningTarget
 from services.projector.api.status import evaluate, ranked_phase
 from shared.domain.campaign import CAMPAIGN_ZONE
-from shared.text import fold
+from shared.text import fold_diacritics
 
 
 async def follow_up(
@@ -55,7 +55,7 @@ def _urgency(entry: FollowUpEntry) -> tuple[object, ...]:
     return (
         entry.reason is not Reason.NO_SUBMISSION,
         entry.ratio or 0.0,
-        fold(entry.name),
+        fold_diacritics(entry.name),
         entry.name,
         entry.unit_id,
     )

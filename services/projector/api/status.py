@@ -16,7 +16,7 @@ from services.projector.deltas import WHOLE_CAMPAIGN
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.phases import Window
 from shared.domain.progress import Status, status
-from shared.text import fold
+from shared.text import fold_diacritics
 
 """Where phase dates are read; the read models do not carry each campaign's zone yet."""
 
@@ -98,7 +98,7 @@ def ranked(entries: Iterable[R], sort: Sort) -> list[R]:
     """
 
     def key(entry: R) -> tuple[object, ...]:
-        by_name = (fold(entry.name), entry.name)
+        by_name = (fold_diacritics(entry.name), entry.name)
         if sort is Sort.NAME:
             return by_name
         if sort is Sort.VALUE:

@@ -23,7 +23,7 @@ from shared.domain.initiative import (
     counts_as_submitted,
     decide,
     evolve,
-    fold,
+    replay,
 )
 
 from .factories import AT, FACTS, fact, members, registered, submitted
@@ -80,7 +80,7 @@ def at(minutes: int) -> dt.datetime:
 
 
 def reach(status: S | None) -> Initiative | None:
-    return fold((fact(name), at(n)) for n, name in enumerate(REACH[status]))
+    return replay((fact(name), at(n)) for n, name in enumerate(REACH[status]))
 
 
 @pytest.mark.parametrize(("start", "name"), list(ALLOWED), ids=str)
@@ -143,7 +143,7 @@ def test_refused_transition(start: S | None, name: str) -> None:
 def test_refusal_reasons_name_the_initiative_action_and_status(
     history: list[str], name: str, reason: str
 ) -> None:
-    state = fold((fact(step), AT) for step in history)
+    state = replay((fact(step), AT) for step in history)
     with pytest.raises(DomainError) as refused:
         decide(state, fact(name))
     assert refused.value.reason == reason
@@ -159,7 +159,7 @@ def test_a_review_of_an_initiative_never_seen_is_unknown() -> None:
 
 
 def test_submission_must_name_the_registration_campaign() -> None:
-    state = fold([(registered(campaign="1m"), AT)])
+    state = replay([(registered(campaign="1m"), AT)])
     with pytest.raises(DomainError) as refused:
         decide(state, submitted(campaign="other"))
     assert refused.value.code == "invalid_transition"
@@ -180,7 +180,7 @@ def test_a_fact_that_is_not_about_initiatives_is_refused() -> None:
 
 
 def test_registration_keeps_content_empty_until_submission() -> None:
-    state = fold([(registered(unit="reg-unit"), AT)])
+    state = replay([(registered(unit="reg-unit"), AT)])
     assert state == Initiative(
         initiative_id="i-1",
         campaign_id="1m",
@@ -197,7 +197,7 @@ def test_registration_keeps_content_empty_until_submission() -> None:
 
 def test_submission_fills_content_and_the_unit_it_counts_for() -> None:
     authors = [AuthorType.WORKER, AuthorType.MEMBER, AuthorType.WORKER]
-    state = fold(
+    state = replay(
         [(registered(unit="reg-unit"), AT), (submitted(unit="cs", authors=authors), at(5))]
     )
     assert state is not None
@@ -209,7 +209,7 @@ def test_submission_fills_content_and_the_unit_it_counts_for() -> None:
 
 
 def test_resubmission_keeps_the_first_submission_instant_and_may_change_the_title() -> None:
-    state = fold(
+    state = replay(
         [
             (submitted(), at(0)),
             (fact("revision_requested"), at(10)),
@@ -222,7 +222,7 @@ def test_resubmission_keeps_the_first_submission_instant_and_may_change_the_titl
         "Tên mới",
         at(0),
     )
-    again = fold(
+    again = replay(
         [(submitted(), at(0)), (fact("revision_requested"), at(10)), (fact("resubmitted"), at(20))]
     )
     assert again is not None
@@ -235,7 +235,7 @@ def test_a_submission_instant_must_carry_its_offset() -> None:
 
 
 def test_fold_of_nothing_is_nothing() -> None:
-    assert fold([]) is None
+    assert replay([]) is None
 
 
 @pytest.mark.parametrize(
@@ -258,7 +258,7 @@ def test_metrics_count_submitted_and_approved(
 
 
 def test_an_update_changes_only_the_details_given_never_the_status_or_phase() -> None:
-    state = fold([(submitted(), AT), (fact("revision_requested"), at(5))])
+    state = replay([(submitted(), AT), (fact("revision_requested"), at(5))])
     assert state is not None
     change = InitiativeUpdated(
         initiative_id="i-1",

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.domain.errors import DomainError
-from shared.domain.initiative import Initiative, decide, evolve, fold
+from shared.domain.initiative import Initiative, decide, evolve, replay
 
 from .factories import AT, FACTS, fact
 
@@ -57,7 +57,7 @@ def test_valid_histories_fold_to_the_reference_status(
     history: tuple[list[str], str | None],
 ) -> None:
     names, expected = history
-    state = fold((fact(name), AT + n * STEP) for n, name in enumerate(names))
+    state = replay((fact(name), AT + n * STEP) for n, name in enumerate(names))
     if expected is None:
         assert state is None
         return

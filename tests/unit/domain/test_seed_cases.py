@@ -9,7 +9,7 @@ from shared.contracts.base import EventData
 from shared.contracts.campaigns import AppliesTo, TargetKind
 from shared.contracts.units import UnitLevel
 from shared.domain.hierarchy import Hierarchy
-from shared.domain.initiative import counts_as_submitted, fold
+from shared.domain.initiative import counts_as_submitted, replay
 from shared.domain.plans import Plans
 from shared.domain.targets import counting_path, effective_target, phase_for
 
@@ -175,7 +175,7 @@ def test_bac_kan_455_submissions_on_12_may_are_67_4_percent_of_phase_1() -> None
     )
     counted = 0
     for history in histories:
-        state = fold(history)
+        state = replay(history)
         assert state is not None
         at = state.first_submitted_at
         if at is None or at > as_of or not counts_as_submitted(state.status):

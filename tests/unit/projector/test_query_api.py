@@ -37,7 +37,7 @@ from services.projector.schema import (
 )
 from shared.contracts.base import EARLIEST_INSTANT, LATEST_INSTANT
 from shared.persistence.engine import create_engine
-from shared.text import fold
+from shared.text import fold_diacritics
 from shared.web.secrets import hash_secret
 from tests.conftest import UTC7, FrozenClock
 
@@ -100,7 +100,7 @@ def unit_rows(
         {
             "unit_id": u,
             "name": name,
-            "name_folded": fold(name),
+            "name_folded": fold_diacritics(name),
             "level": level,
             "parent_id": parent,
             "cluster": cluster,
@@ -151,7 +151,7 @@ def initiative(
         "attributed_at": first_submission or history[0][0],
         "status": history[-1][1],
         "title": title,
-        "title_folded": fold(title),
+        "title_folded": fold_diacritics(title),
         "category": "Phòng chống Covid-19",
         "solution_type": "technical",
         "author_types": ["worker"],

@@ -31,7 +31,7 @@ from services.projector.api.dashboard.session import (
 )
 from services.projector.api.dashboard.views import PageRoute, language_of, render
 from shared.domain.campaign import CAMPAIGN_ZONE
-from shared.text import fold
+from shared.text import fold_diacritics
 from shared.web.parameters import PageNumber, within_campaign_years
 
 Context = Annotated[QueryContext, Depends(query_context)]
@@ -46,7 +46,9 @@ async def home(request: Request, context: Context, scope: Viewer, q: str = "") -
     """The unit search; without a query, the units the token starts from."""
     within = None if scope.is_admin else scope.unit_id
     if q.strip():
-        found = await context.read.search_units(fold(q), scope=within, limit=SEARCH_LIMIT)
+        found = await context.read.search_units(
+            fold_diacritics(q), scope=within, limit=SEARCH_LIMIT
+        )
     elif within is None:
         found = await context.read.roots()
     else:
