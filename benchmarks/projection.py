@@ -19,7 +19,7 @@ from benchmarks.national import PARTITIONS, NationalDatabase
 from benchmarks.processes import PeakMemory, running
 from benchmarks.report import Figures, Result, Row
 from benchmarks.throughput import metric_sum, sustained_rate
-from services.projector.rebuild import READ_MODELS
+from services.projector.read_models import TABLES
 from services.projector.settings import ProjectorSettings
 from shared.config import async_database_url
 from shared.persistence.engine import create_engine
@@ -38,7 +38,7 @@ async def _empty_read_models(url: str) -> None:
     engine = create_engine(async_database_url(url))
     try:
         async with engine.begin() as connection:
-            names = ", ".join(f'"{table.name}"' for table in [*READ_MODELS, progress_outbox])
+            names = ", ".join(f'"{table.name}"' for table in [*TABLES, progress_outbox])
             await connection.execute(sa.text(f"TRUNCATE {names}"))
     finally:
         await engine.dispose()

@@ -14,7 +14,7 @@ from operator import itemgetter
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.projector.deltas import STATUS_INDEX, Key
+from services.projector.read_models import STATUS_INDEX, Key
 from services.projector.schema import STATUS_COLUMNS, rm_progress, rm_targets
 from shared.contracts.campaigns import Metric
 from shared.contracts.progress import ProgressChanged, ProgressFigures

@@ -10,14 +10,15 @@ falls after it (``structure``), so the order of arrival never changes the result
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from services.projector.attribution import Attribution
-from services.projector.deltas import Deltas, UnitDeltas
-from services.projector.rows import Contribution, InitiativeRow, contribution, evolve
-from shared.contracts.base import EventData
+from services.projector.deltas import Deltas, Share, UnitDeltas, share
+from services.projector.rows import InitiativeRow, evolve
+from shared.contracts.base import REFERENCE_STREAM, EventData
+from shared.domain.initiative import FACT_TYPES
 
 STREAM_PREFIX = "initiative-"
 
@@ -39,6 +40,9 @@ class Recorded(Protocol):
     def fact(self) -> EventData: ...
 
 
+R = TypeVar("R", bound=Recorded)
+
+
 @dataclass(frozen=True)
 class Folded:
     rows: dict[str, InitiativeRow]
@@ -56,6 +60,15 @@ def initiative_id(record: Recorded) -> str:
     return record.stream_id.removeprefix(STREAM_PREFIX)
 
 
+def initiative_facts(records: Sequence[R]) -> list[R]:
+    """The facts about initiatives (reference facts are read from their stream instead)."""
+    return [r for r in records if r.stream_id != REFERENCE_STREAM and r.type in FACT_TYPES]
+
+
+def streams_of(records: Sequence[Recorded]) -> list[str]:
+    return sorted({r.stream_id for r in records})
+
+
 def fold_batch(
     stored: Mapping[str, InitiativeRow],
     records: Iterable[Recorded],
@@ -64,7 +77,7 @@ def fold_batch(
     """Fold ``records`` (in stream order per initiative) over the ``stored`` rows of the
     initiatives they are about."""
     zones = attribution.view.campaigns
-    current: dict[str, tuple[InitiativeRow, Contribution]] = {}
+    current: dict[str, tuple[InitiativeRow, Share]] = {}
     deltas = UnitDeltas(attribution)
     history: list[tuple[object, ...]] = []
     stored_authors: dict[str, tuple[str, ...]] = {}
@@ -75,16 +88,16 @@ def fold_batch(
             stored_authors[key] = stored[key].author_keys if key in stored else ()
         if before is None and key in stored:
             row = stored[key]
-            before = (row, contribution(row, zones.get(row.campaign_id).zone))
+            before = (row, share(row, zones.get(row.campaign_id).zone))
         if before is not None:
             deltas.add(before[1], before[0], -1)
         row = attributed(
             evolve(None if before is None else before[0], record.fact(), record.occurred_at),
             attribution,
         )
-        share = contribution(row, zones.get(row.campaign_id).zone)
-        deltas.add(share, row, +1)
-        current[key] = (row, share)
+        after = share(row, zones.get(row.campaign_id).zone)
+        deltas.add(after, row, +1)
+        current[key] = (row, after)
         history.append((key, record.stream_version, record.occurred_at, row.status.value))
     added, dropped = _author_changes(stored_authors, current)
     rows = {key: row for key, (row, _) in current.items()}

@@ -23,7 +23,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector.bi_views import DROP_VIEWS, Dialect, create_views
-from services.projector.projection import Projection, Replayed
+from services.projector.read_models import TABLES
+from services.projector.replay import Replay, Replayed
 from services.projector.rows import InitiativeRow
 from services.projector.schema import metadata, rm_stream_versions
 from services.projector.tables import read_checkpoint
@@ -38,7 +39,6 @@ from shared.persistence.progress_outbox import progress_outbox
 from shared.persistence.published import CREATE_UNIT_VIEWS, DROP_UNIT_VIEWS
 
 SHADOW = "rm_rebuild"
-READ_MODELS = [table for name, table in metadata.tables.items() if name.startswith("rm_")]
 FINAL_PASS_MARGIN = 100_000
 """Positions looked at again in the swap transaction: events that were still being committed
 when the replay passed them have lower positions than events already read."""
@@ -81,12 +81,10 @@ async def _prepare(connection: AsyncConnection, restart: bool) -> None:
             await connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {SHADOW} CASCADE"))
         await connection.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {SHADOW}"))
     elif restart:
-        for table in [*READ_MODELS, progress_outbox]:
+        for table in [*TABLES, progress_outbox]:
             await connection.execute(sa.text(f"DROP TABLE IF EXISTS {SHADOW}.{table.name}"))
     shadow = await connection.execution_options(schema_translate_map={None: SHADOW})
-    await shadow.run_sync(
-        lambda sync: metadata.create_all(sync, tables=[*READ_MODELS, progress_outbox])
-    )
+    await shadow.run_sync(lambda sync: metadata.create_all(sync, tables=[*TABLES, progress_outbox]))
 
 
 async def _hold_live_projectors(connection: AsyncConnection) -> None:
@@ -105,7 +103,7 @@ async def _hold_live_projectors(connection: AsyncConnection) -> None:
 async def _replay(
     shadow: AsyncEngine,
     store: SqlEventStore,
-    projection: Projection,
+    replay: Replay,
     after: int,
     batch_size: int,
     progress: Callable[[int], None] | None = None,
@@ -139,14 +137,14 @@ async def _replay(
 
     async def write(replayed: Replayed, checkpoint: tuple[str, int], count: int) -> None:
         async with shadow.begin() as connection:
-            await projection.write_replayed(connection, replayed, checkpoint)
+            await replay.write(connection, replayed, checkpoint)
         advance(count)
 
     async def settle(batches: Sequence[Sequence[StoredFact]]) -> None:
         """Apply batches that failed as a whole event by event where needed: what cannot
         be applied is quarantined in the shadow, as the live projection would."""
         for failed in batches:
-            await projection.apply(failed, (CHECKPOINT, failed[-1].position))
+            await replay.settle(failed, (CHECKPOINT, failed[-1].position))
             advance(len(failed))
 
     written: list[StoredFact] = []
@@ -155,15 +153,15 @@ async def _replay(
             after = batch[-1].position
             ahead = asyncio.ensure_future(store.read_facts(after, batch_size))
             try:
-                if not await projection.reference_is_current():
+                if not await replay.is_current():
                     if writing is not None:
                         await writing
                         writing, pending = None, {}
                     async with shadow.begin() as connection:
-                        await projection.replay_on(connection, batch, (CHECKPOINT, after))
+                        await replay.apply_on(connection, batch, (CHECKPOINT, after))
                     advance(len(batch))
                     continue
-                replayed = await projection.fold_replay(batch, pending)
+                replayed = await replay.fold(batch, pending)
                 if writing is not None:
                     await writing
                 writing = asyncio.ensure_future(write(replayed, (CHECKPOINT, after), len(batch)))
@@ -224,7 +222,7 @@ async def _swap(connection: AsyncConnection) -> None:
         live = await connection.scalar(sa.text("SELECT current_schema()"))
         for statement in [*DROP_UNIT_VIEWS, *DROP_VIEWS]:
             await connection.execute(sa.text(statement))
-        for table in READ_MODELS:
+        for table in TABLES:
             await connection.execute(sa.text(f'DROP TABLE "{live}"."{table.name}"'))
             await connection.execute(
                 sa.text(f'ALTER TABLE {SHADOW}."{table.name}" SET SCHEMA "{live}"')
@@ -233,7 +231,7 @@ async def _swap(connection: AsyncConnection) -> None:
         for statement in [*create_views(Dialect.POSTGRESQL), *CREATE_UNIT_VIEWS]:
             await connection.execute(sa.text(statement))
         return
-    for table in READ_MODELS:
+    for table in TABLES:
         columns = ", ".join(column.name for column in table.columns)
         await connection.execute(sa.text(f"DELETE FROM main.{table.name}"))
         await connection.execute(
@@ -242,7 +240,7 @@ async def _swap(connection: AsyncConnection) -> None:
                 f"SELECT {columns} FROM {SHADOW}.{table.name}"
             )
         )
-    for table in [*READ_MODELS, progress_outbox]:
+    for table in [*TABLES, progress_outbox]:
         await connection.execute(sa.text(f"DROP TABLE {SHADOW}.{table.name}"))
 
 
@@ -267,8 +265,8 @@ async def rebuild(
             await _prepare(connection, restart)
         store = SqlEventStore(engine)
         shadow = engine.execution_options(schema_translate_map={None: SHADOW})
-        projection = Projection(shadow, store)
-        await projection.start()
+        replay = Replay(shadow, store)
+        await replay.start()
         started = time.perf_counter()
         async with shadow.connect() as connection:
             resumed_at = await read_checkpoint(connection, CHECKPOINT)
@@ -276,7 +274,7 @@ async def rebuild(
         reached = await _replay(
             shadow,
             store,
-            projection,
+            replay,
             resumed_at,
             batch_size,
             None if progress is None else lambda done: progress(done, total),
@@ -290,11 +288,11 @@ async def rebuild(
                 position = batch[-1].position
                 try:
                     async with connection.begin_nested():
-                        await projection.replay_on(connection, batch, (CHECKPOINT, position))
+                        await replay.apply_on(connection, batch, (CHECKPOINT, position))
                 except Exception as error:
                     if is_transient(error):
                         raise
-                    await projection.settle_on(connection, batch, (CHECKPOINT, position))
+                    await replay.settle_on(connection, batch, (CHECKPOINT, position))
             read = await store.last_position() - resumed_at
             await finish(connection)
     finally:

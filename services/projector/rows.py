@@ -1,15 +1,14 @@
-"""One initiative as the read models see it, and what it contributes to each aggregate.
+"""One initiative as the read models see it, and how each fact changes it.
 
 A fact changes an initiative's row; the aggregates change by the row's new contribution
-minus its old one. Keeping contributions as plain values makes redelivery, moves and
-rebuilds all the same arithmetic.
+(:mod:`services.projector.read_models`) minus its old one. Keeping rows and contributions as
+plain values makes redelivery, moves and rebuilds all the same arithmetic.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -27,8 +26,6 @@ from shared.contracts.initiatives import (
 )
 from shared.domain.initiative import (
     InitiativeStatus,
-    counts_as_approved,
-    counts_as_submitted,
     next_status,
 )
 from shared.domain.participation import author_keys
@@ -220,8 +217,12 @@ def _reviewed(
     return step
 
 
+_moved_on = _reviewed(None)
+"""A review step that stamps no column (a revision requested)."""
+
+
 def _resubmitted(row: InitiativeRow, fact: InitiativeResubmitted, at: dt.datetime) -> InitiativeRow:
-    return _reviewed(None)(row, fact, at)._replace(title=fact.title or row.title)
+    return _moved_on(row, fact, at)._replace(title=fact.title or row.title)
 
 
 def updated(row: InitiativeRow, fact: InitiativeUpdated, at: dt.datetime) -> InitiativeRow:
@@ -241,47 +242,11 @@ def updated(row: InitiativeRow, fact: InitiativeUpdated, at: dt.datetime) -> Ini
     )
 
 
-@dataclass(frozen=True)
-class Contribution:
-    """What one initiative adds, per unit it counts for (its unit and every ancestor)."""
-
-    bucket_date: dt.date
-    status: InitiativeStatus
-    series: tuple[tuple[dt.date, int, int], ...]
-    """(local day, submitted change, approved change): net metric changes in event time."""
-    breakdowns: tuple[tuple[str, str, int, int], ...]
-    """(dimension, value, submitted, approved)."""
-    authors: tuple[str, ...]
-    """Author keys: an initiative takes part whatever its status (participation)."""
-
-
-def contribution(row: InitiativeRow, zone: ZoneInfo) -> Contribution:
-    series: list[tuple[dt.date, int, int]] = []
-    if row.first_submitted_at is not None:
-        series.append((local_date(row.first_submitted_at, zone), 1, 0))
-        if row.withdrawn_at is not None:
-            series.append((local_date(row.withdrawn_at, zone), -1, 0))
-    if row.approved_at is not None:
-        series.append((local_date(row.approved_at, zone), 0, 1))
-    submitted = int(counts_as_submitted(row.status))
-    approved = int(counts_as_approved(row.status))
-    breakdowns: list[tuple[str, str, int, int]] = []
-    if submitted or approved:
-        if row.category:
-            breakdowns.append(("category", row.category, submitted, approved))
-        if row.solution_type:
-            breakdowns.append(("solution_type", row.solution_type, submitted, approved))
-        breakdowns.extend(("author_type", kind, submitted, approved) for kind in row.author_types)
-    return Contribution(
-        row.bucket_date(zone), row.status, tuple(series), tuple(breakdowns), row.author_keys
-    )
-
-
 ROW_RULES: dict[type[EventData], Callable[[Any, Any, dt.datetime], InitiativeRow]] = {
     InitiativeRegistered: _registered,
     InitiativeSubmitted: _submitted,
     InitiativeUpdated: updated,
-    InitiativeRevisionRequested: _reviewed(None),
+    InitiativeRevisionRequested: _moved_on,
     InitiativeResubmitted: _resubmitted,
     InitiativeApproved: _reviewed("approved_at"),
     InitiativeRejected: _reviewed("rejected_at"),

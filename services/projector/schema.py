@@ -26,6 +26,8 @@ STATUS_COLUMNS = (
     "recognized",
     "withdrawn",
 )
+WHOLE_CAMPAIGN = ""
+"""``phase_id`` of the ``rm_progress``/``rm_targets`` row that sums every phase of a plan."""
 
 
 def _status_counts() -> list[sa.Column[int]]:

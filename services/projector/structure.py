@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.attribution import Attribution
-from services.projector.deltas import Key, UnitDeltas, add_into, vectors
+from services.projector.deltas import UnitDeltas, add_into, share, vectors
 from services.projector.fold import attributed
-from services.projector.rows import contribution
+from services.projector.read_models import Key
 from services.projector.schema import STATUS_COLUMNS, rm_closure, rm_lineage, rm_units
 from services.projector.tables import load_attributed_since, save_rows
 from shared.contracts.base import EARLIEST_INSTANT, LATEST_INSTANT, EventData
@@ -212,14 +212,14 @@ async def _reattribute(
     zones = view.campaigns
     before = UnitDeltas(Attribution(view))
     for row in rows:
-        before.add(contribution(row, zones.get(row.campaign_id).zone), row, -1)
+        before.add(share(row, zones.get(row.campaign_id).zone), row, -1)
     deltas = before.spread()
     view.apply(record)
     after = UnitDeltas(Attribution(view))
     moved = {}
     for row in rows:
         now = attributed(row, after.attribution)
-        after.add(contribution(now, zones.get(now.campaign_id).zone), now, +1)
+        after.add(share(now, zones.get(now.campaign_id).zone), now, +1)
         if now is not row:
             moved[now.initiative_id] = now
     spread = after.spread(deltas)

@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.projector.fold import Folded, Recorded
 from services.projector.rows import RECORD_COLUMNS, InitiativeRow
 from services.projector.schema import (
     rm_checkpoints,
@@ -24,6 +25,7 @@ from shared.chunks import IN_LIST, chunks
 from shared.domain.campaign import Campaigns
 from shared.persistence.lookup import among
 from shared.persistence.upsert import (
+    Pending,
     Writer,
     ignore_existing,
     insert_rows,
@@ -93,6 +95,24 @@ async def drop_authors(connection: AsyncConnection, dropped: Sequence[tuple[str,
     pair = sa.tuple_(table.c.initiative_id, table.c.author_key)
     for chunk in chunks(dropped, IN_LIST // 2):  # two parameters a pair
         await connection.execute(table.delete().where(pair.in_(chunk)))
+
+
+async def write_folded(
+    connection: AsyncConnection,
+    campaigns: Campaigns,
+    folded: Folded,
+    fresh: Sequence[Recorded],
+) -> None:
+    """A batch's rows, history, aggregates and applied versions, in one statement on
+    PostgreSQL (each part writes a table of its own)."""
+    await drop_authors(connection, folded.authors_dropped)
+    pending = Pending(connection)
+    await save_rows(pending, campaigns, folded.rows)
+    await add_authors(pending, folded.authors_added)
+    await add_history(pending, folded.history)
+    await folded.deltas.write(pending)
+    await save_versions(pending, {r.stream_id: r.stream_version for r in fresh})
+    await pending.flush()
 
 
 async def versions(connection: AsyncConnection, streams: Sequence[str]) -> dict[str, int]:

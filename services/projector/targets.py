@@ -17,8 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.projector.deltas import WHOLE_CAMPAIGN
-from services.projector.schema import rm_target_history, rm_targets
+from services.projector.schema import WHOLE_CAMPAIGN, rm_target_history, rm_targets
 from shared.chunks import chunks
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.phases import meets

@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.projector.rebuild import DEFAULT_BATCH, READ_MODELS, SHADOW, Progress, rebuild
+from services.projector.read_models import TABLES
+from services.projector.rebuild import DEFAULT_BATCH, SHADOW, Progress, rebuild
 from services.projector.schema import rm_checkpoints, rm_quarantine, rm_stream_versions
 from shared.eventstore.schema import events
 from shared.persistence.engine import create_engine, is_sqlite
@@ -28,7 +29,7 @@ from shared.persistence.migrations import ensure_migrated
 
 WHEN_WRITTEN = {rm_quarantine.c.quarantined_at}
 """Columns that say when a row was written, not what the events mean."""
-COMPARED = [table for table in READ_MODELS if table is not rm_checkpoints]
+COMPARED = [table for table in TABLES if table is not rm_checkpoints]
 """Tables whose rows follow from the events alone (checkpoints say how far a reader got)."""
 
 

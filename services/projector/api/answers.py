@@ -32,7 +32,7 @@ from services.projector.api.models import (
 from services.projector.api.queries import Breakdown, PhaseFigures, ReadModels, Unit
 from services.projector.api.settings import QueryApiSettings
 from services.projector.api.status import Sort, current_phase, ranked, ranked_phase
-from services.projector.deltas import WHOLE_CAMPAIGN
+from services.projector.schema import WHOLE_CAMPAIGN
 from shared.clock import Clock
 from shared.contracts.campaigns import Metric
 from shared.domain.campaign import CAMPAIGN_ZONE

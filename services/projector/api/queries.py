@@ -17,9 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.projector.deltas import WHOLE_CAMPAIGN
 from services.projector.schema import (
     STATUS_COLUMNS,
+    WHOLE_CAMPAIGN,
     rm_breakdowns,
     rm_closure,
     rm_initiative_authors,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import xlsxwriter  # type: ignore[import-untyped]
 
 from services.projector.api.models import ChildProgress, Children, PhaseProgress, Progress
-from services.projector.deltas import WHOLE_CAMPAIGN
+from services.projector.schema import WHOLE_CAMPAIGN
 from shared import wording
 from shared.domain.campaign import CAMPAIGN_ZONE
 

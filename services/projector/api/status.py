@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from services.projector.deltas import WHOLE_CAMPAIGN
+from services.projector.schema import WHOLE_CAMPAIGN
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.domain.phases import Window
 from shared.domain.progress import Status, status

@@ -30,7 +30,7 @@ from services.projector.api.follow_up import follow_up
 from services.projector.api.models import Children, FollowUpEntry, PhaseProgress, Progress
 from services.projector.api.queries import Breakdown, Unit
 from services.projector.api.status import Sort, current_phase
-from services.projector.deltas import WHOLE_CAMPAIGN
+from services.projector.schema import WHOLE_CAMPAIGN
 from shared.contracts.campaigns import Metric
 from shared.domain.campaign import CAMPAIGN_ZONE
 from shared.web.auth import Scope

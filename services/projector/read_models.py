@@ -1,0 +1,235 @@
+"""The registry of read models: each one's tables, what an initiative contributes to it, how
+that spreads to the unit's ancestors, and the queries that answer from it.
+
+Live projection (:func:`services.projector.fold.fold_batch`), the re-attribution a late
+reference fact calls for (:mod:`services.projector.structure`), the rebuild and ``verify``
+all iterate over :data:`REGISTRY`; none of them names an aggregate table. A counted read
+model is an :class:`Aggregate`: adding one is an entry here, its table and its migration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.projector.attribution import Attribution
+from services.projector.rows import InitiativeRow
+from services.projector.schema import (
+    STATUS_COLUMNS,
+    WHOLE_CAMPAIGN,
+    rm_author_refs,
+    rm_breakdowns,
+    rm_checkpoints,
+    rm_closure,
+    rm_initiative_authors,
+    rm_initiative_history,
+    rm_initiatives,
+    rm_lineage,
+    rm_progress,
+    rm_quarantine,
+    rm_rollup_daily,
+    rm_series_daily,
+    rm_stream_versions,
+    rm_target_history,
+    rm_targets,
+    rm_units,
+)
+from shared.chunks import IN_LIST, chunks
+from shared.domain.initiative import counts_as_approved, counts_as_submitted
+from shared.domain.phases import local_date
+from shared.persistence.upsert import Pending, Writer, add_to_rows, add_to_rows_returning
+
+STATUS_INDEX = {name: index for index, name in enumerate(STATUS_COLUMNS)}
+METRIC_COLUMNS = ("submitted", "approved")
+
+Key = tuple[Any, ...]
+"""A row key of an aggregate table (its primary key, in column order)."""
+Local = tuple[Hashable, ...]
+"""A cell's key at the unit an initiative counts for, less the unit and the campaign."""
+Cell = tuple[Local, int, int]
+"""(local key, index of the count column, count): one count an initiative adds."""
+
+
+@dataclass(frozen=True, eq=False)
+class Aggregate:
+    """A read model of counts over each unit's subtree: an initiative adds its
+    ``contribution`` at the unit it counts for, and each cell reaches the rows ``spread``
+    names at that unit and at each of its ancestors (in the tree of the initiative's
+    attribution instant)."""
+
+    name: str
+    table: sa.Table
+    columns: tuple[str, ...]
+    contribution: Callable[[InitiativeRow, ZoneInfo], tuple[Cell, ...]]
+    spread: Callable[[Attribution, str, str, Local, int], Sequence[Key]]
+    """(attribution, unit or ancestor, campaign, local key, epoch) → the table rows."""
+    write: Callable[[Writer, Mapping[Key, list[int]]], Awaitable[None]] | None = None
+    """How changes reach the table; by default added to each row's counts."""
+
+    async def add(self, writer: Writer, changes: Mapping[Key, list[int]]) -> None:
+        if self.write is not None:
+            await self.write(writer, changes)
+        else:
+            await add_counts(writer, self.table, self.columns, changes)
+
+
+@dataclass(frozen=True)
+class ReadModel:
+    name: str
+    tables: tuple[sa.Table, ...]
+    queries: tuple[str, ...]
+    """The methods of :class:`services.projector.api.queries.ReadModels` that read it."""
+    aggregate: Aggregate | None = None
+    """How the fold counts into it; ``None`` for models written by their own module."""
+
+
+async def add_counts(
+    writer: Writer,
+    table: sa.Table,
+    columns: Sequence[str],
+    deltas: Mapping[Key, list[int]],
+) -> None:
+    """Add each non-zero vector to its row, creating rows that do not exist yet (in key
+    order, so two projectors updating the same ancestors lock them in the same order)."""
+    keys = [column.name for column in table.primary_key.columns]
+    rows = [
+        (*key, *vector) for key, vector in sorted(deltas.items(), key=itemgetter(0)) if any(vector)
+    ]
+    await add_to_rows(writer, table, keys, columns, rows)
+
+
+def _status(row: InitiativeRow, zone: ZoneInfo) -> tuple[Cell, ...]:
+    """Every initiative counts once, in its status, on the day of its attribution."""
+    return (((row.bucket_date(zone),), STATUS_INDEX[row.status], 1),)
+
+
+def _on_day(
+    attribution: Attribution, unit_id: str, campaign_id: str, local: Local, epoch: int
+) -> Sequence[Key]:
+    return ((unit_id, campaign_id, *local),)
+
+
+def _in_phase(
+    attribution: Attribution, unit_id: str, campaign_id: str, local: Local, epoch: int
+) -> Sequence[Key]:
+    """The unit's phase of that day under the plan governing it then, and the whole
+    campaign; nowhere when no plan covers the day. ``local`` starts with the day."""
+    day, *rest = local
+    assert isinstance(day, dt.date)
+    phase_id = attribution.phase_id(unit_id, campaign_id, day, epoch)
+    if phase_id is None:
+        return ()
+    return ((unit_id, campaign_id, phase_id, *rest), (unit_id, campaign_id, WHOLE_CAMPAIGN, *rest))
+
+
+def _series(row: InitiativeRow, zone: ZoneInfo) -> tuple[Cell, ...]:
+    """Net metric changes on the local day each happened, in event time."""
+    cells: list[Cell] = []
+    if row.first_submitted_at is not None:
+        cells.append(((local_date(row.first_submitted_at, zone),), 0, 1))
+        if row.withdrawn_at is not None:
+            cells.append(((local_date(row.withdrawn_at, zone),), 0, -1))
+    if row.approved_at is not None:
+        cells.append(((local_date(row.approved_at, zone),), 1, 1))
+    return tuple(cells)
+
+
+def _breakdowns(row: InitiativeRow, zone: ZoneInfo) -> tuple[Cell, ...]:
+    """Submitted and approved initiatives by category, solution type and author type."""
+    submitted = int(counts_as_submitted(row.status))
+    approved = int(counts_as_approved(row.status))
+    if not submitted and not approved:
+        return ()
+    values = [("author_type", kind) for kind in row.author_types]
+    if row.solution_type:
+        values.insert(0, ("solution_type", row.solution_type))
+    if row.category:
+        values.insert(0, ("category", row.category))
+    return tuple(
+        cell
+        for value in values
+        for cell in ((value, 0, submitted), (value, 1, approved))
+        if cell[2]
+    )
+
+
+def _authors(row: InitiativeRow, zone: ZoneInfo) -> tuple[Cell, ...]:
+    """Each author key, whatever the status: an initiative takes part once it exists."""
+    day = row.bucket_date(zone)
+    return tuple(((day, author), 0, 1) for author in row.author_keys)
+
+
+async def _add_author_refs(writer: Writer, changes: Mapping[Key, list[int]]) -> None:
+    """Add the author references at once, then each phase's distinct authors: which
+    references reach or leave 0 decides that change. Written before the rest of
+    ``rm_progress`` (one statement may not write a row twice)."""
+    connection = writer.connection if isinstance(writer, Pending) else writer
+    added = {key: vector[0] for key, vector in changes.items() if vector[0]}
+    keys = [column.name for column in rm_author_refs.primary_key.columns]
+    after = await add_to_rows_returning(
+        connection,
+        rm_author_refs,
+        keys,
+        ["initiatives"],
+        [(*key, count) for key, count in sorted(added.items())],
+    )
+    distinct: defaultdict[Key, list[int]] = defaultdict(lambda: [0])
+    for *key, count in after:
+        before = count - added[tuple(key)]
+        if (before > 0) != (count > 0):
+            distinct[tuple(key[:-1])][0] += 1 if count > 0 else -1
+    await _forget(connection, [tuple(key) for *key, count in after if count == 0])
+    await add_counts(connection, rm_progress, ["authors"], distinct)
+
+
+async def _forget(connection: AsyncConnection, keys: Sequence[Key]) -> None:
+    """Drop the references no initiative holds any more (rare: an update or a late move), so
+    the table is the same however the facts were batched."""
+    table = rm_author_refs
+    row = sa.tuple_(*table.primary_key.columns)
+    for chunk in chunks(keys, IN_LIST // 4):  # four parameters a key
+        await connection.execute(table.delete().where(row.in_(chunk)))
+
+
+PARTICIPATION = Aggregate(
+    "participation", rm_author_refs, ("initiatives",), _authors, _in_phase, _add_author_refs
+)
+ROLLUP = Aggregate("rollup", rm_rollup_daily, STATUS_COLUMNS, _status, _on_day)
+PROGRESS = Aggregate("progress", rm_progress, STATUS_COLUMNS, _status, _in_phase)
+"""Its changes are what the notifier hears of (:mod:`services.projector.changes`)."""
+SERIES = Aggregate("series", rm_series_daily, METRIC_COLUMNS, _series, _on_day)
+BREAKDOWNS = Aggregate("breakdowns", rm_breakdowns, METRIC_COLUMNS, _breakdowns, _on_day)
+
+REGISTRY = (
+    ReadModel(
+        "units",
+        (rm_units, rm_closure, rm_lineage),
+        ("unit", "covers", "search_units", "children", "ancestors", "roots", "predecessors"),
+    ),
+    ReadModel("targets", (rm_targets, rm_target_history), ("running_targets", "campaigns")),
+    ReadModel(
+        "initiatives",
+        (rm_initiatives, rm_initiative_history, rm_initiative_authors),
+        ("initiatives",),
+    ),
+    ReadModel("participation", (rm_author_refs,), ("participation",), PARTICIPATION),
+    ReadModel("rollup", (rm_rollup_daily,), ("unplanned_children_counts",), ROLLUP),
+    ReadModel("progress", (rm_progress,), ("phases", "children_phases"), PROGRESS),
+    ReadModel("series", (rm_series_daily,), ("series",), SERIES),
+    ReadModel("breakdowns", (rm_breakdowns,), ("breakdowns",), BREAKDOWNS),
+    ReadModel("bookkeeping", (rm_stream_versions, rm_checkpoints, rm_quarantine), ()),
+)
+"""Every read model. Aggregates are written in this order: participation before progress,
+whose ``authors`` column it sets."""
+
+AGGREGATES = tuple(model.aggregate for model in REGISTRY if model.aggregate is not None)
+TABLES = tuple(table for model in REGISTRY for table in model.tables)
+"""Every table the rebuild replays into its shadow and swaps in."""

@@ -1,0 +1,108 @@
+"""The rebuild's runner: the store's events folded into tables only it writes.
+
+It folds with the live runner's rules (:func:`~services.projector.fold.fold_batch`) and
+catches the reference data up the same way, but it needs no locks (no other writer), no gap
+checks (the store has no gaps) and no progress changes (a rebuild notifies no one): records
+the tables already hold are dropped by their stream's version. A batch that cannot be applied
+as a whole is settled by the live runner on the same tables, so what cannot be applied is
+quarantined in the shadow as the live projection would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.projector import targets
+from services.projector.fold import (
+    Folded,
+    Recorded,
+    fold_batch,
+    initiative_facts,
+    initiative_id,
+    streams_of,
+)
+from services.projector.projection import BatchOutcome, Projection
+from services.projector.reference_catch_up import ReferenceCatchUp
+from services.projector.rows import InitiativeRow
+from services.projector.tables import load_rows, save_checkpoint, versions, write_folded
+from shared.eventstore.port import EventStore
+
+Checkpoint = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """A batch folded and not yet written."""
+
+    fresh: list[Recorded]
+    """The facts not applied before, whose stream versions the write records."""
+    folded: Folded
+
+
+class Replay:
+    """Public API: :meth:`start`; :meth:`fold` then :meth:`write` while the reference data
+    :meth:`is_current` (folding one batch while the one before is written); else
+    :meth:`apply_on` in one transaction; :meth:`settle` and :meth:`settle_on` for a batch
+    that failed."""
+
+    def __init__(self, engine: AsyncEngine, store: EventStore) -> None:
+        self._engine = engine
+        self._reference = ReferenceCatchUp(engine, store)
+        self._settling = Projection(engine, store, reference=self._reference)
+
+    async def start(self) -> None:
+        await self._reference.start()
+
+    async def is_current(self) -> bool:
+        return await self._reference.is_current()
+
+    async def fold(
+        self, records: Sequence[Recorded], pending: Mapping[str, InitiativeRow]
+    ) -> Replayed:
+        """Fold a batch on a connection of its own, taking the rows of a batch still being
+        written (``pending``) from memory. Only valid while :meth:`is_current`."""
+        async with self._engine.connect() as connection:
+            facts, _ = await self._reference.hold(connection, initiative_facts(records))
+            return await self._fold_on(connection, facts, pending)
+
+    async def write(
+        self, connection: AsyncConnection, replayed: Replayed, checkpoint: Checkpoint
+    ) -> None:
+        campaigns = self._reference.view.campaigns
+        await write_folded(connection, campaigns, replayed.folded, replayed.fresh)
+        await save_checkpoint(connection, *checkpoint)
+
+    async def apply_on(
+        self, connection: AsyncConnection, records: Sequence[Recorded], checkpoint: Checkpoint
+    ) -> None:
+        """Catch the reference data up, fold and write, all in the caller's transaction."""
+        facts, _ = await self._reference.hold(connection, initiative_facts(records))
+        refresh = (await self._reference.catch_up(connection)).refresh
+        if refresh:
+            await targets.refresh(connection, self._reference.view, refresh)
+        await self.write(connection, await self._fold_on(connection, facts, {}), checkpoint)
+
+    async def settle(self, records: Sequence[Recorded], checkpoint: Checkpoint) -> BatchOutcome:
+        return await self._settling.apply(records, checkpoint)
+
+    async def settle_on(
+        self, connection: AsyncConnection, records: Sequence[Recorded], checkpoint: Checkpoint
+    ) -> BatchOutcome:
+        return await self._settling.settle_on(connection, records, checkpoint)
+
+    async def _fold_on(
+        self,
+        connection: AsyncConnection,
+        facts: Sequence[Recorded],
+        pending: Mapping[str, InitiativeRow],
+    ) -> Replayed:
+        """Fold initiative facts already cleared of quarantined streams."""
+        applied = await versions(connection, streams_of(facts))
+        fresh = [r for r in facts if r.stream_version > applied.get(r.stream_id, 0)]
+        ids = {initiative_id(r) for r in fresh}
+        rows = await load_rows(connection, ids - pending.keys())
+        rows.update((key, pending[key]) for key in ids & pending.keys())
+        return Replayed(fresh, fold_batch(rows, fresh, self._reference.attribution()))
