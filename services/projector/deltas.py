@@ -14,16 +14,46 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.projector.attribution import Attribution
-from services.projector.read_models import AGGREGATES, PROGRESS, Cell, Key
+from services.projector.read_models import (
+    AGGREGATES,
+    PROGRESS,
+    Cell,
+    Contribute,
+    Key,
+    UnitCells,
+)
 from services.projector.rows import InitiativeRow
 from shared.persistence.upsert import Writer
 
+
+def _groups() -> tuple[tuple[Contribute, int, tuple[int, ...]], ...]:
+    """(contribution, cell size, the aggregates it feeds): aggregates with the same
+    contribution (rollup and progress) share one set of cells at the unit, so one fact adds
+    to it once and each distinct key is spread once to every aggregate it feeds."""
+    grouped: dict[Contribute, list[int]] = {}
+    for index, aggregate in enumerate(AGGREGATES):
+        grouped.setdefault(aggregate.contribution, []).append(index)
+    groups = []
+    for contribution, members in grouped.items():
+        sizes = {len(AGGREGATES[index].columns) for index in members}
+        if len(sizes) != 1:
+            raise TypeError("aggregates sharing a contribution must count the same columns")
+        groups.append((contribution, sizes.pop(), tuple(members)))
+    return tuple(groups)
+
+
+GROUPS = _groups()
+
 Share = tuple[tuple[Cell, ...], ...]
-"""What one initiative contributes: its cells for each aggregate, in ``AGGREGATES`` order."""
+"""What one initiative contributes: its cells for each of :data:`GROUPS`, in order."""
+
+
+_CONTRIBUTIONS = [contribution for contribution, _, _ in GROUPS]
 
 
 def share(row: InitiativeRow, zone: ZoneInfo) -> Share:
-    return tuple(aggregate.contribution(row, zone) for aggregate in AGGREGATES)
+    day = row.bucket_date(zone)
+    return tuple([contribution(row, day, zone) for contribution in _CONTRIBUTIONS])
 
 
 def vectors(size: int) -> defaultdict[Any, list[int]]:
@@ -61,7 +91,7 @@ class UnitDeltas:
 
     def __init__(self, attribution: Attribution) -> None:
         self.attribution = attribution
-        self.cells = tuple(vectors(len(aggregate.columns)) for aggregate in AGGREGATES)
+        self.cells = tuple(vectors(size) for _, size, _ in GROUPS)
 
     def add(self, share: Share, row: InitiativeRow, sign: int) -> None:
         """Count ``share`` ``sign`` times where ``row`` counts."""
@@ -75,14 +105,12 @@ class UnitDeltas:
         """The table changes (added to ``deltas`` when given): every unit's figures include
         its descendants', each counted where the aggregate puts it at that ancestor."""
         deltas = Deltas() if deltas is None else deltas
-        attribution = self.attribution
-        for aggregate, cells, target in zip(AGGREGATES, self.cells, deltas.tables, strict=True):
-            spread = aggregate.spread
-            for (unit_id, campaign_id, local, epoch), vector in cells.items():
+        for (_, _, members), cells in zip(GROUPS, self.cells, strict=True):
+            nonzero: UnitCells = []
+            for key, vector in cells.items():
                 counts = [(index, count) for index, count in enumerate(vector) if count]
-                for ancestor in attribution.ancestors(unit_id, epoch) if counts else ():
-                    for key in spread(attribution, ancestor, campaign_id, local, epoch):
-                        cell = target[key]
-                        for index, count in counts:
-                            cell[index] += count
+                if counts:
+                    nonzero.append((key, counts))
+            for index in members:
+                AGGREGATES[index].spread(self.attribution, nonzero, deltas.tables[index])
         return deltas

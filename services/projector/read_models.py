@@ -56,6 +56,14 @@ Local = tuple[Hashable, ...]
 """A cell's key at the unit an initiative counts for, less the unit and the campaign."""
 Cell = tuple[Local, int, int]
 """(local key, index of the count column, count): one count an initiative adds."""
+UnitKey = tuple[str, str, Local, int]
+"""(unit counted for, campaign, local key, epoch of the attribution)."""
+UnitCells = list[tuple[UnitKey, list[tuple[int, int]]]]
+"""A batch's non-zero cells at units: key and its (column index, count) pairs."""
+Changes = defaultdict[Key, list[int]]
+"""Count changes by row key of an aggregate table."""
+Contribute = Callable[[InitiativeRow, dt.date, ZoneInfo], tuple[Cell, ...]]
+"""(row, its bucket day, the campaign's zone) → its cells."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,9 +76,12 @@ class Aggregate:
     name: str
     table: sa.Table
     columns: tuple[str, ...]
-    contribution: Callable[[InitiativeRow, ZoneInfo], tuple[Cell, ...]]
-    spread: Callable[[Attribution, str, str, Local, int], Sequence[Key]]
-    """(attribution, unit or ancestor, campaign, local key, epoch) → the table rows."""
+    contribution: Contribute
+    """Aggregates given the same function (and columns) share their cells at the unit
+    (:mod:`services.projector.deltas`)."""
+    spread: Callable[[Attribution, UnitCells, Changes], None]
+    """Adds a batch's cells, summed at their units, to the rows of the unit and each of its
+    ancestors, in the tree of each cell's epoch."""
     write: Callable[[Writer, Mapping[Key, list[int]]], Awaitable[None]] | None = None
     """How changes reach the table; by default added to each row's counts."""
 
@@ -106,31 +117,40 @@ async def add_counts(
     await add_to_rows(writer, table, keys, columns, rows)
 
 
-def _status(row: InitiativeRow, zone: ZoneInfo) -> tuple[Cell, ...]:
+def _status(row: InitiativeRow, day: dt.date, zone: ZoneInfo) -> tuple[Cell, ...]:
     """Every initiative counts once, in its status, on the day of its attribution."""
-    return (((row.bucket_date(zone),), STATUS_INDEX[row.status], 1),)
+    return (((day,), STATUS_INDEX[row.status], 1),)
 
 
-def _on_day(
-    attribution: Attribution, unit_id: str, campaign_id: str, local: Local, epoch: int
-) -> Sequence[Key]:
-    return ((unit_id, campaign_id, *local),)
+def _on_day(attribution: Attribution, cells: UnitCells, table: Changes) -> None:
+    """Each cell to the unit's and every ancestor's row of the same key."""
+    for (unit_id, campaign_id, local, epoch), counts in cells:
+        for ancestor in attribution.ancestors(unit_id, epoch):
+            cell = table[(ancestor, campaign_id, *local)]
+            for index, count in counts:
+                cell[index] += count
 
 
-def _in_phase(
-    attribution: Attribution, unit_id: str, campaign_id: str, local: Local, epoch: int
-) -> Sequence[Key]:
-    """The unit's phase of that day under the plan governing it then, and the whole
-    campaign; nowhere when no plan covers the day. ``local`` starts with the day."""
-    day, *rest = local
-    assert isinstance(day, dt.date)
-    phase_id = attribution.phase_id(unit_id, campaign_id, day, epoch)
-    if phase_id is None:
-        return ()
-    return ((unit_id, campaign_id, phase_id, *rest), (unit_id, campaign_id, WHOLE_CAMPAIGN, *rest))
+def _in_phase(attribution: Attribution, cells: UnitCells, table: Changes) -> None:
+    """Each cell (keyed by its day first) to the row of the phase containing that day in the
+    plan governing each ancestor then, and to its whole-campaign row; nowhere where no plan
+    covers the day."""
+    for (unit_id, campaign_id, (day, *rest), epoch), counts in cells:
+        assert isinstance(day, dt.date)
+        for ancestor in attribution.ancestors(unit_id, epoch):
+            phase_id = attribution.phase_id(ancestor, campaign_id, day, epoch)
+            if phase_id is None:
+                continue
+            for key in (
+                (ancestor, campaign_id, phase_id, *rest),
+                (ancestor, campaign_id, WHOLE_CAMPAIGN, *rest),
+            ):
+                cell = table[key]
+                for index, count in counts:
+                    cell[index] += count
 
 
-def _series(row: InitiativeRow, zone: ZoneInfo) -> tuple[Cell, ...]:
+def _series(row: InitiativeRow, day: dt.date, zone: ZoneInfo) -> tuple[Cell, ...]:
     """Net metric changes on the local day each happened, in event time."""
     cells: list[Cell] = []
     if row.first_submitted_at is not None:
@@ -142,28 +162,28 @@ def _series(row: InitiativeRow, zone: ZoneInfo) -> tuple[Cell, ...]:
     return tuple(cells)
 
 
-def _breakdowns(row: InitiativeRow, zone: ZoneInfo) -> tuple[Cell, ...]:
+def _breakdowns(row: InitiativeRow, day: dt.date, zone: ZoneInfo) -> tuple[Cell, ...]:
     """Submitted and approved initiatives by category, solution type and author type."""
-    submitted = int(counts_as_submitted(row.status))
-    approved = int(counts_as_approved(row.status))
+    submitted = counts_as_submitted(row.status)
+    approved = counts_as_approved(row.status)
     if not submitted and not approved:
         return ()
-    values = [("author_type", kind) for kind in row.author_types]
+    values: list[Local] = [("author_type", kind) for kind in row.author_types]
     if row.solution_type:
         values.insert(0, ("solution_type", row.solution_type))
     if row.category:
         values.insert(0, ("category", row.category))
-    return tuple(
-        cell
-        for value in values
-        for cell in ((value, 0, submitted), (value, 1, approved))
-        if cell[2]
-    )
+    cells: list[Cell] = []
+    for value in values:
+        if submitted:
+            cells.append((value, 0, 1))
+        if approved:
+            cells.append((value, 1, 1))
+    return tuple(cells)
 
 
-def _authors(row: InitiativeRow, zone: ZoneInfo) -> tuple[Cell, ...]:
+def _authors(row: InitiativeRow, day: dt.date, zone: ZoneInfo) -> tuple[Cell, ...]:
     """Each author key, whatever the status: an initiative takes part once it exists."""
-    day = row.bucket_date(zone)
     return tuple(((day, author), 0, 1) for author in row.author_keys)
 
 
