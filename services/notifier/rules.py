@@ -6,8 +6,9 @@ one definition of progress (:mod:`shared.domain.progress`), so a notification ne
 disagrees with the status a unit's page shows. Each decision has a deterministic key (unit,
 campaign, phase, rule, qualifier): the database keeps keys unique, so judging the same
 figures again (a redelivered change, a check repeated after a crash) decides nothing twice.
-Adding a rule is one function and one registry entry here, plus its wording in
-``messages.py``.
+Adding a rule is one function and one registry entry here, plus its words in
+:mod:`shared.wording` and its tone on the dashboard
+(``services/projector/api/dashboard/notifications.py``); tests hold both to :class:`Rule`.
 
 - ``threshold_crossed`` (change): the value reached a share of the target (50 %, 80 %,
   100 % by default) above every share decided before; decided only while the phase runs

@@ -169,47 +169,60 @@ class Hierarchy:
     # -- checks ---------------------------------------------------------------------------
 
     def check(self, fact: EventData, at: dt.datetime) -> None:
-        """Raise a ``DomainError`` if applying ``fact`` at ``at`` would break the hierarchy."""
-        if isinstance(fact, UnitRegistered):
-            if fact.unit_id in self._units:
-                raise DuplicateUnit(f"unit {fact.unit_id!r} is already registered")
-            if fact.parent_id is not None:
-                doing = f"register unit {fact.unit_id!r} under {fact.parent_id!r}"
-                self.require_open(fact.parent_id, doing, at)
-                self._require_order(fact.level, self.get(fact.parent_id, at).level, doing)
-            return
-        if isinstance(fact, UnitMembershipReported):
-            self.require_open(fact.unit_id, f"report members of unit {fact.unit_id!r}", at)
-        elif isinstance(fact, UnitMoved):
-            doing = f"move unit {fact.unit_id!r} under {fact.new_parent_id!r}"
-            self.require_open(fact.unit_id, doing, at)
-            self.require_open(fact.new_parent_id, doing, at)
-            self._trial(fact, at, doing)
-            level = self.get(fact.unit_id, at).level
-            self._require_order(level, self.get(fact.new_parent_id, at).level, doing)
-        elif isinstance(fact, UnitMerged):
-            doing = f"merge unit {fact.unit_id!r} into {fact.into_unit_id!r}"
-            self.require_open(fact.unit_id, doing, at)
-            self._require_never_ended(fact.unit_id, doing)
-            self.require_open(fact.into_unit_id, doing, at)
-            self._trial(fact, at, doing)
-            into = self.get(fact.into_unit_id, at).level
-            for child in self.children(fact.unit_id, at):
-                self._require_order(self.get(child, at).level, into, doing)
-        elif isinstance(fact, UnitClosed):
-            doing = f"close unit {fact.unit_id!r}"
-            self.require_open(fact.unit_id, doing, at)
-            self._require_never_ended(fact.unit_id, doing)
-        elif isinstance(fact, UnitRenamed):
-            self.require_open(fact.unit_id, f"rename unit {fact.unit_id!r}", at)
-        elif isinstance(fact, UnitLevelChanged):
-            doing = f"make unit {fact.unit_id!r} a {fact.level} unit"
-            self.require_open(fact.unit_id, doing, at)
-            parent = self.parent(fact.unit_id, at)
-            if parent is not None:
-                self._require_order(fact.level, self.get(parent, at).level, doing)
-            for child in self.children(fact.unit_id, at):
-                self._require_order(self.get(child, at).level, fact.level, doing)
+        """Raise a ``DomainError`` if applying ``fact`` at ``at`` would break the hierarchy.
+        A fact without a check in :data:`UNIT_FACT_CHECKS` is an error, never accepted
+        unchecked (a test holds the table to the event registry)."""
+        try:
+            checker = UNIT_FACT_CHECKS[type(fact)]
+        except KeyError:
+            raise TypeError(f"the hierarchy has no check for {fact.type} facts") from None
+        checker(self, fact, at)
+
+    def _check_registered(self, fact: UnitRegistered, at: dt.datetime) -> None:
+        if fact.unit_id in self._units:
+            raise DuplicateUnit(f"unit {fact.unit_id!r} is already registered")
+        if fact.parent_id is not None:
+            doing = f"register unit {fact.unit_id!r} under {fact.parent_id!r}"
+            self.require_open(fact.parent_id, doing, at)
+            self._require_order(fact.level, self.get(fact.parent_id, at).level, doing)
+
+    def _check_membership(self, fact: UnitMembershipReported, at: dt.datetime) -> None:
+        self.require_open(fact.unit_id, f"report members of unit {fact.unit_id!r}", at)
+
+    def _check_moved(self, fact: UnitMoved, at: dt.datetime) -> None:
+        doing = f"move unit {fact.unit_id!r} under {fact.new_parent_id!r}"
+        self.require_open(fact.unit_id, doing, at)
+        self.require_open(fact.new_parent_id, doing, at)
+        self._trial(fact, at, doing)
+        level = self.get(fact.unit_id, at).level
+        self._require_order(level, self.get(fact.new_parent_id, at).level, doing)
+
+    def _check_merged(self, fact: UnitMerged, at: dt.datetime) -> None:
+        doing = f"merge unit {fact.unit_id!r} into {fact.into_unit_id!r}"
+        self.require_open(fact.unit_id, doing, at)
+        self._require_never_ended(fact.unit_id, doing)
+        self.require_open(fact.into_unit_id, doing, at)
+        self._trial(fact, at, doing)
+        into = self.get(fact.into_unit_id, at).level
+        for child in self.children(fact.unit_id, at):
+            self._require_order(self.get(child, at).level, into, doing)
+
+    def _check_closed(self, fact: UnitClosed, at: dt.datetime) -> None:
+        doing = f"close unit {fact.unit_id!r}"
+        self.require_open(fact.unit_id, doing, at)
+        self._require_never_ended(fact.unit_id, doing)
+
+    def _check_renamed(self, fact: UnitRenamed, at: dt.datetime) -> None:
+        self.require_open(fact.unit_id, f"rename unit {fact.unit_id!r}", at)
+
+    def _check_level(self, fact: UnitLevelChanged, at: dt.datetime) -> None:
+        doing = f"make unit {fact.unit_id!r} a {fact.level} unit"
+        self.require_open(fact.unit_id, doing, at)
+        parent = self.parent(fact.unit_id, at)
+        if parent is not None:
+            self._require_order(fact.level, self.get(parent, at).level, doing)
+        for child in self.children(fact.unit_id, at):
+            self._require_order(self.get(child, at).level, fact.level, doing)
 
     def require_open(self, unit_id: str, doing: str, at: dt.datetime = LATEST_INSTANT) -> None:
         """Raise unless the unit exists and is open at ``at``; ``doing`` completes "cannot ..."."""
@@ -491,3 +504,14 @@ UNIT_FACT_APPLIERS: dict[type[EventData], Callable[[Hierarchy, Any, dt.datetime]
 }
 """How the hierarchy applies each unit fact; a fact about a unit it does not hold (never the
 case for checked facts) changes nothing."""
+
+UNIT_FACT_CHECKS: dict[type[EventData], Callable[[Hierarchy, Any, dt.datetime], None]] = {
+    UnitRegistered: Hierarchy._check_registered,
+    UnitMembershipReported: Hierarchy._check_membership,
+    UnitMoved: Hierarchy._check_moved,
+    UnitMerged: Hierarchy._check_merged,
+    UnitClosed: Hierarchy._check_closed,
+    UnitRenamed: Hierarchy._check_renamed,
+    UnitLevelChanged: Hierarchy._check_level,
+}
+"""What each unit fact must not break, checked before it is accepted."""

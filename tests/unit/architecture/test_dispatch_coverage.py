@@ -1,15 +1,18 @@
 """Every consumer names every fact it must handle: a new event type without a rule in one of
-them fails here, instead of being ignored where it arrives."""
+them fails here, instead of being ignored where it arrives; and every notification rule has
+its tone on the dashboard."""
 
 from __future__ import annotations
 
 from services.ingest.checks import CHECKERS
+from services.notifier.rules import REGISTRY, Rule
+from services.projector.api.dashboard.notifications import TONES
 from services.projector.rows import ROW_RULES
 from services.projector.structure import BATCHED, CHANGES
 from shared.contracts import units
 from shared.contracts.base import EventData, ReferenceFact
 from shared.contracts.registry import CURRENT
-from shared.domain.hierarchy import UNIT_FACT_APPLIERS
+from shared.domain.hierarchy import UNIT_FACT_APPLIERS, UNIT_FACT_CHECKS
 from shared.domain.initiative import FACT_TYPES
 from shared.reference import REFERENCE_FACT_APPLIERS
 
@@ -29,6 +32,10 @@ def test_ingest_checks_every_fact_a_portal_may_send() -> None:
 
 def test_the_hierarchy_applies_every_unit_fact() -> None:
     assert set(UNIT_FACT_APPLIERS) == UNIT
+
+
+def test_the_hierarchy_checks_every_unit_fact_before_it_is_accepted() -> None:
+    assert set(UNIT_FACT_CHECKS) == UNIT
 
 
 def test_the_reference_view_applies_every_reference_fact() -> None:
@@ -52,3 +59,8 @@ def test_the_sets_compared_are_the_registry_s_not_empty_ones() -> None:
 
 def test_the_projector_s_rows_follow_every_initiative_fact() -> None:
     assert set(ROW_RULES) == INITIATIVE
+
+
+def test_the_dashboard_gives_every_decided_rule_a_tone() -> None:
+    decided = {rule for spec in REGISTRY for rule in spec.decides} | {Rule.DIGEST}
+    assert set(TONES) == {rule.value for rule in decided}

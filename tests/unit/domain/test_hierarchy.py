@@ -147,7 +147,8 @@ def test_closed_and_merged_units_are_frozen(fact: EventData, reason: str) -> Non
 
 def test_a_fact_of_another_kind_is_an_error_never_silently_ignored() -> None:
     hierarchy = national()
-    hierarchy.check(registered(), SEED_TIME)
+    with pytest.raises(TypeError, match=r"the hierarchy has no check for initiative\.registered"):
+        hierarchy.check(registered(), SEED_TIME)
 
     with pytest.raises(TypeError, match=r"the hierarchy has no rule for initiative\.registered"):
         hierarchy.apply(registered(), SEED_TIME)
