@@ -153,7 +153,7 @@ def fold_columns(
     facts = _checked(_decoded(events.cast(EVENT_SCHEMA).with_row_index("_n")), attribution)
     known = pl.col("campaign_id").first().is_in(list(campaigns.ids()))
     ok = facts.group_by("stream_id").agg(ok=pl.col("_ok").all() & known.fill_null(False))
-    facts = facts.join(ok, on="stream_id")
+    facts = facts.join(ok, on="stream_id", maintain_order="left")
     paths, unresolved = _paths(facts.filter("ok"), attribution)
     stranded = facts.join(unresolved, on=["_filed", "_epoch"], how="semi")["stream_id"]
     fallback = frozenset(ok.filter(~pl.col("ok"))["stream_id"]) | frozenset(stranded)
@@ -304,10 +304,10 @@ def _checked(facts: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
     ).with_columns(
         _epoch=pl.lit(bounds).search_sorted(pl.col("_attributed"), side="right").cast(pl.Int64),
     )
-    allowed = facts.join(_ALLOWED, on=["_prev", "type"], how="left")["_next"]
-    return facts.with_columns(
-        _ok=_payload_valid() & (allowed == pl.col("_status")).fill_null(False)
-    )
+    allowed = pl.col("_next") == pl.col("_status")
+    return facts.join(
+        _ALLOWED, on=["_prev", "type"], how="left", maintain_order="left"
+    ).with_columns(_ok=_payload_valid() & allowed.fill_null(False))
 
 
 def _paths(facts: pl.DataFrame, attribution: Attribution) -> tuple[pl.DataFrame, pl.DataFrame]:
