@@ -99,6 +99,8 @@ _NOT_A_STRING = r'"(?:' + "|".join((*_STRINGS, *_NESTED)) + r')"\s*:\s*[^"n\s]'
 _NOT_A_LIST = r'"authors"\s*:\s*[^\[n\s]'
 _ESCAPED_ASCII = r"\\u00[2-7]"
 """A key could be spelled with escapes the guards above would not see."""
+_SUSPECT = "|".join((r"^\s*[^\s{]", _NOT_A_STRING, _NOT_A_LIST, _ESCAPED_ASCII))
+"""One pass for them all, and for a payload that is not an object."""
 _CONTROL = r"[\x00-\x1f\x7f]"
 _SURROUNDING_SPACE = r"^\s|\s$"
 
@@ -184,13 +186,7 @@ def _decoded(events: pl.DataFrame) -> pl.DataFrame:
     repeated = pl.any_horizontal(
         data.str.count_matches(rf'"{key}"\s*:') > 1 for key in (*_STRINGS, "authors")
     )
-    suspect = (
-        ~data.str.contains(r"^\s*\{")
-        | data.str.contains(_NOT_A_STRING)
-        | data.str.contains(_NOT_A_LIST)
-        | data.str.contains(_ESCAPED_ASCII)
-        | repeated
-    )
+    suspect = data.str.contains(_SUSPECT) | repeated
     events = events.with_columns(_readable=~suspect)
     texts = events.select(pl.when("_readable").then(data).otherwise(pl.lit("{}")))
     payload = _decode(texts.to_series())
@@ -530,7 +526,7 @@ def _spread(aggregate: Aggregate, cells: pl.DataFrame, attribution: Attribution)
     else:
         targets = reached.select("ancestor", "campaign_id", *local, "index", "count")
     targets.columns = [*keys, "index", "count"]
-    return targets.group_by(*keys, "index").agg(pl.col("count").sum()).sort(*keys, "index")
+    return targets.group_by(*keys, "index").agg(pl.col("count").sum())
 
 
 def _ancestors(cells: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
