@@ -403,7 +403,8 @@ def _with_days(rows: pl.DataFrame, campaigns: Campaigns) -> pl.DataFrame:
     offsets: list[tuple[str, dt.datetime, int | None]] = []
     for campaign_id, start in pairs.select("campaign_id", "hour").unique().iter_rows():
         zone = campaigns.get(campaign_id).zone
-        first, last = zone.utcoffset(start), zone.utcoffset(start + hour - step)
+        first = start.astimezone(zone).utcoffset()
+        last = (start + hour - step).astimezone(zone).utcoffset()
         seconds = None if first != last or first is None else int(first.total_seconds())
         offsets.append((campaign_id, start, seconds))
     schema = pl.Schema(

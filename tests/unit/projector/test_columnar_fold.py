@@ -295,3 +295,30 @@ async def test_a_transition_the_lifecycle_refuses_falls_back() -> None:
     assert fold.fallback == {"initiative-i1"}
     with pytest.raises(InvalidTransition):
         fold_batch({}, twice, attribution)
+
+
+@pytest.mark.parametrize(
+    ("zone", "change"),
+    [
+        ("America/Santiago", "2022-04-03T03:00:00+00:00"),  # back to -4 at local midnight
+        ("America/Santiago", "2022-09-11T04:00:00+00:00"),  # on to -3 at local midnight
+        ("Australia/Lord_Howe", "2022-10-01T15:30:00+00:00"),  # half an hour into the hour
+        ("Europe/Berlin", "2022-10-30T01:00:00+00:00"),
+    ],
+)
+async def test_local_days_around_a_change_of_offset(zone: str, change: str) -> None:
+    case = Case()
+    world = case.world()
+    world[0]["data"]["time_zone"] = zone
+    middle = dt.datetime.fromisoformat(change)
+    instants = [middle + dt.timedelta(minutes=m) for m in range(-181, 182, 17)]
+    events = [
+        *world,
+        *(
+            case.submitted(f"i{n}", at.isoformat(), unit_id=f"g{n % 2 + 1}")
+            for n, at in enumerate(instants)
+        ),
+    ]
+    _, fallback, expected = await fold_case(events)
+    assert not fallback
+    assert len(expected.rows) == len(instants)
