@@ -13,7 +13,7 @@ import bisect
 import datetime as dt
 
 from shared.contracts.base import EARLIEST_INSTANT
-from shared.contracts.campaigns import PlanSet
+from shared.contracts.campaigns import PhaseSpec, PlanSet
 from shared.domain.phases import phase_containing
 from shared.domain.plans import effective_plan
 from shared.reference import ReferenceView
@@ -35,6 +35,12 @@ class Attribution:
     def epoch(self, at: dt.datetime) -> int:
         """The stretch of time, between two reference changes, that ``at`` falls in."""
         return bisect.bisect_right(self._bounds, at)
+
+    @property
+    def bounds(self) -> tuple[dt.datetime, ...]:
+        """The instants epochs start at (epoch ``n`` starts at ``bounds[n - 1]``), for folds
+        that find the epochs of many instants at once."""
+        return tuple(self._bounds)
 
     def _start(self, epoch: int) -> dt.datetime:
         return self._bounds[epoch - 1] if epoch else EARLIEST_INSTANT
@@ -64,6 +70,12 @@ class Attribution:
             phase = phase_containing(plan.phases, day)
             self._phase[key] = None if phase is None else phase.phase_id
         return self._phase[key]
+
+    def phases(self, unit_id: str, campaign_id: str, epoch: int) -> tuple[PhaseSpec, ...]:
+        """The phases of the plan governing the unit in ``epoch`` (none without a plan), for
+        folds that find the phase of many days at once, as :meth:`phase_id` does for one."""
+        plan = self._plan(unit_id, campaign_id, epoch)
+        return () if plan is None else tuple(plan.phases)
 
     def _plan(self, unit_id: str, campaign_id: str, epoch: int) -> PlanSet | None:
         key = (unit_id, campaign_id, epoch)

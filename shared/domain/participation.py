@@ -23,9 +23,13 @@ from shared.text import fold_diacritics
 def author_key(author: Author) -> str:
     """A stable pseudonym: the same member (or, without a member id, the same name however
     its diacritics and case were typed) gives the same key in every initiative."""
-    who = (
-        f"member:{author.member_id}" if author.member_id else f"name:{fold_diacritics(author.name)}"
-    )
+    return key_of(author.member_id, author.name)
+
+
+def key_of(member_id: str | None, name: str) -> str:
+    """:func:`author_key` from an author's member id and name, for folds that key each
+    distinct author once rather than each author entry."""
+    who = f"member:{member_id}" if member_id else f"name:{fold_diacritics(name)}"
     return hashlib.sha256(who.encode()).hexdigest()[:24]
 
 
