@@ -27,8 +27,9 @@ from services.projector.read_models import TABLES
 from services.projector.replay import Replay, Replayed
 from services.projector.rows import InitiativeRow
 from services.projector.schema import metadata, rm_stream_versions
-from services.projector.tables import read_checkpoint
+from services.projector.tables import read_checkpoint, save_checkpoint
 from services.projector.tailer import CHECKPOINT
+from shared.contracts.base import REFERENCE_STREAM
 from shared.contracts.recorded import StoredFact
 from shared.eventstore.schema import events
 from shared.eventstore.sql import SqlEventStore
@@ -98,6 +99,72 @@ async def _hold_live_projectors(connection: AsyncConnection) -> None:
         await connection.execute(sa.text("LOCK TABLE rm_stream_versions IN EXCLUSIVE MODE"))
     else:
         await connection.execute(sa.text("DELETE FROM main.rm_checkpoints"))
+
+
+async def _applied(shadow: AsyncEngine) -> tuple[int, str]:
+    """How many events the shadow tables hold (a stream's versions have no gaps), and the
+    last initiative stream among them in id order (``""`` for none)."""
+    versions = rm_stream_versions.c
+    async with shadow.connect() as connection:
+        count, last = (
+            await connection.execute(
+                sa.select(
+                    sa.func.coalesce(sa.func.sum(versions.version), 0),
+                    sa.func.max(
+                        sa.case((versions.stream_id != REFERENCE_STREAM, versions.stream_id))
+                    ),
+                )
+            )
+        ).one()
+    return int(count), last or ""
+
+
+async def _replay_histories(
+    shadow: AsyncEngine,
+    store: SqlEventStore,
+    replay: Replay,
+    batch_size: int,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Fold whole histories set at a time: all the reference data first, then the
+    initiatives' histories in stream id order, about ``batch_size`` events per transaction,
+    the next histories read while the current ones are folded and written; the position
+    reached (the store's last when it started).
+
+    An interrupted pass resumes after the last stream it wrote: each transaction holds whole
+    histories, in order. What the columnar fold leaves aside (and a chunk that fails as a
+    whole) is applied by the per-event fold in the same transaction, which quarantines what
+    cannot be applied as the live projection would. The checkpoint moves at the end.
+    """
+    until = await store.last_position()
+    before, after = await _applied(shadow)
+    async with shadow.begin() as connection:
+        await replay.apply_on(connection, [], (CHECKPOINT, 0))
+    done = (await _applied(shadow))[0] - before
+    ahead = asyncio.ensure_future(store.read_histories(after, until, batch_size))
+    try:
+        while histories := await ahead:
+            last = histories[-1].stream_id
+            ahead = asyncio.ensure_future(store.read_histories(last, until, batch_size))
+            async with shadow.begin() as connection:
+                try:
+                    async with connection.begin_nested():
+                        replayed, left = replay.fold_histories(histories)
+                        await replay.write(connection, replayed, None)
+                except Exception as error:
+                    if is_transient(error):
+                        raise
+                    left = list(histories)
+                if left:
+                    await replay.settle_on(connection, left, None)
+            done += len(histories)
+            if progress is not None:
+                progress(done)
+    finally:
+        ahead.cancel()
+    async with shadow.begin() as connection:
+        await save_checkpoint(connection, CHECKPOINT, until)
+    return until
 
 
 async def _replay(
@@ -270,15 +337,15 @@ async def rebuild(
         started = time.perf_counter()
         async with shadow.connect() as connection:
             resumed_at = await read_checkpoint(connection, CHECKPOINT)
-        total = await store.last_position() - resumed_at
-        reached = await _replay(
-            shadow,
-            store,
-            replay,
-            resumed_at,
-            batch_size,
-            None if progress is None else lambda done: progress(done, total),
-        )
+        last = await store.last_position()
+        if resumed_at == 0:
+            total = last - (await _applied(shadow))[0]
+            report = None if progress is None else lambda done: progress(done, total)
+            reached = await _replay_histories(shadow, store, replay, batch_size, report)
+        else:
+            total = last - resumed_at
+            report = None if progress is None else lambda done: progress(done, total)
+            reached = await _replay(shadow, store, replay, resumed_at, batch_size, report)
         async with engine.begin() as connection:
             await _hold_live_projectors(connection)
             position = await _final_pass_start(connection, reached)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector import targets
+from services.projector.columnar import as_folded, fold_columns, frame_of
 from services.projector.fold import (
     Folded,
     Recorded,
@@ -28,6 +29,7 @@ from services.projector.projection import BatchOutcome, Projection
 from services.projector.reference_catch_up import ReferenceCatchUp
 from services.projector.rows import InitiativeRow
 from services.projector.tables import load_rows, save_checkpoint, versions, write_folded
+from shared.contracts.recorded import StoredFact
 from shared.eventstore.port import EventStore
 
 Checkpoint = tuple[str, int]
@@ -43,10 +45,10 @@ class Replayed:
 
 
 class Replay:
-    """Public API: :meth:`start`; :meth:`fold` then :meth:`write` while the reference data
-    :meth:`is_current` (folding one batch while the one before is written); else
-    :meth:`apply_on` in one transaction; :meth:`settle` and :meth:`settle_on` for a batch
-    that failed."""
+    """Public API: :meth:`start`; on empty tables :meth:`fold_histories` then :meth:`write`;
+    else :meth:`fold` then :meth:`write` while the reference data :meth:`is_current` (folding
+    one batch while the one before is written), or :meth:`apply_on` in one transaction;
+    :meth:`settle` and :meth:`settle_on` for what failed or was left to the per-event fold."""
 
     def __init__(self, engine: AsyncEngine, store: EventStore) -> None:
         self._engine = engine
@@ -68,12 +70,23 @@ class Replay:
             facts, _ = await self._reference.hold(connection, initiative_facts(records))
             return await self._fold_on(connection, facts, pending)
 
+    def fold_histories(self, histories: Sequence[StoredFact]) -> tuple[Replayed, list[StoredFact]]:
+        """Fold whole histories of streams the tables do not hold yet, set at a time
+        (:mod:`services.projector.columnar`); the facts of the streams it leaves to the
+        per-event fold (:meth:`settle` them). Only valid while :meth:`is_current`."""
+        view = self._reference.view
+        fold = fold_columns(frame_of(histories), self._reference.attribution(), view.campaigns)
+        fresh = [fact for fact in histories if fact.stream_id not in fold.fallback]
+        left = [fact for fact in histories if fact.stream_id in fold.fallback]
+        return Replayed(list(initiative_facts(fresh)), as_folded(fold)), left
+
     async def write(
-        self, connection: AsyncConnection, replayed: Replayed, checkpoint: Checkpoint
+        self, connection: AsyncConnection, replayed: Replayed, checkpoint: Checkpoint | None
     ) -> None:
         campaigns = self._reference.view.campaigns
         await write_folded(connection, campaigns, replayed.folded, replayed.fresh)
-        await save_checkpoint(connection, *checkpoint)
+        if checkpoint is not None:
+            await save_checkpoint(connection, *checkpoint)
 
     async def apply_on(
         self, connection: AsyncConnection, records: Sequence[Recorded], checkpoint: Checkpoint
@@ -85,11 +98,16 @@ class Replay:
             await targets.refresh(connection, self._reference.view, refresh)
         await self.write(connection, await self._fold_on(connection, facts, {}), checkpoint)
 
-    async def settle(self, records: Sequence[Recorded], checkpoint: Checkpoint) -> BatchOutcome:
+    async def settle(
+        self, records: Sequence[Recorded], checkpoint: Checkpoint | None
+    ) -> BatchOutcome:
         return await self._settling.apply(records, checkpoint)
 
     async def settle_on(
-        self, connection: AsyncConnection, records: Sequence[Recorded], checkpoint: Checkpoint
+        self,
+        connection: AsyncConnection,
+        records: Sequence[Recorded],
+        checkpoint: Checkpoint | None,
     ) -> BatchOutcome:
         return await self._settling.settle_on(connection, records, checkpoint)
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.clock import Clock, utc_now
+from shared.contracts.base import REFERENCE_STREAM
 from shared.contracts.recorded import (
     EventMetadata,
     NewEvent,
@@ -281,6 +282,32 @@ class SqlEventStore:
         async with self._engine.connect() as connection:
             result = await connection.execute(query)
             return [StoredFact(*row) for row in result]
+
+    async def read_histories(self, after: str, until: int, limit: int) -> list[StoredFact]:
+        """Whole histories of the streams after ``after`` (in stream id order, each in version
+        order), other than the reference stream, of the events up to position ``until``: at
+        least ``limit`` events unless fewer are left, the last stream read never cut short.
+        Read along the ``(stream_id, stream_version)`` index."""
+        query = (
+            sa.select(*_FACT_COLUMNS)
+            .where(
+                events.c.stream_id > after,
+                events.c.stream_id != REFERENCE_STREAM,
+                events.c.position <= until,
+            )
+            .order_by(events.c.stream_id, events.c.stream_version)
+        )
+        async with self._engine.connect() as connection:
+            found = [StoredFact(*row) for row in await connection.execute(query.limit(limit))]
+            if len(found) < limit:
+                return found
+            last = found[-1].stream_id
+            rest = await connection.execute(
+                query.where(
+                    events.c.stream_id == last, events.c.stream_version > found[-1].stream_version
+                )
+            )
+            return found + [StoredFact(*row) for row in rest]
 
     async def known_event_ids(self, event_ids: Collection[str]) -> set[str]:
         if not event_ids:
