@@ -78,9 +78,9 @@ class Deltas:
         """The changes the notifier hears of."""
         return self.tables[AGGREGATES.index(PROGRESS)]
 
-    async def write(self, writer: Writer) -> None:
+    async def write(self, writer: Writer, *, plainly: bool = False) -> None:
         for aggregate, changes in zip(AGGREGATES, self.tables, strict=True):
-            await aggregate.add(writer, changes)
+            await aggregate.add(writer, changes, plainly=plainly)
 
 
 class UnitDeltas:

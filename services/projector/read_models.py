@@ -45,7 +45,13 @@ from services.projector.schema import (
 from shared.chunks import IN_LIST, chunks
 from shared.domain.initiative import counts_as_approved, counts_as_submitted
 from shared.domain.phases import local_date
-from shared.persistence.upsert import Pending, Writer, add_to_rows, add_to_rows_returning
+from shared.persistence.upsert import (
+    Pending,
+    Writer,
+    add_to_rows,
+    add_to_rows_returning,
+    insert_on_conflict,
+)
 
 STATUS_INDEX = {name: index for index, name in enumerate(STATUS_COLUMNS)}
 METRIC_COLUMNS = ("submitted", "approved")
@@ -84,9 +90,15 @@ class Aggregate:
     ancestors, in the tree of each cell's epoch."""
     write: Callable[[Writer, Mapping[Key, list[int]]], Awaitable[None]] | None = None
     """How changes reach the table; by default added to each row's counts."""
+    recount: Callable[[AsyncConnection], Awaitable[None]] | None = None
+    """What ``write`` derives beyond adding counts, derived again from the whole table: run
+    once after changes were added ``plainly`` (a rebuild's history pass)."""
 
-    async def add(self, writer: Writer, changes: Mapping[Key, list[int]]) -> None:
-        if self.write is not None:
+    async def add(
+        self, writer: Writer, changes: Mapping[Key, list[int]], *, plainly: bool = False
+    ) -> None:
+        """Add ``changes``; ``plainly`` leaves what ``write`` derives to :attr:`recount`."""
+        if self.write is not None and not (plainly and self.recount is not None):
             await self.write(writer, changes)
         else:
             await add_counts(writer, self.table, self.columns, changes)
@@ -219,8 +231,34 @@ async def _forget(connection: AsyncConnection, keys: Sequence[Key]) -> None:
         await connection.execute(table.delete().where(row.in_(chunk)))
 
 
+async def _recount_authors(connection: AsyncConnection) -> None:
+    """Every phase row's distinct authors, counted from the references at once: without
+    ``RETURNING`` a reference's first initiative is not told apart from its next ones."""
+    refs = rm_author_refs.c
+    keys = ["unit_id", "campaign_id", "phase_id"]
+    counted = (
+        sa.select(refs.unit_id, refs.campaign_id, refs.phase_id, sa.func.count())
+        .where(refs.initiatives > 0)
+        .group_by(refs.unit_id, refs.campaign_id, refs.phase_id)
+    )
+    statement = insert_on_conflict(connection.dialect, rm_progress).from_select(
+        [*keys, "authors"], counted
+    )
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=keys, set_={"authors": statement.excluded.authors}
+        )
+    )
+
+
 PARTICIPATION = Aggregate(
-    "participation", rm_author_refs, ("initiatives",), _authors, _in_phase, _add_author_refs
+    "participation",
+    rm_author_refs,
+    ("initiatives",),
+    _authors,
+    _in_phase,
+    _add_author_refs,
+    _recount_authors,
 )
 ROLLUP = Aggregate("rollup", rm_rollup_daily, STATUS_COLUMNS, _status, _on_day)
 PROGRESS = Aggregate("progress", rm_progress, STATUS_COLUMNS, _status, _in_phase)

@@ -150,7 +150,7 @@ async def _replay_histories(
                 try:
                     async with connection.begin_nested():
                         replayed, left = replay.fold_histories(histories)
-                        await replay.write(connection, replayed, None)
+                        await replay.write(connection, replayed, None, plainly=True)
                 except Exception as error:
                     if is_transient(error):
                         raise
@@ -163,6 +163,7 @@ async def _replay_histories(
     finally:
         ahead.cancel()
     async with shadow.begin() as connection:
+        await replay.recount(connection)
         await save_checkpoint(connection, CHECKPOINT, until)
     return until
 

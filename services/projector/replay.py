@@ -26,6 +26,7 @@ from services.projector.fold import (
     streams_of,
 )
 from services.projector.projection import BatchOutcome, Projection
+from services.projector.read_models import AGGREGATES
 from services.projector.reference_catch_up import ReferenceCatchUp
 from services.projector.rows import InitiativeRow
 from services.projector.tables import load_rows, save_checkpoint, versions, write_folded
@@ -81,12 +82,26 @@ class Replay:
         return Replayed(list(initiative_facts(fresh)), as_folded(fold)), left
 
     async def write(
-        self, connection: AsyncConnection, replayed: Replayed, checkpoint: Checkpoint | None
+        self,
+        connection: AsyncConnection,
+        replayed: Replayed,
+        checkpoint: Checkpoint | None,
+        *,
+        plainly: bool = False,
     ) -> None:
+        """Write a folded batch; ``plainly`` (histories) leaves what aggregates derive
+        beyond their counts to :meth:`recount`."""
         campaigns = self._reference.view.campaigns
-        await write_folded(connection, campaigns, replayed.folded, replayed.fresh)
+        folded, fresh = replayed.folded, replayed.fresh
+        await write_folded(connection, campaigns, folded, fresh, plainly=plainly)
         if checkpoint is not None:
             await save_checkpoint(connection, *checkpoint)
+
+    @staticmethod
+    async def recount(connection: AsyncConnection) -> None:
+        for aggregate in AGGREGATES:
+            if aggregate.recount is not None:
+                await aggregate.recount(connection)
 
     async def apply_on(
         self, connection: AsyncConnection, records: Sequence[Recorded], checkpoint: Checkpoint

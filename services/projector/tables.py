@@ -102,15 +102,17 @@ async def write_folded(
     campaigns: Campaigns,
     folded: Folded,
     fresh: Sequence[Recorded],
+    *,
+    plainly: bool = False,
 ) -> None:
     """A batch's rows, history, aggregates and applied versions, in one statement on
-    PostgreSQL (each part writes a table of its own)."""
+    PostgreSQL (each part writes a table of its own); ``plainly``: see ``Aggregate.add``."""
     await drop_authors(connection, folded.authors_dropped)
     pending = Pending(connection)
     await save_rows(pending, campaigns, folded.rows)
     await add_authors(pending, folded.authors_added)
     await add_history(pending, folded.history)
-    await folded.deltas.write(pending)
+    await folded.deltas.write(pending, plainly=plainly)
     await save_versions(pending, {r.stream_id: r.stream_version for r in fresh})
     await pending.flush()
 
