@@ -21,9 +21,9 @@ from benchmarks.national import NationalDatabase
 from benchmarks.processes import PeakMemory, running
 from benchmarks.rebuild import rebuild_once
 from benchmarks.report import Figures, Result, Row
-from services.projector.schema import rm_units
 from shared.config import async_database_url
 from shared.persistence.engine import create_engine
+from shared.persistence.published import published_units
 from shared.web.secrets import hash_secret
 
 CLIENTS = 50
@@ -52,8 +52,9 @@ async def spread_units(url: str, per_level: int = UNITS_PER_LEVEL, seed: int = 2
     engine = create_engine(async_database_url(url))
     try:
         async with engine.connect() as connection:
+            units = published_units.c
             rows = await connection.execute(
-                sa.select(rm_units.c.unit_id, rm_units.c.level).where(rm_units.c.state == "open")
+                sa.select(units.unit_id, units.level).where(units.state == "open")
             )
             by_level: dict[str, list[str]] = {}
             for unit_id, level in rows:
