@@ -306,7 +306,9 @@ def _authors_by_phase(
 
 
 def _figures(
-    counts: sa.FromClause, campaign_id: str, targets: sa.FromClause = rm_targets
+    counts: sa.FromClause,
+    campaign_id: str | sa.BindParameter[str],
+    targets: sa.FromClause = rm_targets,
 ) -> sa.Select[*AnyRow]:
     """Targets of a campaign with their status counts (0 where none are stored), and their
     distinct authors where ``counts`` holds them (``rm_progress``)."""
@@ -362,6 +364,26 @@ def _phase_figures(row: sa.Row[*AnyRow]) -> PhaseFigures:
     )
 
 
+_UNIT_ID = sa.bindparam("unit_id", type_=sa.String)
+_CAMPAIGN_ID = sa.bindparam("campaign_id", type_=sa.String)
+# The statements every unit's page and its children ask, built once: building one costs
+# about a millisecond of Python per request, more than the database takes to answer it.
+_UNIT = _UNITS.where(rm_units.c.unit_id == _UNIT_ID)
+_CHILDREN = _UNITS.where(rm_units.c.parent_id == _UNIT_ID, rm_units.c.state == OPEN)
+_CAMPAIGNS = sa.union(
+    sa.select(rm_targets.c.campaign_id).where(rm_targets.c.unit_id == _UNIT_ID),
+    sa.select(rm_series_daily.c.campaign_id).where(rm_series_daily.c.unit_id == _UNIT_ID),
+).order_by("campaign_id")
+_CURRENT_PHASES = _figures(rm_progress, _CAMPAIGN_ID).where(rm_targets.c.unit_id == _UNIT_ID)
+_CHILDREN_PHASES = _figures(rm_progress, _CAMPAIGN_ID).where(
+    rm_targets.c.unit_id.in_(
+        sa.select(rm_units.c.unit_id).where(
+            rm_units.c.parent_id == _UNIT_ID, rm_units.c.state == OPEN
+        )
+    )
+)
+
+
 class ReadModels:
     """The queries the API asks; each opens its own short read-only connection.
 
@@ -380,13 +402,15 @@ class ReadModels:
         return self._engine
 
     async def _rows(
-        self, query: sa.Select[*AnyRow] | sa.CompoundSelect[*AnyRow]
+        self,
+        query: sa.Select[*AnyRow] | sa.CompoundSelect[*AnyRow],
+        parameters: Mapping[str, object] | None = None,
     ) -> Sequence[sa.Row[*AnyRow]]:
         async with self._single.connect() as connection:
-            return (await connection.execute(query)).all()
+            return (await connection.execute(query, parameters)).all()
 
     async def unit(self, unit_id: str) -> Unit | None:
-        rows = await self._rows(_UNITS.where(rm_units.c.unit_id == unit_id))
+        rows = await self._rows(_UNIT, {"unit_id": unit_id})
         return Unit(**rows[0]._mapping) if rows else None
 
     async def covers(self, scope: Scope, unit_id: str) -> bool:
@@ -412,8 +436,8 @@ class ReadModels:
 
     async def children(self, unit_id: str) -> list[Unit]:
         """The unit's open children: closed and merged units are history, not competitors."""
-        query = _UNITS.where(rm_units.c.parent_id == unit_id, rm_units.c.state == OPEN)
-        return [Unit(**row._mapping) for row in await self._rows(query)]
+        rows = await self._rows(_CHILDREN, {"unit_id": unit_id})
+        return [Unit(**row._mapping) for row in rows]
 
     async def ancestors(self, unit_id: str) -> list[Unit]:
         """The unit's ancestors, the root first, for a breadcrumb."""
@@ -431,11 +455,8 @@ class ReadModels:
 
     async def campaigns(self, unit_id: str) -> list[str]:
         """The campaigns the unit has a plan or any counted initiative in."""
-        query = sa.union(
-            sa.select(rm_targets.c.campaign_id).where(rm_targets.c.unit_id == unit_id),
-            sa.select(rm_series_daily.c.campaign_id).where(rm_series_daily.c.unit_id == unit_id),
-        ).order_by("campaign_id")
-        return [row.campaign_id for row in await self._rows(query)]
+        rows = await self._rows(_CAMPAIGNS, {"unit_id": unit_id})
+        return [row.campaign_id for row in rows]
 
     async def campaign_names(self, campaign_ids: Sequence[str]) -> dict[str, str]:
         """Each campaign's name, its id where none is known.
@@ -463,14 +484,14 @@ class ReadModels:
         phases and targets as they stood then); with ``predecessors``, restated: their
         initiatives added, each counted once, in the unit's own phases."""
         if as_of is None and not predecessors:
-            query = _figures(rm_progress, campaign_id).where(rm_targets.c.unit_id == unit_id)
-        else:
-            targets = rm_targets if as_of is None else _targets_as_of(as_of)
-            at = LATEST_INSTANT if as_of is None else as_of
-            counts = _counts_as_of(unit_id, campaign_id, at, predecessors)
-            query = _figures(counts, campaign_id, targets).where(targets.c.unit_id == unit_id)
+            current = {"unit_id": unit_id, "campaign_id": campaign_id}
+            return [_phase_figures(row) for row in await self._rows(_CURRENT_PHASES, current)]
+        targets = rm_targets if as_of is None else _targets_as_of(as_of)
+        at = LATEST_INSTANT if as_of is None else as_of
+        counts = _counts_as_of(unit_id, campaign_id, at, predecessors)
+        query = _figures(counts, campaign_id, targets).where(targets.c.unit_id == unit_id)
         figures = [_phase_figures(row) for row in await self._rows(query)]
-        if not figures or (as_of is None and not predecessors):
+        if not figures:
             return figures
         authors = await self._rows(_authors_by_phase(unit_id, campaign_id, as_of, predecessors))
         found = {row.phase_id: int(row.authors) for row in authors}
@@ -505,11 +526,8 @@ class ReadModels:
 
     async def children_phases(self, unit_id: str, campaign_id: str) -> list[PhaseFigures]:
         """Every phase of every open child, in one query."""
-        children = sa.select(rm_units.c.unit_id).where(
-            rm_units.c.parent_id == unit_id, rm_units.c.state == OPEN
-        )
-        query = _figures(rm_progress, campaign_id).where(rm_targets.c.unit_id.in_(children))
-        return [_phase_figures(row) for row in await self._rows(query)]
+        asked = {"unit_id": unit_id, "campaign_id": campaign_id}
+        return [_phase_figures(row) for row in await self._rows(_CHILDREN_PHASES, asked)]
 
     async def running_targets(
         self, unit_id: str, campaign_id: str, on: dt.date, phase_id: str | None
