@@ -17,13 +17,14 @@ import time
 from collections import Counter
 
 from services.projector.attribution import Attribution
-from services.projector.columnar import as_folded, fold_columns, frame_of
+from services.projector.columnar import as_folded, fold_columns
 from services.projector.fold import fold_batch
 from services.samples.national import generate
 from shared.contracts.base import REFERENCE_STREAM
 from shared.contracts.recorded import EventMetadata, RecordedEvent, StoredFact
 from shared.contracts.registry import CURRENT
 from shared.domain.participation import key_of
+from shared.eventstore.frames import frame_of
 from shared.eventstore.memory import InMemoryEventStore
 from shared.reference import ReferenceView
 

@@ -18,7 +18,7 @@ on append, as :class:`shared.contracts.recorded.StoredFact` already assumes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -51,26 +51,13 @@ from shared.contracts.initiatives import (
     InitiativeWithdrawn,
     SolutionType,
 )
-from shared.contracts.recorded import StoredFact
 from shared.contracts.registry import CURRENT
 from shared.domain.campaign import Campaigns
 from shared.domain.errors import UnknownUnit
 from shared.domain.initiative import FACT_TYPES, TRANSITIONS, InitiativeStatus
 from shared.domain.participation import key_of
 from shared.domain.phases import local_date
-
-EVENT_SCHEMA = pl.Schema(
-    [
-        ("position", pl.Int64()),
-        ("stream_id", pl.String()),
-        ("stream_version", pl.Int64()),
-        ("type", pl.String()),
-        ("schema_version", pl.Int64()),
-        ("occurred_at", pl.Datetime("us", "UTC")),
-        ("data", pl.String()),
-    ]
-)
-"""The input: the event store's ``events`` columns the fold reads, ``data`` as JSON text."""
+from shared.eventstore.frames import FACTS
 
 REGISTERED, SUBMITTED = InitiativeRegistered.type, InitiativeSubmitted.type
 UPDATED, RESUBMITTED = InitiativeUpdated.type, InitiativeResubmitted.type
@@ -129,20 +116,16 @@ class ColumnarFold:
     """One row per initiative: ``InitiativeRow``'s fields in order, then ``attributed_at``,
     ``bucket_date`` and ``epoch``; in order of each initiative's first fact."""
     history: pl.DataFrame
-    """``rm_initiative_history`` rows: initiative id, version, occurred at, status after."""
+    """``rm_initiative_history`` rows: initiative id, version, when, status after."""
     authors_added: pl.DataFrame
     """(initiative_id, author_key) rows ``rm_initiative_authors`` gains."""
     tables: tuple[pl.DataFrame, ...]
     """Per aggregate of ``AGGREGATES``: its table's key columns, ``index`` (of the count
     column) and ``count``; a key present with zero counts is one ``Deltas`` holds at zero."""
+    versions: pl.DataFrame
+    """(stream_id, version): each stream folded, at its last version."""
     fallback: frozenset[str]
     """Streams left to the per-event fold; nothing above is about them."""
-
-
-def frame_of(facts: Iterable[StoredFact]) -> pl.DataFrame:
-    """The input frame of stored facts (tests and benchmarks; a rebuild reads it by SQL)."""
-    rows = [(*fact[:5], fact.occurred_at.astimezone(dt.UTC), fact.data) for fact in facts]
-    return pl.DataFrame(rows, schema=EVENT_SCHEMA, orient="row")
 
 
 def fold_columns(
@@ -152,7 +135,7 @@ def fold_columns(
 ) -> ColumnarFold:
     """What ``fold_batch({}, records, attribution)`` gives for ``events`` (whole histories,
     in stream order per initiative), but for the ``fallback`` streams."""
-    facts = _checked(_decoded(events.cast(EVENT_SCHEMA).with_row_index("_n")), attribution)
+    facts = _checked(_decoded(events.cast(FACTS).with_row_index("_n")), attribution)
     known = pl.col("campaign_id").first().is_in(list(campaigns.ids()))
     ok = facts.group_by("stream_id").agg(ok=pl.col("_ok").all() & known.fill_null(False))
     facts = facts.join(ok, on="stream_id", maintain_order="left")
@@ -162,8 +145,7 @@ def fold_columns(
     good = facts.filter(pl.col("ok") & ~pl.col("stream_id").is_in(list(fallback)))
     rows = _with_days(_rows(good, paths), campaigns)
     history = good.sort("_n").select(
-        initiative_id="key", stream_version="stream_version", occurred_at="occurred_at",
-        status="_status",
+        initiative_id="key", version="stream_version", at="occurred_at", status="_status",
     )  # fmt: skip
     authors = rows.select("initiative_id", author_key="author_keys").explode("author_key")
     tables = tuple(
@@ -175,6 +157,7 @@ def fold_columns(
         history=history,
         authors_added=authors.drop_nulls(),
         tables=tables,
+        versions=good.group_by("stream_id").agg(version=pl.col("stream_version").max()),
         fallback=fallback,
     )
 

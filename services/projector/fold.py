@@ -69,6 +69,11 @@ def streams_of(records: Sequence[Recorded]) -> list[str]:
     return sorted({r.stream_id for r in records})
 
 
+def applied_by(records: Sequence[Recorded]) -> dict[str, int]:
+    """The version each stream reaches once ``records`` (in stream order) are applied."""
+    return {r.stream_id: r.stream_version for r in records}
+
+
 def fold_batch(
     stored: Mapping[str, InitiativeRow],
     records: Iterable[Recorded],

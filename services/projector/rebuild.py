@@ -31,6 +31,7 @@ from services.projector.tables import read_checkpoint, save_checkpoint
 from services.projector.tailer import CHECKPOINT
 from shared.contracts.base import REFERENCE_STREAM
 from shared.contracts.recorded import StoredFact
+from shared.eventstore.frames import facts_of
 from shared.eventstore.schema import events
 from shared.eventstore.sql import SqlEventStore
 from shared.failures import is_transient
@@ -143,21 +144,21 @@ async def _replay_histories(
     done = (await _applied(shadow))[0] - before
     ahead = asyncio.ensure_future(store.read_histories(after, until, batch_size))
     try:
-        while histories := await ahead:
-            last = histories[-1].stream_id
+        while (histories := await ahead).height:
+            last = histories["stream_id"][-1]
             ahead = asyncio.ensure_future(store.read_histories(last, until, batch_size))
             async with shadow.begin() as connection:
                 try:
                     async with connection.begin_nested():
-                        replayed, left = replay.fold_histories(histories)
-                        await replay.write(connection, replayed, None, plainly=True)
+                        fold, left = replay.fold_histories(histories)
+                        await replay.write_histories(connection, fold)
                 except Exception as error:
                     if is_transient(error):
                         raise
-                    left = list(histories)
+                    left = facts_of(histories)
                 if left:
                     await replay.settle_on(connection, left, None)
-            done += len(histories)
+            done += histories.height
             if progress is not None:
                 progress(done)
     finally:

@@ -13,13 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import polars as pl
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector import targets
-from services.projector.columnar import as_folded, fold_columns, frame_of
+from services.projector.bulk_write import copy_fold
+from services.projector.columnar import ColumnarFold, as_folded, fold_columns
 from services.projector.fold import (
     Folded,
     Recorded,
+    applied_by,
     fold_batch,
     initiative_facts,
     initiative_id,
@@ -31,6 +34,7 @@ from services.projector.reference_catch_up import ReferenceCatchUp
 from services.projector.rows import InitiativeRow
 from services.projector.tables import load_rows, save_checkpoint, versions, write_folded
 from shared.contracts.recorded import StoredFact
+from shared.eventstore.frames import facts_of
 from shared.eventstore.port import EventStore
 
 Checkpoint = tuple[str, int]
@@ -46,7 +50,8 @@ class Replayed:
 
 
 class Replay:
-    """Public API: :meth:`start`; on empty tables :meth:`fold_histories` then :meth:`write`;
+    """Public API: :meth:`start`; on empty tables :meth:`fold_histories` then
+    :meth:`write_histories`, then :meth:`recount`;
     else :meth:`fold` then :meth:`write` while the reference data :meth:`is_current` (folding
     one batch while the one before is written), or :meth:`apply_on` in one transaction;
     :meth:`settle` and :meth:`settle_on` for what failed or was left to the per-event fold."""
@@ -71,29 +76,35 @@ class Replay:
             facts, _ = await self._reference.hold(connection, initiative_facts(records))
             return await self._fold_on(connection, facts, pending)
 
-    def fold_histories(self, histories: Sequence[StoredFact]) -> tuple[Replayed, list[StoredFact]]:
-        """Fold whole histories of streams the tables do not hold yet, set at a time
-        (:mod:`services.projector.columnar`); the facts of the streams it leaves to the
-        per-event fold (:meth:`settle` them). Only valid while :meth:`is_current`."""
-        view = self._reference.view
-        fold = fold_columns(frame_of(histories), self._reference.attribution(), view.campaigns)
-        fresh = [fact for fact in histories if fact.stream_id not in fold.fallback]
-        left = [fact for fact in histories if fact.stream_id in fold.fallback]
-        return Replayed(list(initiative_facts(fresh)), as_folded(fold)), left
+    def fold_histories(self, events: pl.DataFrame) -> tuple[ColumnarFold, list[StoredFact]]:
+        """Fold whole histories (:data:`shared.eventstore.frames.FACTS`) of streams the
+        tables do not hold yet, set at a time (:mod:`services.projector.columnar`); the facts
+        of the streams it leaves to the per-event fold (:meth:`settle_on` them). Only valid
+        while :meth:`is_current`."""
+        fold = fold_columns(events, self._reference.attribution(), self._reference.view.campaigns)
+        left = events.filter(pl.col("stream_id").is_in(list(fold.fallback)))
+        return fold, facts_of(left)
+
+    async def write_histories(self, connection: AsyncConnection, fold: ColumnarFold) -> None:
+        """Write what :meth:`fold_histories` folded, in a transaction that has run a statement:
+        with ``COPY`` on PostgreSQL. Counts only: :meth:`recount` once all are written."""
+        if connection.dialect.name == "postgresql":
+            await copy_fold(connection, fold)
+            return
+        applied = dict(fold.versions.iter_rows())
+        campaigns = self._reference.view.campaigns
+        await write_folded(connection, campaigns, as_folded(fold), applied, plainly=True)
 
     async def write(
         self,
         connection: AsyncConnection,
         replayed: Replayed,
         checkpoint: Checkpoint | None,
-        *,
-        plainly: bool = False,
     ) -> None:
-        """Write a folded batch; ``plainly`` (histories) leaves what aggregates derive
-        beyond their counts to :meth:`recount`."""
+        """Write a folded batch."""
         campaigns = self._reference.view.campaigns
-        folded, fresh = replayed.folded, replayed.fresh
-        await write_folded(connection, campaigns, folded, fresh, plainly=plainly)
+        folded, applied = replayed.folded, applied_by(replayed.fresh)
+        await write_folded(connection, campaigns, folded, applied)
         if checkpoint is not None:
             await save_checkpoint(connection, *checkpoint)
 

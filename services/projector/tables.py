@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.projector.fold import Folded, Recorded
+from services.projector.fold import Folded
 from services.projector.rows import RECORD_COLUMNS, InitiativeRow
 from services.projector.schema import (
     rm_checkpoints,
@@ -101,19 +101,19 @@ async def write_folded(
     connection: AsyncConnection,
     campaigns: Campaigns,
     folded: Folded,
-    fresh: Sequence[Recorded],
+    applied: Mapping[str, int],
     *,
     plainly: bool = False,
 ) -> None:
-    """A batch's rows, history, aggregates and applied versions, in one statement on
-    PostgreSQL (each part writes a table of its own); ``plainly``: see ``Aggregate.add``."""
+    """A batch's rows, history, aggregates and ``applied`` stream versions, in one statement
+    on PostgreSQL (each part writes a table of its own); ``plainly``: see ``Aggregate.add``."""
     await drop_authors(connection, folded.authors_dropped)
     pending = Pending(connection)
     await save_rows(pending, campaigns, folded.rows)
     await add_authors(pending, folded.authors_added)
     await add_history(pending, folded.history)
     await folded.deltas.write(pending, plainly=plainly)
-    await save_versions(pending, {r.stream_id: r.stream_version for r in fresh})
+    await save_versions(pending, applied)
     await pending.flush()
 
 

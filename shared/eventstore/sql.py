@@ -9,10 +9,11 @@ which surfaces as :class:`ConcurrencyConflict` for the caller to retry.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from pydantic_core import from_json
 from sqlalchemy.exc import IntegrityError
@@ -29,9 +30,11 @@ from shared.contracts.recorded import (
 )
 from shared.eventstore import pg_append
 from shared.eventstore.batch import fresh_events, outcomes, plan_versions
+from shared.eventstore.frames import frame_of, frame_of_csv
 from shared.eventstore.port import AppendOutcome, ConcurrencyConflict, OutboxBacklog, OutboxMessage
 from shared.eventstore.schema import events, outbox
 from shared.eventstore.unsent import Unsent
+from shared.persistence.copy import copy_select
 from shared.persistence.lookup import among
 from shared.wakeup import Wakeup
 
@@ -66,6 +69,12 @@ _FACT_COLUMNS = (
     sa.cast(events.c.data, sa.Text).label("data"),
 )
 """In the order of ``StoredFact``'s fields."""
+WIRE_FACT_COLUMNS = (
+    *_FACT_COLUMNS[:5],
+    sa.cast(sa.extract("epoch", events.c.occurred_at) * 1_000_000, sa.BigInteger),
+    _FACT_COLUMNS[6],
+)
+"""The same as ``COPY`` sends them to :func:`shared.eventstore.frames.frame_of_csv`."""
 
 
 def _record(row: sa.Row[*tuple[Any, ...]]) -> RecordedEvent:
@@ -283,31 +292,20 @@ class SqlEventStore:
             result = await connection.execute(query)
             return [StoredFact(*row) for row in result]
 
-    async def read_histories(self, after: str, until: int, limit: int) -> list[StoredFact]:
+    async def read_histories(self, after: str, until: int, limit: int) -> pl.DataFrame:
         """Whole histories of the streams after ``after`` (in stream id order, each in version
         order), other than the reference stream, of the events up to position ``until``: at
         least ``limit`` events unless fewer are left, the last stream read never cut short.
-        Read along the ``(stream_id, stream_version)`` index."""
-        query = (
-            sa.select(*_FACT_COLUMNS)
-            .where(
-                events.c.stream_id > after,
-                events.c.stream_id != REFERENCE_STREAM,
-                events.c.position <= until,
-            )
-            .order_by(events.c.stream_id, events.c.stream_version)
-        )
+        Read along the ``(stream_id, stream_version)`` index; on PostgreSQL with ``COPY``,
+        decoded by the columnar engine (:mod:`shared.eventstore.frames`)."""
         async with self._engine.connect() as connection:
-            found = [StoredFact(*row) for row in await connection.execute(query.limit(limit))]
-            if len(found) < limit:
+            read = _copied if connection.dialect.name == "postgresql" else _selected
+            found = await read(connection, _histories, after, until, limit)
+            if found.height < limit:
                 return found
-            last = found[-1].stream_id
-            rest = await connection.execute(
-                query.where(
-                    events.c.stream_id == last, events.c.stream_version > found[-1].stream_version
-                )
-            )
-            return found + [StoredFact(*row) for row in rest]
+            last, version = found["stream_id"][-1], found["stream_version"][-1]
+            rest = await read(connection, _rest_of_stream, last, until, version)
+            return pl.concat([found, rest])
 
     async def known_event_ids(self, event_ids: Collection[str]) -> set[str]:
         if not event_ids:
@@ -356,3 +354,50 @@ class SqlEventStore:
                 )
             ).one()
         return OutboxBacklog(size=int(row[0]), oldest=row[1])
+
+
+Query = Callable[[Sequence[sa.ColumnElement[Any]], str, int, int], sa.Select[Any]]
+
+
+def _histories(
+    columns: Sequence[sa.ColumnElement[Any]], after: str, until: int, limit: int
+) -> sa.Select[Any]:
+    """The first ``limit`` events of the streams after ``after``, in stream order."""
+    return (
+        sa.select(*columns)
+        .where(
+            events.c.stream_id > after,
+            events.c.stream_id != REFERENCE_STREAM,
+            events.c.position <= until,
+        )
+        .order_by(events.c.stream_id, events.c.stream_version)
+        .limit(limit)
+    )
+
+
+def _rest_of_stream(
+    columns: Sequence[sa.ColumnElement[Any]], stream_id: str, until: int, version: int
+) -> sa.Select[Any]:
+    return (
+        sa.select(*columns)
+        .where(
+            events.c.stream_id == stream_id,
+            events.c.stream_version > version,
+            events.c.position <= until,
+        )
+        .order_by(events.c.stream_version)
+    )
+
+
+async def _copied(
+    connection: AsyncConnection, query: Query, text: str, until: int, number: int
+) -> pl.DataFrame:
+    selected = query(WIRE_FACT_COLUMNS, text, until, number)
+    return frame_of_csv(await copy_select(connection, selected))
+
+
+async def _selected(
+    connection: AsyncConnection, query: Query, text: str, until: int, number: int
+) -> pl.DataFrame:
+    result = await connection.execute(query(_FACT_COLUMNS, text, until, number))
+    return frame_of(StoredFact._make(row) for row in result)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 
 import pytest
 
+from shared.contracts.base import REFERENCE_STREAM
 from shared.contracts.initiatives import InitiativeRejected
 from shared.contracts.recorded import EventMetadata, NewEvent, RecordedEvent
 from shared.contracts.registry import EventRegistry
+from shared.eventstore.frames import FACTS, facts_of
 from shared.eventstore.port import ConcurrencyConflict, EventStore
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
@@ -113,6 +116,48 @@ async def test_the_sql_store_reads_payloads_after_a_position_as_read_all_does(
         for r in everything[5:15]
     ]
     assert [json.loads(f.data) for f in facts] == [r.data for r in everything[5:15]]
+
+
+async def test_the_sql_store_reads_whole_histories_in_stream_order_as_stored(
+    sql_store: SqlEventStore,
+) -> None:
+    """What the rebuild's columnar fold reads: every stream whole, never cut by the limit,
+    the reference stream left out, nothing after ``until``; the values exactly as stored
+    (instants to the microsecond, payload text with any character), as ``read_facts``
+    gives them."""
+    store = sql_store
+    awkward = 'a "quoted", comma\nnew line, tab\t, back\\slash, Việt Nam, ""'
+    exact = OCCURRED.replace(microsecond=123456)
+    history = [
+        dataclasses.replace(event("initiative-b", "b1", reason=awkward), occurred_at=exact),
+        event("initiative-a", "a1"),
+        event("initiative-b", "b2"),
+        event(REFERENCE_STREAM, "r1"),
+        event("initiative-c", "c1"),
+        event("initiative-a", "a2"),
+    ]
+    for one in history:
+        await store.append([one])
+    until = await store.last_position()
+    await store.append([event("initiative-a", "a3"), event("initiative-d", "d1")])
+    stored = {f.position: f for f in await store.read_facts(after=0, limit=100)}
+
+    first = await store.read_histories("", until, 1)
+    rest = await store.read_histories(first["stream_id"][-1], until, 1)
+    done = await store.read_histories(rest["stream_id"][-1], until, 100)
+    after_c = await store.read_histories("initiative-c", until, 100)
+
+    assert first.schema == FACTS
+    assert [(f.stream_id, f.stream_version) for f in facts_of(first)] == [
+        ("initiative-a", 1),
+        ("initiative-a", 2),
+    ]
+    assert [f.stream_id for f in facts_of(rest)] == ["initiative-b", "initiative-b"]
+    assert facts_of(rest) == [stored[f.position] for f in facts_of(rest)]
+    assert json.loads(facts_of(rest)[0].data)["reason"] == awkward
+    assert facts_of(rest)[0].occurred_at == exact
+    assert [f.stream_id for f in facts_of(done)] == ["initiative-c"]
+    assert after_c.height == 0
 
 
 async def test_the_sql_store_wakes_its_relay_when_events_reached_the_outbox(

@@ -16,10 +16,27 @@ from services.projector.rebuild import rebuild
 from services.projector.schema import rm_progress
 from services.projector.tailer import StoreTailer
 from services.samples import seed_cases
-from services.samples.portal_events import reviewed, unit_moved, unit_registered
+from services.samples.portal_events import (
+    AUTHOR,
+    reviewed,
+    unit_moved,
+    unit_registered,
+    updated,
+)
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
 from tests.read_models import dump
+
+
+def awkward_details() -> dict[str, Any]:
+    """Text the rebuild's ``COPY`` must carry as it is: quotes, commas, a backslash, an
+    apostrophe and diacritics in a title and in an author's name."""
+    return updated(
+        "bk-12",
+        "2022-05-20T09:00:00+07:00",
+        title='Tiết kiệm "điện", nước \\ giấy; 50% ĐỒNG\'S',
+        authors=[{"name": 'Lê "Ba", Đức\\', "author_type": "worker"}, AUTHOR],
+    )
 
 
 async def project_live(url: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -28,6 +45,7 @@ async def project_live(url: str) -> dict[str, list[tuple[Any, ...]]]:
     events = seed_cases.hierarchy() + seed_cases.plans() + seed_cases.ba_che_submissions()
     events += seed_cases.bac_kan_submissions(before=40, after=5)
     events += [reviewed("initiative.approved", f"bk-{n}") for n in range(10)]
+    events.append(awkward_details())
     events += [
         unit_registered("bk-cho-don", "bac-kan", "district"),
         unit_moved("bk-cdcs-5", "bk-cho-don"),
@@ -59,6 +77,7 @@ async def test_a_rebuild_restores_exactly_what_live_projection_built(database_ur
     assert report.events >= sum(1 for _ in live["rm_initiative_history"])
     assert rebuilt == live
     assert judged == len(live["rm_targets"])
+    assert awkward_details()["data"]["title"] in {row[6] for row in live["rm_initiatives"]}
 
 
 class Interrupted(Exception):

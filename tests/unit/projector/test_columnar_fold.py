@@ -21,13 +21,14 @@ from hypothesis import strategies as st
 
 from services.ingest.pipeline import IngestPipeline
 from services.projector.attribution import Attribution
-from services.projector.columnar import CONTRIBUTIONS, IN_PHASE, as_folded, fold_columns, frame_of
+from services.projector.columnar import CONTRIBUTIONS, IN_PHASE, as_folded, fold_columns
 from services.projector.deltas import Deltas, add_into
 from services.projector.fold import Folded, fold_batch, initiative_facts
 from services.projector.read_models import AGGREGATES
 from shared.contracts.base import REFERENCE_STREAM
 from shared.contracts.recorded import RecordedEvent, StoredFact
 from shared.domain.errors import InvalidTransition
+from shared.eventstore.frames import frame_of
 from shared.eventstore.memory import InMemoryEventStore
 from shared.reference import ReferenceView
 from tests.unit.projector.test_projection_matches_reference import (

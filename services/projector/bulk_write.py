@@ -1,0 +1,67 @@
+"""A columnar fold's outcome written with ``COPY`` (PostgreSQL): the rebuild's history pass.
+
+The frames go to the server as CSV the engine encodes (:mod:`shared.persistence.copy`), so
+no Python object is made per row: initiatives, their history and authors, and the applied
+stream versions are appended (their streams are new to the tables); each aggregate's
+changes are copied into a staging table and added to the table in one statement. As
+:meth:`services.projector.read_models.Aggregate.add` does ``plainly``, only counts are
+added: what an aggregate derives beyond them is left to its ``recount``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.projector.columnar import ColumnarFold
+from services.projector.read_models import AGGREGATES, Aggregate
+from services.projector.rows import RECORD_COLUMNS
+from services.projector.schema import (
+    rm_initiative_authors,
+    rm_initiative_history,
+    rm_initiatives,
+    rm_stream_versions,
+)
+from shared.persistence.copy import add_frame, copy_frame
+from shared.text import fold_diacritics
+
+
+async def copy_fold(connection: AsyncConnection, fold: ColumnarFold) -> None:
+    """Write ``fold`` in the caller's transaction, which has run a statement already."""
+    await copy_frame(connection, rm_initiatives, _records(fold.rows))
+    await copy_frame(connection, rm_initiative_history, fold.history)
+    await copy_frame(connection, rm_initiative_authors, fold.authors_added)
+    for aggregate, changes in zip(AGGREGATES, fold.tables, strict=True):
+        keys = [column.name for column in aggregate.table.primary_key.columns]
+        counts = _vectors(aggregate, keys, changes)
+        await add_frame(connection, aggregate.table, keys, aggregate.columns, counts)
+    await copy_frame(connection, rm_stream_versions, fold.versions)
+
+
+def _json_list(name: str) -> pl.Expr:
+    """A list of strings as JSON text (the column is ``jsonb``), encoded by the engine: the
+    list is the only field of a struct, whose encoding is cut down to the list's."""
+    encoded = pl.struct(pl.col(name).fill_null([])).struct.json_encode()
+    return encoded.str.strip_prefix(f'{{"{name}":').str.strip_suffix("}")
+
+
+def _records(rows: pl.DataFrame) -> pl.DataFrame:
+    """The ``rm_initiatives`` rows, as :meth:`InitiativeRow.as_record` makes them."""
+    return rows.with_columns(
+        title_folded=pl.col("title").map_elements(fold_diacritics, return_dtype=pl.String),
+        author_types=_json_list("author_types"),
+        author_keys=_json_list("author_keys"),
+    ).select(RECORD_COLUMNS)
+
+
+def _vectors(aggregate: Aggregate, keys: list[str], changes: pl.DataFrame) -> pl.DataFrame:
+    """(key…, index, count) rows as one row of counts per key, in the table's columns;
+    keys whose counts are all zero are left out, as ``add_counts`` leaves them."""
+    if aggregate.write is not None and aggregate.recount is None:
+        raise TypeError(f"{aggregate.name} derives what it writes and cannot be recounted")
+    index, count = pl.col("index"), pl.col("count")
+    summed = changes.group_by(keys).agg(
+        pl.when(index == position).then(count).otherwise(0).sum().alias(column)
+        for position, column in enumerate(aggregate.columns)
+    )
+    return summed.filter(pl.any_horizontal(pl.col(column) != 0 for column in aggregate.columns))

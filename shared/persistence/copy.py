@@ -1,0 +1,122 @@
+"""Frames written and read with PostgreSQL's ``COPY``, as CSV the columnar engine encodes
+and decodes: no Python object per row or value on either side.
+
+A batch insert through ``unnest`` (:mod:`shared.persistence.upsert`) makes a Python object of
+every value and asyncpg checks and encodes each one; at millions of rows that is most of a
+rebuild's time. Here Polars writes the CSV in native code and the server parses it.
+
+Every function runs in the caller's transaction, on the connection SQLAlchemy holds, and
+honours its ``schema_translate_map`` (the rebuild's shadow schema).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+STAGING_SCHEMA = "pg_temp"
+"""Where staging tables live: this session's temporary schema, out of reach of the
+``schema_translate_map`` (which only maps tables without a schema)."""
+
+
+async def _driver(connection: AsyncConnection, *, writing: bool) -> Any:
+    """The asyncpg connection under ``connection``; a write must come inside the transaction
+    SQLAlchemy has begun on it (SQLAlchemy begins at the first statement, and a ``COPY`` sent
+    before that would commit on its own)."""
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if driver is None or (writing and not driver.is_in_transaction()):
+        raise RuntimeError("COPY writes only inside a transaction that has run a statement")
+    return driver
+
+
+def _schema_of(connection: AsyncConnection, table: sa.Table) -> str | None:
+    """The schema ``table`` is written in on ``connection`` (``None``: the search path)."""
+    options = (
+        connection.sync_connection.get_execution_options() if connection.sync_connection else {}
+    )
+    translate = options.get("schema_translate_map") or {}
+    schema = translate.get(table.schema, table.schema)
+    return None if schema is None else str(schema)
+
+
+def as_csv(frame: pl.DataFrame) -> bytes:
+    """``frame`` as ``COPY … (FORMAT csv)`` reads it: nulls unquoted and empty, empty strings
+    quoted, instants in ISO 8601 with their offset."""
+    return frame.write_csv(
+        include_header=False,
+        null_value="",
+        datetime_format="%Y-%m-%dT%H:%M:%S%.6f%:z",
+    ).encode()
+
+
+async def copy_frame(connection: AsyncConnection, table: sa.Table, frame: pl.DataFrame) -> None:
+    """Append ``frame``'s rows to ``table``; its columns are named as the table's."""
+    if frame.is_empty():
+        return
+    driver = await _driver(connection, writing=True)
+    await driver.copy_to_table(
+        table.name,
+        schema_name=_schema_of(connection, table),
+        columns=list(frame.columns),
+        source=_once(as_csv(frame)),
+        format="csv",
+    )
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    """``data`` as the async source asyncpg reads without a thread (a file-like object is
+    read through the default executor)."""
+    yield data
+
+
+async def copy_select(connection: AsyncConnection, query: sa.Select[Any]) -> bytes:
+    """What ``query`` selects, as CSV without a header (tables as named: the
+    ``schema_translate_map`` does not apply)."""
+    driver = await _driver(connection, writing=False)
+    compiled = query.compile(dialect=connection.dialect)
+    args = [compiled.params[name] for name in compiled.positiontup or ()]
+    parts: list[bytes] = []
+
+    async def received(data: bytes) -> None:
+        parts.append(data)
+
+    await driver.copy_from_query(compiled.string, *args, output=received, format="csv")
+    return b"".join(parts)
+
+
+async def add_frame(
+    connection: AsyncConnection,
+    table: sa.Table,
+    keys: Sequence[str],
+    counts: Sequence[str],
+    frame: pl.DataFrame,
+) -> None:
+    """Add each row's ``counts`` to the stored row with the same ``keys``, or insert it: the
+    rows are copied into a staging table, then merged in one statement. ``frame`` holds the
+    ``keys`` then the ``counts``, one row per key."""
+    if frame.is_empty():
+        return
+    columns = [*keys, *counts]
+    staging = sa.Table(
+        f"staging_{table.name}",
+        sa.MetaData(),
+        *(sa.Column(name, table.c[name].type) for name in columns),
+        schema=STAGING_SCHEMA,
+        prefixes=["TEMPORARY"],
+    )
+    await connection.run_sync(lambda sync: staging.create(sync))
+    await copy_frame(connection, staging, frame.select(columns))
+    statement = postgresql.insert(table).from_select(columns, sa.select(staging))
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={name: table.c[name] + statement.excluded[name] for name in counts},
+        )
+    )
+    await connection.run_sync(lambda sync: staging.drop(sync))
