@@ -165,7 +165,7 @@ class Projection:
         by_stream: dict[str, list[Recorded]] = {}
         for record in sorted(initiative_facts(facts), key=lambda r: r.position):
             by_stream.setdefault(record.stream_id, []).append(record)
-        await self._settlestreams_of(connection, list(by_stream.values()), outcome)
+        await self._settle_streams(connection, list(by_stream.values()), outcome)
         for q in outcome.quarantined:
             log.error(
                 "event quarantined: its stream waits for `initiatives projector quarantine retry`",
@@ -225,7 +225,7 @@ class Projection:
             raise error
         await self._quarantine(connection, outcome, _quarantined(failing[0], error, held=0))
 
-    async def _settlestreams_of(
+    async def _settle_streams(
         self,
         connection: AsyncConnection,
         streams: Sequence[Sequence[Recorded]],
@@ -242,8 +242,8 @@ class Projection:
             await self._settle_stream(connection, streams[0], outcome)
         else:
             half = len(streams) // 2
-            await self._settlestreams_of(connection, streams[:half], outcome)
-            await self._settlestreams_of(connection, streams[half:], outcome)
+            await self._settle_streams(connection, streams[:half], outcome)
+            await self._settle_streams(connection, streams[half:], outcome)
 
     async def _settle_stream(
         self, connection: AsyncConnection, stream: Sequence[Recorded], outcome: BatchOutcome

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector.bi_views import DROP_VIEWS, Dialect, create_views
+from services.projector.columnar import ColumnarFold
 from services.projector.read_models import TABLES
 from services.projector.replay import Replay, Replayed
 from services.projector.rows import InitiativeRow
@@ -128,45 +130,82 @@ async def _replay_histories(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Fold whole histories set at a time: all the reference data first, then the
-    initiatives' histories in stream id order, about ``batch_size`` events per transaction,
-    the next histories read while the current ones are folded and written; the position
-    reached (the store's last when it started).
+    initiatives' histories in stream id order, about ``batch_size`` events per transaction;
+    the position reached (the store's last when it started).
 
-    An interrupted pass resumes after the last stream it wrote: each transaction holds whole
-    histories, in order. What the columnar fold leaves aside (and a chunk that fails as a
-    whole) is applied by the per-event fold in the same transaction, which quarantines what
-    cannot be applied as the live projection would. The checkpoint moves at the end.
+    Three chunks are in hand at once: the next one is read, the current one folded in a
+    thread (the engine runs outside the interpreter lock) and the previous one written, so
+    the server's work overlaps the fold's. An interrupted pass resumes after the last stream
+    it wrote: each transaction holds whole histories, in order. What the columnar fold leaves
+    aside (and a chunk that fails as a whole) is applied by the per-event fold in the same
+    transaction, which quarantines what cannot be applied as the live projection would. The
+    checkpoint moves at the end.
     """
     until = await store.last_position()
     before, after = await _applied(shadow)
     async with shadow.begin() as connection:
         await replay.apply_on(connection, [], (CHECKPOINT, 0))
     done = (await _applied(shadow))[0] - before
-    ahead = asyncio.ensure_future(store.read_histories(after, until, batch_size))
+    reading = asyncio.ensure_future(store.read_histories(after, until, batch_size))
+    folding: _Folding | None = None
+    upcoming: _Folding | None = None
     try:
-        while (histories := await ahead).height:
-            last = histories["stream_id"][-1]
-            ahead = asyncio.ensure_future(store.read_histories(last, until, batch_size))
-            async with shadow.begin() as connection:
-                try:
-                    async with connection.begin_nested():
-                        fold, left = replay.fold_histories(histories)
-                        await replay.write_histories(connection, fold)
-                except Exception as error:
-                    if is_transient(error):
-                        raise
-                    left = facts_of(histories)
-                if left:
-                    await replay.settle_on(connection, left, None)
-            done += histories.height
-            if progress is not None:
-                progress(done)
+        while True:
+            histories = await reading
+            upcoming = None
+            if histories.height:
+                last = histories["stream_id"][-1]
+                reading = asyncio.ensure_future(store.read_histories(last, until, batch_size))
+                upcoming = _Folding.start(replay, histories)
+            if folding is not None:
+                await folding.write(shadow, replay)
+                done += folding.histories.height
+                if progress is not None:
+                    progress(done)
+            if upcoming is None:
+                break
+            folding = upcoming
     finally:
-        ahead.cancel()
+        reading.cancel()
+        for unfinished in (folding, upcoming):
+            if unfinished is not None:
+                unfinished.fold.cancel()
     async with shadow.begin() as connection:
         await replay.recount(connection)
         await save_checkpoint(connection, CHECKPOINT, until)
     return until
+
+
+@dataclass(frozen=True)
+class _Folding:
+    """A chunk of histories being folded in a thread, against the reference data of
+    ``reference``."""
+
+    histories: pl.DataFrame
+    fold: asyncio.Future[tuple[ColumnarFold, list[StoredFact]]]
+    reference: int
+
+    @classmethod
+    def start(cls, replay: Replay, histories: pl.DataFrame) -> _Folding:
+        fold = asyncio.ensure_future(asyncio.to_thread(replay.fold_histories, histories))
+        return cls(histories, fold, replay.reference_version)
+
+    async def write(self, shadow: AsyncEngine, replay: Replay) -> None:
+        """Write the fold (folded again here if settling the chunk before moved the reference
+        data on meanwhile), then settle what it left, in one transaction."""
+        async with shadow.begin() as connection:
+            try:
+                async with connection.begin_nested():
+                    fold, left = await self.fold
+                    if replay.reference_version != self.reference:
+                        fold, left = replay.fold_histories(self.histories)
+                    await replay.write_histories(connection, fold)
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                left = facts_of(self.histories)
+            if left:
+                await replay.settle_on(connection, left, None)
 
 
 async def _replay(

@@ -67,6 +67,12 @@ class Replay:
     async def is_current(self) -> bool:
         return await self._reference.is_current()
 
+    @property
+    def reference_version(self) -> int:
+        """The reference stream's version the folds read (it moves when settling catches up
+        reference facts appended meanwhile)."""
+        return self._reference.view.version
+
     async def fold(
         self, records: Sequence[Recorded], pending: Mapping[str, InitiativeRow]
     ) -> Replayed:
