@@ -17,7 +17,7 @@ import polars as pl
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector import targets
-from services.projector.bulk_write import copy_fold
+from services.projector.bulk_write import copy_fold, open_partials, sum_partials
 from services.projector.columnar import ColumnarFold, as_folded, fold_columns
 from services.projector.fold import (
     Folded,
@@ -51,7 +51,7 @@ class Replayed:
 
 class Replay:
     """Public API: :meth:`start`; on empty tables :meth:`fold_histories` then
-    :meth:`write_histories`, then :meth:`recount`;
+    :meth:`open_histories`, :meth:`write_histories`, :meth:`close_histories`;
     else :meth:`fold` then :meth:`write` while the reference data :meth:`is_current` (folding
     one batch while the one before is written), or :meth:`apply_on` in one transaction;
     :meth:`settle` and :meth:`settle_on` for what failed or was left to the per-event fold."""
@@ -91,15 +91,32 @@ class Replay:
         left = events.filter(pl.col("stream_id").is_in(list(fold.fallback)))
         return fold, facts_of(left)
 
+    @staticmethod
+    async def open_histories(connection: AsyncConnection) -> None:
+        """Ready the tables for :meth:`write_histories` (on PostgreSQL, partial tables)."""
+        if connection.dialect.name == "postgresql":
+            await open_partials(connection)
+
     async def write_histories(self, connection: AsyncConnection, fold: ColumnarFold) -> None:
         """Write what :meth:`fold_histories` folded, in a transaction that has run a statement:
-        with ``COPY`` on PostgreSQL. Counts only: :meth:`recount` once all are written."""
+        with ``COPY`` on PostgreSQL. Counts only, perhaps partial: :meth:`close_histories`
+        once all are written."""
         if connection.dialect.name == "postgresql":
             await copy_fold(connection, fold)
             return
         applied = dict(fold.versions.iter_rows())
         campaigns = self._reference.view.campaigns
         await write_folded(connection, campaigns, as_folded(fold), applied, plainly=True)
+
+    @staticmethod
+    async def close_histories(connection: AsyncConnection) -> None:
+        """Sum what :meth:`write_histories` left partial and derive what aggregates derive
+        beyond their counts, from the whole tables at once."""
+        if connection.dialect.name == "postgresql":
+            await sum_partials(connection)
+        for aggregate in AGGREGATES:
+            if aggregate.recount is not None:
+                await aggregate.recount(connection)
 
     async def write(
         self,
@@ -113,12 +130,6 @@ class Replay:
         await write_folded(connection, campaigns, folded, applied)
         if checkpoint is not None:
             await save_checkpoint(connection, *checkpoint)
-
-    @staticmethod
-    async def recount(connection: AsyncConnection) -> None:
-        for aggregate in AGGREGATES:
-            if aggregate.recount is not None:
-                await aggregate.recount(connection)
 
     async def apply_on(
         self, connection: AsyncConnection, records: Sequence[Recorded], checkpoint: Checkpoint

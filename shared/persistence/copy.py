@@ -19,10 +19,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-STAGING_SCHEMA = "pg_temp"
-"""Where staging tables live: this session's temporary schema, out of reach of the
-``schema_translate_map`` (which only maps tables without a schema)."""
-
 
 async def _driver(connection: AsyncConnection, *, writing: bool) -> Any:
     """The asyncpg connection under ``connection``; a write must come inside the transaction
@@ -90,33 +86,27 @@ async def copy_select(connection: AsyncConnection, query: sa.Select[Any]) -> byt
     return b"".join(parts)
 
 
-async def add_frame(
+async def add_sums(
     connection: AsyncConnection,
     table: sa.Table,
+    source: sa.Table,
     keys: Sequence[str],
     counts: Sequence[str],
-    frame: pl.DataFrame,
 ) -> None:
-    """Add each row's ``counts`` to the stored row with the same ``keys``, or insert it: the
-    rows are copied into a staging table, then merged in one statement. ``frame`` holds the
-    ``keys`` then the ``counts``, one row per key."""
-    if frame.is_empty():
-        return
-    columns = [*keys, *counts]
-    staging = sa.Table(
-        f"staging_{table.name}",
-        sa.MetaData(),
-        *(sa.Column(name, table.c[name].type) for name in columns),
-        schema=STAGING_SCHEMA,
-        prefixes=["TEMPORARY"],
+    """Add ``source``'s ``counts`` summed per ``keys`` to ``table``'s rows, inserting those it
+    lacks, in one statement in key order; keys whose sums are all zero are left out."""
+    grouped = [source.c[name] for name in keys]
+    sums = [sa.func.sum(source.c[name]).label(name) for name in counts]
+    summed = (
+        sa.select(*grouped, *sums)
+        .group_by(*grouped)
+        .having(sa.or_(*(sum_ != 0 for sum_ in sums)))
+        .order_by(*grouped)
     )
-    await connection.run_sync(lambda sync: staging.create(sync))
-    await copy_frame(connection, staging, frame.select(columns))
-    statement = postgresql.insert(table).from_select(columns, sa.select(staging))
+    statement = postgresql.insert(table).from_select([*keys, *counts], summed)
     await connection.execute(
         statement.on_conflict_do_update(
             index_elements=list(keys),
             set_={name: table.c[name] + statement.excluded[name] for name in counts},
         )
     )
-    await connection.run_sync(lambda sync: staging.drop(sync))

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.persistence.copy import add_frame, copy_frame
+from shared.persistence.copy import add_sums, copy_frame
 from shared.persistence.engine import create_engine
 from shared.persistence.types import Json, UtcDateTime
 
@@ -31,6 +31,14 @@ counts = sa.Table(
     metadata,
     sa.Column("unit", sa.String(64), primary_key=True),
     sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("a", sa.Integer, nullable=False),
+    sa.Column("b", sa.Integer, nullable=False),
+)
+partials = sa.Table(
+    "copy_partials",
+    metadata,
+    sa.Column("unit", sa.String(64), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
     sa.Column("a", sa.Integer, nullable=False),
     sa.Column("b", sa.Integer, nullable=False),
 )
@@ -82,20 +90,32 @@ async def test_copied_rows_read_back_exactly_in_the_translated_schema(
     assert elsewhere is None
 
 
-async def test_added_frames_add_to_stored_counts_and_insert_new_keys(engine: AsyncEngine) -> None:
+async def test_summed_counts_add_to_stored_rows_and_leave_out_keys_that_sum_to_zero(
+    engine: AsyncEngine,
+) -> None:
+    """What a rebuild's partial tables become: each key's rows summed, added to the row
+    stored under it or inserted; a key whose counts cancel out makes no row."""
     day = dt.date(2025, 1, 1)
-    first = pl.DataFrame({"unit": ["u1", "u2"], "day": [day, day], "a": [1, 2], "b": [0, 5]})
-    second = pl.DataFrame({"unit": ["u2", "u3"], "day": [day, day], "a": [10, 1], "b": [-5, 1]})
-    for frame in (first, second):
-        async with engine.begin() as connection:
-            await connection.execute(sa.select(1))
-            await add_frame(connection, counts, ["unit", "day"], ["a", "b"], frame)
+    stored = pl.DataFrame({"unit": ["u1", "u2"], "day": [day, day], "a": [1, 2], "b": [0, 5]})
+    partial = pl.DataFrame(
+        {
+            "unit": ["u2", "u3", "u2", "u4", "u4"],
+            "day": [day] * 5,
+            "a": [10, 1, 1, 1, -1],
+            "b": [-5, 1, 0, 2, -2],
+        }
+    )
+    async with engine.begin() as connection:
+        await connection.execute(sa.select(1))
+        await copy_frame(connection, counts, stored)
+        await copy_frame(connection, partials, partial)
+        await add_sums(connection, counts, partials, ["unit", "day"], ["a", "b"])
 
     async with engine.connect() as connection:
-        stored = (await connection.execute(sa.select(counts).order_by(counts.c.unit))).all()
-    assert [tuple(row) for row in stored] == [
+        found = (await connection.execute(sa.select(counts).order_by(counts.c.unit))).all()
+    assert [tuple(row) for row in found] == [
         ("u1", day, 1, 0),
-        ("u2", day, 12, 0),
+        ("u2", day, 13, 0),
         ("u3", day, 1, 1),
     ]
 
