@@ -1,31 +1,37 @@
 """Publishes committed progress changes, oldest first, then deletes them.
 
 The sink is Kafka (``progress.changes.v1``, keyed by unit id). Each change carries its
-outbox row id as ``sequence``. Several projector instances relay at once: each claims the
-rows it publishes (``shared.persistence.progress_outbox``). A crash between delivery and
-delete delivers again; the notifier's unique decision keys make that harmless.
+outbox row id as ``sequence``. A change goes out as it was stored, not validated again: the
+projector stored ``ProgressChanged.model_dump`` itself, in the transaction of the figures it
+reports. Several projector instances relay at once: each claims the rows it publishes
+(``shared.persistence.progress_outbox``). A crash between delivery and delete delivers
+again; the notifier's unique decision keys make that harmless.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
+from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.projector.metrics import ProjectorMetrics
-from shared.contracts.progress import ProgressChanged
 from shared.persistence.progress_outbox import claim
 from shared.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
 
+Change = Mapping[str, Any]
+"""A stored ``ProgressChanged``, as JSON decoded, with its ``sequence``."""
+
+
 class ChangeSink(Protocol):
-    async def deliver(self, changes: Sequence[ProgressChanged]) -> None: ...
+    async def deliver(self, changes: Sequence[Change]) -> None: ...
 
 
 class KafkaChangeSink:
@@ -33,10 +39,10 @@ class KafkaChangeSink:
         self._producer = producer
         self._topic = topic
 
-    async def deliver(self, changes: Sequence[ProgressChanged]) -> None:
+    async def deliver(self, changes: Sequence[Change]) -> None:
         acks = [
             await self._producer.send(
-                self._topic, value=change.model_dump_json().encode(), key=change.unit_id.encode()
+                self._topic, value=to_json(change), key=str(change["unit_id"]).encode()
             )
             for change in changes
         ]
@@ -66,9 +72,7 @@ class ChangesRelay:
         async with claim(self._engine, self._batch_size) as waiting:
             self._metrics.changes_backlog.set(waiting.backlog)
             if waiting.rows:
-                await self._sink.deliver(
-                    [ProgressChanged.model_validate(payload) for _, payload in waiting.rows]
-                )
+                await self._sink.deliver([payload for _, payload in waiting.rows])
         self._metrics.changes.inc(len(waiting.rows))
         return len(waiting.rows)
 

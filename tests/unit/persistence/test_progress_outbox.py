@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.projector.changes_relay import ChangesRelay
+from services.projector.changes_relay import Change, ChangesRelay
 from services.projector.metrics import ProjectorMetrics
 from shared.contracts.progress import ProgressChanged
 from shared.persistence.engine import create_engine
@@ -33,11 +33,11 @@ class RecordingSink:
         self._fail = fail
         self.batches = 0
 
-    async def deliver(self, changes: Sequence[ProgressChanged]) -> None:
+    async def deliver(self, changes: Sequence[Change]) -> None:
         await asyncio.sleep(random.uniform(0, 0.005))
         if self._fail:
             raise ConnectionError("broker unreachable")
-        self._log.extend(changes)
+        self._log.extend(ProgressChanged.model_validate(change) for change in changes)
         self.batches += 1
 
 
