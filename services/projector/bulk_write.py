@@ -8,9 +8,9 @@ Each aggregate's counts are appended too, to a partial table without keys or ind
 same key recurs from chunk to chunk (a province's counts come from every chunk), and adding
 to an indexed table row by row, with the dead row versions that leaves behind, was most of
 a national rebuild's time (about 4,800 events/s, PostgreSQL's backend busy adding author
-references). :func:`sum_partials` adds them up into the tables once, in key order. As
-:meth:`services.projector.read_models.Aggregate.add` does ``plainly``, only counts are
-added: what an aggregate derives beyond them is left to its ``recount``.
+references). :func:`sum_partials` adds them up into the tables once, their keys indexed
+after. As :meth:`services.projector.read_models.Aggregate.add` does ``plainly``, only counts
+are added: what an aggregate derives beyond them is left to its ``recount``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from services.projector.schema import (
     rm_initiatives,
     rm_stream_versions,
 )
-from shared.persistence.copy import add_sums, copy_frame
+from shared.persistence.copy import copy_frame, replace_with_sums
 from shared.text import fold_diacritics
 
 
@@ -67,8 +67,7 @@ async def copy_fold(connection: AsyncConnection, fold: ColumnarFold) -> None:
 async def sum_partials(connection: AsyncConnection) -> None:
     """Add the partial tables into the aggregates' tables, then drop them."""
     for aggregate, partial in zip(AGGREGATES, PARTIALS, strict=True):
-        keys = [column.name for column in aggregate.table.primary_key.columns]
-        await add_sums(connection, aggregate.table, partial, keys, aggregate.columns)
+        await replace_with_sums(connection, aggregate.table, partial, aggregate.columns)
     await connection.run_sync(lambda sync: _PARTIALS.drop_all(sync, tables=PARTIALS))
 
 

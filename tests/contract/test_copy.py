@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.persistence.copy import add_sums, copy_frame
+from shared.persistence.copy import copy_frame, replace_with_sums
 from shared.persistence.engine import create_engine
 from shared.persistence.types import Json, UtcDateTime
 
@@ -94,7 +95,8 @@ async def test_summed_counts_add_to_stored_rows_and_leave_out_keys_that_sum_to_z
     engine: AsyncEngine,
 ) -> None:
     """What a rebuild's partial tables become: each key's rows summed, added to the row
-    stored under it or inserted; a key whose counts cancel out makes no row."""
+    stored under it or inserted; a key whose counts cancel out makes no row; the table keeps
+    its primary key."""
     day = dt.date(2025, 1, 1)
     stored = pl.DataFrame({"unit": ["u1", "u2"], "day": [day, day], "a": [1, 2], "b": [0, 5]})
     partial = pl.DataFrame(
@@ -109,10 +111,12 @@ async def test_summed_counts_add_to_stored_rows_and_leave_out_keys_that_sum_to_z
         await connection.execute(sa.select(1))
         await copy_frame(connection, counts, stored)
         await copy_frame(connection, partials, partial)
-        await add_sums(connection, counts, partials, ["unit", "day"], ["a", "b"])
+        await replace_with_sums(connection, counts, partials, ["a", "b"])
 
     async with engine.connect() as connection:
         found = (await connection.execute(sa.select(counts).order_by(counts.c.unit))).all()
+        with pytest.raises(IntegrityError):
+            await connection.execute(counts.insert().values(unit="u1", day=day, a=1, b=1))
     assert [tuple(row) for row in found] == [
         ("u1", day, 1, 0),
         ("u2", day, 13, 0),
