@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from services.projector.attribution import Attribution
 from services.projector.read_models import (
     AGGREGATES,
@@ -21,6 +23,7 @@ from services.projector.read_models import (
     Contribute,
     Key,
     UnitCells,
+    delete_if_zero,
 )
 from services.projector.rows import InitiativeRow
 from shared.persistence.upsert import Writer
@@ -79,8 +82,16 @@ class Deltas:
         return self.tables[AGGREGATES.index(PROGRESS)]
 
     async def write(self, writer: Writer, *, plainly: bool = False) -> None:
+        """Add the changes (in a :class:`Pending` write: when it is flushed); :meth:`prune`
+        once they are written."""
         for aggregate, changes in zip(AGGREGATES, self.tables, strict=True):
             await aggregate.add(writer, changes, plainly=plainly)
+
+    async def prune(self, connection: AsyncConnection) -> None:
+        """Delete the rows these changes may have brought to all zeros: those they lowered."""
+        for aggregate, changes in zip(AGGREGATES, self.tables, strict=True):
+            lowered = sorted(key for key, vector in changes.items() if min(vector) < 0)
+            await delete_if_zero(connection, aggregate.table, lowered)
 
 
 class UnitDeltas:

@@ -218,17 +218,20 @@ async def _add_author_refs(writer: Writer, changes: Mapping[Key, list[int]]) -> 
         before = count - added[tuple(key)]
         if (before > 0) != (count > 0):
             distinct[tuple(key[:-1])][0] += 1 if count > 0 else -1
-    await _forget(connection, [tuple(key) for *key, count in after if count == 0])
+    await delete_if_zero(
+        connection, rm_author_refs, [tuple(k) for *k, count in after if count == 0]
+    )
     await add_counts(connection, rm_progress, ["authors"], distinct)
 
 
-async def _forget(connection: AsyncConnection, keys: Sequence[Key]) -> None:
-    """Drop the references no initiative holds any more (rare: an update or a late move), so
-    the table is the same however the facts were batched."""
-    table = rm_author_refs
-    row = sa.tuple_(*table.primary_key.columns)
-    for chunk in chunks(keys, IN_LIST // 4):  # four parameters a key
-        await connection.execute(table.delete().where(row.in_(chunk)))
+async def delete_if_zero(connection: AsyncConnection, table: sa.Table, keys: Sequence[Key]) -> None:
+    """Delete the rows of ``keys`` whose counts are all zero, so the table is the same however
+    the facts were batched: a cell's +1 and -1 in one batch make no row, in two batches they
+    would leave a row of zeros (a rebuild, folding whole histories, never makes one)."""
+    key = sa.tuple_(*table.primary_key.columns)
+    zero = [column == 0 for column in table.columns if not column.primary_key]
+    for chunk in chunks(keys, IN_LIST // len(table.primary_key.columns)):
+        await connection.execute(table.delete().where(key.in_(chunk), *zero))
 
 
 async def _recount_authors(connection: AsyncConnection) -> None:

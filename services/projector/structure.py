@@ -224,6 +224,7 @@ async def _reattribute(
             moved[now.initiative_id] = now
     spread = after.spread(deltas)
     await spread.write(connection)
+    await spread.prune(connection)
     await save_rows(connection, zones, moved)
     return spread.progress
 

@@ -115,6 +115,7 @@ async def write_folded(
     await folded.deltas.write(pending, plainly=plainly)
     await save_versions(pending, applied)
     await pending.flush()
+    await folded.deltas.prune(connection)
 
 
 async def versions(connection: AsyncConnection, streams: Sequence[str]) -> dict[str, int]:

@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.pipeline import IngestPipeline
 from services.projector.projection import Projection
-from services.projector.schema import rm_closure, rm_progress, rm_targets
+from services.projector.schema import (
+    rm_breakdowns,
+    rm_closure,
+    rm_progress,
+    rm_rollup_daily,
+    rm_series_daily,
+    rm_targets,
+)
 from services.samples.portal_events import (
     membership,
     plan_set,
@@ -117,6 +124,27 @@ async def test_a_redelivered_batch_changes_nothing(engine: AsyncEngine) -> None:
     assert outcome.applied == 0
     assert outcome.duplicates == len([r for r in records if r.stream_id != "reference"])
     assert await progress(engine, "bk") == {"bk-1": (2, 675), "bk-2": (1, 540), "": (3, 2025)}
+
+
+async def test_counts_brought_back_to_zero_leave_no_row_however_the_facts_were_batched(
+    engine: AsyncEngine,
+) -> None:
+    """A submission withdrawn the same day nets to nothing in the daily series and in the
+    breakdowns. In one batch its +1 and -1 make no row; in two batches they must not leave
+    a row of zeros either, or live tables would differ from a rebuild's."""
+    first = [*small_tree(), BK_PLAN, submitted("i1", "bk-cdcs-1", at="2022-05-12T08:00:00+07:00")]
+    withdrawn = reviewed("initiative.withdrawn", "i1", at="2022-05-12T17:00:00+07:00")
+    projection, _ = await ingest_and_project(engine, first)
+
+    await ingest_and_project(engine, [withdrawn], projection)
+
+    async with engine.connect() as connection:
+        series = (await connection.execute(sa.select(rm_series_daily))).all()
+        breakdowns = (await connection.execute(sa.select(rm_breakdowns))).all()
+        rollup = (await connection.execute(sa.select(rm_rollup_daily.c.withdrawn))).all()
+    assert series == []
+    assert breakdowns == []
+    assert [row.withdrawn for row in rollup] == [1, 1, 1, 1]
 
 
 async def test_moving_a_unit_moves_its_subtree_s_figures_to_the_new_ancestors(
