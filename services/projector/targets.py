@@ -24,6 +24,7 @@ from shared.domain.phases import meets
 from shared.domain.plans import Plans, effective_plan
 from shared.domain.targets import ResolvedTarget, effective_target
 from shared.persistence.lookup import among
+from shared.persistence.upsert import insert_rows
 from shared.reference import ReferenceView
 
 
@@ -143,37 +144,34 @@ def target_history(view: ReferenceView, campaign_id: str, unit_id: str) -> list[
     ]
 
 
+_KEY = ("unit_id", "campaign_id", "phase_id")
+_HISTORY_COLUMNS = (*_KEY, "valid_from", "valid_to", "listed", *TARGET_COLUMNS)
+
+
 async def refresh(connection: AsyncConnection, view: ReferenceView, units: Collection[str]) -> None:
-    """Rewrite the target history and current targets of ``units`` for every campaign."""
+    """Rewrite the target history and current targets of ``units`` for every campaign. The
+    rows go as one array per column (``insert_rows``): a rebuild's first catch-up writes
+    them for every unit of the country, and a parameter set per row cost more than
+    resolving the targets."""
     known = sorted(unit for unit in units if unit in view.hierarchy)
     for campaign_id in view.campaigns.ids():
         for chunk in chunks(known):
-            history: list[dict[str, object]] = []
-            current: dict[tuple[str, str], dict[str, object]] = {}
+            history: list[tuple[object, ...]] = []
+            current: dict[tuple[str, str], tuple[object, ...]] = {}
             for unit in chunk:
                 for version in target_history(view, campaign_id, unit):
-                    row: dict[str, object] = {
-                        "unit_id": unit,
-                        "campaign_id": campaign_id,
-                        "phase_id": version.phase_id,
-                        **version.target._asdict(),
-                    }
+                    key = (unit, campaign_id, version.phase_id)
                     history.append(
-                        row
-                        | {
-                            "valid_from": version.since,
-                            "valid_to": version.until,
-                            "listed": version.listed,
-                        }
+                        (*key, version.since, version.until, version.listed, *version.target)
                     )
                     if version.listed:
-                        current[(unit, version.phase_id)] = row
+                        current[(unit, version.phase_id)] = (*key, *version.target)
             for table in (rm_target_history, rm_targets):
                 for condition in among(connection.dialect, table.c.unit_id, chunk):
                     await connection.execute(
                         table.delete().where(condition, table.c.campaign_id == campaign_id)
                     )
-            if history:
-                await connection.execute(rm_target_history.insert(), history)
-            if current:
-                await connection.execute(rm_targets.insert(), list(current.values()))
+            await insert_rows(connection, rm_target_history, _HISTORY_COLUMNS, history)
+            await insert_rows(
+                connection, rm_targets, (*_KEY, *TARGET_COLUMNS), list(current.values())
+            )

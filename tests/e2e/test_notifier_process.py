@@ -86,8 +86,10 @@ async def test_killing_the_notifier_mid_delivery_loses_nothing(
     hook = WebhookReceiver(SECRET, utc_now, delay_seconds=0.3)
     async with serving(hook):
         await setup(engine, hook.url)
-        env = {
+        env: dict[str, str | None] = {
             "DATABASE_URL": postgres_url,
+            # the embedded transport: the notifier drains the outbox this test fills
+            "KAFKA_BOOTSTRAP_SERVERS": None,
             "INITIATIVES_NOTIFIER_HTTP_PORT": str(free_port()),
             "INITIATIVES_NOTIFIER_TOKENS": json.dumps({hash_secret("t"): "*"}),
             "INITIATIVES_NOTIFIER_OUTBOX_INTERVAL_SECONDS": "0.1",
