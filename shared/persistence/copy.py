@@ -86,9 +86,10 @@ async def copy_select(connection: AsyncConnection, query: sa.Select[Any]) -> byt
 
 
 SORT_MEMORY = "256MB"
-"""``work_mem`` and ``maintenance_work_mem`` while :func:`replace_with_sums` sorts: with the
-default 4 MB, summing the national set's 28 million author references spilled to disk in
-many runs (measured: 67 s with 256 MB, over four minutes with 4 MB)."""
+"""``work_mem`` and ``maintenance_work_mem`` while :func:`replace_with_sums` sorts. Measured on
+a copy of the national set's author references (28.6 million rows into 20.4 million): 67 s
+to sum them with 256 MB and no index, then 59 s to build the key; with the default 4 MB and
+the key in place, the rebuild's own sum took 252 s."""
 
 
 async def replace_with_sums(
