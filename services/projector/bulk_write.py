@@ -33,6 +33,8 @@ from shared.text import fold_diacritics
 
 
 def _partial(aggregate: Aggregate) -> sa.Table:
+    if aggregate.write is not None and aggregate.recount is None:
+        raise TypeError(f"{aggregate.name} derives what it writes and cannot be recounted")
     key = aggregate.table.primary_key.columns
     return sa.Table(
         f"{aggregate.table.name}_partial",
@@ -90,8 +92,6 @@ def _records(rows: pl.DataFrame) -> pl.DataFrame:
 def _vectors(aggregate: Aggregate, changes: pl.DataFrame) -> pl.DataFrame:
     """(key…, index, count) rows as one row of counts per key, in the table's columns;
     keys whose counts are all zero are left out, as ``add_counts`` leaves them."""
-    if aggregate.write is not None and aggregate.recount is None:
-        raise TypeError(f"{aggregate.name} derives what it writes and cannot be recounted")
     keys = [column.name for column in aggregate.table.primary_key.columns]
     index, count = pl.col("index"), pl.col("count")
     summed = changes.group_by(keys).agg(

@@ -202,7 +202,8 @@ def _authors(row: InitiativeRow, day: dt.date, zone: ZoneInfo) -> tuple[Cell, ..
 async def _add_author_refs(writer: Writer, changes: Mapping[Key, list[int]]) -> None:
     """Add the author references at once, then each phase's distinct authors: which
     references reach or leave 0 decides that change. Written before the rest of
-    ``rm_progress`` (one statement may not write a row twice)."""
+    ``rm_progress`` (one statement may not write a row twice). References no initiative
+    holds any more go with every other row at zero (``Deltas.prune``)."""
     connection = writer.connection if isinstance(writer, Pending) else writer
     added = {key: vector[0] for key, vector in changes.items() if vector[0]}
     keys = [column.name for column in rm_author_refs.primary_key.columns]
@@ -218,9 +219,6 @@ async def _add_author_refs(writer: Writer, changes: Mapping[Key, list[int]]) -> 
         before = count - added[tuple(key)]
         if (before > 0) != (count > 0):
             distinct[tuple(key[:-1])][0] += 1 if count > 0 else -1
-    await delete_if_zero(
-        connection, rm_author_refs, [tuple(k) for *k, count in after if count == 0]
-    )
     await add_counts(connection, rm_progress, ["authors"], distinct)
 
 
