@@ -33,16 +33,12 @@ def plan_versions(
     """Number each stream's new events after its current version, checking expectations."""
     if expected:
         stale = {
-            stream
+            stream: (current.get(stream, 0), expected[stream])
             for stream in {event.stream_id for event in fresh}
             if stream in expected and expected[stream] != current.get(stream, 0)
         }
         if stale:
-            details = ", ".join(
-                f"{stream} is at {current.get(stream, 0)}, expected {expected[stream]}"
-                for stream in sorted(stale)
-            )
-            raise ConcurrencyConflict(stale, details)
+            raise stale_streams(stale)
     next_version = dict(current)
     planned = []
     for event in fresh:
@@ -50,6 +46,17 @@ def plan_versions(
         next_version[event.stream_id] = version
         planned.append(PlannedEvent(event, version))
     return planned
+
+
+def stale_streams(stale: Mapping[str, tuple[int, int]]) -> ConcurrencyConflict:
+    """The conflict for streams not at the version expected; stream → (version, expected)."""
+    return ConcurrencyConflict(
+        set(stale),
+        ", ".join(
+            f"{stream} is at {version}, expected {expected}"
+            for stream, (version, expected) in sorted(stale.items())
+        ),
+    )
 
 
 def outcomes(

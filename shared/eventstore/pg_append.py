@@ -1,110 +1,111 @@
-"""The event store's append on PostgreSQL: two statements for a batch of any size.
+"""The event store's append on PostgreSQL: one statement for a batch of any size.
 
-SQLAlchemy's many-row insert builds a parameter set per row in Python and renders a statement
-per batch size; here each column travels as one array (asyncpg encodes it in C) and ``unnest``
-turns them back into rows. One statement reads which ids are stored and where the streams
-end; one inserts the events and, in a data-modifying CTE, their outbox rows (one statement:
-both or neither).
+The batch travels as one JSON document (the events encoded by ``pydantic_core`` in one call)
+and ``jsonb_to_recordset`` turns it back into rows on the server: cheaper on both sides than a
+parameter set per row, or an array per column that the driver checks element by element. The
+statement then does in SQL what the SQLite path does in Python (:mod:`shared.eventstore.batch`):
+it drops events stored before and repeats inside the batch (the first one wins), numbers each
+stream's new events after its end, checks the expected versions, and inserts the events and
+their outbox rows, or nothing when an expectation is stale. One statement: one round trip, and
+all of it or none of it even without a transaction around it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.eventstore.batch import PlannedEvent
+from shared.contracts.recorded import NewEvent
+from shared.eventstore.batch import stale_streams
 
-_STORED_AND_ENDS = sa.text(
-    """
-    SELECT event_id AS id, NULL::int AS version
-    FROM events WHERE event_id = ANY(CAST(:event_ids AS text[]))
-    UNION ALL
-    SELECT s.id, last.version
-    FROM unnest(CAST(:stream_ids AS text[])) AS s(id)
-    CROSS JOIN LATERAL (
-        SELECT max(e.stream_version) AS version FROM events e WHERE e.stream_id = s.id
-    ) AS last
-    WHERE last.version IS NOT NULL
-    """
-)
-"""Each stream's end is one backward step in the ``(stream_id, stream_version)`` index. Asked
-as ``stream_id = ANY(…) GROUP BY``, the planner guessed that a thousand streams match half
-the table until statistics existed, and scanned it all: 41 ms instead of 4 ms per batch of
-1,000 at 150,000 events, and growing with the table."""
-
-_INSERT = sa.text(
+APPEND = sa.text(
     """
     WITH batch AS (
-        SELECT * FROM unnest(
-            CAST(:stream_ids AS text[]), CAST(:versions AS int[]), CAST(:event_ids AS text[]),
-            CAST(:types AS text[]), CAST(:schema_versions AS int[]),
-            CAST(:occurred_at AS timestamptz[]), CAST(:data AS text[]), CAST(:metadata AS text[])
+        SELECT * FROM ROWS FROM (
+            jsonb_to_recordset(CAST(:batch AS jsonb)) AS (
+                stream_id text, event_id text, type text, schema_version int,
+                occurred_at timestamptz, data jsonb, metadata jsonb
+            )
         ) WITH ORDINALITY AS b(
-            stream_id, stream_version, event_id, type, schema_version, occurred_at, data,
-            metadata, n
+            stream_id, event_id, type, schema_version, occurred_at, data, metadata, n
         )
+    ), fresh AS (
+        SELECT DISTINCT ON (b.event_id) b.*, coalesce(last.version, 0) AS stream_end
+        FROM batch b
+        LEFT JOIN LATERAL (
+            SELECT true AS stored FROM events e WHERE e.event_id = b.event_id LIMIT 1
+        ) AS before ON true
+        CROSS JOIN LATERAL (
+            SELECT max(e.stream_version) AS version FROM events e WHERE e.stream_id = b.stream_id
+        ) AS last
+        WHERE before.stored IS NULL
+        ORDER BY b.event_id, b.n
+    ), stale AS (
+        SELECT DISTINCT f.stream_id, f.stream_end AS version, expected.version::int AS expected
+        FROM fresh f
+        JOIN jsonb_each_text(CAST(:expected AS jsonb)) AS expected(stream_id, version)
+            USING (stream_id)
+        WHERE f.stream_end <> expected.version::int
     ), stored AS (
         INSERT INTO events (
             stream_id, stream_version, event_id, type, schema_version, occurred_at,
             recorded_at, data, metadata
         )
-        SELECT stream_id, stream_version, event_id, type, schema_version, occurred_at,
-            CAST(:recorded_at AS timestamptz), data::jsonb, metadata::jsonb
-        FROM batch ORDER BY n
+        SELECT f.stream_id,
+            f.stream_end + row_number() OVER (PARTITION BY f.stream_id ORDER BY f.n),
+            f.event_id, f.type, f.schema_version, f.occurred_at,
+            CAST(:recorded_at AS timestamptz), f.data, f.metadata
+        FROM fresh f
+        WHERE NOT EXISTS (SELECT FROM stale)
+        ORDER BY f.n
         RETURNING position, stream_id, stream_version, event_id
     ), queued AS (
         INSERT INTO outbox (position, stream_id, created_at)
         SELECT position, stream_id, CAST(:recorded_at AS timestamptz)
         FROM stored WHERE CAST(:outbox AS boolean)
     )
-    SELECT position, stream_version, event_id FROM stored
+    SELECT array_agg(event_id) AS event_ids, array_agg(position) AS positions,
+        array_agg(stream_version) AS versions,
+        (SELECT array_agg(ARRAY[stream_id, version::text, expected::text]) FROM stale) AS stale
+    FROM stored
     """
 )
-"""Positions follow the batch's order (``ORDER BY n``), so a stream's versions ascend with them."""
+"""Positions follow the batch's order (``ORDER BY f.n``), so a stream's versions ascend with
+them. Each event's check of its id and of its stream's end are one probe each of the
+``event_id`` index and one backward step in the ``(stream_id, stream_version)`` index, as
+lateral subqueries the planner cannot turn into joins: the batch's rows are known only when it
+runs, and a join planned on a guess scanned all of ``events`` (a test holds the plan).
+The result is one row of arrays (decoded by the driver, not a row object per event): the stored
+events, or, when nothing was stored, the stale streams."""
 
 
-async def stored_and_ends(
-    connection: AsyncConnection, event_ids: Collection[str], stream_ids: Collection[str]
-) -> tuple[set[str], dict[str, int]]:
-    """Which of ``event_ids`` are stored, and the last version of each of ``stream_ids``."""
-    rows = await connection.execute(
-        _STORED_AND_ENDS, {"event_ids": list(event_ids), "stream_ids": list(stream_ids)}
-    )
-    known: set[str] = set()
-    ends: dict[str, int] = {}
-    for found, version in rows:
-        if version is None:
-            known.add(found)
-        else:
-            ends[found] = version
-    return known, ends
-
-
-async def insert(
+async def append(
     connection: AsyncConnection,
-    planned: Sequence[PlannedEvent],
+    events: Sequence[NewEvent],
+    expected_versions: Mapping[str, int] | None,
     recorded_at: dt.datetime,
     outbox: bool,
 ) -> dict[str, tuple[int, int]]:
-    """Insert the planned events (and their outbox rows); event id → (position, version)."""
-    news = [item.event for item in planned]
+    """Append what is new in ``events``; event id → (position, version) of each one stored.
+
+    Raises :class:`~shared.eventstore.port.ConcurrencyConflict` when a stream with new events
+    is not at the version expected of it (nothing is stored then)."""
     rows = await connection.execute(
-        _INSERT,
+        APPEND,
         {
-            "stream_ids": [event.stream_id for event in news],
-            "versions": [item.stream_version for item in planned],
-            "event_ids": [event.event_id for event in news],
-            "types": [event.type for event in news],
-            "schema_versions": [event.schema_version for event in news],
-            "occurred_at": [event.occurred_at for event in news],
-            "data": [to_json(event.data).decode() for event in news],
-            "metadata": [event.metadata.model_dump_json() for event in news],
+            "batch": to_json(events).decode(),
+            "expected": to_json(expected_versions or {}).decode(),
             "recorded_at": recorded_at,
             "outbox": outbox,
         },
     )
-    return {event_id: (position, version) for position, version, event_id in rows}
+    event_ids, positions, versions, stale = rows.one()
+    if stale:
+        raise stale_streams({stream: (int(at), int(expected)) for stream, at, expected in stale})
+    return dict(
+        zip(event_ids or (), zip(positions or (), versions or (), strict=True), strict=True)
+    )

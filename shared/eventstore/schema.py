@@ -30,14 +30,10 @@ events = sa.Table(
 
 outbox = sa.Table(
     "outbox",
+    # ``position`` is an event's, written by the statement that writes the event; no foreign
+    # key checks it (migration 0013 says why), and events are never deleted.
     metadata,
-    sa.Column(
-        "position",
-        Position,
-        sa.ForeignKey("events.position", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    ),
+    sa.Column("position", Position, primary_key=True, autoincrement=False),
     sa.Column("stream_id", sa.String(200), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
 )

@@ -1,7 +1,7 @@
 """The event store on SQLAlchemy async: PostgreSQL (asyncpg) in production, SQLite embedded.
 
 One transaction per batch: duplicate check, version check, multi-row insert and outbox rows
-(on PostgreSQL two statements whatever the batch size, see ``pg_append``).
+(on PostgreSQL one statement whatever the batch size, see ``pg_append``).
 A concurrent writer that wins a stream version makes ours fail on the unique constraint,
 which surfaces as :class:`ConcurrencyConflict` for the caller to retry.
 """
@@ -9,7 +9,7 @@ which surfaces as :class:`ConcurrencyConflict` for the caller to retry.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -92,33 +92,6 @@ def _record(row: sa.Row[*tuple[Any, ...]]) -> RecordedEvent:
     )
 
 
-def _messages(
-    events_: Sequence[NewEvent], appended: Mapping[str, tuple[int, int]], recorded_at: dt.datetime
-) -> Iterator[OutboxMessage]:
-    """The appended events as the relay will send them (times in UTC, as read back)."""
-    recorded = recorded_at.astimezone(dt.UTC)
-    seen: set[str] = set()
-    for event in events_:
-        stored = appended.get(event.event_id)
-        if stored is None or event.event_id in seen:
-            continue
-        seen.add(event.event_id)
-        position, version = stored
-        values = (
-            position,
-            event.stream_id,
-            version,
-            event.event_id,
-            event.type,
-            event.schema_version,
-            event.occurred_at.astimezone(dt.UTC),
-            recorded,
-            event.data,
-            event.metadata.__dict__,
-        )
-        yield OutboxMessage(position, event.event_id, event.stream_id, wire_of(values))
-
-
 class SqlEventStore:
     def __init__(self, engine: AsyncEngine, clock: Clock = utc_now, outbox: bool = True) -> None:
         self._engine = engine
@@ -154,7 +127,7 @@ class SqlEventStore:
                 {event.stream_id for event in events_}, str(error.orig)
             ) from error
         if self._use_outbox and appended:
-            self._unsent.keep(_messages(events_, appended, recorded_at))
+            self._unsent.keep(events_, appended, recorded_at)
             self.appended.wake()
         return outcomes(events_, appended)
 
@@ -165,13 +138,16 @@ class SqlEventStore:
         expected_versions: Mapping[str, int] | None,
         recorded_at: dt.datetime,
     ) -> dict[str, tuple[int, int]]:
-        known, current = await self._stored_and_ends(connection, events_)
+        if connection.dialect.name == "postgresql":
+            return await pg_append.append(
+                connection, events_, expected_versions, recorded_at, self._use_outbox
+            )
+        known = await self._known(connection, {event.event_id for event in events_})
         fresh = fresh_events(events_, known)
         if not fresh:
             return {}
+        current = await self._versions(connection, {event.stream_id for event in fresh})
         planned = plan_versions(fresh, current, expected_versions)
-        if connection.dialect.name == "postgresql":
-            return await pg_append.insert(connection, planned, recorded_at, self._use_outbox)
         rows = [
             {
                 "stream_id": item.event.stream_id,
@@ -205,17 +181,6 @@ class SqlEventStore:
                 ],
             )
         return appended
-
-    @classmethod
-    async def _stored_and_ends(
-        cls, connection: AsyncConnection, events_: Sequence[NewEvent]
-    ) -> tuple[set[str], dict[str, int]]:
-        """Which of the batch's event ids are stored, and where each of its streams ends."""
-        event_ids = {event.event_id for event in events_}
-        stream_ids = {event.stream_id for event in events_}
-        if connection.dialect.name == "postgresql":
-            return await pg_append.stored_and_ends(connection, event_ids, stream_ids)
-        return await cls._known(connection, event_ids), await cls._versions(connection, stream_ids)
 
     @staticmethod
     async def _known(connection: AsyncConnection, event_ids: Collection[str]) -> set[str]:

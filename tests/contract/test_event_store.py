@@ -83,6 +83,7 @@ async def test_a_stale_expected_version_fails_the_whole_batch(store: EventStore)
         )
 
     assert raised.value.stream_ids == {"initiative-a"}
+    assert str(raised.value).endswith("initiative-a is at 1, expected 0")
     assert await store.read_stream("initiative-b") == []
     assert await store.last_position() == 1
 

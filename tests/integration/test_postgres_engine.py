@@ -1,11 +1,16 @@
-"""PostgreSQL connections plan every statement for its own arguments: a generic plan of the
-batch statements (``= ANY(:ids)``) once scanned all of ``events`` on every append."""
+"""PostgreSQL connections plan every statement for its own arguments, and the append's plan
+walks indexes: a generic plan of the batch statements (``= ANY(:ids)``) once scanned all of
+``events`` on every append."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
+from pydantic_core import to_json
 
+from shared.contracts.recorded import EventMetadata, NewEvent
 from shared.eventstore import pg_append
 from shared.persistence.engine import create_engine
 
@@ -22,11 +27,12 @@ async def test_prepared_statements_are_never_given_a_generic_plan(postgres_url: 
     assert mode == "force_custom_plan"
 
 
-async def test_the_appends_lookup_of_stream_ends_walks_the_index_before_any_statistics(
+async def test_the_append_probes_the_indexes_for_each_event_before_any_statistics(
     postgres_url: str,
 ) -> None:
-    """Without statistics the planner guessed that a thousand streams match half of ``events``
-    and scanned it all on every append, slower the more events there were."""
+    """Planned as joins on a guess about the batch's rows, the append scanned all of ``events``
+    for stored ids (or, with two statements before it, for stream ends) on every batch, slower
+    the more events there were."""
     engine = create_engine(postgres_url)
     try:
         async with engine.begin() as connection:
@@ -38,16 +44,37 @@ async def test_the_appends_lookup_of_stream_ends_walks_the_index_before_any_stat
                     "now(), '{}'::jsonb, '{}'::jsonb FROM generate_series(1, 20000) AS n"
                 )
             )
-            streams = [f"plan-{n}" for n in range(1, 1001)]
+            batch = [
+                NewEvent(
+                    stream_id=f"plan-{n}",
+                    event_id=f"plan-{n}" if n <= 500 else f"new-{n}",
+                    type="initiative.approved",
+                    schema_version=1,
+                    occurred_at=dt.datetime(2022, 5, 12, tzinfo=dt.UTC),
+                    data={},
+                    metadata=EventMetadata(source="test"),
+                )
+                for n in range(1, 1001)
+            ]
             explained = await connection.execute(
-                sa.text(f"EXPLAIN {pg_append._STORED_AND_ENDS.text}"),
-                {"event_ids": streams, "stream_ids": streams},
+                sa.text(f"EXPLAIN {pg_append.APPEND.text}"),
+                {
+                    "batch": to_json(batch).decode(),
+                    "expected": "{}",
+                    "recorded_at": dt.datetime.now(dt.UTC),
+                    "outbox": True,
+                },
             )
             plan = "\n".join(row[0] for row in explained)
-            known, ends = await pg_append.stored_and_ends(connection, streams, streams)
+            appended = await pg_append.append(
+                connection, batch, None, dt.datetime.now(dt.UTC), outbox=True
+            )
             await connection.rollback()
     finally:
         await engine.dispose()
 
+    assert "Index Only Scan using uq_events_event_id" in plan, plan
     assert "Index Only Scan Backward using uq_events_stream_version" in plan, plan
-    assert (len(known), len(ends), ends["plan-7"]) == (1000, 1000, 1)
+    assert "Seq Scan on events" not in plan, plan
+    assert len(appended) == 500
+    assert appended["new-700"][1] == 2
