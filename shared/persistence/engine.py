@@ -43,6 +43,23 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+def create_read_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An engine for readers whose every query is one statement (the query API).
+
+    On PostgreSQL its connections run each statement on its own (no BEGIN and ROLLBACK around
+    it) and keep the server's default plan caching: their statements compare a column with
+    one value, where a generic plan is as good as a custom one, and planning anew cost more
+    than answering (0.3–1.2 ms against 0.03–0.2 ms per query, measured at scale 0.01)."""
+    if is_sqlite(url):
+        return create_engine(url, **kwargs)
+    return create_engine(
+        url,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"server_settings": {"plan_cache_mode": "auto"}},
+        **kwargs,
+    )
+
+
 def _open_before_savepoint(connection: Any, _name: str) -> None:
     """The driver opens a transaction only at the first write; a SAVEPOINT that came first
     would open one of its own, and releasing it would commit everything before the

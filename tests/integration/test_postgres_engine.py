@@ -12,7 +12,7 @@ from pydantic_core import to_json
 
 from shared.contracts.recorded import EventMetadata, NewEvent
 from shared.eventstore import pg_append
-from shared.persistence.engine import create_engine
+from shared.persistence.engine import create_engine, create_read_engine
 
 pytestmark = pytest.mark.integration
 
@@ -25,6 +25,24 @@ async def test_prepared_statements_are_never_given_a_generic_plan(postgres_url: 
     finally:
         await engine.dispose()
     assert mode == "force_custom_plan"
+
+
+async def test_the_query_apis_engine_runs_each_statement_alone_with_cached_plans(
+    postgres_url: str,
+) -> None:
+    """Its queries are single statements; planning each anew cost more than answering it, and
+    the BEGIN and ROLLBACK around each were two more round trips."""
+    engine = create_read_engine(postgres_url)
+    try:
+        async with engine.connect() as connection:
+            mode = await connection.scalar(sa.text("SHOW plan_cache_mode"))
+            transactions = [
+                await connection.scalar(sa.text("SELECT txid_current()")) for _ in range(2)
+            ]
+    finally:
+        await engine.dispose()
+    assert mode == "auto"
+    assert transactions[0] != transactions[1]
 
 
 async def test_the_append_probes_the_indexes_for_each_event_before_any_statistics(

@@ -19,7 +19,7 @@ from services.projector.api.settings import QueryApiSettings
 from services.samples.portal_events import CAMPAIGN as SAMPLE_CAMPAIGN
 from services.samples.portal_events import CAMPAIGN_NAME, campaign_defined
 from shared.eventstore.sql import SqlEventStore
-from shared.persistence.engine import create_engine
+from shared.persistence.engine import create_engine, create_read_engine
 from tests.conftest import FrozenClock
 from tests.unit.projector import test_follow_up
 from tests.unit.projector.test_query_api import ADMIN, BA_CHE, CAMPAIGN, TOKENS, by_phase, seed
@@ -36,11 +36,14 @@ async def engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def client(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_query_app(engine, QueryApiSettings(tokens=TOKENS), clock=FrozenClock())
+async def client(engine: AsyncEngine, postgres_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The API on the seeded database through the engine ``initiatives api`` uses."""
+    reader = create_read_engine(postgres_url)
+    app = create_query_app(reader, QueryApiSettings(tokens=TOKENS), clock=FrozenClock())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
         yield client
+    await reader.dispose()
 
 
 async def test_progress_now_and_as_of_on_postgresql(client: httpx.AsyncClient) -> None:

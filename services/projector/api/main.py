@@ -14,7 +14,7 @@ from services.projector.api.settings import QueryApiSettings
 from shared.clock import utc_now
 from shared.config import DatabaseSettings
 from shared.dependencies import dependencies
-from shared.persistence.engine import create_engine
+from shared.persistence.engine import create_read_engine
 from shared.web.logging import configure_logging
 from shared.web.ops import database_ready, ops_router
 from shared.web.serve import Opened, run_when_ready
@@ -43,7 +43,7 @@ async def serve(settings: ApiServerSettings, log_level: str = "INFO") -> None:
     async def opened() -> AsyncIterator[Opened]:
         # Read-only and answered request by request: a connection the server dropped fails
         # one request and leaves the pool, which costs less than a ping before every request.
-        engine = create_engine(
+        engine = create_read_engine(
             settings.database_url,
             pool_pre_ping=False,
             pool_size=settings.database_pool_size,
