@@ -18,7 +18,7 @@ from services.projector.projection import Projection
 from services.projector.quarantine import Quarantined
 from shared.clock import utc_now
 from shared.contracts.portal import describe
-from shared.contracts.recorded import RecordedEvent
+from shared.contracts.recorded import RecordedEvent, decode_recorded
 from shared.dead_letters import DeadLetter, DeadLetterSink, Origin
 from shared.messaging.batches import Records
 
@@ -57,7 +57,7 @@ def recorded_events_handler(
         letters: list[DeadLetter] = []
         for record in records:
             try:
-                event = RecordedEvent.from_wire(record.value or b"")
+                event = decode_recorded(record.value or b"")
             except ValidationError as error:
                 letters.append(
                     DeadLetter(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Any, Literal, NamedTuple, Union
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import (
     AwareDatetime,
@@ -17,9 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    TypeAdapter,
     ValidationError,
-    create_model,
 )
 
 from shared.contracts.base import NO_CONTROL, EventData, Identifier, Text
@@ -28,6 +26,7 @@ from shared.contracts.registry import (
     EventRegistry,
     UnknownEventType,
     UnsupportedSchemaVersion,
+    typed_envelopes,
 )
 
 MAX_EVENT_BYTES = 256 * 1024
@@ -148,26 +147,7 @@ class _TypedEnvelope(PortalEnvelope):
     data: EventData  # type: ignore[assignment]  # each subclass narrows it to one fact model
 
 
-def _only(value: object) -> Any:
-    """``Literal[value]`` for a value known at run time (the type checker cannot follow it)."""
-    return Literal[value]
-
-
-def _typed_envelope(model: type[EventData]) -> type[_TypedEnvelope]:
-    """The envelope of one type at its current version, its payload validated in the same pass."""
-    return create_model(
-        f"{model.__name__}Envelope",
-        __base__=_TypedEnvelope,
-        type=(_only(model.type), ...),
-        schema_version=(_only(model.schema_version), model.schema_version),
-        data=(model, ...),
-    )
-
-
-_ANY_CURRENT: Any = Union[tuple(_typed_envelope(model) for model in CURRENT.models.values())]  # noqa: UP007
-_CURRENT_ENVELOPES: TypeAdapter[_TypedEnvelope] = TypeAdapter(
-    Annotated[_ANY_CURRENT, Field(discriminator="type")]
-)
+_CURRENT_ENVELOPES = typed_envelopes(_TypedEnvelope)
 """A valid event of any current type in one pass (pydantic, in Rust), picked by ``type``.
 Anything it refuses (an older version, a broken rule) is decoded step by step below, which
 says what is wrong, as before."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar, Union
+
+from pydantic import BaseModel, Field, TypeAdapter, create_model
 
 from shared.contracts.base import EventData
 from shared.contracts.campaigns import CampaignDefined, PlanSet
@@ -36,6 +38,7 @@ from shared.contracts.units import (
 )
 
 Payload = dict[str, Any]
+Envelope = TypeVar("Envelope", bound=BaseModel)
 Upcaster = Callable[[Payload], Payload]
 """Turns a payload of version N into version N + 1 of the same type."""
 
@@ -125,3 +128,32 @@ CURRENT = EventRegistry.of(
 )
 """Every event type the system knows today, at its current schema_version, with the
 upcasters from earlier versions (``shared.contracts.previous``)."""
+
+
+def _only(value: object) -> Any:
+    """``Literal[value]`` for a value known at run time (the type checker cannot follow it)."""
+    return Literal[value]
+
+
+def typed_envelopes(
+    base: type[Envelope], registry: EventRegistry = CURRENT
+) -> TypeAdapter[Envelope]:
+    """Envelopes of ``base``'s shape whose ``data`` is validated as the fact model of their
+    ``type`` at its current version, in the same pass (pydantic, in Rust), picked by ``type``.
+
+    Decoding once this way costs about half of an envelope with a dictionary for ``data``,
+    then the fact validated from that dictionary. Whatever it refuses (an older version, an
+    unknown type, a broken rule) is for the caller's slower path, which says what is wrong.
+    """
+    envelopes = tuple(
+        create_model(
+            f"{model.__name__}{base.__name__}",
+            __base__=base,
+            type=(_only(model.type), ...),
+            schema_version=(_only(model.schema_version), model.schema_version),
+            data=(model, ...),
+        )
+        for model in registry.models.values()
+    )
+    any_of: Any = Annotated[Union[envelopes], Field(discriminator="type")]  # noqa: UP007
+    return TypeAdapter(any_of)

@@ -12,7 +12,7 @@ import pytest
 from shared.contracts.initiatives import Category, InitiativeSubmitted, InitiativeUpdated
 from shared.contracts.portal import ContractViolation, RejectionCode, decode_portal_event
 from shared.contracts.previous import V1_SPELLINGS, category_of
-from shared.contracts.recorded import RecordedEvent, StoredFact
+from shared.contracts.recorded import RecordedEvent, StoredFact, TypedRecorded, decode_recorded
 from shared.wording import VOCABULARIES
 
 V1_DATA = {
@@ -108,7 +108,10 @@ def test_a_stored_v1_event_loads_as_v2_whichever_way_it_is_read() -> None:
     )
     stored = StoredFact(1, "initiative-sk-1", 1, "initiative.submitted", 1, at, json.dumps(data))
 
-    for fact in (recorded.fact(), stored.fact()):
+    from_kafka = decode_recorded(recorded.to_wire())
+
+    assert not isinstance(from_kafka, TypedRecorded), "an old version takes the upcasting path"
+    for fact in (recorded.fact(), stored.fact(), from_kafka.fact()):
         assert isinstance(fact, InitiativeSubmitted)
         assert (fact.category, fact.category_text) == (Category.OTHER, "Sáng kiến xanh")
 
