@@ -141,16 +141,25 @@ def typed_envelopes(
     """Envelopes of ``base``'s shape whose ``data`` is validated as the fact model of their
     ``type`` at its current version, in the same pass (pydantic, in Rust), picked by ``type``.
 
-    Decoding once this way costs about half of an envelope with a dictionary for ``data``,
-    then the fact validated from that dictionary. Whatever it refuses (an older version, an
-    unknown type, a broken rule) is for the caller's slower path, which says what is wrong.
+    Decoding once this way costs a half to three quarters of an envelope with a dictionary
+    for ``data``, then the fact validated from that dictionary. Whatever it refuses (an older
+    version, an unknown type, a broken rule) is for the caller's slower path, which says what
+    is wrong.
     """
+    declared = base.model_fields["schema_version"]
+
+    def version(model: type[EventData]) -> tuple[Any, Any]:
+        """The current version only; omitted, it means what ``base`` says it means."""
+        current = model.schema_version
+        omitted = declared.default if not declared.is_required() else ...
+        return _only(current), current if omitted == current else ...
+
     envelopes = tuple(
         create_model(
             f"{model.__name__}{base.__name__}",
             __base__=base,
             type=(_only(model.type), ...),
-            schema_version=(_only(model.schema_version), model.schema_version),
+            schema_version=version(model),
             data=(model, ...),
         )
         for model in registry.models.values()

@@ -25,7 +25,7 @@ V1_DATA = {
 }
 
 
-def refusal(event: dict[str, Any]) -> ContractViolation:
+def refusal(event: dict[str, Any] | bytes) -> ContractViolation:
     with pytest.raises(ContractViolation) as raised:
         decode_portal_event(event)
     return raised.value
@@ -89,6 +89,22 @@ def test_v1_cannot_name_public_servants_and_v2_cannot_send_free_text() -> None:
     assert v1.code == v2.code == RejectionCode.INVALID_DATA
     assert "data.authors.0.author_type" in v1.message
     assert "data.category" in v2.message
+
+
+def test_an_event_without_schema_version_is_version_1_however_it_is_decoded() -> None:
+    """Bytes take the one-pass decoder first; it once read a missing version as the current
+    one (2), and let through what version 1 refuses."""
+    civil = V1_DATA | {
+        "category": "covid19",
+        "authors": [{"name": "A", "author_type": "civil_servant"}],
+    }
+    event = portal(civil, 1)
+    del event["schema_version"]
+
+    for raw in (event, json.dumps(event).encode()):
+        violation = refusal(raw)
+        assert violation.code == RejectionCode.INVALID_DATA
+        assert "data.authors.0.author_type" in violation.message
 
 
 def test_a_stored_v1_event_loads_as_v2_whichever_way_it_is_read() -> None:
