@@ -2,8 +2,8 @@
 prints what the Python heap held after each round of simulated portal sends, as JSON.
 
 Its own process, because ``tracemalloc`` counts every allocation of the interpreter: inside
-the test run, what earlier tests left running (a pool's reaper, a client's timer) allocated
-during the rounds and was counted as the demo's growth.
+the whole test run, anything earlier tests left running would be counted as the demo's growth
+(the likely reason the check failed there now and then, while it always passed alone).
 """
 
 from __future__ import annotations
