@@ -19,7 +19,7 @@ from itertools import islice
 
 from benchmarks.workload import Workload
 from shared.contracts.portal import decode_portal_event
-from shared.contracts.recorded import NewEvent, RecordedEvent, decode_recorded, wire_of
+from shared.contracts.recorded import NewEvent, RecordedEvent, decode_recorded
 
 PASSES = 5
 
@@ -30,19 +30,7 @@ def published(scale: float, limit: int) -> list[bytes]:
     wires = []
     for position, portal in enumerate(islice(Workload.at(scale).activity, limit), start=1):
         event = NewEvent.from_portal(decode_portal_event(json.dumps(portal).encode()))
-        values = (
-            position,
-            event.stream_id,
-            1,
-            event.event_id,
-            event.type,
-            event.schema_version,
-            event.occurred_at.astimezone(dt.UTC),
-            recorded_at,
-            event.data,
-            event.metadata.__dict__,
-        )
-        wires.append(wire_of(values))
+        wires.append(event.recorded_wire(position, 1, recorded_at))
     return wires
 
 

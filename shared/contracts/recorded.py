@@ -43,6 +43,24 @@ class NewEvent:
         if self.occurred_at.tzinfo is None:
             raise ValueError(f"event {self.event_id!r}: occurred_at must carry a UTC offset")
 
+    def recorded_wire(self, position: int, stream_version: int, recorded_at: dt.datetime) -> bytes:
+        """What the relay sends for this event once stored at ``position`` (times in UTC, as
+        they are read back)."""
+        return wire_of(
+            (
+                position,
+                self.stream_id,
+                stream_version,
+                self.event_id,
+                self.type,
+                self.schema_version,
+                self.occurred_at.astimezone(dt.UTC),
+                recorded_at.astimezone(dt.UTC),
+                self.data,
+                self.metadata.__dict__,
+            )
+        )
+
     @classmethod
     def from_fact(
         cls,

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
-from shared.contracts.recorded import NewEvent, wire_of
+from shared.contracts.recorded import NewEvent
 from shared.eventstore.port import OutboxMessage
 
 LIMIT = 20_000
@@ -40,14 +40,13 @@ class Unsent:
         """Keep what fits of the stored ``events`` (event id → position, version in
         ``appended``; a repeated id is the first event's); the oldest are the first the relay
         asks for."""
-        recorded = recorded_at.astimezone(dt.UTC)
         for event in events:
             if len(self._kept) >= self._limit:
                 return
             stored = appended.get(event.event_id)
             if stored is not None:
                 position, version = stored
-                self._kept.setdefault(position, _Kept(event, version, recorded))
+                self._kept.setdefault(position, _Kept(event, version, recorded_at))
 
     def get(self, position: int) -> OutboxMessage | None:
         """The event at ``position`` as the relay sends it (times in UTC, as read back)."""
@@ -55,19 +54,8 @@ class Unsent:
         if kept is None:
             return None
         event = kept.event
-        values = (
-            position,
-            event.stream_id,
-            kept.stream_version,
-            event.event_id,
-            event.type,
-            event.schema_version,
-            event.occurred_at.astimezone(dt.UTC),
-            kept.recorded_at,
-            event.data,
-            event.metadata.__dict__,
-        )
-        return OutboxMessage(position, event.event_id, event.stream_id, wire_of(values))
+        wire = event.recorded_wire(position, kept.stream_version, kept.recorded_at)
+        return OutboxMessage(position, event.event_id, event.stream_id, wire)
 
     def forget(self, positions: Collection[int]) -> None:
         for position in positions:
