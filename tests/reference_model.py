@@ -138,8 +138,6 @@ class Tables:
     series: dict[tuple[str, str, dt.date], Counts]
     breakdowns: dict[tuple[str, str, str, str], Counts]
     authors: set[tuple[str, str]]
-    author_refs: dict[tuple[str, str, str, str], int]
-    """(unit, campaign, phase, author key) → initiatives counted there naming the author."""
     progress_authors: dict[tuple[str, str, str], int]
     """Distinct authors per ``rm_progress`` row (rows with none dropped)."""
 
@@ -147,7 +145,6 @@ class Tables:
 TABLES = (
     "initiatives",
     "authors",
-    "author_refs",
     "progress_authors",
     "closure",
     "lineage",
@@ -344,7 +341,6 @@ def tables_of(world: World) -> Tables:
         series=_nonzero(series),  # type: ignore[arg-type]
         breakdowns=_nonzero(breakdowns),  # type: ignore[arg-type]
         authors={(i.initiative_id, key) for i in world.initiatives.values() for key in i.authors},
-        author_refs=dict(refs),
         progress_authors=_distinct(refs),
     )
 
@@ -406,7 +402,6 @@ def without_units(tables: Tables, units: frozenset[str]) -> Tables:
         targets=tables.targets,
         target_history=tables.target_history,
         authors=tables.authors,
-        author_refs={k: v for k, v in tables.author_refs.items() if k[0] not in units},
         progress_authors={k: v for k, v in tables.progress_authors.items() if k[0] not in units},
         **kept,  # type: ignore[arg-type]
     )

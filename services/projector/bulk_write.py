@@ -9,8 +9,8 @@ same key recurs from chunk to chunk (a province's counts come from every chunk),
 to an indexed table row by row, with the dead row versions that leaves behind, was most of
 a national rebuild's time (about 4,800 events/s, PostgreSQL's backend busy adding author
 references). :func:`sum_partials` adds them up into the tables once, their keys indexed
-after. As :meth:`services.projector.read_models.Aggregate.add` does ``plainly``, only counts
-are added: what an aggregate derives beyond them is left to its ``recount``.
+after. Distinct authors are not counts that add up: they are counted once the initiatives
+are all written (:func:`services.projector.authors.recount_authors`).
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ from shared.text import fold_diacritics
 
 
 def _partial(aggregate: Aggregate) -> sa.Table:
-    if aggregate.write is not None and aggregate.recount is None:
-        raise TypeError(f"{aggregate.name} derives what it writes and cannot be recounted")
     key = aggregate.table.primary_key.columns
     return sa.Table(
         f"{aggregate.table.name}_partial",

@@ -29,7 +29,6 @@ from services.projector.fold import STREAM_PREFIX, Folded
 from services.projector.read_models import (
     AGGREGATES,
     BREAKDOWNS,
-    PARTICIPATION,
     PROGRESS,
     ROLLUP,
     SERIES,
@@ -276,17 +275,22 @@ def _checked(facts: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
         .forward_fill()
         .over(stream)
     )
-    bounds = pl.Series(attribution.bounds, dtype=pl.Datetime("us", "UTC"))
     facts = facts.with_columns(
         _prev=pl.col("_status").shift(1).over(stream).fill_null(""),
         _attributed=pl.coalesce(first_submitted, "_registered", at),
     ).with_columns(
-        _epoch=pl.lit(bounds).search_sorted(pl.col("_attributed"), side="right").cast(pl.Int64),
+        _epoch=epochs(pl.col("_attributed"), attribution),
     )
     allowed = pl.col("_next") == pl.col("_status")
     return facts.join(
         _ALLOWED, on=["_prev", "type"], how="left", maintain_order="left"
     ).with_columns(_ok=_payload_valid() & allowed.fill_null(False))
+
+
+def epochs(instants: pl.Expr, attribution: Attribution) -> pl.Expr:
+    """:meth:`Attribution.epoch` of each of ``instants``."""
+    bounds = pl.Series(attribution.bounds, dtype=pl.Datetime("us", "UTC"))
+    return pl.lit(bounds).search_sorted(instants, side="right").cast(pl.Int64)
 
 
 def _paths(facts: pl.DataFrame, attribution: Attribution) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -468,25 +472,15 @@ def _breakdown_cells(rows: pl.DataFrame) -> pl.DataFrame:
     ).filter(pl.col("count") != 0)
 
 
-def _author_cells(rows: pl.DataFrame) -> pl.DataFrame:
-    return (
-        rows.select(*_CELL, day="bucket_date", author_key="author_keys")
-        .explode("author_key")
-        .drop_nulls("author_key")
-        .with_columns(index=pl.lit(0, pl.Int64), count=pl.lit(1, pl.Int64))
-    )
-
-
 CONTRIBUTIONS: dict[str, Callable[[pl.DataFrame], pl.DataFrame]] = {
     ROLLUP.name: _status_cells,
     PROGRESS.name: _status_cells,
     SERIES.name: _series_cells,
     BREAKDOWNS.name: _breakdown_cells,
-    PARTICIPATION.name: _author_cells,
 }
 """Each aggregate's ``contribution`` as cells (unit, campaign, epoch, local key…, index,
 count); a test holds it to the registry."""
-IN_PHASE = frozenset({PROGRESS.name, PARTICIPATION.name})
+IN_PHASE = frozenset({PROGRESS.name})
 """The aggregates spread to the phase of the day (first local column) and the whole
 campaign; the others to the local key as it is."""
 
@@ -497,11 +491,11 @@ def _spread(aggregate: Aggregate, cells: pl.DataFrame, attribution: Attribution)
     local = [name for name in cells.columns if name not in (*_CELL, "index", "count")]
     summed = cells.group_by(*_CELL, *local, "index").agg(pl.col("count").sum())
     live = summed.filter((pl.col("count") != 0).any().over(*_CELL, *local))
-    reached = live.join(_ancestors(live, attribution), on=["unit_id", "epoch"])
+    reached = live.join(ancestors_of(live, attribution), on=["unit_id", "epoch"])
     keys = [column.name for column in aggregate.table.primary_key.columns]
     if aggregate.name in IN_PHASE:
         day, *rest = local
-        phases = _phases(reached, day, attribution)
+        phases = phases_of(reached, day, attribution)
         phased = reached.join(phases, on=["ancestor", "campaign_id", "epoch", day])
         targets = pl.concat(
             phased.select("ancestor", "campaign_id", phase, *rest, "index", "count")
@@ -513,7 +507,9 @@ def _spread(aggregate: Aggregate, cells: pl.DataFrame, attribution: Attribution)
     return targets.group_by(*keys, "index").agg(pl.col("count").sum())
 
 
-def _ancestors(cells: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
+def ancestors_of(cells: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
+    """(unit, epoch, ancestor) for each (unit, epoch) of ``cells``: the unit counted for
+    and its ancestors then, as :meth:`Attribution.ancestors` gives them."""
     pairs = cells.select("unit_id", "epoch").unique().iter_rows()
     return pl.DataFrame(
         [
@@ -526,7 +522,7 @@ def _ancestors(cells: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
     )
 
 
-def _phases(reached: pl.DataFrame, day: str, attribution: Attribution) -> pl.DataFrame:
+def phases_of(reached: pl.DataFrame, day: str, attribution: Attribution) -> pl.DataFrame:
     """The phase of each (ancestor, campaign, epoch, day): the first of the plan then
     governing it whose window holds the day, as ``phase_containing`` picks it."""
     scopes = reached.select("ancestor", "campaign_id", "epoch").unique().iter_rows()
@@ -579,4 +575,5 @@ def as_folded(fold: ColumnarFold) -> Folded:
         deltas=deltas,
         authors_added=list(fold.authors_added.iter_rows()),
         authors_dropped=[],
+        replaced={},
     )

@@ -81,11 +81,11 @@ class Deltas:
         """The changes the notifier hears of."""
         return self.tables[AGGREGATES.index(PROGRESS)]
 
-    async def write(self, writer: Writer, *, plainly: bool = False) -> None:
+    async def write(self, writer: Writer) -> None:
         """Add the changes (in a :class:`Pending` write: when it is flushed); :meth:`prune`
         once they are written."""
         for aggregate, changes in zip(AGGREGATES, self.tables, strict=True):
-            await aggregate.add(writer, changes, plainly=plainly)
+            await aggregate.add(writer, changes)
 
     async def prune(self, connection: AsyncConnection) -> None:
         """Delete the rows these changes may have brought to all zeros: those they lowered."""

@@ -54,6 +54,8 @@ class Folded:
     """(initiative id, author key) rows ``rm_initiative_authors`` gains."""
     authors_dropped: list[tuple[str, str]]
     """Those it loses: an update named other authors."""
+    replaced: dict[str, InitiativeRow]
+    """The stored rows ``rows`` replace (of initiatives stored before the batch)."""
 
 
 def initiative_id(record: Recorded) -> str:
@@ -106,7 +108,8 @@ def fold_batch(
         history.append((key, record.stream_version, record.occurred_at, row.status.value))
     added, dropped = _author_changes(stored_authors, current)
     rows = {key: row for key, (row, _) in current.items()}
-    return Folded(rows, history, deltas.spread(), added, dropped)
+    replaced = {key: stored[key] for key in current if key in stored}
+    return Folded(rows, history, deltas.spread(), added, dropped, replaced)
 
 
 def _author_changes(

@@ -291,7 +291,7 @@ class Projection:
         applied = await lock_versions(connection, streams_of(facts))
         fresh, outcome.duplicates = _fresh(facts, applied)
         folded = fold_batch(await load_rows(connection, ids), fresh, self._reference.attribution())
-        await write_folded(connection, self._reference.view.campaigns, folded, applied_by(fresh))
+        await write_folded(connection, self._reference.attribution(), folded, applied_by(fresh))
         outcome.applied = len(fresh)
         progress = folded.deltas.progress
         after = await snapshot(connection, seen | {str(key[0]) for key in progress})

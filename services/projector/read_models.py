@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -25,7 +25,6 @@ from services.projector.rows import InitiativeRow
 from services.projector.schema import (
     STATUS_COLUMNS,
     WHOLE_CAMPAIGN,
-    rm_author_refs,
     rm_breakdowns,
     rm_checkpoints,
     rm_closure,
@@ -45,13 +44,7 @@ from services.projector.schema import (
 from shared.chunks import IN_LIST, chunks
 from shared.domain.initiative import counts_as_approved, counts_as_submitted
 from shared.domain.phases import local_date
-from shared.persistence.upsert import (
-    Pending,
-    Writer,
-    add_to_rows,
-    add_to_rows_returning,
-    insert_on_conflict,
-)
+from shared.persistence.upsert import Writer, add_to_rows
 
 STATUS_INDEX = {name: index for index, name in enumerate(STATUS_COLUMNS)}
 METRIC_COLUMNS = ("submitted", "approved")
@@ -88,20 +81,9 @@ class Aggregate:
     spread: Callable[[Attribution, UnitCells, Changes], None]
     """Adds a batch's cells, summed at their units, to the rows of the unit and each of its
     ancestors, in the tree of each cell's epoch."""
-    write: Callable[[Writer, Mapping[Key, list[int]]], Awaitable[None]] | None = None
-    """How changes reach the table; by default added to each row's counts."""
-    recount: Callable[[AsyncConnection], Awaitable[None]] | None = None
-    """What ``write`` derives beyond adding counts, derived again from the whole table: run
-    once after changes were added ``plainly`` (a rebuild's history pass)."""
 
-    async def add(
-        self, writer: Writer, changes: Mapping[Key, list[int]], *, plainly: bool = False
-    ) -> None:
-        """Add ``changes``; ``plainly`` leaves what ``write`` derives to :attr:`recount`."""
-        if self.write is not None and not (plainly and self.recount is not None):
-            await self.write(writer, changes)
-        else:
-            await add_counts(writer, self.table, self.columns, changes)
+    async def add(self, writer: Writer, changes: Mapping[Key, list[int]]) -> None:
+        await add_counts(writer, self.table, self.columns, changes)
 
 
 @dataclass(frozen=True)
@@ -143,7 +125,7 @@ def _on_day(attribution: Attribution, cells: UnitCells, table: Changes) -> None:
                 cell[index] += count
 
 
-def _in_phase(attribution: Attribution, cells: UnitCells, table: Changes) -> None:
+def in_phase(attribution: Attribution, cells: UnitCells, table: Changes) -> None:
     """Each cell (keyed by its day first) to the row of the phase containing that day in the
     plan governing each ancestor then, and to its whole-campaign row; nowhere where no plan
     covers the day."""
@@ -194,34 +176,6 @@ def _breakdowns(row: InitiativeRow, day: dt.date, zone: ZoneInfo) -> tuple[Cell,
     return tuple(cells)
 
 
-def _authors(row: InitiativeRow, day: dt.date, zone: ZoneInfo) -> tuple[Cell, ...]:
-    """Each author key, whatever the status: an initiative takes part once it exists."""
-    return tuple(((day, author), 0, 1) for author in row.author_keys)
-
-
-async def _add_author_refs(writer: Writer, changes: Mapping[Key, list[int]]) -> None:
-    """Add the author references at once, then each phase's distinct authors: which
-    references reach or leave 0 decides that change. Written before the rest of
-    ``rm_progress`` (one statement may not write a row twice). References no initiative
-    holds any more go with every other row at zero (``Deltas.prune``)."""
-    connection = writer.connection if isinstance(writer, Pending) else writer
-    added = {key: vector[0] for key, vector in changes.items() if vector[0]}
-    keys = [column.name for column in rm_author_refs.primary_key.columns]
-    after = await add_to_rows_returning(
-        connection,
-        rm_author_refs,
-        keys,
-        ["initiatives"],
-        [(*key, count) for key, count in sorted(added.items())],
-    )
-    distinct: defaultdict[Key, list[int]] = defaultdict(lambda: [0])
-    for *key, count in after:
-        before = count - added[tuple(key)]
-        if (before > 0) != (count > 0):
-            distinct[tuple(key[:-1])][0] += 1 if count > 0 else -1
-    await add_counts(connection, rm_progress, ["authors"], distinct)
-
-
 async def delete_if_zero(connection: AsyncConnection, table: sa.Table, keys: Sequence[Key]) -> None:
     """Delete the rows of ``keys`` whose counts are all zero, so the table is the same however
     the facts were batched: a cell's +1 and -1 in one batch make no row, in two batches they
@@ -232,37 +186,8 @@ async def delete_if_zero(connection: AsyncConnection, table: sa.Table, keys: Seq
         await connection.execute(table.delete().where(key.in_(chunk), *zero))
 
 
-async def _recount_authors(connection: AsyncConnection) -> None:
-    """Every phase row's distinct authors, counted from the references at once: without
-    ``RETURNING`` a reference's first initiative is not told apart from its next ones."""
-    refs = rm_author_refs.c
-    keys = ["unit_id", "campaign_id", "phase_id"]
-    counted = (
-        sa.select(refs.unit_id, refs.campaign_id, refs.phase_id, sa.func.count())
-        .where(refs.initiatives > 0)
-        .group_by(refs.unit_id, refs.campaign_id, refs.phase_id)
-    )
-    statement = insert_on_conflict(connection.dialect, rm_progress).from_select(
-        [*keys, "authors"], counted
-    )
-    await connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=keys, set_={"authors": statement.excluded.authors}
-        )
-    )
-
-
-PARTICIPATION = Aggregate(
-    "participation",
-    rm_author_refs,
-    ("initiatives",),
-    _authors,
-    _in_phase,
-    _add_author_refs,
-    _recount_authors,
-)
 ROLLUP = Aggregate("rollup", rm_rollup_daily, STATUS_COLUMNS, _status, _on_day)
-PROGRESS = Aggregate("progress", rm_progress, STATUS_COLUMNS, _status, _in_phase)
+PROGRESS = Aggregate("progress", rm_progress, STATUS_COLUMNS, _status, in_phase)
 """Its changes are what the notifier hears of (:mod:`services.projector.changes`)."""
 SERIES = Aggregate("series", rm_series_daily, METRIC_COLUMNS, _series, _on_day)
 BREAKDOWNS = Aggregate("breakdowns", rm_breakdowns, METRIC_COLUMNS, _breakdowns, _on_day)
@@ -279,15 +204,14 @@ REGISTRY = (
         (rm_initiatives, rm_initiative_history, rm_initiative_authors),
         ("initiatives",),
     ),
-    ReadModel("participation", (rm_author_refs,), ("participation",), PARTICIPATION),
     ReadModel("rollup", (rm_rollup_daily,), ("unplanned_children_counts",), ROLLUP),
-    ReadModel("progress", (rm_progress,), ("phases", "children_phases"), PROGRESS),
+    ReadModel("progress", (rm_progress,), ("phases", "children_phases", "participation"), PROGRESS),
     ReadModel("series", (rm_series_daily,), ("series",), SERIES),
     ReadModel("breakdowns", (rm_breakdowns,), ("breakdowns",), BREAKDOWNS),
     ReadModel("bookkeeping", (rm_stream_versions, rm_checkpoints, rm_quarantine), ()),
 )
-"""Every read model. Aggregates are written in this order: participation before progress,
-whose ``authors`` column it sets."""
+"""Every read model. ``rm_progress.authors`` is not an aggregate's count: it is derived from
+the initiatives' rows (:mod:`services.projector.authors`)."""
 
 AGGREGATES = tuple(model.aggregate for model in REGISTRY if model.aggregate is not None)
 TABLES = tuple(table for model in REGISTRY for table in model.tables)

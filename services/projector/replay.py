@@ -17,6 +17,7 @@ import polars as pl
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector import targets
+from services.projector.authors import recount_authors
 from services.projector.bulk_write import copy_fold, open_partials, sum_partials
 from services.projector.columnar import ColumnarFold, as_folded, fold_columns
 from services.projector.fold import (
@@ -29,7 +30,6 @@ from services.projector.fold import (
     streams_of,
 )
 from services.projector.projection import BatchOutcome, Projection
-from services.projector.read_models import AGGREGATES
 from services.projector.reference_catch_up import ReferenceCatchUp
 from services.projector.rows import InitiativeRow
 from services.projector.tables import load_rows, save_checkpoint, versions, write_folded
@@ -105,18 +105,16 @@ class Replay:
             await copy_fold(connection, fold)
             return
         applied = dict(fold.versions.iter_rows())
-        campaigns = self._reference.view.campaigns
-        await write_folded(connection, campaigns, as_folded(fold), applied, plainly=True)
+        folded = as_folded(fold)
+        attribution = self._reference.attribution()
+        await write_folded(connection, attribution, folded, applied, count_authors=False)
 
-    @staticmethod
-    async def close_histories(connection: AsyncConnection) -> None:
-        """Sum what :meth:`write_histories` left partial and derive what aggregates derive
-        beyond their counts, from the whole tables at once."""
+    async def close_histories(self, connection: AsyncConnection) -> None:
+        """Sum what :meth:`write_histories` left partial and count the distinct authors, from
+        the whole tables at once."""
         if connection.dialect.name == "postgresql":
             await sum_partials(connection)
-        for aggregate in AGGREGATES:
-            if aggregate.recount is not None:
-                await aggregate.recount(connection)
+        await recount_authors(connection, self._reference.attribution())
 
     async def write(
         self,
@@ -125,9 +123,8 @@ class Replay:
         checkpoint: Checkpoint | None,
     ) -> None:
         """Write a folded batch."""
-        campaigns = self._reference.view.campaigns
         folded, applied = replayed.folded, applied_by(replayed.fresh)
-        await write_folded(connection, campaigns, folded, applied)
+        await write_folded(connection, self._reference.attribution(), folded, applied)
         if checkpoint is not None:
             await save_checkpoint(connection, *checkpoint)
 

@@ -100,9 +100,11 @@ rm_initiative_authors = sa.Table(
     metadata,
     sa.Column("initiative_id", sa.String(128), primary_key=True),
     sa.Column("author_key", sa.String(64), primary_key=True),
+    sa.Index("ix_rm_initiative_authors_author_key", "author_key"),
 )
 """Each initiative's distinct authors as pseudonymous keys (``rm_initiatives.author_keys``
-as rows), so distinct authors over a subtree are one ``COUNT(DISTINCT)`` in SQL."""
+as rows), so distinct authors over a subtree are one ``COUNT(DISTINCT)`` in SQL, and the
+initiatives naming an author are found by the index (:mod:`services.projector.authors`)."""
 
 rm_initiative_history = sa.Table(
     "rm_initiative_history",
@@ -132,19 +134,7 @@ rm_progress = sa.Table(
     sa.Column("authors", sa.Integer, nullable=False, server_default="0"),
 )
 """Status counts per unit and phase, and the distinct authors of the initiatives counted
-(kept exact by ``rm_author_refs``: an author counts while one of them names it)."""
-
-rm_author_refs = sa.Table(
-    "rm_author_refs",
-    metadata,
-    sa.Column("unit_id", sa.String(128), primary_key=True),
-    sa.Column("campaign_id", sa.String(128), primary_key=True),
-    sa.Column("phase_id", sa.String(128), primary_key=True),
-    sa.Column("author_key", sa.String(64), primary_key=True),
-    sa.Column("initiatives", sa.Integer, nullable=False, server_default="0"),
-)
-"""How many initiatives counting for a unit in a phase name each author: additive like every
-count, so ``rm_progress.authors`` moves by one exactly when a count leaves or reaches 0."""
+(derived from the initiatives' rows: :mod:`services.projector.authors`)."""
 
 
 def _phase_target() -> list[sa.Column[Any]]:

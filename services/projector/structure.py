@@ -19,10 +19,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.attribution import Attribution
+from services.projector.authors import counted_for, counted_stored, distinct_changes
 from services.projector.deltas import UnitDeltas, add_into, share, vectors
 from services.projector.fold import attributed
-from services.projector.read_models import Key
-from services.projector.schema import STATUS_COLUMNS, rm_closure, rm_lineage, rm_units
+from services.projector.read_models import Key, add_counts
+from services.projector.schema import (
+    STATUS_COLUMNS,
+    rm_closure,
+    rm_lineage,
+    rm_progress,
+    rm_units,
+)
 from services.projector.tables import load_attributed_since, save_rows
 from shared.contracts.base import EARLIEST_INSTANT, LATEST_INSTANT, EventData
 from shared.contracts.campaigns import CampaignDefined, PlanSet
@@ -214,6 +221,9 @@ async def _reattribute(
     for row in rows:
         before.add(share(row, zones.get(row.campaign_id).zone), row, -1)
     deltas = before.spread()
+    authors = {author for row in rows for author in row.author_keys}
+    stored = await counted_stored(connection, authors, before.attribution)
+    taken = counted_for(rows, before.attribution)
     view.apply(record)
     after = UnitDeltas(Attribution(view))
     moved = {}
@@ -224,6 +234,11 @@ async def _reattribute(
             moved[now.initiative_id] = now
     spread = after.spread(deltas)
     await spread.write(connection)
+    now_counted = counted_for(
+        [moved.get(row.initiative_id, row) for row in rows], after.attribution
+    )
+    authors_moved = distinct_changes(stored, taken, now_counted)
+    await add_counts(connection, rm_progress, ["authors"], authors_moved)
     await spread.prune(connection)
     await save_rows(connection, zones, moved)
     return spread.progress

@@ -12,13 +12,18 @@ from collections.abc import Collection, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.projector.attribution import Attribution
+from services.projector.authors import author_changes
+from services.projector.deltas import vectors
 from services.projector.fold import Folded
+from services.projector.read_models import add_counts
 from services.projector.rows import RECORD_COLUMNS, InitiativeRow
 from services.projector.schema import (
     rm_checkpoints,
     rm_initiative_authors,
     rm_initiative_history,
     rm_initiatives,
+    rm_progress,
     rm_stream_versions,
 )
 from shared.chunks import IN_LIST, chunks
@@ -99,22 +104,28 @@ async def drop_authors(connection: AsyncConnection, dropped: Sequence[tuple[str,
 
 async def write_folded(
     connection: AsyncConnection,
-    campaigns: Campaigns,
+    attribution: Attribution,
     folded: Folded,
     applied: Mapping[str, int],
     *,
-    plainly: bool = False,
+    count_authors: bool = True,
 ) -> None:
     """A batch's rows, history, aggregates and ``applied`` stream versions, in one statement
-    on PostgreSQL (each part writes a table of its own); ``plainly``: see ``Aggregate.add``."""
+    on PostgreSQL (each part writes a table of its own), then the distinct authors they move
+    (without ``count_authors``, left to :func:`services.projector.authors.recount_authors`:
+    a rebuild's history pass)."""
+    authors = vectors(1)
+    if count_authors:
+        authors = await author_changes(connection, folded.rows, folded.replaced, attribution)
     await drop_authors(connection, folded.authors_dropped)
     pending = Pending(connection)
-    await save_rows(pending, campaigns, folded.rows)
+    await save_rows(pending, attribution.view.campaigns, folded.rows)
     await add_authors(pending, folded.authors_added)
     await add_history(pending, folded.history)
-    await folded.deltas.write(pending, plainly=plainly)
+    await folded.deltas.write(pending)
     await save_versions(pending, applied)
     await pending.flush()
+    await add_counts(connection, rm_progress, ["authors"], authors)
     await folded.deltas.prune(connection)
 
 

@@ -11,7 +11,9 @@ honours its ``schema_translate_map`` (the rebuild's shadow schema).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import os
+import tempfile
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -30,12 +32,16 @@ async def _driver(connection: AsyncConnection, *, writing: bool) -> Any:
     return driver
 
 
-def _schema_of(connection: AsyncConnection, table: sa.Table) -> str | None:
-    """The schema ``table`` is written in on ``connection`` (``None``: the search path)."""
+def _translated(connection: AsyncConnection) -> dict[str | None, str | None]:
     options = (
         connection.sync_connection.get_execution_options() if connection.sync_connection else {}
     )
-    translate = options.get("schema_translate_map") or {}
+    return dict(options.get("schema_translate_map") or {})
+
+
+def _schema_of(connection: AsyncConnection, table: sa.Table) -> str | None:
+    """The schema ``table`` is written in on ``connection`` (``None``: the search path)."""
+    translate = _translated(connection)
     schema = translate.get(table.schema, table.schema)
     return None if schema is None else str(schema)
 
@@ -70,19 +76,53 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-async def copy_select(connection: AsyncConnection, query: sa.Select[Any]) -> bytes:
-    """What ``query`` selects, as CSV without a header (tables as named: the
-    ``schema_translate_map`` does not apply)."""
+async def _copy_out(connection: AsyncConnection, query: sa.Select[Any], output: Any) -> None:
+    """``COPY (query) TO STDOUT`` as CSV into ``output`` (a path or a coroutine function),
+    from the tables of the connection's ``schema_translate_map``, as a statement it runs
+    would read them."""
     driver = await _driver(connection, writing=False)
-    compiled = query.compile(dialect=connection.dialect)
+    translate = _translated(connection)
+    compiled = query.compile(
+        dialect=connection.dialect,
+        schema_translate_map=translate or None,
+        render_schema_translate=bool(translate),
+    )
     args = [compiled.params[name] for name in compiled.positiontup or ()]
+    await driver.copy_from_query(compiled.string, *args, output=output, format="csv")
+
+
+async def copy_select(connection: AsyncConnection, query: sa.Select[Any]) -> bytes:
+    """What ``query`` selects, as CSV without a header."""
     parts: list[bytes] = []
 
     async def received(data: bytes) -> None:
         parts.append(data)
 
-    await driver.copy_from_query(compiled.string, *args, output=received, format="csv")
+    await _copy_out(connection, query, received)
     return b"".join(parts)
+
+
+async def read_frame(
+    connection: AsyncConnection,
+    query: sa.Select[Any],
+    schema: Mapping[str, pl.DataType | type[pl.DataType]],
+) -> pl.DataFrame:
+    """What ``query`` selects as a frame of ``schema`` (its columns in order; instants parsed
+    as UTC). The CSV goes through a temporary file, read a part at a time, so only the frame
+    is held in memory, not its text as well (millions of rows)."""
+    instants = [name for name, kind in schema.items() if kind == pl.Datetime]
+    with tempfile.TemporaryDirectory(prefix="initiatives-copy-") as directory:
+        path = os.path.join(directory, "rows.csv")
+        await _copy_out(connection, query, path)
+        return (
+            pl.scan_csv(
+                path, has_header=False, schema={**schema, **dict.fromkeys(instants, pl.String)}
+            )
+            .with_columns(
+                pl.col(name).str.to_datetime(time_zone="UTC", time_unit="us") for name in instants
+            )
+            .collect(engine="streaming")
+        )
 
 
 SORT_MEMORY = "256MB"

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.persistence.copy import copy_frame, replace_with_sums
+from shared.persistence.copy import copy_frame, read_frame, replace_with_sums
 from shared.persistence.engine import create_engine
 from shared.persistence.types import Json, UtcDateTime
 
@@ -89,6 +89,28 @@ async def test_copied_rows_read_back_exactly_in_the_translated_schema(
         ("null", None, None, dt.date(1999, 12, 31), None),
     ]
     assert elsewhere is None
+
+
+async def test_a_frame_read_with_copy_comes_from_the_translated_schema_exactly(
+    engine: AsyncEngine,
+) -> None:
+    """What a rebuild counts distinct authors from: its shadow tables, text and instants as
+    stored (a table of the same name in the default schema is not read)."""
+    frame = pl.DataFrame(
+        {"key": ["awkward", "empty"], "text": [AWKWARD, ""], "at": [AT, None]},
+        schema_overrides={"at": pl.Datetime("us", "UTC")},
+    )
+    async with engine.begin() as connection:
+        await connection.execute(sa.select(1))
+        await copy_frame(connection, notes, frame)
+        await connection.execute(sa.text("CREATE TABLE public.copy_notes (key text)"))
+        await connection.execute(sa.text("INSERT INTO public.copy_notes VALUES ('public')"))
+        query = sa.select(notes.c.key, notes.c.text, notes.c.at).order_by(notes.c.key)
+        read = await read_frame(
+            connection, query, {"key": pl.String, "text": pl.String, "at": frame["at"].dtype}
+        )
+        await connection.rollback()
+    assert read.rows() == [("awkward", AWKWARD, AT), ("empty", "", None)]
 
 
 async def test_summed_counts_add_to_stored_rows_and_leave_out_keys_that_sum_to_zero(

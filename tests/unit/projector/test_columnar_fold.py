@@ -110,6 +110,7 @@ def merged(columnar: Folded, rest: Folded) -> Folded:
         deltas,
         columnar.authors_added + rest.authors_added,
         columnar.authors_dropped + rest.authors_dropped,
+        {**columnar.replaced, **rest.replaced},
     )
 
 

@@ -28,6 +28,7 @@ from services.samples.portal_events import (
     submitted,
     unit_moved,
     unit_registered,
+    updated,
 )
 from shared.contracts.recorded import RecordedEvent
 from shared.eventstore.sql import SqlEventStore
@@ -145,6 +146,52 @@ async def test_counts_brought_back_to_zero_leave_no_row_however_the_facts_were_b
     assert series == []
     assert breakdowns == []
     assert [row.withdrawn for row in rollup] == [1, 1, 1, 1]
+
+
+async def authors_by_row(engine: AsyncEngine, unit_id: str) -> dict[str, int]:
+    """phase_id → distinct authors."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            sa.select(rm_progress.c.phase_id, rm_progress.c.authors).where(
+                rm_progress.c.unit_id == unit_id
+            )
+        )
+        return dict(rows.all())
+
+
+async def test_an_author_counts_once_where_any_of_their_initiatives_counts(
+    engine: AsyncEngine,
+) -> None:
+    """Distinct authors are not additive: Lan authors initiatives in both grassroots unions,
+    so she counts once in each union and once, not twice, at the district. An update that
+    names Minh instead takes the one initiative away from her, in the next batch as live
+    projection would see it."""
+    lan = {"name": "Lan", "member_id": "dv-lan", "author_type": "worker"}
+    minh = {"name": "Minh", "member_id": "dv-minh", "author_type": "manager"}
+    first = [
+        *small_tree(),
+        BK_PLAN,
+        submitted("a1", "bk-cdcs-1", at="2022-03-01T09:00:00+07:00", authors=[lan]),
+        submitted("a2", "bk-cdcs-2", at="2022-03-02T09:00:00+07:00", authors=[lan, minh]),
+        submitted("a3", "bk-cdcs-2", at="2022-07-01T09:00:00+07:00", authors=[lan]),
+    ]
+    projection, _ = await ingest_and_project(engine, first)
+
+    assert await authors_by_row(engine, "bk-cdcs-1") == {"bk-1": 1, "": 1}
+    assert await authors_by_row(engine, "bk-cdcs-2") == {"bk-1": 2, "bk-2": 1, "": 2}
+    assert await authors_by_row(engine, "bk-bt") == {"bk-1": 2, "bk-2": 1, "": 2}
+
+    await ingest_and_project(
+        engine, [updated("a1", at="2022-03-05T09:00:00+07:00", authors=[minh])], projection
+    )
+
+    assert await authors_by_row(engine, "bk-cdcs-1") == {"bk-1": 1, "": 1}
+    assert await authors_by_row(engine, "bk-bt") == {"bk-1": 2, "bk-2": 1, "": 2}
+    await ingest_and_project(
+        engine, [updated("a2", at="2022-03-06T09:00:00+07:00", authors=[minh])], projection
+    )
+    assert await authors_by_row(engine, "bk-cdcs-2") == {"bk-1": 1, "bk-2": 1, "": 2}
+    assert await authors_by_row(engine, "bk-bt") == {"bk-1": 1, "bk-2": 1, "": 2}
 
 
 async def test_moving_a_unit_moves_its_subtree_s_figures_to_the_new_ancestors(

@@ -36,7 +36,6 @@ from services.projector.projection import Projection
 from services.projector.rebuild import rebuild
 from services.projector.schema import (
     STATUS_COLUMNS,
-    rm_author_refs,
     rm_breakdowns,
     rm_closure,
     rm_initiative_authors,
@@ -145,10 +144,6 @@ async def projected_tables(engine: AsyncEngine) -> Tables:
             ),
             authors={
                 (r["initiative_id"], r["author_key"]) for r in await rows(rm_initiative_authors)
-            },
-            author_refs={
-                (r["unit_id"], r["campaign_id"], r["phase_id"], r["author_key"]): r["initiatives"]
-                for r in await rows(rm_author_refs)  # no row kept at 0
             },
             progress_authors={
                 (r["unit_id"], r["campaign_id"], r["phase_id"]): r["authors"]

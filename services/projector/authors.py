@@ -1,0 +1,219 @@
+"""Distinct authors per unit and phase (``rm_progress.authors``), counted from the
+initiatives' own rows.
+
+An author counts for a unit's phase while one initiative counted there names them. That
+used to be kept as a row per (unit or ancestor, phase, author) with its number of
+initiatives: about 8.5 rows per initiative, 20.4 million at national scale, more than every
+other table together and most of a national rebuild's time (docs/benchmarks.md). The
+initiatives' rows already say everything the count needs (unit, attribution instant, bucket
+day, author keys), and an author names few initiatives, so:
+
+- a batch counts, in the database, where the stored initiatives naming an author its facts
+  touch count, and compares that with the batch's rows in place of the stored ones
+  (:func:`author_changes`);
+- a rebuild counts every unit's distinct authors at once, set at a time
+  (:func:`recount_authors`).
+
+Both place an author exactly where the status counts place the initiative: the unit it
+counts for and each ancestor, in that ancestor's phase of the bucket day and in the whole
+campaign, in the tree and plans of the attribution instant.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.projector.attribution import Attribution
+from services.projector.columnar import ancestors_of, phases_of
+from services.projector.deltas import vectors
+from services.projector.read_models import Changes, UnitCells, in_phase
+from services.projector.rows import InitiativeRow
+from services.projector.schema import (
+    WHOLE_CAMPAIGN,
+    rm_initiative_authors,
+    rm_initiatives,
+    rm_progress,
+)
+from shared.chunks import chunks
+from shared.persistence.copy import read_frame
+from shared.persistence.upsert import upsert_rows
+
+PROGRESS_KEY = ("unit_id", "campaign_id", "phase_id")
+AUTHOR_PARTS = ("", *"123456789abcdef")
+"""Where the parts of :func:`recount_authors` start, by author key (hex digests, spread
+evenly): a part's (ancestor, phase, author) pairs are a sixteenth of the national set's 20
+million."""
+
+Place = tuple[str, str, int, Any, str]
+"""(unit counted for, campaign, epoch, bucket day, author key): where initiatives naming an
+author count, before the unit's ancestors and phases are looked up."""
+PLACE = ("unit_id", "campaign_id", "epoch", "day", "author_key")
+FRAME = {
+    "unit_id": pl.String,
+    "campaign_id": pl.String,
+    "epoch": pl.Int64,
+    "day": pl.Date,
+    "author_key": pl.Categorical,
+    "initiatives": pl.Int64,
+}
+
+
+def counted_for(rows: Iterable[InitiativeRow], attribution: Attribution) -> Changes:
+    """How many of ``rows`` count for each (unit, campaign, phase, author)."""
+    zones = attribution.view.campaigns
+    places: Counter[Place] = Counter()
+    for row in rows:
+        day = row.bucket_date(zones.get(row.campaign_id).zone)
+        epoch = attribution.epoch(row.attributed_at)
+        for author in row.author_keys:
+            places[(row.unit_id, row.campaign_id, epoch, day, author)] += 1
+    return _spread(places, attribution)
+
+
+def _spread(places: Mapping[Place, int], attribution: Attribution) -> Changes:
+    cells: UnitCells = [
+        ((unit, campaign, (day, author), epoch), [(0, count)])
+        for (unit, campaign, epoch, day, author), count in places.items()
+    ]
+    table: Changes = vectors(1)
+    in_phase(attribution, cells, table)
+    return table
+
+
+def distinct_changes(stored: Changes, taken: Changes, added: Changes) -> Changes:
+    """``rm_progress.authors`` changes by row key when the initiatives counted as ``taken``
+    are replaced by those counted as ``added``, over what is ``stored``: +1 where an author
+    starts counting, -1 where one stops."""
+    changes: Changes = vectors(1)
+    for key in taken.keys() | added.keys():
+        was = stored[key][0] if key in stored else 0
+        now = was - (taken[key][0] if key in taken else 0) + (added[key][0] if key in added else 0)
+        if (was > 0) != (now > 0):
+            changes[key[:-1]][0] += 1 if now > 0 else -1
+    return changes
+
+
+def _named(attribution: Attribution) -> sa.Select[Any]:
+    """Each initiative's place once per author it names (:data:`Place`). The epoch is found
+    by the database, from the bounds :meth:`Attribution.epoch` bisects (a few dozen)."""
+    i, named = rm_initiatives.c, rm_initiative_authors.c
+    bounds = reversed(list(enumerate(attribution.bounds, 1)))
+    whens = [(i.attributed_at >= bound, epoch) for epoch, bound in bounds]
+    epoch = sa.case(*whens, else_=0) if whens else sa.literal(0)
+    joined = rm_initiatives.join(rm_initiative_authors, i.initiative_id == named.initiative_id)
+    keys = (i.unit_id, i.campaign_id, epoch.label("epoch"), i.bucket_date, named.author_key)
+    return sa.select(*keys).select_from(joined)
+
+
+def _counted(named: sa.FromClause, *others: sa.FromClause) -> sa.Select[Any]:
+    return sa.select(*named.c, sa.func.count()).select_from(*others, named).group_by(*named.c)
+
+
+async def counted_stored(
+    connection: AsyncConnection, authors: Collection[str], attribution: Attribution
+) -> Changes:
+    """Where the stored initiatives naming ``authors`` count: per (unit, campaign, phase,
+    author), how many. The database counts them per :data:`Place`, so an author of
+    thousands of initiatives costs a few rows here. On PostgreSQL each author is looked up
+    on its own (a lateral subquery over the list): given the whole list, the planner
+    guessed from the most prolific authors that most of the table matched and scanned it
+    all (430 ms for 301 authors at scale 0.1, instead of a few)."""
+    named = rm_initiative_authors.c.author_key
+    queries: list[sa.Select[Any]] = []
+    if connection.dialect.name == "postgresql" and authors:
+        listed = sa.bindparam("authors", sorted(authors), type_=ARRAY(sa.String))
+        each = sa.func.unnest(listed).table_valued("key").render_derived()
+        queries.append(_counted(_named(attribution).where(named == each.c.key).lateral(), each))
+    elif authors:
+        for chunk in chunks(sorted(authors)):
+            queries.append(_counted(_named(attribution).where(named.in_(chunk)).subquery()))
+    places: dict[Place, int] = {}
+    for query in queries:
+        for unit, campaign, epoch, day, author, count in (await connection.execute(query)).all():
+            places[(unit, campaign, epoch, day, author)] = count
+    return _spread(places, attribution)
+
+
+async def author_changes(
+    connection: AsyncConnection,
+    rows: Mapping[str, InitiativeRow],
+    replaced: Mapping[str, InitiativeRow],
+    attribution: Attribution,
+) -> Changes:
+    """The distinct-author changes when ``rows`` replace the stored rows of the same
+    initiatives (``replaced``, those that were stored); run before they are written. Only
+    rows whose place changes can move an author (most facts are reviews, which do not)."""
+    moved = {key: row for key, row in rows.items() if _place(row) != _place(replaced.get(key))}
+    if not moved:
+        return vectors(1)
+    gone = [replaced[key] for key in moved if key in replaced]
+    authors = {author for row in (*moved.values(), *gone) for author in row.author_keys}
+    stored = await counted_stored(connection, authors, attribution)
+    taken = counted_for(gone, attribution)
+    return distinct_changes(stored, taken, counted_for(moved.values(), attribution))
+
+
+def _place(row: InitiativeRow | None) -> tuple[object, ...] | None:
+    """What decides where an initiative's authors count."""
+    if row is None:
+        return None
+    return (row.unit_id, row.campaign_id, row.attributed_at, row.author_keys)
+
+
+async def recount_authors(connection: AsyncConnection, attribution: Attribution) -> None:
+    """Every ``rm_progress`` row's distinct authors, counted from the whole tables at once
+    (a rebuild's history pass writes initiatives without them): authors in
+    :data:`AUTHOR_PARTS` parts by key, one after the other, each part's distinct authors per
+    row counted apart and the parts summed (no author is in two)."""
+    counted = []
+    for low, high in zip(AUTHOR_PARTS, (*AUTHOR_PARTS[1:], None), strict=True):
+        leaves = await _leaves(connection, attribution, low, high)
+        if not leaves.is_empty():
+            counted.append(_distinct(leaves, attribution))
+    if not counted:
+        return
+    totals = pl.concat(counted).group_by(PROGRESS_KEY).agg(pl.col("authors").sum())
+    await upsert_rows(
+        connection,
+        rm_progress,
+        PROGRESS_KEY,
+        [*PROGRESS_KEY, "authors"],
+        list(totals.select(*PROGRESS_KEY, "authors").iter_rows()),
+    )
+
+
+def _distinct(leaves: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
+    """Distinct authors of ``leaves`` per ``rm_progress`` row: each (unit, campaign, epoch,
+    day) joined to the ancestors and phases it counts for, each (ancestor, phase, author)
+    kept once."""
+    cells = leaves.select(*PLACE[:-1]).unique()
+    reached = cells.join(ancestors_of(cells, attribution), on=["unit_id", "epoch"])
+    phases = phases_of(reached, "day", attribution)
+    placed = reached.join(phases, on=["ancestor", "campaign_id", "epoch", "day"])
+    named = leaves.lazy().join(placed.lazy(), on=list(PLACE[:-1]))
+    pairs = pl.concat(
+        named.select("ancestor", "campaign_id", phase, "author_key").unique()
+        for phase in (pl.col("phase_id"), pl.lit(WHOLE_CAMPAIGN).alias("phase_id"))
+    )
+    by_phase = pairs.group_by("ancestor", "campaign_id", "phase_id").len("authors")
+    return by_phase.collect(engine="streaming").rename({"ancestor": "unit_id"})
+
+
+async def _leaves(
+    connection: AsyncConnection, attribution: Attribution, low: str, high: str | None
+) -> pl.DataFrame:
+    """Every :data:`Place` where initiatives name authors whose key is from ``low`` up to
+    ``high``. Read with ``COPY`` on PostgreSQL: no Python object per row."""
+    key = rm_initiative_authors.c.author_key
+    part = _named(attribution).where(key >= low, *(() if high is None else (key < high,)))
+    query = _counted(part.subquery())
+    if connection.dialect.name == "postgresql":
+        return await read_frame(connection, query, FRAME)
+    return pl.DataFrame((await connection.execute(query)).all(), schema=FRAME, orient="row")
