@@ -13,7 +13,7 @@ import bisect
 import datetime as dt
 
 from shared.contracts.base import EARLIEST_INSTANT
-from shared.contracts.campaigns import PhaseSpec, PlanSet
+from shared.contracts.campaigns import PlanSet
 from shared.domain.phases import phase_containing
 from shared.domain.plans import effective_plan
 from shared.reference import ReferenceView
@@ -62,7 +62,7 @@ class Attribution:
 
     def phase_id(self, unit_id: str, campaign_id: str, day: dt.date, epoch: int) -> str | None:
         """The phase containing ``day`` of the plan governing the unit in ``epoch``, if any."""
-        plan = self._plan(unit_id, campaign_id, epoch)
+        plan = self.plan(unit_id, campaign_id, epoch)
         if plan is None:
             return None
         key = (id(plan), day)
@@ -71,13 +71,9 @@ class Attribution:
             self._phase[key] = None if phase is None else phase.phase_id
         return self._phase[key]
 
-    def phases(self, unit_id: str, campaign_id: str, epoch: int) -> tuple[PhaseSpec, ...]:
-        """The phases of the plan governing the unit in ``epoch`` (none without a plan), for
-        folds that find the phase of many days at once, as :meth:`phase_id` does for one."""
-        plan = self._plan(unit_id, campaign_id, epoch)
-        return () if plan is None else tuple(plan.phases)
-
-    def _plan(self, unit_id: str, campaign_id: str, epoch: int) -> PlanSet | None:
+    def plan(self, unit_id: str, campaign_id: str, epoch: int) -> PlanSet | None:
+        """The plan governing the unit in ``epoch``, the same object for every unit it governs
+        (folds that find the phase of many days at once key its phases by it)."""
         key = (unit_id, campaign_id, epoch)
         if key not in self._plans:
             view = self.view

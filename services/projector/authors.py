@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.attribution import Attribution
-from services.projector.columnar import ancestors_of, phases_of
+from services.projector.columnar import SCOPE, ancestors_of, phase_windows, phases_within
 from services.projector.deltas import vectors
 from services.projector.read_models import Changes, UnitCells, in_phase
 from services.projector.rows import InitiativeRow
@@ -55,7 +55,7 @@ Place = tuple[str, str, int, Any, str]
 """(unit counted for, campaign, epoch, bucket day, author key): where initiatives naming an
 author count, before the unit's ancestors and phases are looked up."""
 PLACE = ("unit_id", "campaign_id", "epoch", "day", "author_key")
-FRAME = {
+LEAVES = {
     "unit_id": pl.String,
     "campaign_id": pl.String,
     "epoch": pl.Int64,
@@ -104,12 +104,17 @@ def _named(attribution: Attribution) -> sa.Select[Any]:
     """Each initiative's place once per author it names (:data:`Place`). The epoch is found
     by the database, from the bounds :meth:`Attribution.epoch` bisects (a few dozen)."""
     i, named = rm_initiatives.c, rm_initiative_authors.c
-    bounds = reversed(list(enumerate(attribution.bounds, 1)))
-    whens = [(i.attributed_at >= bound, epoch) for epoch, bound in bounds]
-    epoch = sa.case(*whens, else_=0) if whens else sa.literal(0)
     joined = rm_initiatives.join(rm_initiative_authors, i.initiative_id == named.initiative_id)
-    keys = (i.unit_id, i.campaign_id, epoch.label("epoch"), i.bucket_date, named.author_key)
+    keys = (i.unit_id, i.campaign_id, _epoch(attribution), i.bucket_date, named.author_key)
     return sa.select(*keys).select_from(joined)
+
+
+def _epoch(attribution: Attribution) -> sa.ColumnElement[int]:
+    """:meth:`Attribution.epoch` of each initiative's attribution, found by the database."""
+    attributed = rm_initiatives.c.attributed_at
+    bounds = reversed(list(enumerate(attribution.bounds, 1)))
+    whens = [(attributed >= bound, epoch) for epoch, bound in bounds]
+    return (sa.case(*whens, else_=0) if whens else sa.literal(0)).label("epoch")
 
 
 def _counted(named: sa.FromClause, *others: sa.FromClause) -> sa.Select[Any]:
@@ -169,14 +174,19 @@ def _place(row: InitiativeRow | None) -> tuple[object, ...] | None:
 
 async def recount_authors(connection: AsyncConnection, attribution: Attribution) -> None:
     """Every ``rm_progress`` row's distinct authors, counted from the whole tables at once
-    (a rebuild's history pass writes initiatives without them): authors in
-    :data:`AUTHOR_PARTS` parts by key, one after the other, each part's distinct authors per
-    row counted apart and the parts summed (no author is in two)."""
+    (a rebuild's history pass writes initiatives without them): the ancestors and phase
+    windows of every unit first, then the authors in :data:`AUTHOR_PARTS` parts by key, one
+    after the other, each part's distinct authors per row counted apart and the parts summed
+    (no author is in two)."""
+    units = await _frame(connection, _units(attribution), UNITS)
+    ancestors = ancestors_of(units, attribution)
+    scopes = units.join(ancestors, on=["unit_id", "epoch"]).select(*SCOPE).unique()
+    windows = phase_windows(scopes, attribution)
     counted = []
     for low, high in zip(AUTHOR_PARTS, (*AUTHOR_PARTS[1:], None), strict=True):
-        leaves = await _leaves(connection, attribution, low, high)
+        leaves = await _frame(connection, _leaves(attribution, low, high), LEAVES)
         if not leaves.is_empty():
-            counted.append(_distinct(leaves, attribution))
+            counted.append(_distinct(leaves, ancestors, windows))
     if not counted:
         return
     totals = pl.concat(counted).group_by(PROGRESS_KEY).agg(pl.col("authors").sum())
@@ -189,14 +199,14 @@ async def recount_authors(connection: AsyncConnection, attribution: Attribution)
     )
 
 
-def _distinct(leaves: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
+def _distinct(leaves: pl.DataFrame, ancestors: pl.DataFrame, windows: pl.DataFrame) -> pl.DataFrame:
     """Distinct authors of ``leaves`` per ``rm_progress`` row: each (unit, campaign, epoch,
     day) joined to the ancestors and phases it counts for, each (ancestor, phase, author)
     kept once."""
     cells = leaves.select(*PLACE[:-1]).unique()
-    reached = cells.join(ancestors_of(cells, attribution), on=["unit_id", "epoch"])
-    phases = phases_of(reached, "day", attribution)
-    placed = reached.join(phases, on=["ancestor", "campaign_id", "epoch", "day"])
+    reached = cells.join(ancestors, on=["unit_id", "epoch"])
+    phases = phases_within(reached.select(*SCOPE, "day").unique(), "day", windows)
+    placed = reached.join(phases, on=[*SCOPE, "day"])
     named = leaves.lazy().join(placed.lazy(), on=list(PLACE[:-1]))
     pairs = pl.concat(
         named.select("ancestor", "campaign_id", phase, "author_key").unique()
@@ -206,14 +216,27 @@ def _distinct(leaves: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
     return by_phase.collect(engine="streaming").rename({"ancestor": "unit_id"})
 
 
-async def _leaves(
-    connection: AsyncConnection, attribution: Attribution, low: str, high: str | None
-) -> pl.DataFrame:
+UNITS = {"unit_id": pl.String, "campaign_id": pl.String, "epoch": pl.Int64}
+
+
+def _units(attribution: Attribution) -> sa.Select[Any]:
+    """Each (unit, campaign, epoch) initiatives count for."""
+    i = rm_initiatives.c
+    return sa.select(i.unit_id, i.campaign_id, _epoch(attribution)).distinct()
+
+
+def _leaves(attribution: Attribution, low: str, high: str | None) -> sa.Select[Any]:
     """Every :data:`Place` where initiatives name authors whose key is from ``low`` up to
-    ``high``. Read with ``COPY`` on PostgreSQL: no Python object per row."""
+    ``high``."""
     key = rm_initiative_authors.c.author_key
     part = _named(attribution).where(key >= low, *(() if high is None else (key < high,)))
-    query = _counted(part.subquery())
+    return _counted(part.subquery())
+
+
+async def _frame(
+    connection: AsyncConnection, query: sa.Select[Any], schema: Mapping[str, type[pl.DataType]]
+) -> pl.DataFrame:
+    """What ``query`` selects, read with ``COPY`` on PostgreSQL: no Python object per row."""
     if connection.dialect.name == "postgresql":
-        return await read_frame(connection, query, FRAME)
-    return pl.DataFrame((await connection.execute(query)).all(), schema=FRAME, orient="row")
+        return await read_frame(connection, query, schema)
+    return pl.DataFrame((await connection.execute(query)).all(), schema=schema, orient="row")

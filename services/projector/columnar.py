@@ -523,19 +523,47 @@ def ancestors_of(cells: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
 
 
 def phases_of(reached: pl.DataFrame, day: str, attribution: Attribution) -> pl.DataFrame:
-    """The phase of each (ancestor, campaign, epoch, day): the first of the plan then
-    governing it whose window holds the day, as ``phase_containing`` picks it."""
-    scopes = reached.select("ancestor", "campaign_id", "epoch").unique().iter_rows()
-    windows = pl.DataFrame(
-        [
-            (ancestor, campaign_id, epoch, order, phase.phase_id, phase.starts_on, phase.ends_on)
-            for ancestor, campaign_id, epoch in scopes
-            for order, phase in enumerate(attribution.phases(ancestor, campaign_id, epoch))
-        ],
+    """The phase of each (ancestor, campaign, epoch, day) of ``reached``."""
+    windows = phase_windows(reached.select(*SCOPE).unique(), attribution)
+    return phases_within(reached.select(*SCOPE, day).unique(), day, windows)
+
+
+SCOPE = ("ancestor", "campaign_id", "epoch")
+
+
+def phase_windows(scopes: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
+    """(ancestor, campaign, epoch, order, phase, starts, ends): the phases of the plan governing
+    each scope. Each scope's plan is looked up, but its phases spelled out once per plan (a
+    few plans govern the 127,000 units of the national set) and joined."""
+    keys: dict[int, int] = {}
+    phases: list[tuple[int, int, str, dt.date, dt.date]] = []
+    governed: list[tuple[str, str, int, int]] = []
+    for ancestor, campaign_id, epoch in scopes.iter_rows():
+        plan = attribution.plan(ancestor, campaign_id, epoch)
+        if plan is None:
+            continue
+        key = keys.get(id(plan))
+        if key is None:
+            key = keys[id(plan)] = len(keys)
+            phases += [
+                (key, order, phase.phase_id, phase.starts_on, phase.ends_on)
+                for order, phase in enumerate(plan.phases)
+            ]
+        governed.append((ancestor, campaign_id, epoch, key))
+    by_scope = pl.DataFrame(
+        governed,
         schema={
             "ancestor": pl.String,
             "campaign_id": pl.String,
             "epoch": pl.Int64,
+            "plan": pl.Int64,
+        },
+        orient="row",
+    )
+    by_plan = pl.DataFrame(
+        phases,
+        schema={
+            "plan": pl.Int64,
             "order": pl.Int64,
             "phase_id": pl.String,
             "starts_on": pl.Date,
@@ -543,12 +571,17 @@ def phases_of(reached: pl.DataFrame, day: str, attribution: Attribution) -> pl.D
         },
         orient="row",
     )
-    days = reached.select("ancestor", "campaign_id", "epoch", day).unique()
+    return by_scope.join(by_plan, on="plan").drop("plan")
+
+
+def phases_within(days: pl.DataFrame, day: str, windows: pl.DataFrame) -> pl.DataFrame:
+    """The phase of each (ancestor, campaign, epoch, day) of ``days``: the first of the plan
+    then governing it whose window holds the day, as ``phase_containing`` picks it."""
     return (
-        days.join(windows, on=["ancestor", "campaign_id", "epoch"])
+        days.join(windows, on=list(SCOPE))
         .filter(pl.col(day).is_between(pl.col("starts_on"), pl.col("ends_on")))
         .sort("order")
-        .group_by("ancestor", "campaign_id", "epoch", day)
+        .group_by(*SCOPE, day)
         .agg(pl.col("phase_id").first())
     )
 
