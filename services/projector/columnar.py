@@ -279,7 +279,7 @@ def _checked(facts: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
         _prev=pl.col("_status").shift(1).over(stream).fill_null(""),
         _attributed=pl.coalesce(first_submitted, "_registered", at),
     ).with_columns(
-        _epoch=epochs(pl.col("_attributed"), attribution),
+        _epoch=_epochs(pl.col("_attributed"), attribution),
     )
     allowed = pl.col("_next") == pl.col("_status")
     return facts.join(
@@ -287,7 +287,7 @@ def _checked(facts: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
     ).with_columns(_ok=_payload_valid() & allowed.fill_null(False))
 
 
-def epochs(instants: pl.Expr, attribution: Attribution) -> pl.Expr:
+def _epochs(instants: pl.Expr, attribution: Attribution) -> pl.Expr:
     """:meth:`Attribution.epoch` of each of ``instants``."""
     bounds = pl.Series(attribution.bounds, dtype=pl.Datetime("us", "UTC"))
     return pl.lit(bounds).search_sorted(instants, side="right").cast(pl.Int64)
@@ -496,7 +496,7 @@ def _spread(aggregate: Aggregate, cells: pl.DataFrame, attribution: Attribution)
     if aggregate.name in IN_PHASE:
         day, *rest = local
         phases = phases_of(reached, day, attribution)
-        phased = reached.join(phases, on=["ancestor", "campaign_id", "epoch", day])
+        phased = reached.join(phases, on=[*SCOPE, day])
         targets = pl.concat(
             phased.select("ancestor", "campaign_id", phase, *rest, "index", "count")
             for phase in (pl.col("phase_id"), pl.lit(WHOLE_CAMPAIGN).alias("phase_id"))

@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -169,3 +170,26 @@ async def replace_with_sums(
         )
     )
     await connection.execute(sa.text(f"ANALYZE {qualified}"))
+
+
+async def upsert_frame(
+    connection: AsyncConnection, table: sa.Table, keys: Sequence[str], frame: pl.DataFrame
+) -> None:
+    """Insert ``frame``'s rows into ``table``; where a row with the same ``keys`` exists,
+    overwrite the frame's other columns. The rows are copied into a temporary table, then
+    one ``INSERT … ON CONFLICT`` reads them (the national set's distinct authors: 418,000
+    rows, as Python tuples and asyncpg arrays 300 MB)."""
+    if frame.is_empty():
+        return
+    staging = sa.Table(
+        f"{table.name}_staging",
+        sa.MetaData(),
+        *(sa.Column(name, table.c[name].type) for name in frame.columns),
+        schema="pg_temp",
+    )
+    await connection.run_sync(staging.create)
+    await copy_frame(connection, staging, frame)
+    insert = postgresql.insert(table).from_select(list(frame.columns), sa.select(*staging.c))
+    excluded = {name: insert.excluded[name] for name in frame.columns if name not in keys}
+    await connection.execute(insert.on_conflict_do_update(index_elements=keys, set_=excluded))
+    await connection.run_sync(staging.drop)

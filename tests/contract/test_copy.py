@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.persistence.copy import copy_frame, read_frame, replace_with_sums
+from shared.persistence.copy import copy_frame, read_frame, replace_with_sums, upsert_frame
 from shared.persistence.engine import create_engine
 from shared.persistence.types import Json, UtcDateTime
 
@@ -32,8 +32,8 @@ counts = sa.Table(
     metadata,
     sa.Column("unit", sa.String(64), primary_key=True),
     sa.Column("day", sa.Date, primary_key=True),
-    sa.Column("a", sa.Integer, nullable=False),
-    sa.Column("b", sa.Integer, nullable=False),
+    sa.Column("a", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("b", sa.Integer, nullable=False, server_default="0"),
 )
 partials = sa.Table(
     "copy_partials",
@@ -143,6 +143,40 @@ async def test_summed_counts_add_to_stored_rows_and_leave_out_keys_that_sum_to_z
         ("u1", day, 1, 0),
         ("u2", day, 13, 0),
         ("u3", day, 1, 1),
+    ]
+
+
+async def test_an_upserted_frame_overwrites_its_columns_of_stored_rows_and_adds_the_others(
+    engine: AsyncEngine,
+) -> None:
+    """How a rebuild writes the distinct authors: the frame's rows replace the values of its
+    own columns where the key is stored (the table's other columns kept) and are inserted
+    where not (the other columns taking their defaults); twice in one transaction, as the
+    staging table is dropped after use."""
+    day = dt.date(2025, 1, 1)
+    stored = pl.DataFrame({"unit": ["u1", "u2"], "day": [day, day], "a": [1, 2], "b": [7, 8]})
+    async with engine.begin() as connection:
+        await connection.execute(sa.select(1))
+        await copy_frame(connection, counts, stored)
+        await upsert_frame(
+            connection,
+            counts,
+            ["unit", "day"],
+            pl.DataFrame({"unit": ["u2"], "day": [day], "b": [80]}),
+        )
+        await upsert_frame(
+            connection,
+            counts,
+            ["unit", "day"],
+            pl.DataFrame({"unit": ["u1", "u3"], "day": [day, day], "b": [70, 9]}),
+        )
+
+    async with engine.connect() as connection:
+        found = (await connection.execute(sa.select(counts).order_by(counts.c.unit))).all()
+    assert [tuple(row) for row in found] == [
+        ("u1", day, 1, 70),
+        ("u2", day, 2, 80),
+        ("u3", day, 0, 9),
     ]
 
 
