@@ -8,7 +8,7 @@ Each aggregate's counts are appended too, to a partial table without keys or ind
 same key recurs from chunk to chunk (a province's counts come from every chunk), and adding
 to an indexed table row by row, with the dead row versions that leaves behind, was most of
 a national rebuild's time (about 4,800 events/s, PostgreSQL's backend busy adding author
-references). :func:`sum_partials` adds them up into the tables once, their keys indexed
+references). :func:`close_partials` adds them up into the tables once, their keys indexed
 after. Distinct authors are not counts that add up: they are counted once the initiatives
 are all written (:func:`services.projector.authors.recount_authors`).
 """
@@ -49,9 +49,19 @@ PARTIALS = tuple(_partial(aggregate) for aggregate in AGGREGATES)
 they are read once, then dropped)."""
 
 
+APPENDED = (rm_initiatives, rm_initiative_history, rm_initiative_authors)
+"""The tables :func:`copy_fold` appends rows to, whose secondary indexes are built once at
+the end rather than maintained row by row (the authors' key index takes them in random
+order)."""
+
+
 async def open_partials(connection: AsyncConnection) -> None:
-    """Create the partial tables (kept when a pass resumes: they hold what it wrote)."""
+    """Create the partial tables (kept when a pass resumes: they hold what it wrote), and
+    drop the secondary indexes of the tables appended to."""
     await connection.run_sync(lambda sync: _PARTIALS.create_all(sync, tables=PARTIALS))
+    for table in APPENDED:
+        for index in table.indexes:
+            await connection.run_sync(lambda sync, index=index: index.drop(sync, checkfirst=True))
 
 
 async def copy_fold(connection: AsyncConnection, fold: ColumnarFold) -> None:
@@ -64,11 +74,15 @@ async def copy_fold(connection: AsyncConnection, fold: ColumnarFold) -> None:
     await copy_frame(connection, rm_stream_versions, fold.versions)
 
 
-async def sum_partials(connection: AsyncConnection) -> None:
-    """Add the partial tables into the aggregates' tables, then drop them."""
+async def close_partials(connection: AsyncConnection) -> None:
+    """Add the partial tables into the aggregates' tables, then drop them; build the
+    secondary indexes :func:`open_partials` dropped."""
     for aggregate, partial in zip(AGGREGATES, PARTIALS, strict=True):
         await replace_with_sums(connection, aggregate.table, partial, aggregate.columns)
     await connection.run_sync(lambda sync: _PARTIALS.drop_all(sync, tables=PARTIALS))
+    for table in APPENDED:
+        for index in table.indexes:
+            await connection.run_sync(lambda sync, index=index: index.create(sync, checkfirst=True))
 
 
 def _json_list(name: str) -> pl.Expr:

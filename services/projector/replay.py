@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector import targets
 from services.projector.authors import recount_authors
-from services.projector.bulk_write import copy_fold, open_partials, sum_partials
+from services.projector.bulk_write import copy_fold, open_partials, close_partials
 from services.projector.columnar import ColumnarFold, as_folded, fold_columns
 from services.projector.fold import (
     Folded,
@@ -113,7 +113,7 @@ class Replay:
         """Sum what :meth:`write_histories` left partial and count the distinct authors, from
         the whole tables at once."""
         if connection.dialect.name == "postgresql":
-            await sum_partials(connection)
+            await close_partials(connection)
         await recount_authors(connection, self._reference.attribution())
 
     async def write(

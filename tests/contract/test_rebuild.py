@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from services.ingest.pipeline import IngestPipeline
 from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
+from services.projector.read_models import TABLES
 from services.projector.rebuild import rebuild
 from services.projector.schema import rm_progress
 from services.projector.tailer import StoreTailer
@@ -26,6 +27,25 @@ from services.samples.portal_events import (
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
 from tests.read_models import dump
+
+DECLARED_INDEXES = {index.name for table in TABLES for index in table.indexes}
+"""The secondary indexes of the read models (the history pass drops some while it appends
+and builds them at its end)."""
+
+
+async def indexes(url: str) -> set[str]:
+    """The secondary indexes the live read models have."""
+    engine = create_engine(url)
+    async with engine.connect() as connection:
+        found = await connection.run_sync(
+            lambda sync: {
+                index["name"]
+                for table in TABLES
+                for index in sa.inspect(sync).get_indexes(table.name)
+            }
+        )
+    await engine.dispose()
+    return found
 
 
 def awkward_details() -> dict[str, Any]:
@@ -76,6 +96,7 @@ async def test_a_rebuild_restores_exactly_what_live_projection_built(database_ur
     await engine.dispose()
     assert report.events >= sum(1 for _ in live["rm_initiative_history"])
     assert rebuilt == live
+    assert await indexes(database_url) >= DECLARED_INDEXES
     assert judged == len(live["rm_targets"])
     assert awkward_details()["data"]["title"] in {row[6] for row in live["rm_initiatives"]}
 
@@ -104,5 +125,6 @@ async def test_an_interrupted_rebuild_resumes_where_it_stopped(database_url: str
     rebuilt = await dump(engine)
     await engine.dispose()
     assert rebuilt == live
+    assert await indexes(database_url) >= DECLARED_INDEXES
     applied = seen[-1][0]  # the third transaction committed before its progress was reported
     assert resumed[0][1] == seen[0][1] - applied, "the second run resumes after those applied"
