@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector import targets
 from services.projector.authors import recount_authors
-from services.projector.bulk_write import copy_fold, open_partials, close_partials
+from services.projector.bulk_write import close_partials, copy_fold, open_partials
 from services.projector.columnar import ColumnarFold, as_folded, fold_columns
 from services.projector.fold import (
     Folded,
