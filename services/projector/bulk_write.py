@@ -55,13 +55,23 @@ the end rather than maintained row by row (the authors' key index takes them in 
 order)."""
 
 
+def _drop_indexes(connection: sa.Connection) -> None:
+    for table in APPENDED:
+        for index in table.indexes:
+            index.drop(connection, checkfirst=True)
+
+
+def _create_indexes(connection: sa.Connection) -> None:
+    for table in APPENDED:
+        for index in table.indexes:
+            index.create(connection, checkfirst=True)
+
+
 async def open_partials(connection: AsyncConnection) -> None:
     """Create the partial tables (kept when a pass resumes: they hold what it wrote), and
     drop the secondary indexes of the tables appended to."""
     await connection.run_sync(lambda sync: _PARTIALS.create_all(sync, tables=PARTIALS))
-    for table in APPENDED:
-        for index in table.indexes:
-            await connection.run_sync(lambda sync, index=index: index.drop(sync, checkfirst=True))
+    await connection.run_sync(_drop_indexes)
 
 
 async def copy_fold(connection: AsyncConnection, fold: ColumnarFold) -> None:
@@ -80,9 +90,7 @@ async def close_partials(connection: AsyncConnection) -> None:
     for aggregate, partial in zip(AGGREGATES, PARTIALS, strict=True):
         await replace_with_sums(connection, aggregate.table, partial, aggregate.columns)
     await connection.run_sync(lambda sync: _PARTIALS.drop_all(sync, tables=PARTIALS))
-    for table in APPENDED:
-        for index in table.indexes:
-            await connection.run_sync(lambda sync, index=index: index.create(sync, checkfirst=True))
+    await connection.run_sync(_create_indexes)
 
 
 def _json_list(name: str) -> pl.Expr:
