@@ -177,8 +177,9 @@ async def upsert_frame(
 ) -> None:
     """Insert ``frame``'s rows into ``table``; where a row with the same ``keys`` exists,
     overwrite the frame's other columns. The rows are copied into a temporary table, then
-    one ``INSERT … ON CONFLICT`` reads them (the national set's distinct authors: 418,000
-    rows, as Python tuples and asyncpg arrays 300 MB)."""
+    one ``INSERT … ON CONFLICT`` reads them: no Python object per row (the national set's
+    417,927 distinct-author counts, gathered as tuples for asyncpg's arrays, had added 270
+    MB to a rebuild's peak)."""
     if frame.is_empty():
         return
     staging = sa.Table(
