@@ -178,33 +178,6 @@ async def add_to_rows(
     )
 
 
-async def add_to_rows_returning(
-    connection: AsyncConnection,
-    table: sa.Table,
-    keys: Sequence[str],
-    counts: Sequence[str],
-    rows: list[Any],
-) -> list[tuple[Any, ...]]:
-    """:func:`add_to_rows` at once, answering each row's keys and counts after the addition
-    (for a caller that must know which counts crossed a value)."""
-    batch = Rows(connection, table, [*keys, *counts], rows)
-    excluded = batch.statement.excluded
-    statement = batch.statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={column: table.c[column] + excluded[column] for column in counts},
-    ).returning(*(table.c[column] for column in (*keys, *counts)))
-    if not rows:
-        return []
-    if connection.dialect.name == "postgresql":
-        result = await connection.execute(statement)
-    else:
-        columns = [*keys, *counts]
-        result = await connection.execute(
-            statement, [dict(zip(columns, row, strict=True)) for row in rows]
-        )
-    return [tuple(row) for row in result.all()]
-
-
 async def _update_on_conflict(
     writer: Writer, batch: Rows, keys: Sequence[str], values: dict[str, Any]
 ) -> None:
