@@ -2,7 +2,9 @@
 side with a bare aiokafka consumer that only reads and decodes the same topic (the limit).
 
 Each run empties the read models and starts the projector with a fresh consumer group on the
-national workload's topic, and counts events until it has applied them all.
+national workload's topic, and counts events until it has applied them all. Outside quick
+mode, one more run each with 2 and 4 projector processes in one group (the topic's
+partitions shared among them) gives the scaling curve.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from contextlib import AsyncExitStack
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
@@ -44,7 +47,13 @@ async def _empty_read_models(url: str) -> None:
         await engine.dispose()
 
 
-async def _projector(bench: Bench, national: NationalDatabase, memory: PeakMemory) -> Figures:
+WORKERS = (2, 4)
+"""Projector processes in one consumer group, beside the single one, outside quick mode."""
+
+
+async def _projector(
+    bench: Bench, national: NationalDatabase, memory: PeakMemory, workers: int = 1
+) -> Figures:
     await _empty_read_models(national.url)
     env = {
         "DATABASE_URL": national.url,
@@ -53,10 +62,25 @@ async def _projector(bench: Bench, national: NationalDatabase, memory: PeakMemor
         "INITIATIVES_PROJECTOR_CHANGES_TOPIC": f"{national.events_topic}.changes",
         "INITIATIVES_PROJECTOR_CONSUMER_GROUP": f"bench-projector-{uuid.uuid4().hex[:8]}",
     }
-    async with running(
-        "projector", ["projector"], env, bench.logs, memory, "INITIATIVES_PROJECTOR_HTTP_PORT"
-    ) as projector:
-        processed = metric_sum(projector.metrics, *PROCESSED)
+    async with AsyncExitStack() as stack:
+        projectors = [
+            await stack.enter_async_context(
+                running(
+                    "projector",
+                    ["projector"],
+                    env,
+                    bench.logs,
+                    memory,
+                    "INITIATIVES_PROJECTOR_HTTP_PORT",
+                )
+            )
+            for _ in range(workers)
+        ]
+        counts = [metric_sum(projector.metrics, *PROCESSED) for projector in projectors]
+
+        async def processed() -> float:
+            return sum([await count() for count in counts])
+
         total = national.initiative_facts
         return await sustained_rate(processed, total, give_up_after=max(120, total / 200))
 
@@ -97,18 +121,23 @@ async def run(bench: Bench, national: NationalDatabase) -> Result:
     runs = []
     for _ in range(bench.runs):
         figures = await _projector(bench, national, memory)
-        bare = await bare_consumer(
+        limit = await bare_consumer(
             bench.servers.kafka_bootstrap_servers, national.events_topic, national.events
         )
-        figures["bare_events_per_s"] = bare["events_per_s"]
+        figures["bare_events_per_s"] = limit["events_per_s"]
         runs.append(figures)
+    rows = [Row.of_runs("Kafka → read models", runs)]
+    bare = rows[0].figures["bare_events_per_s"]
+    for workers in () if bench.quick else WORKERS:
+        figures = await _projector(bench, national, memory, workers)
+        rows.append(Row.of_runs(f"the same, {workers} projector processes (1 run)", [figures]))
     national.read_models_built = True
-    row = Row.of_runs("Kafka → read models", runs)
-    row.figures["ratio_of_bare"] = row.figures["events_per_s"] / row.figures["bare_events_per_s"]
+    for row in rows:
+        row.figures["ratio_of_bare"] = row.figures["events_per_s"] / bare
     return Result(
         "projection",
         f"live projection (median of {bench.runs})",
-        [row],
+        rows,
         {"partitions": PARTITIONS, "batch_size": BATCH_SIZE},
         memory.mib,
     )

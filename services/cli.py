@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import select
+import sys
 import traceback
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -42,6 +44,12 @@ class _Commands(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except BrokenPipeError:
+            if not _reader_gone():
+                raise
+            # `initiatives … | head`: nobody reads the rest, and nothing failed to be told
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(code=1) from None
         except Exception as error:
             from shared.dependencies import startup_failure
 
@@ -51,6 +59,17 @@ class _Commands(TyperGroup):
                 typer.echo("".join(traceback.format_exception(error)), err=True, nl=False)
             typer.echo(failure, err=True)
             raise typer.Exit(code=2) from None
+
+
+def _reader_gone() -> bool:
+    """Whether standard output is a pipe whose reader has closed it (a broken pipe to the
+    database is a different failure, told as one)."""
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poll.poll(0))
+    except (OSError, ValueError):
+        return False
 
 
 app = typer.Typer(

@@ -27,6 +27,7 @@ class Attribution:
         self._ancestors: dict[tuple[str, int], tuple[str, ...]] = {}
         self._plans: dict[tuple[str, str, int], PlanSet | None] = {}
         self._phase: dict[tuple[int, dt.date], str | None] = {}
+        self._day_bounds: tuple[dt.date, ...] | None = None
 
     def current(self, view: ReferenceView) -> bool:
         """Whether the memoised answers still hold for ``view`` as it stands."""
@@ -41,6 +42,30 @@ class Attribution:
         """The instants epochs start at (epoch ``n`` starts at ``bounds[n - 1]``), for folds
         that find the epochs of many instants at once."""
         return tuple(self._bounds)
+
+    @property
+    def day_bounds(self) -> tuple[dt.date, ...]:
+        """The days on which a phase of some plan starts, or the day after one ends, in
+        order: from one to the next, every plan puts every day in the same phase or in none."""
+        if self._day_bounds is None:
+            days = {
+                day
+                for plan in self.view.plans.every_plan()
+                for phase in plan.phases
+                for day in (phase.starts_on, phase.ends_on + dt.timedelta(days=1))
+            }
+            self._day_bounds = tuple(sorted(days))
+        return self._day_bounds
+
+    def stretch(self, day: dt.date) -> dt.date:
+        """A day standing for ``day`` wherever only its phase matters: the first of its
+        stretch between two :attr:`day_bounds` (the day before the first bound for days
+        before it). Counts keyed by stretch rather than day have far fewer keys to place."""
+        bounds = self.day_bounds
+        index = bisect.bisect_right(bounds, day)
+        if index:
+            return bounds[index - 1]
+        return bounds[0] - dt.timedelta(days=1) if bounds else day
 
     def _start(self, epoch: int) -> dt.datetime:
         return self._bounds[epoch - 1] if epoch else EARLIEST_INSTANT

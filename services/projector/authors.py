@@ -22,6 +22,7 @@ campaign, in the tree and plans of the attribution instant.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
@@ -54,8 +55,10 @@ million. Measured on it: 16 parts peaked at 530 MB above the attribution, 32 at 
 slower in all (each part's query finds its own initiatives)."""
 
 Place = tuple[str, str, int, Any, str]
-"""(unit counted for, campaign, epoch, bucket day, author key): where initiatives naming an
-author count, before the unit's ancestors and phases are looked up."""
+"""(unit counted for, campaign, epoch, bucket day's stretch, author key): where initiatives
+naming an author count, before the unit's ancestors and phases are looked up. The day is
+the first of its stretch (:meth:`Attribution.stretch`): an author of a thousand initiatives
+over a year then has a few places, not one per day."""
 PLACE = ("unit_id", "campaign_id", "epoch", "day", "author_key")
 LEAVES: Mapping[str, type[pl.DataType]] = {
     "unit_id": pl.Categorical,
@@ -72,7 +75,7 @@ def counted_for(rows: Iterable[InitiativeRow], attribution: Attribution) -> Chan
     zones = attribution.view.campaigns
     places: Counter[Place] = Counter()
     for row in rows:
-        day = row.bucket_date(zones.get(row.campaign_id).zone)
+        day = attribution.stretch(row.bucket_date(zones.get(row.campaign_id).zone))
         epoch = attribution.epoch(row.attributed_at)
         for author in row.author_keys:
             places[(row.unit_id, row.campaign_id, epoch, day, author)] += 1
@@ -107,8 +110,19 @@ def _named(attribution: Attribution) -> sa.Select[Any]:
     by the database, from the bounds :meth:`Attribution.epoch` bisects (a few dozen)."""
     i, named = rm_initiatives.c, rm_initiative_authors.c
     joined = rm_initiatives.join(rm_initiative_authors, i.initiative_id == named.initiative_id)
-    keys = (i.unit_id, i.campaign_id, _epoch(attribution), i.bucket_date, named.author_key)
+    keys = (i.unit_id, i.campaign_id, _epoch(attribution), _stretch(attribution), named.author_key)
     return sa.select(*keys).select_from(joined)
+
+
+def _stretch(attribution: Attribution) -> sa.ColumnElement[Any]:
+    """:meth:`Attribution.stretch` of each initiative's bucket day, found by the database."""
+    day = rm_initiatives.c.bucket_date
+    bounds = attribution.day_bounds
+    if not bounds:
+        return day
+    whens = [(day >= bound, sa.literal(bound, sa.Date)) for bound in reversed(bounds)]
+    before = sa.literal(bounds[0] - dt.timedelta(days=1), sa.Date)
+    return sa.case(*whens, else_=before).label("bucket_date")
 
 
 def _epoch(attribution: Attribution) -> sa.ColumnElement[int]:

@@ -60,6 +60,11 @@ class Plans:
         for timeline in self._plans.values():
             yield from timeline.changes()
 
+    def every_plan(self) -> Iterator[PlanSet]:
+        """Every plan any unit has had or has, of every campaign."""
+        for timeline in self._plans.values():
+            yield from timeline.values()
+
 
 def check_plan(plan: PlanSet, hierarchy: Hierarchy, campaigns: Campaigns, at: dt.datetime) -> None:
     """Refuse a plan for an undefined campaign or for a unit that is unknown or not open."""

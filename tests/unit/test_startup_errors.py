@@ -205,3 +205,19 @@ def test_the_demo_makes_its_secrets_that_way(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(secrets, "token_urlsafe", lambda _size: next(made))
 
     assert Secrets.fresh() == Secrets(admin_token="b", portal_key="d")
+
+
+def test_output_cut_short_by_its_reader_is_no_error_to_report(tmp_path: Path) -> None:
+    """``initiatives bench --help | head``: the reader goes away, and the command stops
+    without claiming that the database is unreachable."""
+    command = f"{sys.executable} -m services.cli bench --help 2>errors | head -30"
+    done = subprocess.run(
+        ["sh", "-c", command],
+        cwd=tmp_path,
+        env=os.environ | {"PYTHONPATH": str(Path.cwd())},
+        capture_output=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.stdout.decode().count("\n") == 30
+    assert (tmp_path / "errors").read_text() == ""
