@@ -111,7 +111,8 @@ def _command(name: str, summary: str) -> None:
 for _name, _summary in {
     "append": "Event-store append at batch 1/100/1,000 beside the eventsourcing library and COPY.",
     "ingest": "Portal events on Kafka → validated → event store → relayed: sustained events/s.",
-    "projection": "Live projection from Kafka into the read models, beside a bare consumer.",
+    "projection": "Live projection from Kafka into the read models, beside a bare consumer; "
+    "outside --quick also with 2 and 4 projector processes.",
     "rebuild": "Rebuild of every read model from the event store: events/s.",
     "query": "Query API p50/p99 and requests/s with 50 clients in another process.",
     "latency": "Portal event → query API and → webhook, p50/p99 at 1,000 and 5,000 events/s.",
