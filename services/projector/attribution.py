@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+from functools import cached_property
 
 from shared.contracts.base import EARLIEST_INSTANT
 from shared.contracts.campaigns import PlanSet
@@ -27,7 +28,6 @@ class Attribution:
         self._ancestors: dict[tuple[str, int], tuple[str, ...]] = {}
         self._plans: dict[tuple[str, str, int], PlanSet | None] = {}
         self._phase: dict[tuple[int, dt.date], str | None] = {}
-        self._day_bounds: tuple[dt.date, ...] | None = None
 
     def current(self, view: ReferenceView) -> bool:
         """Whether the memoised answers still hold for ``view`` as it stands."""
@@ -43,19 +43,17 @@ class Attribution:
         that find the epochs of many instants at once."""
         return tuple(self._bounds)
 
-    @property
+    @cached_property
     def day_bounds(self) -> tuple[dt.date, ...]:
         """The days on which a phase of some plan starts, or the day after one ends, in
         order: from one to the next, every plan puts every day in the same phase or in none."""
-        if self._day_bounds is None:
-            days = {
-                day
-                for plan in self.view.plans.every_plan()
-                for phase in plan.phases
-                for day in (phase.starts_on, phase.ends_on + dt.timedelta(days=1))
-            }
-            self._day_bounds = tuple(sorted(days))
-        return self._day_bounds
+        days = {
+            day
+            for plan in self.view.plans.every_plan()
+            for phase in plan.phases
+            for day in (phase.starts_on, phase.ends_on + dt.timedelta(days=1))
+        }
+        return tuple(sorted(days))
 
     def stretch(self, day: dt.date) -> dt.date:
         """A day standing for ``day`` wherever only its phase matters: the first of its

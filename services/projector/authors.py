@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -116,21 +116,25 @@ def _named(attribution: Attribution) -> sa.Select[Any]:
 
 def _stretch(attribution: Attribution) -> sa.ColumnElement[Any]:
     """:meth:`Attribution.stretch` of each initiative's bucket day, found by the database."""
-    day = rm_initiatives.c.bucket_date
-    bounds = attribution.day_bounds
-    if not bounds:
-        return day
-    whens = [(day >= bound, sa.literal(bound, sa.Date)) for bound in reversed(bounds)]
-    before = sa.literal(bounds[0] - dt.timedelta(days=1), sa.Date)
-    return sa.case(*whens, else_=before).label("bucket_date")
+    day, bounds = rm_initiatives.c.bucket_date, attribution.day_bounds
+    steps = [(bound, sa.literal(bound, sa.Date)) for bound in bounds]
+    before = sa.literal(bounds[0] - dt.timedelta(days=1), sa.Date) if bounds else day
+    return _last_reached(day, steps, before).label("bucket_date")
 
 
 def _epoch(attribution: Attribution) -> sa.ColumnElement[int]:
     """:meth:`Attribution.epoch` of each initiative's attribution, found by the database."""
-    attributed = rm_initiatives.c.attributed_at
-    bounds = reversed(list(enumerate(attribution.bounds, 1)))
-    whens = [(attributed >= bound, epoch) for epoch, bound in bounds]
-    return (sa.case(*whens, else_=0) if whens else sa.literal(0)).label("epoch")
+    steps = [(bound, epoch) for epoch, bound in enumerate(attribution.bounds, 1)]
+    return _last_reached(rm_initiatives.c.attributed_at, steps, sa.literal(0)).label("epoch")
+
+
+def _last_reached(
+    column: sa.ColumnElement[Any], steps: Sequence[tuple[Any, Any]], before: Any
+) -> sa.ColumnElement[Any]:
+    """The value of the last of ``steps`` (bound, value; bounds ascending) whose bound
+    ``column`` has reached, ``before`` where it reached none: a ``CASE`` over a few dozen."""
+    whens = [(column >= bound, value) for bound, value in reversed(steps)]
+    return sa.case(*whens, else_=before) if whens else before
 
 
 def _counted(named: sa.FromClause, *others: sa.FromClause) -> sa.Select[Any]:
