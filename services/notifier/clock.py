@@ -74,12 +74,15 @@ class DeadlineClock:
         self._clock = clock
         self._digest_hour = digest_hour
         self._interval = interval_seconds
+        self._outcomes_wait = True
+        """Whether the last check judged on figures not yet current, so outcomes may wait."""
 
     async def check(self) -> int:
         """One check at the clock's "now"; returns how many decisions were new."""
         started = time.perf_counter()
         now = self._clock()
         current = self._freshness.current()
+        self._outcomes_wait = not current
         async with self._store.transaction() as tx:
             connection = tx.connection
             since = (
@@ -100,8 +103,13 @@ class DeadlineClock:
         return new
 
     async def run(self) -> None:
-        """Check every interval, and at once when the input catches up (outcomes waiting
-        for current figures are judged then, not a whole interval later)."""
+        """Check every interval and, when the last check left outcomes waiting for current
+        figures, at once when the input catches up (they are judged then, not a whole
+        interval later).
+
+        Only then: under a steady load the input catches up after nearly every batch, and
+        judging every running row each time took a fifth of a core at 1,000 events/s.
+        """
         caught_up = self._freshness.caught_up
         while True:
             caught_up.clear()
@@ -112,7 +120,10 @@ class DeadlineClock:
             except Exception:
                 log.exception("clock check failed; the next one catches up")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(caught_up.wait(), self._interval)
+                if self._outcomes_wait:
+                    await asyncio.wait_for(caught_up.wait(), self._interval)
+                else:
+                    await asyncio.sleep(self._interval)
 
     async def _digests(self, tx: SqlTransaction, since: dt.datetime, now: dt.datetime) -> int:
         connection = tx.connection

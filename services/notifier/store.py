@@ -26,7 +26,7 @@ from shared.domain.phases import local_date
 from shared.domain.progress import Status
 from shared.persistence.published import published_unit_closure as closure
 from shared.persistence.published import published_units
-from shared.persistence.upsert import insert_on_conflict, upsert
+from shared.persistence.upsert import insert_on_conflict, upsert_rows
 
 Key = tuple[str, str, str]
 """(unit, campaign, phase) of one row of figures."""
@@ -34,6 +34,7 @@ Key = tuple[str, str, str]
 PENDING = "pending"
 """A queued delivery's status; the delivery worker moves it on (sent, failed, dead)."""
 
+KEY_COLUMNS = ("unit_id", "campaign_id", "phase_id")
 STORED = (
     "phase_name",
     "starts_on",
@@ -118,23 +119,13 @@ class SqlTransaction:
         return await self._read(query, thresholds=False)
 
     async def save(self, rows: Sequence[Row]) -> None:
-        if not rows:
-            return
-        statement = upsert(
-            self.connection.dialect, nt_progress, ["unit_id", "campaign_id", "phase_id"], STORED
-        )
-        await self.connection.execute(
-            statement,
-            [
-                {
-                    "unit_id": row.unit_id,
-                    "campaign_id": row.campaign_id,
-                    "phase_id": row.phase_id,
-                    **{column: getattr(row, column) for column in STORED},
-                    "outcome": None if row.outcome is None else row.outcome.value,
-                }
-                for row in sorted(rows, key=lambda row: row.key)
-            ],
+        """One statement for any number of rows: a batch of changes saves thousands."""
+        await upsert_rows(
+            self.connection,
+            nt_progress,
+            KEY_COLUMNS,
+            [*KEY_COLUMNS, *STORED],
+            [_record(row) for row in sorted(rows, key=lambda row: row.key)],
         )
 
     async def record(
@@ -278,3 +269,10 @@ async def unit_names(connection: AsyncConnection, unit_ids: Collection[str]) -> 
         )
         names.update({row.unit_id: row.name for row in rows})
     return names
+
+
+def _record(row: Row) -> tuple[Any, ...]:
+    """The row's key and ``STORED`` columns, its outcome by value."""
+    stored = {column: getattr(row, column) for column in STORED}
+    stored["outcome"] = None if row.outcome is None else row.outcome.value
+    return (*row.key, *stored.values())

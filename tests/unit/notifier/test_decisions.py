@@ -5,6 +5,7 @@ instead of one message per child."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -35,6 +36,7 @@ from shared.persistence.engine import create_engine
 from shared.persistence.migrations import upgrade
 from shared.persistence.progress_outbox import progress_outbox
 from tests.conftest import UTC7, FrozenClock
+from tests.kafka_tools import wait_until
 from tests.unit.notifier import (
     BAC_KAN_TARGET,
     DEADLINE,
@@ -290,6 +292,40 @@ async def test_a_copy_first_seen_after_the_deadline_is_judged_by_the_clock_only_
     assert await clock_on(engine, clock, NotifierMetrics(), catching_up).check() == 1
     assert await clock_on(engine, clock, NotifierMetrics()).check() == 0
     assert [rule for _, rule, _, _ in await decided(engine)] == ["missed"]
+
+
+@pytest.mark.parametrize(("behind", "checks"), [(True, 2), (False, 1)])
+async def test_the_clock_checks_again_on_catching_up_only_when_outcomes_waited_for_it(
+    engine: AsyncEngine, clock: FrozenClock, behind: bool, checks: int
+) -> None:
+    """Behind at the first check: catching up checks again at once, so a waiting outcome is
+    not left for a whole interval. Current at the first check: catching up (after nearly
+    every batch under load) waits for the interval."""
+    freshness = Freshness(quiet_seconds=3600)
+    freshness.heard("p0", 5 if behind else 0)
+    deadline_clock = clock_on(engine, clock, NotifierMetrics(), freshness)
+    done: list[int] = []
+    check = deadline_clock.check
+
+    async def counted() -> int:
+        decided = await check()
+        done.append(decided)
+        return decided
+
+    deadline_clock.check = counted  # type: ignore[method-assign]
+
+    async def checked_once() -> bool:
+        return len(done) == 1
+
+    running = asyncio.create_task(deadline_clock.run())
+    try:
+        await wait_until(checked_once, within=10, what="the first check")
+        freshness.heard("p0", 5)
+        freshness.heard("p0", 0)
+        await asyncio.sleep(0.3)
+        assert len(done) == checks
+    finally:
+        running.cancel()
 
 
 async def test_deadlines_passed_while_the_notifier_was_down_are_each_judged_once_on_return(
