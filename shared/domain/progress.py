@@ -23,6 +23,7 @@ At the deadline every target gets its final outcome: ``achieved`` or ``missed``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -71,8 +72,10 @@ def counted(metric: Metric | str | None, status: InitiativeStatus) -> bool:
     return counts_as_submitted(status)
 
 
+@functools.cache
 def metric_statuses(metric: Metric | str | None) -> tuple[InitiativeStatus, ...]:
-    """The lifecycle statuses a metric counts, in the lifecycle's order."""
+    """The lifecycle statuses a metric counts, in the lifecycle's order (kept: every figure
+    a dashboard shows asks for them)."""
     return tuple(status for status in InitiativeStatus if counted(metric, status))
 
 
