@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from benchmarks.bench import Bench
+from benchmarks.cpu import CpuMeter
 from benchmarks.processes import PeakMemory, Service, running
 from benchmarks.report import Figures, Result, Row, percentile
 from benchmarks.servers import fresh_database, fresh_topics, topic_prefix
@@ -103,6 +105,10 @@ class Pipeline:
     api: Service
     portal_topic: str
     token: str
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        return self.ingest, self.projector, self.notifier, self.api
 
     async def probe_children(self, client: httpx.AsyncClient) -> list[dict[str, object]]:
         response = await client.get(
@@ -276,10 +282,13 @@ async def _once(
         await _wait_for_probe_units(pipe, probes * len(RATES))
         await pipe.subscribe(webhook)
         events, facts, offset = len(reference), 0, 0
+        cpu = CpuMeter({s.name: s.process.pid for s in pipe.services} | {"benchmark": os.getpid()})
         for rate in RATES:
             load = workload.activity[offset : offset + rate * seconds]
             sent: dict[str, float] = {}
             watcher = asyncio.create_task(_watch_query_api(pipe, sent, arrivals))
+            cpu.mark()
+            started = time.perf_counter()
             try:
                 done = await _offer(pipe, bootstrap, rate, seconds, load, sent)
                 offset += done
@@ -290,10 +299,13 @@ async def _once(
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
+            used = cpu.since_mark(time.perf_counter() - started, done + len(sent))
             for path, arrived in (("query API", arrivals.query_api), ("webhook", arrivals.webhook)):
                 row = _latencies(sent, arrived)
                 row["achieved_per_s"] = (done + len(sent)) / seconds
                 figures[f"{rate:,} events/s → {path}"] = row
+            for name, row in used.items():
+                figures[f"{rate:,} events/s: {name} CPU"] = row
     return figures
 
 

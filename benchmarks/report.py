@@ -38,6 +38,8 @@ HEADERS = {
     "missing": "missing",
     "achieved_per_s": "sent events/s",
     "peak_rss_mib": "peak RSS MiB",
+    "cpu_cores": "CPU cores",
+    "cpu_us_per_event": "CPU µs/event",
 }
 
 
@@ -46,7 +48,7 @@ def header(name: str) -> str:
 
 
 def formatted(name: str, value: float) -> str:
-    if name.startswith("ratio"):
+    if name.startswith("ratio") or name == "cpu_cores":
         return f"{value:.2f}"
     if name.endswith("_ms") or name == "seconds":
         return f"{value:,.1f}"
