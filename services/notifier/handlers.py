@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from services.notifier.rules import Decision, Row, RuleConfig, Skip, Trigger, judge
 from services.notifier.store import Key, Transaction
 from shared.contracts.progress import ProgressChanged
+from shared.domain.campaign import CAMPAIGN_ZONE
+from shared.domain.phases import local_date
 
 RulesFor = Callable[[str], RuleConfig]
 """The rules' parameters of a campaign (``NotifierSettings.rules_for``)."""
@@ -28,6 +30,9 @@ class Handled:
     decided: int = 0
     """How many decisions were new."""
     skipped: Counter[Skip] = field(default_factory=Counter)
+    waiting: int = 0
+    """Rows past their last day without an outcome, left because the figures were not
+    current: the clock checks again as soon as they are."""
 
 
 def key_of(change: ProgressChanged) -> Key:
@@ -96,7 +101,10 @@ async def on_tick(
     handled = Handled()
     decisions: list[Decision] = []
     changed: list[Row] = []
+    today = local_date(now, CAMPAIGN_ZONE)
     for row in await tx.due(now):
+        if not figures_current and row.outcome is None and row.ends_on < today:
+            handled.waiting += 1
         config, judged_row = rules_for(row.campaign_id), row
         for trigger in (Trigger.TICK, Trigger.DEADLINE) if figures_current else (Trigger.TICK,):
             judged = judge(judged_row, trigger, now, now, config)
