@@ -153,29 +153,42 @@ async def children_of(
         entries.append(
             ChildProgress.without_plan(child, unplanned.get(child.unit_id, {}))
             if chosen is None
-            else ChildProgress.of(child, PhaseProgress.judge(chosen, at=now))
+            else ChildProgress.of(child, chosen, at=now)
         )
     clusters: defaultdict[str, list[ChildProgress]] = defaultdict(list)
     for entry in entries:
         if entry.cluster is not None:
             clusters[entry.cluster].append(entry)
+    cluster_rankings = [
+        ClusterRanking(
+            cluster=name,
+            ranking=[
+                entry.model_copy(update={"rank": rank}) for rank, entry in _ranks(members, sort)
+            ],
+        )
+        for name, members in sorted(clusters.items())
+    ]
     return Children(
         unit=unit,
         campaign_id=campaign_id,
         phase_id=phase_id,
-        ranking=_ranks(entries, sort),
-        clusters=[
-            ClusterRanking(cluster=name, ranking=_ranks(members, sort))
-            for name, members in sorted(clusters.items())
-        ],
+        ranking=_numbered(entries, sort),
+        clusters=cluster_rankings,
     )
 
 
-def _ranks(entries: list[ChildProgress], sort: Sort) -> list[ChildProgress]:
-    return [
-        entry.model_copy(update={"rank": rank})
-        for rank, entry in enumerate(ranked(entries, sort), start=1)
-    ]
+def _ranks(entries: list[ChildProgress], sort: Sort) -> enumerate[ChildProgress]:
+    return enumerate(ranked(entries, sort), start=1)
+
+
+def _numbered(entries: list[ChildProgress], sort: Sort) -> list[ChildProgress]:
+    """The entries ranked, each numbered in place: built for this answer alone, and the
+    clusters' rankings took copies first (a copy of each costs as much as judging it)."""
+    ranking = []
+    for rank, entry in _ranks(entries, sort):
+        entry.rank = rank
+        ranking.append(entry)
+    return ranking
 
 
 async def follow_up_of(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,6 +63,36 @@ class Participation(BaseModel):
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """A phase's figures judged at an instant: what a child's ranking entry shows of it."""
+
+    metric: Metric
+    target: int | None
+    value: int
+    ratio: float | None
+    status: Status
+
+    @classmethod
+    def of(cls, figures: PhaseFigures, *, at: dt.datetime) -> Judged:
+        metric = Metric(figures.metric or Metric.SUBMITTED)
+        value = metric_value(metric, figures.counts)
+        target = figures.required
+        return cls(
+            metric=metric,
+            target=target,
+            value=value,
+            ratio=ratio(value, target),
+            status=evaluate(
+                value=value,
+                target=target,
+                starts_on=figures.starts_on,
+                ends_on=figures.ends_on,
+                at=at,
+            ),
+        )
+
+
 class PhaseProgress(BaseModel):
     phase_id: str = Field(description="'' for the whole campaign")
     name: str
@@ -80,25 +111,17 @@ class PhaseProgress(BaseModel):
 
     @classmethod
     def judge(cls, figures: PhaseFigures, *, at: dt.datetime) -> PhaseProgress:
-        metric = Metric(figures.metric or Metric.SUBMITTED)
-        value = metric_value(metric, figures.counts)
-        target = figures.required
+        judged = Judged.of(figures, at=at)
         return cls(
             phase_id=figures.phase_id,
             name=figures.name,
             starts_on=figures.starts_on,
             ends_on=figures.ends_on,
-            metric=metric,
-            target=target,
-            value=value,
-            ratio=ratio(value, target),
-            status=evaluate(
-                value=value,
-                target=target,
-                starts_on=figures.starts_on,
-                ends_on=figures.ends_on,
-                at=at,
-            ),
+            metric=judged.metric,
+            target=judged.target,
+            value=judged.value,
+            ratio=judged.ratio,
+            status=judged.status,
             submitted=metric_value(Metric.SUBMITTED, figures.counts),
             approved=metric_value(Metric.APPROVED, figures.counts),
             counts=dict(figures.counts),
@@ -151,18 +174,22 @@ class ChildProgress(BaseModel):
     status: Status = Status.NO_TARGET
 
     @classmethod
-    def of(cls, child: UnitRow, phase: PhaseProgress) -> ChildProgress:
-        """The child's standing in ``phase``, unranked (0) until the ranking numbers it."""
-        standing = phase.model_dump(
-            include={"phase_id", "metric", "target", "value", "ratio", "status"}
-        )
+    def of(cls, child: UnitRow, phase: PhaseFigures, *, at: dt.datetime) -> ChildProgress:
+        """The child's standing in ``phase`` at ``at``, unranked (0) until the ranking
+        numbers it."""
+        judged = Judged.of(phase, at=at)
         return cls(
             rank=0,
             unit_id=child.unit_id,
             name=child.name,
             cluster=child.cluster,
+            phase_id=phase.phase_id,
             phase_name=phase.name,
-            **standing,
+            metric=judged.metric,
+            target=judged.target,
+            value=judged.value,
+            ratio=judged.ratio,
+            status=judged.status,
         )
 
     @classmethod
