@@ -71,14 +71,21 @@ async def snapshot(connection: AsyncConnection, units: Collection[str]) -> Snaps
             .select_from(rm_targets.outerjoin(rm_progress, join))
             .where(condition)
         )
-        for row in result.mappings():
-            found[(row["unit_id"], row["campaign_id"], row["phase_id"])] = PhaseRow(
-                name=row["name"],
-                starts_on=row["starts_on"],
-                ends_on=row["ends_on"],
-                metric=row["metric"],
-                target=row["required"],
-                counts=tuple(row[f"n_{c}"] for c in STATUS_COLUMNS),
+        # Read by position: a row's mapping looks each name up in Python.
+        at = {name: index for index, name in enumerate(result.keys())}
+        key = itemgetter(at["unit_id"], at["campaign_id"], at["phase_id"])
+        window = itemgetter(at["name"], at["starts_on"], at["ends_on"], at["metric"])
+        required = at["required"]
+        counts = itemgetter(*(at[f"n_{c}"] for c in STATUS_COLUMNS))
+        for row in result:
+            name, starts_on, ends_on, metric = window(row)
+            found[key(row)] = PhaseRow(
+                name=name,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                metric=metric,
+                target=row[required],
+                counts=counts(row),
             )
     return found
 

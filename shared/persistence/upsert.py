@@ -8,8 +8,10 @@ same rows as an ``executemany``.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,34 +43,101 @@ def upsert(
     )
 
 
+Conflict = tuple[str, tuple[str, ...], tuple[str, ...]]
+"""What an insert does with a row whose key is stored: (``"error"``, (), ()), (``"nothing"``,
+(), ()) for any key, (``"overwrite"``, keys, columns) or (``"add"``, keys, columns)."""
+RAISE: Conflict = ("error", (), ())
+
+
+@functools.cache
+def _statement(
+    dialect: str, table: sa.Table, columns: tuple[str, ...], conflict: Conflict
+) -> sa.Insert:
+    """The insert of rows of ``columns`` into ``table``, built once per shape: building and
+    hashing a statement took more Python than the database spends on a small batch. On
+    PostgreSQL the rows come as one array parameter per column (:func:`_array_name`)."""
+    statement: Insert
+    if dialect == "postgresql":
+        statement = postgresql.insert(table).from_select(list(columns), _unnest(table, columns))
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table)
+    else:
+        raise NotImplementedError(f"no upsert for the {dialect} dialect")
+    action, keys, changed = conflict
+    if action == "nothing":
+        return statement.on_conflict_do_nothing(index_elements=list(keys) or None)
+    if action == "overwrite":
+        excluded = statement.excluded
+        return statement.on_conflict_do_update(
+            index_elements=list(keys), set_={column: excluded[column] for column in changed}
+        )
+    if action == "add":
+        excluded = statement.excluded
+        return statement.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={column: table.c[column] + excluded[column] for column in changed},
+        )
+    return statement
+
+
+def _array_name(table: sa.Table, column: str) -> str:
+    """A column's array parameter: unique in a :class:`Pending` write, whose parts each
+    write a table of their own."""
+    return f"{table.name}__{column}"
+
+
+def _unnest(table: sa.Table, columns: Sequence[str]) -> sa.Select[Any]:
+    """``SELECT … FROM unnest(array, array, …)``: one array per column. JSON values travel
+    as text and are cast back, as arrays of JSON would need a codec per element type."""
+    arrays = []
+    for name in columns:
+        kind = table.c[name].type
+        element = ARRAY_TEXT if isinstance(kind, sa.JSON) else postgresql.ARRAY(kind)
+        arrays.append(sa.bindparam(_array_name(table, name), type_=element))
+    source = sa.func.unnest(*arrays).table_valued(*columns).render_derived()
+    return sa.select(
+        *(
+            sa.cast(source.c[name], table.c[name].type)
+            if isinstance(table.c[name].type, sa.JSON)
+            else source.c[name]
+            for name in columns
+        )
+    )
+
+
+@dataclass(frozen=True)
 class Rows:
-    """Rows given as tuples in the order of ``columns``, about to be inserted into ``table``."""
+    """Rows given as tuples in the order of ``columns``, about to be written to ``table`` by
+    the statement of their ``conflict``."""
 
+    table: sa.Table
+    columns: tuple[str, ...]
     rows: list[Any]
+    conflict: Conflict = RAISE
 
-    def __init__(
-        self, connection: AsyncConnection, table: sa.Table, columns: Sequence[str], rows: list[Any]
-    ) -> None:
-        self._connection = connection
-        self._table = table
-        self._columns = list(columns)
-        self.rows = rows
-        self.statement = insert_on_conflict(connection.dialect, table)
-        if connection.dialect.name == "postgresql":
-            self.statement = postgresql.insert(table).from_select(
-                self._columns, _unnest(table, self._columns, rows)
+    def statement(self, dialect: Dialect) -> sa.Insert:
+        return _statement(dialect.name, self.table, self.columns, self.conflict)
+
+    def arrays(self) -> dict[str, list[Any]]:
+        """PostgreSQL's parameters: one array per column."""
+        values = list(zip(*self.rows, strict=True)) or [() for _ in self.columns]
+        arrays = {}
+        for name, column_values in zip(self.columns, values, strict=True):
+            json_text = isinstance(self.table.c[name].type, sa.JSON)
+            arrays[_array_name(self.table, name)] = (
+                [json.dumps(v) for v in column_values] if json_text else list(column_values)
             )
+        return arrays
 
-    async def execute(self, statement: sa.Insert | None = None) -> None:
-        """Run ``statement`` (this insert, perhaps given an ``ON CONFLICT`` clause)."""
+    async def execute(self, connection: AsyncConnection) -> None:
         if not self.rows:
             return
-        statement = self.statement if statement is None else statement
-        if self._connection.dialect.name == "postgresql":
-            await self._connection.execute(statement)
+        statement = self.statement(connection.dialect)
+        if connection.dialect.name == "postgresql":
+            await connection.execute(statement, self.arrays())
         else:
-            await self._connection.execute(
-                statement, [dict(zip(self._columns, row, strict=True)) for row in self.rows]
+            await connection.execute(
+                statement, [dict(zip(self.columns, row, strict=True)) for row in self.rows]
             )
 
 
@@ -85,20 +154,32 @@ class Pending:
 
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
-        self._parts: list[tuple[Rows, Insert]] = []
+        self._parts: list[Rows] = []
 
-    def add(self, batch: Rows, statement: Insert) -> None:
+    def add(self, batch: Rows) -> None:
         if batch.rows:
-            self._parts.append((batch, statement))
+            self._parts.append(batch)
 
     async def flush(self) -> None:
         parts, self._parts = self._parts, []
-        if self.connection.dialect.name == "postgresql" and len(parts) > 1:
-            written = [statement.cte(f"write_{i}") for i, (_, statement) in enumerate(parts)]
-            await self.connection.execute(sa.select(sa.literal(1)).add_cte(*written))
+        dialect = self.connection.dialect
+        if dialect.name == "postgresql" and len(parts) > 1:
+            if len({part.table.name for part in parts}) < len(parts):
+                raise ValueError("the parts of one pending write must write different tables")
+            statement = _together(tuple(part.statement(dialect) for part in parts))
+            arrays = {name: values for part in parts for name, values in part.arrays().items()}
+            await self.connection.execute(statement, arrays)
             return
-        for batch, statement in parts:
-            await batch.execute(statement)
+        for batch in parts:
+            await batch.execute(self.connection)
+
+
+@functools.lru_cache(maxsize=256)
+def _together(statements: tuple[sa.Insert, ...]) -> sa.Select[Any]:
+    """One statement running ``statements`` as data-modifying ``WITH`` queries, kept per
+    combination (a batch writes the same few tables each time)."""
+    written = [statement.cte(f"write_{i}") for i, statement in enumerate(statements)]
+    return sa.select(sa.literal(1)).add_cte(*written)
 
 
 Writer = AsyncConnection | Pending
@@ -106,46 +187,17 @@ Writer = AsyncConnection | Pending
 :class:`Pending` write."""
 
 
-async def _write(writer: Writer, batch: Rows, statement: Insert) -> None:
+async def _write(writer: Writer, batch: Rows) -> None:
     if isinstance(writer, Pending):
-        writer.add(batch, statement)
+        writer.add(batch)
     else:
-        await batch.execute(statement)
-
-
-def _connection(writer: Writer) -> AsyncConnection:
-    return writer.connection if isinstance(writer, Pending) else writer
-
-
-def _unnest(
-    table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> sa.Select[Any]:
-    """``SELECT … FROM unnest(array, array, …)``: one array per column. JSON values travel
-    as text and are cast back, as arrays of JSON would need a codec per element type."""
-    values = list(zip(*rows, strict=True)) or [() for _ in columns]
-    arrays = []
-    for name, column_values in zip(columns, values, strict=True):
-        kind = table.c[name].type
-        if isinstance(kind, sa.JSON):
-            arrays.append(sa.bindparam(None, [json.dumps(v) for v in column_values], ARRAY_TEXT))
-        else:
-            arrays.append(sa.bindparam(None, list(column_values), postgresql.ARRAY(kind)))
-    source = sa.func.unnest(*arrays).table_valued(*columns).render_derived()
-    return sa.select(
-        *(
-            sa.cast(source.c[name], table.c[name].type)
-            if isinstance(table.c[name].type, sa.JSON)
-            else source.c[name]
-            for name in columns
-        )
-    )
+        await batch.execute(writer)
 
 
 async def insert_rows(
     writer: Writer, table: sa.Table, columns: Sequence[str], rows: list[Any]
 ) -> None:
-    batch = Rows(_connection(writer), table, columns, rows)
-    await _write(writer, batch, batch.statement)
+    await _write(writer, Rows(table, tuple(columns), rows))
 
 
 async def upsert_rows(
@@ -156,11 +208,8 @@ async def upsert_rows(
     rows: list[Any],
 ) -> None:
     """Insert rows; where a row with the same ``keys`` exists, overwrite its other columns."""
-    batch = Rows(_connection(writer), table, columns, rows)
-    excluded = batch.statement.excluded
-    await _update_on_conflict(
-        writer, batch, keys, {column: excluded[column] for column in columns if column not in keys}
-    )
+    others = tuple(column for column in columns if column not in keys)
+    await _write(writer, Rows(table, tuple(columns), rows, ("overwrite", tuple(keys), others)))
 
 
 async def add_to_rows(
@@ -171,27 +220,12 @@ async def add_to_rows(
     rows: list[Any],
 ) -> None:
     """Add each row's ``counts`` to the stored row with the same ``keys``, or insert it."""
-    batch = Rows(_connection(writer), table, [*keys, *counts], rows)
-    excluded = batch.statement.excluded
-    await _update_on_conflict(
-        writer, batch, keys, {column: table.c[column] + excluded[column] for column in counts}
-    )
-
-
-async def _update_on_conflict(
-    writer: Writer, batch: Rows, keys: Sequence[str], values: dict[str, Any]
-) -> None:
-    """Insert ``batch``; where a row with the same ``keys`` exists, set ``values`` instead."""
-    await _write(
-        writer,
-        batch,
-        batch.statement.on_conflict_do_update(index_elements=list(keys), set_=values),
-    )
+    conflict: Conflict = ("add", tuple(keys), tuple(counts))
+    await _write(writer, Rows(table, (*keys, *counts), rows, conflict))
 
 
 async def ignore_existing(
     connection: AsyncConnection, table: sa.Table, columns: Sequence[str], rows: list[Any]
 ) -> None:
     """Insert the rows whose key is not stored yet."""
-    batch = Rows(connection, table, columns, rows)
-    await batch.execute(batch.statement.on_conflict_do_nothing())
+    await Rows(table, tuple(columns), rows, ("nothing", (), ())).execute(connection)
