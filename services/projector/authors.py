@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
@@ -108,23 +109,29 @@ def distinct_changes(stored: Changes, taken: Changes, added: Changes) -> Changes
 def _named(attribution: Attribution) -> sa.Select[Any]:
     """Each initiative's place once per author it names (:data:`Place`). The epoch is found
     by the database, from the bounds :meth:`Attribution.epoch` bisects (a few dozen)."""
+    return _named_within(attribution.bounds, attribution.day_bounds)
+
+
+def _named_within(
+    bounds: tuple[dt.datetime, ...], day_bounds: tuple[dt.date, ...]
+) -> sa.Select[Any]:
     i, named = rm_initiatives.c, rm_initiative_authors.c
     joined = rm_initiatives.join(rm_initiative_authors, i.initiative_id == named.initiative_id)
-    keys = (i.unit_id, i.campaign_id, _epoch(attribution), _stretch(attribution), named.author_key)
+    keys = (i.unit_id, i.campaign_id, _epoch(bounds), _stretch(day_bounds), named.author_key)
     return sa.select(*keys).select_from(joined)
 
 
-def _stretch(attribution: Attribution) -> sa.ColumnElement[Any]:
+def _stretch(bounds: tuple[dt.date, ...]) -> sa.ColumnElement[Any]:
     """:meth:`Attribution.stretch` of each initiative's bucket day, found by the database."""
-    day, bounds = rm_initiatives.c.bucket_date, attribution.day_bounds
+    day = rm_initiatives.c.bucket_date
     steps = [(bound, sa.literal(bound, sa.Date)) for bound in bounds]
     before = sa.literal(bounds[0] - dt.timedelta(days=1), sa.Date) if bounds else day
     return _last_reached(day, steps, before).label("bucket_date")
 
 
-def _epoch(attribution: Attribution) -> sa.ColumnElement[int]:
+def _epoch(bounds: tuple[dt.datetime, ...]) -> sa.ColumnElement[int]:
     """:meth:`Attribution.epoch` of each initiative's attribution, found by the database."""
-    steps = [(bound, epoch) for epoch, bound in enumerate(attribution.bounds, 1)]
+    steps = [(bound, epoch) for epoch, bound in enumerate(bounds, 1)]
     return _last_reached(rm_initiatives.c.attributed_at, steps, sa.literal(0)).label("epoch")
 
 
@@ -151,19 +158,32 @@ async def counted_stored(
     guessed from the most prolific authors that most of the table matched and scanned it
     all (430 ms for 301 authors at scale 0.1, instead of a few)."""
     named = rm_initiative_authors.c.author_key
-    queries: list[sa.Select[Any]] = []
+    queries: list[tuple[sa.Select[Any], dict[str, Any]]] = []
     if connection.dialect.name == "postgresql" and authors:
-        listed = sa.bindparam("authors", sorted(authors), type_=ARRAY(sa.String))
-        each = sa.func.unnest(listed).table_valued("key").render_derived()
-        queries.append(_counted(_named(attribution).where(named == each.c.key).lateral(), each))
+        query = _stored_places(attribution.bounds, attribution.day_bounds)
+        queries.append((query, {"authors": sorted(authors)}))
     elif authors:
         for chunk in chunks(sorted(authors)):
-            queries.append(_counted(_named(attribution).where(named.in_(chunk)).subquery()))
+            queries.append((_counted(_named(attribution).where(named.in_(chunk)).subquery()), {}))
     places: dict[Place, int] = {}
-    for query in queries:
-        for unit, campaign, epoch, day, author, count in (await connection.execute(query)).all():
+    for query, parameters in queries:
+        result = await connection.execute(query, parameters)
+        for unit, campaign, epoch, day, author, count in result.all():
             places[(unit, campaign, epoch, day, author)] = count
     return _spread(places, attribution)
+
+
+@functools.lru_cache(maxsize=8)
+def _stored_places(
+    bounds: tuple[dt.datetime, ...], day_bounds: tuple[dt.date, ...]
+) -> sa.Select[Any]:
+    """:func:`counted_stored`'s statement on PostgreSQL, the authors bound as the array
+    ``authors``: built once per set of bounds (they change with reference data only), as
+    building and hashing its ``CASE`` took more Python than the database took to answer."""
+    listed = sa.bindparam("authors", type_=ARRAY(sa.String))
+    each = sa.func.unnest(listed).table_valued("key").render_derived()
+    named = rm_initiative_authors.c.author_key
+    return _counted(_named_within(bounds, day_bounds).where(named == each.c.key).lateral(), each)
 
 
 async def author_changes(
@@ -271,7 +291,7 @@ COUNTED = {
 def _units(attribution: Attribution) -> sa.Select[Any]:
     """Each (unit, campaign, epoch) initiatives count for."""
     i = rm_initiatives.c
-    return sa.select(i.unit_id, i.campaign_id, _epoch(attribution)).distinct()
+    return sa.select(i.unit_id, i.campaign_id, _epoch(attribution.bounds)).distinct()
 
 
 def _leaves(attribution: Attribution, low: str, high: str | None) -> sa.Select[Any]:

@@ -10,8 +10,10 @@ import datetime as dt
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from operator import itemgetter
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.read_models import STATUS_INDEX, Key
@@ -53,24 +55,36 @@ def metric_value(metric: str | None, counts: tuple[int, ...] | list[int]) -> int
 Snapshot = dict[tuple[str, str, str], PhaseRow]
 
 
+_FIGURES = sa.select(
+    rm_targets, *(sa.func.coalesce(rm_progress.c[c], 0).label(f"n_{c}") for c in STATUS_COLUMNS)
+).select_from(
+    rm_targets.outerjoin(
+        rm_progress,
+        sa.and_(
+            rm_progress.c.unit_id == rm_targets.c.unit_id,
+            rm_progress.c.campaign_id == rm_targets.c.campaign_id,
+            rm_progress.c.phase_id == rm_targets.c.phase_id,
+        ),
+    )
+)
+_UNITS = sa.bindparam("units", type_=postgresql.ARRAY(rm_targets.c.unit_id.type))
+_FIGURES_OF_UNITS = _FIGURES.where(rm_targets.c.unit_id == sa.any_(_UNITS))
+"""Built once: PostgreSQL takes the units as one array (building it per batch, twice,
+cost more Python than the database took to answer)."""
+
+
 async def snapshot(connection: AsyncConnection, units: Collection[str]) -> Snapshot:
     """Targets and counts of every phase row of ``units``."""
     found: Snapshot = {}
     ordered = sorted(units)
-    join = sa.and_(
-        rm_progress.c.unit_id == rm_targets.c.unit_id,
-        rm_progress.c.campaign_id == rm_targets.c.campaign_id,
-        rm_progress.c.phase_id == rm_targets.c.phase_id,
-    )
-    for condition in among(connection.dialect, rm_targets.c.unit_id, ordered):
-        result = await connection.execute(
-            sa.select(
-                rm_targets,
-                *(sa.func.coalesce(rm_progress.c[c], 0).label(f"n_{c}") for c in STATUS_COLUMNS),
-            )
-            .select_from(rm_targets.outerjoin(rm_progress, join))
-            .where(condition)
-        )
+    queries: list[tuple[sa.Select[Any], dict[str, Any]]] = []
+    if connection.dialect.name == "postgresql" and ordered:
+        queries.append((_FIGURES_OF_UNITS, {"units": ordered}))
+    else:
+        column = rm_targets.c.unit_id
+        queries += [(_FIGURES.where(c), {}) for c in among(connection.dialect, column, ordered)]
+    for query, parameters in queries:
+        result = await connection.execute(query, parameters)
         # Read by position: a row's mapping looks each name up in Python.
         at = {name: index for index, name in enumerate(result.keys())}
         key = itemgetter(at["unit_id"], at["campaign_id"], at["phase_id"])
