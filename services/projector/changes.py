@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.read_models import STATUS_INDEX, Key
-from services.projector.schema import STATUS_COLUMNS, rm_progress, rm_targets
+from services.projector.schema import STATUS_COLUMNS, rm_progress, rm_targets, same_phase_row
 from shared.contracts.campaigns import Metric
 from shared.contracts.progress import ProgressChanged, ProgressFigures
 from shared.domain.progress import metric_statuses
@@ -57,16 +57,7 @@ Snapshot = dict[tuple[str, str, str], PhaseRow]
 
 _FIGURES = sa.select(
     rm_targets, *(sa.func.coalesce(rm_progress.c[c], 0).label(f"n_{c}") for c in STATUS_COLUMNS)
-).select_from(
-    rm_targets.outerjoin(
-        rm_progress,
-        sa.and_(
-            rm_progress.c.unit_id == rm_targets.c.unit_id,
-            rm_progress.c.campaign_id == rm_targets.c.campaign_id,
-            rm_progress.c.phase_id == rm_targets.c.phase_id,
-        ),
-    )
-)
+).select_from(rm_targets.outerjoin(rm_progress, same_phase_row(rm_progress, rm_targets)))
 _UNITS = sa.bindparam("units", type_=postgresql.ARRAY(rm_targets.c.unit_id.type))
 _FIGURES_OF_UNITS = _FIGURES.where(rm_targets.c.unit_id == sa.any_(_UNITS))
 """Built once: PostgreSQL takes the units as one array (building it per batch, twice,

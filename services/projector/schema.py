@@ -30,6 +30,15 @@ WHOLE_CAMPAIGN = ""
 """``phase_id`` of the ``rm_progress``/``rm_targets`` row that sums every phase of a plan."""
 
 
+PHASE_ROW = ("unit_id", "campaign_id", "phase_id")
+"""The key of a unit's phase: of its target, its counts and its progress changes."""
+
+
+def same_phase_row(counts: sa.FromClause, targets: sa.FromClause) -> sa.ColumnElement[bool]:
+    """The join of a phase's counts to its target."""
+    return sa.and_(*(counts.c[name] == targets.c[name] for name in PHASE_ROW))
+
+
 def _status_counts() -> list[sa.Column[int]]:
     return [
         sa.Column(name, sa.Integer, nullable=False, server_default="0") for name in STATUS_COLUMNS

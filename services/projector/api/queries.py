@@ -32,6 +32,7 @@ from services.projector.schema import (
     rm_target_history,
     rm_targets,
     rm_units,
+    same_phase_row,
 )
 from shared.contracts.base import LATEST_INSTANT, REFERENCE_STREAM
 from shared.contracts.campaigns import Metric
@@ -319,14 +320,7 @@ def _figures(
             *(sa.func.coalesce(counts.c[name], 0).label(f"n_{name}") for name in names),
         )
         .select_from(targets)
-        .outerjoin(
-            counts,
-            sa.and_(
-                counts.c.unit_id == targets.c.unit_id,
-                counts.c.campaign_id == targets.c.campaign_id,
-                counts.c.phase_id == targets.c.phase_id,
-            ),
-        )
+        .outerjoin(counts, same_phase_row(counts, targets))
         .where(targets.c.campaign_id == campaign_id)
         .order_by(targets.c.unit_id, targets.c.starts_on, targets.c.phase_id)
     )
@@ -568,14 +562,7 @@ class ReadModels:
                 _metric_count(counts, Metric.SUBMITTED).label("submitted"),
             )
             .select_from(
-                targets.outerjoin(
-                    counts,
-                    sa.and_(
-                        counts.c.unit_id == targets.c.unit_id,
-                        counts.c.campaign_id == targets.c.campaign_id,
-                        counts.c.phase_id == targets.c.phase_id,
-                    ),
-                )
+                targets.outerjoin(counts, same_phase_row(counts, targets))
                 .join(units, units.c.unit_id == targets.c.unit_id)
                 .outerjoin(parent, parent.c.unit_id == units.c.parent_id)
             )
