@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 from pydantic_core import from_json
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -75,6 +76,28 @@ WIRE_FACT_COLUMNS = (
     _FACT_COLUMNS[6],
 )
 """The same as ``COPY`` sends them to :func:`shared.eventstore.frames.frame_of_csv`."""
+
+
+_STREAM_AFTER = (
+    sa.select(*_COLUMNS)
+    .where(
+        events.c.stream_id == sa.bindparam("stream_id", type_=events.c.stream_id.type),
+        events.c.stream_version > sa.bindparam("after", type_=sa.Integer),
+    )
+    .order_by(events.c.stream_version)
+)
+_STREAM_PAGE = _STREAM_AFTER.limit(sa.bindparam("limit", type_=sa.Integer))
+_STREAMS = (
+    sa.select(*_COLUMNS)
+    .where(events.c.stream_id == sa.any_(sa.bindparam("streams", type_=ARRAY(sa.String))))
+    .order_by(events.c.stream_id, events.c.stream_version)
+)
+_KNOWN = sa.select(events.c.event_id).where(
+    events.c.event_id == sa.any_(sa.bindparam("event_ids", type_=ARRAY(sa.String)))
+)
+"""Statements every batch of ingest and of the projector asks, built once: building and
+hashing one cost more Python than the database took to answer it. PostgreSQL takes lists
+as one array; other dialects are given the list statement by statement."""
 
 
 def _record(row: sa.Row[*tuple[Any, ...]]) -> RecordedEvent:
@@ -184,8 +207,11 @@ class SqlEventStore:
 
     @staticmethod
     async def _known(connection: AsyncConnection, event_ids: Collection[str]) -> set[str]:
+        listed = list(set(event_ids))
+        if connection.dialect.name == "postgresql":
+            return set((await connection.execute(_KNOWN, {"event_ids": listed})).scalars())
         known: set[str] = set()
-        for condition in among(connection.dialect, events.c.event_id, list(set(event_ids))):
+        for condition in among(connection.dialect, events.c.event_id, listed):
             known.update(
                 (await connection.execute(sa.select(events.c.event_id).where(condition))).scalars()
             )
@@ -206,13 +232,12 @@ class SqlEventStore:
     async def read_stream(
         self, stream_id: str, after_version: int = 0, limit: int | None = None
     ) -> list[RecordedEvent]:
+        asked: dict[str, Any] = {"stream_id": stream_id, "after": after_version}
         async with self._engine.connect() as connection:
-            result = await connection.execute(
-                sa.select(*_COLUMNS)
-                .where(events.c.stream_id == stream_id, events.c.stream_version > after_version)
-                .order_by(events.c.stream_version)
-                .limit(limit)
-            )
+            if limit is None:
+                result = await connection.execute(_STREAM_AFTER, asked)
+            else:
+                result = await connection.execute(_STREAM_PAGE, asked | {"limit": limit})
             return [_record(row) for row in result]
 
     async def read_streams(self, stream_ids: Collection[str]) -> dict[str, list[RecordedEvent]]:
@@ -220,11 +245,14 @@ class SqlEventStore:
         if not stream_ids:
             return found
         async with self._engine.connect() as connection:
-            result = await connection.execute(
-                sa.select(*_COLUMNS)
-                .where(events.c.stream_id.in_(list(stream_ids)))
-                .order_by(events.c.stream_id, events.c.stream_version)
-            )
+            if connection.dialect.name == "postgresql":
+                result = await connection.execute(_STREAMS, {"streams": list(stream_ids)})
+            else:
+                result = await connection.execute(
+                    sa.select(*_COLUMNS)
+                    .where(events.c.stream_id.in_(list(stream_ids)))
+                    .order_by(events.c.stream_id, events.c.stream_version)
+                )
             for row in result:
                 found.setdefault(row.stream_id, []).append(_record(row))
         return found
