@@ -39,6 +39,7 @@ from services.projector.deltas import vectors
 from services.projector.read_models import Changes, UnitCells, in_phase
 from services.projector.rows import InitiativeRow
 from services.projector.schema import (
+    PHASE_ROW,
     WHOLE_CAMPAIGN,
     rm_initiative_authors,
     rm_initiatives,
@@ -48,7 +49,6 @@ from shared.chunks import chunks
 from shared.persistence.copy import read_frame, upsert_frame
 from shared.persistence.upsert import upsert_rows
 
-PROGRESS_KEY = ("unit_id", "campaign_id", "phase_id")
 AUTHOR_PARTS = ("", *(f"{start:02x}" for start in range(8, 256, 8)))
 """Where the parts of :func:`recount_authors` start, by author key (hex digests, spread
 evenly): a part's (ancestor, phase, author) pairs are a 32nd of the national set's 20
@@ -250,7 +250,7 @@ async def recount_authors(connection: AsyncConnection, attribution: Attribution)
 
 
 def _added(totals: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:
-    return pl.concat([totals, part]).group_by(PROGRESS_KEY).agg(pl.col("authors").sum())
+    return pl.concat([totals, part]).group_by(PHASE_ROW).agg(pl.col("authors").sum())
 
 
 def _categorical(frame: pl.DataFrame, *names: str) -> pl.DataFrame:
@@ -307,9 +307,9 @@ async def _write(connection: AsyncConnection, counts: pl.DataFrame) -> None:
     if counts.is_empty():
         return
     if connection.dialect.name == "postgresql":
-        await upsert_frame(connection, rm_progress, PROGRESS_KEY, counts)
+        await upsert_frame(connection, rm_progress, PHASE_ROW, counts)
     else:
-        await upsert_rows(connection, rm_progress, PROGRESS_KEY, counts.columns, counts.rows())
+        await upsert_rows(connection, rm_progress, PHASE_ROW, counts.columns, counts.rows())
 
 
 async def _frame(

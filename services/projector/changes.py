@@ -13,7 +13,6 @@ from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.read_models import STATUS_INDEX, Key
@@ -21,7 +20,7 @@ from services.projector.schema import STATUS_COLUMNS, rm_progress, rm_targets, s
 from shared.contracts.campaigns import Metric
 from shared.contracts.progress import ProgressChanged, ProgressFigures
 from shared.domain.progress import metric_statuses
-from shared.persistence.lookup import among
+from shared.persistence.lookup import among, in_array
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,7 @@ Snapshot = dict[tuple[str, str, str], PhaseRow]
 _FIGURES = sa.select(
     rm_targets, *(sa.func.coalesce(rm_progress.c[c], 0).label(f"n_{c}") for c in STATUS_COLUMNS)
 ).select_from(rm_targets.outerjoin(rm_progress, same_phase_row(rm_progress, rm_targets)))
-_UNITS = sa.bindparam("units", type_=postgresql.ARRAY(rm_targets.c.unit_id.type))
-_FIGURES_OF_UNITS = _FIGURES.where(rm_targets.c.unit_id == sa.any_(_UNITS))
+_FIGURES_OF_UNITS = _FIGURES.where(in_array(rm_targets.c.unit_id, "units"))
 """Built once: PostgreSQL takes the units as one array (building it per batch, twice,
 cost more Python than the database took to answer)."""
 

@@ -16,7 +16,6 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 from pydantic_core import from_json
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -36,7 +35,7 @@ from shared.eventstore.port import AppendOutcome, ConcurrencyConflict, OutboxBac
 from shared.eventstore.schema import events, outbox
 from shared.eventstore.unsent import Unsent
 from shared.persistence.copy import copy_select
-from shared.persistence.lookup import among
+from shared.persistence.lookup import among, in_array
 from shared.wakeup import Wakeup
 
 _COLUMNS = (
@@ -89,12 +88,10 @@ _STREAM_AFTER = (
 _STREAM_PAGE = _STREAM_AFTER.limit(sa.bindparam("limit", type_=sa.Integer))
 _STREAMS = (
     sa.select(*_COLUMNS)
-    .where(events.c.stream_id == sa.any_(sa.bindparam("streams", type_=ARRAY(sa.String))))
+    .where(in_array(events.c.stream_id, "streams"))
     .order_by(events.c.stream_id, events.c.stream_version)
 )
-_KNOWN = sa.select(events.c.event_id).where(
-    events.c.event_id == sa.any_(sa.bindparam("event_ids", type_=ARRAY(sa.String)))
-)
+_KNOWN = sa.select(events.c.event_id).where(in_array(events.c.event_id, "event_ids"))
 """Statements every batch of ingest and of the projector asks, built once: building and
 hashing one cost more Python than the database took to answer it. PostgreSQL takes lists
 as one array; other dialects are given the list statement by statement."""

@@ -16,6 +16,12 @@ from sqlalchemy.engine import Dialect
 from shared.chunks import chunks
 
 
+def in_array(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:
+    """``column = ANY(:name)``: PostgreSQL's ``IN`` for a statement built once, the values
+    bound when it runs as one array parameter called ``name``."""
+    return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+
+
 def among(
     dialect: Dialect, column: sa.ColumnElement[Any], values: Sequence[Any]
 ) -> Iterator[sa.ColumnElement[bool]]:

@@ -25,11 +25,15 @@ ARRAY_TEXT = postgresql.ARRAY(sa.Text)
 
 def insert_on_conflict(dialect: Dialect, table: sa.Table) -> Insert:
     """A dialect-specific insert that offers ``on_conflict_do_update`` / ``_do_nothing``."""
-    if dialect.name == "postgresql":
+    return _insert(dialect.name, table)
+
+
+def _insert(dialect: str, table: sa.Table) -> Insert:
+    if dialect == "postgresql":
         return postgresql.insert(table)
-    if dialect.name == "sqlite":
+    if dialect == "sqlite":
         return sqlite.insert(table)
-    raise NotImplementedError(f"no upsert for the {dialect.name} dialect")
+    raise NotImplementedError(f"no upsert for the {dialect} dialect")
 
 
 def upsert(
@@ -56,13 +60,9 @@ def _statement(
     """The insert of rows of ``columns`` into ``table``, built once per shape: building and
     hashing a statement took more Python than the database spends on a small batch. On
     PostgreSQL the rows come as one array parameter per column (:func:`_array_name`)."""
-    statement: Insert
+    statement = _insert(dialect, table)
     if dialect == "postgresql":
-        statement = postgresql.insert(table).from_select(list(columns), _unnest(table, columns))
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table)
-    else:
-        raise NotImplementedError(f"no upsert for the {dialect} dialect")
+        statement = statement.from_select(list(columns), _unnest(table, columns))
     action, keys, changed = conflict
     if action == "nothing":
         return statement.on_conflict_do_nothing(index_elements=list(keys) or None)
