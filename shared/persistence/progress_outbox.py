@@ -84,8 +84,10 @@ def _first(limit: int) -> sa.Select[tuple[int, Any]]:
 
 def _claimable(limit: int) -> sa.Select[tuple[int, Any]]:
     """The oldest rows no one holds, locked, less each unit's rows behind an older row of
-    that unit they leave out (held by another instance). Rows older than the newest locked
-    one are few (the locked and the held ones): the bound lets the index find them."""
+    that unit they leave out (held by another instance). The held rows are found once, as
+    the rows older than the newest locked one that are not locked (few, and the bound lets
+    the index find them), and kept apart (``MATERIALIZED``): checked per locked row, each
+    check scanned every older row, a thousand rows' claim taking a tenth of a second."""
     locked = (
         sa.select(progress_outbox.c.id, progress_outbox.c.unit_id, progress_outbox.c.payload)
         .order_by(progress_outbox.c.id)
@@ -93,15 +95,18 @@ def _claimable(limit: int) -> sa.Select[tuple[int, Any]]:
         .with_for_update(skip_locked=True)
         .cte("locked")
     )
-    other = progress_outbox.alias("other")
-    held_before = (
-        sa.select(other.c.id)
+    held = (
+        sa.select(progress_outbox.c.id, progress_outbox.c.unit_id)
         .where(
-            other.c.id < sa.select(sa.func.max(locked.c.id)).scalar_subquery(),
-            other.c.unit_id == locked.c.unit_id,
-            other.c.id < locked.c.id,
-            other.c.id.not_in(sa.select(locked.c.id)),
+            progress_outbox.c.id < sa.select(sa.func.max(locked.c.id)).scalar_subquery(),
+            progress_outbox.c.id.not_in(sa.select(locked.c.id)),
         )
+        .cte("held")
+        .prefix_with("MATERIALIZED")
+    )
+    held_before = (
+        sa.select(held.c.id)
+        .where(held.c.unit_id == locked.c.unit_id, held.c.id < locked.c.id)
         .exists()
     )
     return sa.select(locked.c.id, locked.c.payload).where(~held_before).order_by(locked.c.id)
