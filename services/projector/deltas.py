@@ -9,7 +9,7 @@ them in the same order and cannot deadlock.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -125,3 +125,21 @@ class UnitDeltas:
             for index in members:
                 AGGREGATES[index].spread(self.attribution, nonzero, deltas.tables[index])
         return deltas
+
+
+def row_changes(
+    attribution: Attribution,
+    removed: Iterable[InitiativeRow],
+    added: Iterable[InitiativeRow],
+    deltas: Deltas | None = None,
+) -> Deltas:
+    """The table changes (added to ``deltas`` when given) of taking ``removed`` rows'
+    contributions out and putting ``added`` rows' in, where ``attribution`` counts them. A
+    batch changes the aggregates by its final rows less the stored ones they replace: the
+    contributions of the states in between cancel, so they are never worked out."""
+    zones = attribution.view.campaigns
+    cells = UnitDeltas(attribution)
+    for sign, rows in ((-1, removed), (+1, added)):
+        for row in rows:
+            cells.add(share(row, zones.get(row.campaign_id).zone), row, sign)
+    return cells.spread(deltas)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from services.projector.attribution import Attribution
-from services.projector.deltas import Deltas, Share, UnitDeltas, share
+from services.projector.deltas import Deltas, row_changes
 from services.projector.rows import InitiativeRow, evolve
 from shared.contracts.base import REFERENCE_STREAM, EventData
 from shared.domain.initiative import FACT_TYPES
@@ -83,43 +83,29 @@ def fold_batch(
 ) -> Folded:
     """Fold ``records`` (in stream order per initiative) over the ``stored`` rows of the
     initiatives they are about."""
-    zones = attribution.view.campaigns
-    current: dict[str, tuple[InitiativeRow, Share]] = {}
-    deltas = UnitDeltas(attribution)
+    current: dict[str, InitiativeRow] = {}
     history: list[tuple[object, ...]] = []
-    stored_authors: dict[str, tuple[str, ...]] = {}
     for record in records:
         key = initiative_id(record)
-        before = current.get(key)
-        if before is None:
-            stored_authors[key] = stored[key].author_keys if key in stored else ()
-        if before is None and key in stored:
-            row = stored[key]
-            before = (row, share(row, zones.get(row.campaign_id).zone))
-        if before is not None:
-            deltas.add(before[1], before[0], -1)
-        row = attributed(
-            evolve(None if before is None else before[0], record.fact(), record.occurred_at),
-            attribution,
-        )
-        after = share(row, zones.get(row.campaign_id).zone)
-        deltas.add(after, row, +1)
-        current[key] = (row, after)
+        before = current.get(key) or stored.get(key)
+        row = attributed(evolve(before, record.fact(), record.occurred_at), attribution)
+        current[key] = row
         history.append((key, record.stream_version, record.occurred_at, row.status.value))
-    added, dropped = _author_changes(stored_authors, current)
-    rows = {key: row for key, (row, _) in current.items()}
     replaced = {key: stored[key] for key in current if key in stored}
-    return Folded(rows, history, deltas.spread(), added, dropped, replaced)
+    added, dropped = _author_changes(replaced, current)
+    deltas = row_changes(attribution, replaced.values(), current.values())
+    return Folded(current, history, deltas, added, dropped, replaced)
 
 
 def _author_changes(
-    stored: Mapping[str, tuple[str, ...]], current: Mapping[str, tuple[InitiativeRow, object]]
+    replaced: Mapping[str, InitiativeRow], current: Mapping[str, InitiativeRow]
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The author rows to add and to drop, from the stored keys to the folded ones."""
     added: list[tuple[str, str]] = []
     dropped: list[tuple[str, str]] = []
-    for key, (row, _) in current.items():
-        before, after = stored[key], row.author_keys
+    for key, row in current.items():
+        before = replaced[key].author_keys if key in replaced else ()
+        after = row.author_keys
         added += [(key, author) for author in after if author not in before]
         dropped += [(key, author) for author in before if author not in after]
     return added, dropped

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.attribution import Attribution
 from services.projector.authors import counted_for, counted_stored, distinct_changes
-from services.projector.deltas import UnitDeltas, add_into, share, vectors
+from services.projector.deltas import add_into, row_changes, vectors
 from services.projector.fold import attributed
 from services.projector.read_models import Key, add_counts
 from services.projector.schema import (
@@ -216,31 +216,22 @@ async def _reattribute(
     if not rows:
         view.apply(record)
         return vectors(len(STATUS_COLUMNS))
-    zones = view.campaigns
-    before = UnitDeltas(Attribution(view))
-    for row in rows:
-        before.add(share(row, zones.get(row.campaign_id).zone), row, -1)
-    deltas = before.spread()
+    before = Attribution(view)
+    deltas = row_changes(before, rows, ())
     authors = {author for row in rows for author in row.author_keys}
-    stored = await counted_stored(connection, authors, before.attribution)
-    taken = counted_for(rows, before.attribution)
+    stored = await counted_stored(connection, authors, before)
+    taken = counted_for(rows, before)
     view.apply(record)
-    after = UnitDeltas(Attribution(view))
-    moved = {}
-    for row in rows:
-        now = attributed(row, after.attribution)
-        after.add(share(now, zones.get(now.campaign_id).zone), now, +1)
-        if now is not row:
-            moved[now.initiative_id] = now
-    spread = after.spread(deltas)
+    after = Attribution(view)
+    now = [attributed(row, after) for row in rows]
+    moved = {row.initiative_id: row for row, was in zip(now, rows, strict=True) if row is not was}
+    spread = row_changes(after, (), now, deltas)
     await spread.write(connection)
-    now_counted = counted_for(
-        [moved.get(row.initiative_id, row) for row in rows], after.attribution
-    )
+    now_counted = counted_for(now, after)
     authors_moved = distinct_changes(stored, taken, now_counted)
     await add_counts(connection, rm_progress, ["authors"], authors_moved)
     await spread.prune(connection)
-    await save_rows(connection, zones, moved)
+    await save_rows(connection, view.campaigns, moved)
     return spread.progress
 
 
