@@ -127,6 +127,17 @@ async def fresh_database(server: Servers, migrated: bool = True) -> AsyncIterato
             await admin.close()
 
 
+async def analyze(url: str) -> None:
+    """Gather the planner's statistics of every table, as autovacuum would have on a server
+    running for a while: a fresh database loaded seconds ago has none, and a plan made on
+    guessed sizes can cost a hundred times the right one for as long as it is cached."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+
+
 def topic_prefix() -> str:
     return f"bench-{uuid.uuid4().hex[:10]}."
 
