@@ -228,7 +228,7 @@ REGISTRY = (
         (rm_initiatives, rm_initiative_history, rm_initiative_authors),
         ("initiatives",),
     ),
-    ReadModel("rollup", (rm_rollup_daily,), ("unplanned_children_counts",), ROLLUP),
+    ReadModel("rollup", (rm_rollup_daily,), ("campaign_counts",), ROLLUP),
     ReadModel("progress", (rm_progress,), ("phases", "children_phases", "participation"), PROGRESS),
     ReadModel("series", (rm_series_daily,), ("series",), SERIES),
     ReadModel("breakdowns", (rm_breakdowns,), ("breakdowns",), BREAKDOWNS),

@@ -139,8 +139,11 @@ async def children_of(
     phases: defaultdict[str, list[PhaseFigures]] = defaultdict(list)
     for figures in await context.read.children_phases(unit.unit_id, campaign_id):
         phases[figures.unit_id].append(figures)
-    unplanned = await context.read.unplanned_children_counts(unit.unit_id, campaign_id)
     children = await context.read.children(unit.unit_id)
+    unplanned_ids = [child.unit_id for child in children if child.unit_id not in phases]
+    unplanned = {}
+    if unplanned_ids:  # children without a plan are few, often none: then nothing to read
+        unplanned = await context.read.campaign_counts(unplanned_ids, campaign_id)
     if restated:
         for child in children:
             if predecessors := await context.read.predecessors(child.unit_id):

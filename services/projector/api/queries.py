@@ -582,27 +582,19 @@ class ReadModels:
         )
         return [RunningTarget(**row._mapping) for row in await self._rows(query)]
 
-    async def unplanned_children_counts(
-        self, unit_id: str, campaign_id: str
+    async def campaign_counts(
+        self, unit_ids: Sequence[str], campaign_id: str
     ) -> dict[str, dict[str, int]]:
-        """Status counts over the whole campaign of each open child without a plan.
-
-        Such a child has no phases, so ``rm_progress`` has no row for it; the daily rollup,
-        kept for every unit, still counts its subtree's initiatives.
-        """
+        """Status counts over the whole campaign of each of ``unit_ids``, from the daily
+        rollup: what a child without a plan shows, as ``rm_progress`` has no row for it (the
+        rollup, kept for every unit, still counts its subtree's initiatives)."""
         rollup = rm_rollup_daily
-        children = sa.select(rm_units.c.unit_id).where(
-            rm_units.c.parent_id == unit_id, rm_units.c.state == OPEN
-        )
-        planned = sa.exists().where(
-            rm_targets.c.unit_id == rollup.c.unit_id, rm_targets.c.campaign_id == campaign_id
-        )
         query = (
             sa.select(
                 rollup.c.unit_id,
                 *(sa.func.sum(rollup.c[name]).label(name) for name in STATUS_COLUMNS),
             )
-            .where(rollup.c.campaign_id == campaign_id, rollup.c.unit_id.in_(children), ~planned)
+            .where(rollup.c.campaign_id == campaign_id, rollup.c.unit_id.in_(unit_ids))
             .group_by(rollup.c.unit_id)
         )
         return {
