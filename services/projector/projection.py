@@ -40,6 +40,7 @@ from services.projector.reference_catch_up import ReferenceCatchUp
 from services.projector.tables import (
     load_rows,
     lock_versions,
+    new_revision,
     save_checkpoint,
     versions,
     write_folded,
@@ -124,6 +125,7 @@ class Projection:
                     outcome = await self._apply(connection, records)
                     if checkpoint is not None:
                         await save_checkpoint(connection, *checkpoint)
+                    await new_revision(connection)
                     return outcome
             except BaseException as error:
                 await self.start()
@@ -132,7 +134,9 @@ class Projection:
             try:
                 async with self._engine.begin() as connection:
                     await quarantine.release(connection, release)
-                    return await self.settle_on(connection, records, checkpoint)
+                    outcome = await self.settle_on(connection, records, checkpoint)
+                    await new_revision(connection)
+                    return outcome
             except BaseException:
                 await self.start()
                 raise

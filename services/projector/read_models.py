@@ -36,6 +36,7 @@ from services.projector.schema import (
     rm_lineage,
     rm_progress,
     rm_quarantine,
+    rm_revision,
     rm_rollup_daily,
     rm_series_daily,
     rm_stream_versions,
@@ -232,7 +233,11 @@ REGISTRY = (
     ReadModel("progress", (rm_progress,), ("phases", "children_phases", "participation"), PROGRESS),
     ReadModel("series", (rm_series_daily,), ("series",), SERIES),
     ReadModel("breakdowns", (rm_breakdowns,), ("breakdowns",), BREAKDOWNS),
-    ReadModel("bookkeeping", (rm_stream_versions, rm_checkpoints, rm_quarantine), ()),
+    ReadModel(
+        "bookkeeping",
+        (rm_stream_versions, rm_checkpoints, rm_quarantine, rm_revision),
+        ("revision",),
+    ),
 )
 """Every read model. ``rm_progress.authors`` is not an aggregate's count: it is derived from
 the initiatives' rows (:mod:`services.projector.authors`)."""

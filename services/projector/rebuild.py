@@ -29,7 +29,7 @@ from services.projector.read_models import TABLES
 from services.projector.replay import Replay, Replayed
 from services.projector.rows import InitiativeRow
 from services.projector.schema import metadata, rm_stream_versions
-from services.projector.tables import read_checkpoint, save_checkpoint
+from services.projector.tables import new_revision, read_checkpoint, save_checkpoint
 from services.projector.tailer import CHECKPOINT
 from shared.contracts.base import REFERENCE_STREAM
 from shared.contracts.recorded import StoredFact
@@ -358,6 +358,7 @@ async def _swap(connection: AsyncConnection) -> None:
         await connection.execute(sa.text(f"DROP SCHEMA {SHADOW} CASCADE"))
         for statement in [*create_views(Dialect.POSTGRESQL), *CREATE_UNIT_VIEWS]:
             await connection.execute(sa.text(statement))
+        await _new_live_revision(connection, str(live))
         return
     for table in TABLES:
         columns = ", ".join(column.name for column in table.columns)
@@ -370,6 +371,13 @@ async def _swap(connection: AsyncConnection) -> None:
         )
     for table in [*TABLES, progress_outbox]:
         await connection.execute(sa.text(f"DROP TABLE {SHADOW}.{table.name}"))
+    await _new_live_revision(connection, "main")
+
+
+async def _new_live_revision(connection: AsyncConnection, live: str) -> None:
+    """Tell the query API the tables it reads were swapped: the swap's connection writes
+    the shadow schema, so the revision is redrawn in the live one by name."""
+    await new_revision(await connection.execution_options(schema_translate_map={None: live}))
 
 
 Finish = Callable[[AsyncConnection], Awaitable[None]]

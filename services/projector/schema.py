@@ -223,6 +223,16 @@ rm_checkpoints = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
 
+rm_revision = sa.Table(
+    "rm_revision",
+    metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+)
+"""One row, redrawn at random by every transaction that changes the read models: a reader
+that read the same number before and after knows nothing changed in between (the numbers
+have no order, so a table swapped in by a rebuild cannot repeat an old one by counting)."""
+
 rm_quarantine = sa.Table(
     "rm_quarantine",
     metadata,

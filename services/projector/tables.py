@@ -7,6 +7,7 @@ live projection and the rebuild.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Collection, Mapping, Sequence
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from services.projector.schema import (
     rm_initiative_history,
     rm_initiatives,
     rm_progress,
+    rm_revision,
     rm_stream_versions,
 )
 from shared.chunks import IN_LIST, chunks
@@ -178,6 +180,12 @@ async def save_checkpoint(connection: AsyncConnection, name: str, position: int)
         upsert(connection.dialect, rm_checkpoints, ["name"], ["position", "updated_at"]),
         [{"name": name, "position": position, "updated_at": dt.datetime.now(dt.UTC)}],
     )
+
+
+async def new_revision(connection: AsyncConnection) -> None:
+    """Redraw ``rm_revision``: the caller's transaction changes the read models."""
+    revision = (1, secrets.randbits(63))
+    await upsert_rows(connection, rm_revision, ["id"], ["id", "revision"], [revision])
 
 
 async def read_checkpoint(connection: AsyncConnection, name: str) -> int:

@@ -1,4 +1,5 @@
-"""Identical reads answered once and the answer shared for a fraction of a second.
+"""Identical reads answered once, the answer shared for a fraction of a second and kept while
+the data it was computed from has not changed.
 
 Officials watching one province's dashboard send the same requests at the same time; each
 would cost a few queries and the same serialisation. Within ``seconds`` of a computed answer,
@@ -6,19 +7,33 @@ requests with the same key get its bytes, and requests arriving while it is bein
 wait for it instead of computing it again. Only complete 200 answers are kept, so an error
 is never repeated to anyone else. Readers therefore see figures at most ``seconds`` older
 than the read models.
+
+With a ``revision`` (a cheap read that changes whenever the data changes), an answer is also
+kept for up to ``unchanged_seconds`` for as long as the revision is the one read before it
+was computed: one small read instead of the answer's queries, and never an answer older than
+the data. ``unchanged_seconds`` bounds only how old the parts of an answer that depend on the
+time of day may be (a phase's pace, its days left).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+log = logging.getLogger(__name__)
+
 Key = Callable[[Scope], Hashable | None]
 """The key of a request's answer, or None when it must not be shared."""
+Revision = Callable[[], Awaitable[Hashable]]
+"""The data's revision now: equal before and after, nothing changed in between."""
+
+_UNKNOWN = object()
+"""The revision of an answer whose revision could not be read: equal to none."""
 
 
 @dataclass
@@ -27,8 +42,14 @@ class _Answer:
     route: object = None
     """The route that computed it, so shared answers are labelled as computed ones."""
     expires: float = 0.0
+    kept_until: float = 0.0
+    revision: object = _UNKNOWN
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     complete: bool = False
+
+    def stale(self, now: float) -> bool:
+        """Neither shared nor kept any more."""
+        return max(self.expires, self.kept_until) <= now
 
 
 class SharedAnswers:
@@ -38,12 +59,16 @@ class SharedAnswers:
         *,
         seconds: float,
         key: Key,
+        revision: Revision | None = None,
+        unchanged_seconds: float = 0.0,
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._app = app
         self._seconds = seconds
         self._key = key
+        self._revision = revision if unchanged_seconds > 0 else None
+        self._unchanged_seconds = unchanged_seconds
         self._max_entries = max_entries
         self._clock = clock
         self._answers: dict[Hashable, _Answer] = {}
@@ -53,15 +78,41 @@ class SharedAnswers:
         if key is None:
             await self._app(scope, receive, send)
             return
-        answer = self._answers.get(key)
-        if answer is not None and not answer.ready.is_set():
-            await answer.ready.wait()
-        if answer is not None and answer.complete and answer.expires > self._clock():
-            scope["route"] = answer.route
-            for message in answer.messages:
-                await send(message)
-            return
+        while (answer := self._answers.get(key)) is not None:
+            if not answer.ready.is_set():
+                await answer.ready.wait()
+            if answer.complete and await self._holds(answer):
+                scope["route"] = answer.route
+                for message in answer.messages:
+                    await send(message)
+                return
+            if self._answers.get(key) is answer:
+                break  # no one is computing it again yet: this request does
         await self._compute(key, scope, receive, send)
+
+    async def _holds(self, answer: _Answer) -> bool:
+        """Whether ``answer`` may be given again: still shared, or kept and the data unchanged
+        (then shared again for ``seconds``, so a burst reads the revision once)."""
+        now = self._clock()
+        if answer.expires > now:
+            return True
+        if answer.kept_until <= now or answer.revision is _UNKNOWN:
+            return False
+        if await self._current() != answer.revision:
+            return False
+        answer.expires = now + self._seconds
+        return True
+
+    async def _current(self) -> object:
+        """The revision now; unknown without one, or when it cannot be read (the answer is
+        then computed again, and reports whatever keeps the data from being read)."""
+        if self._revision is None:
+            return _UNKNOWN
+        try:
+            return await self._revision()
+        except Exception as error:
+            log.warning("cannot read the data's revision: %s", error)
+            return _UNKNOWN
 
     async def _compute(self, key: Hashable, scope: Scope, receive: Receive, send: Send) -> None:
         answer = _Answer()
@@ -77,10 +128,14 @@ class SharedAnswers:
             await send(message)
 
         try:
+            # Read before the answer's own reads: a change made meanwhile then shows as a
+            # newer revision, never as an answer kept for data it does not hold.
+            answer.revision = await self._current()
             await self._app(scope, receive, recording)
             answer.complete = ok and not answer.messages[-1].get("more_body", False)
             answer.route = scope.get("route")
             answer.expires = self._clock() + self._seconds
+            answer.kept_until = self._clock() + self._unchanged_seconds
         finally:
             answer.ready.set()
             if not answer.complete and self._answers.get(key) is answer:
@@ -91,7 +146,7 @@ class SharedAnswers:
         self._answers.pop(key, None)
         if len(self._answers) >= self._max_entries:
             now = self._clock()
-            for stale in [k for k, a in self._answers.items() if a.complete and a.expires <= now]:
+            for stale in [k for k, a in self._answers.items() if a.complete and a.stale(now)]:
                 del self._answers[stale]
             while len(self._answers) >= self._max_entries:
                 del self._answers[next(iter(self._answers))]

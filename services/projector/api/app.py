@@ -303,8 +303,13 @@ def create_query_app(
         docs_url="/docs",
     )
     app.state.tokens = TokenScopes(settings.tokens, realm="initiatives-query")
+    read = ReadModels(engine)
     app.add_middleware(
-        SharedAnswers, seconds=settings.shared_answer_seconds, key=_answer_key(app.state.tokens)
+        SharedAnswers,
+        seconds=settings.shared_answer_seconds,
+        key=_answer_key(app.state.tokens),
+        revision=read.revision,
+        unchanged_seconds=settings.unchanged_answer_seconds,
     )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, exempt=body_limit_exempt)
     key = settings.session_key
@@ -315,7 +320,7 @@ def create_query_app(
         trusted_origins=settings.trusted_origins,
         clock=clock,
     )
-    app.state.query = QueryContext(ReadModels(engine), clock, settings)
+    app.state.query = QueryContext(read, clock, settings)
     for extra in extra_routers:
         app.include_router(extra)
     app.include_router(router)

@@ -27,6 +27,7 @@ from services.projector.schema import (
     rm_initiatives,
     rm_lineage,
     rm_progress,
+    rm_revision,
     rm_rollup_daily,
     rm_series_daily,
     rm_target_history,
@@ -374,6 +375,7 @@ _CAMPAIGNS = sa.union(
     sa.select(rm_series_daily.c.campaign_id).where(rm_series_daily.c.unit_id == _UNIT_ID),
 ).order_by("campaign_id")
 _CURRENT_PHASES = _figures(rm_progress, _CAMPAIGN_ID).where(rm_targets.c.unit_id == _UNIT_ID)
+_REVISION = sa.select(rm_revision.c.revision)
 _CHILDREN_PHASES = _figures(rm_progress, _CAMPAIGN_ID).where(
     rm_targets.c.unit_id.in_(
         sa.select(rm_units.c.unit_id).where(
@@ -407,6 +409,12 @@ class ReadModels:
     ) -> Sequence[sa.Row[*AnyRow]]:
         async with self._single.connect() as connection:
             return (await connection.execute(query, parameters)).all()
+
+    async def revision(self) -> int | None:
+        """The read models' revision (``rm_revision``): answers computed at the same one
+        still hold; None before the first batch."""
+        rows = await self._rows(_REVISION)
+        return int(rows[0][0]) if rows else None
 
     async def unit(self, unit_id: str) -> Unit | None:
         rows = await self._rows(_UNIT, {"unit_id": unit_id})

@@ -35,6 +35,17 @@ class QueryApiSettings(Settings):
             "models (0: every request computes its own)"
         ),
     )
+    unchanged_answer_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=300,
+        description=(
+            "How long a shared answer is given again while the read models have not changed "
+            "since it was computed (checked with one small read of their revision); bounds "
+            "only how old its time-dependent parts may be, such as a phase's pace "
+            "(0: answers are shared for the shared-answer seconds only)"
+        ),
+    )
     session_key: SecretStr | None = Field(
         default=None,
         description="Key that signs dashboard sessions; without it each process makes its "

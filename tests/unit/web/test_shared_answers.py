@@ -115,3 +115,93 @@ async def test_shared_answers_are_counted_under_their_route() -> None:
 
     labels = {"route": "/figures/{name}", "method": "GET", "status": "200"}
     assert registry.get_sample_value("http_requests_total", labels) == 3
+
+
+class Revisions:
+    """The data's revision as a test sets it, counting how often it was read."""
+
+    def __init__(self) -> None:
+        self.now: object = 1
+        self.reads = 0
+
+    async def __call__(self) -> object:
+        self.reads += 1
+        if isinstance(self.now, Exception):
+            raise self.now
+        return self.now
+
+
+async def test_an_answer_is_kept_while_the_revision_is_unchanged_and_no_longer() -> None:
+    computed: list[str] = []
+    clock, revisions = Clock(), Revisions()
+    app = counting_app(computed)
+    app.add_middleware(
+        SharedAnswers,
+        seconds=0.05,
+        key=by_path,
+        revision=revisions,
+        unchanged_seconds=2.0,
+        clock=clock,
+    )
+    async with client(app) as http:
+        first = await http.get("/figures/t0")
+        clock.now = 1.0
+        unchanged = await http.get("/figures/t0")
+        clock.now = 1.01
+        shared_again = await http.get("/figures/t0")
+        revisions.now = 2
+        clock.now = 1.1
+        changed = await http.get("/figures/t0")
+        clock.now = 3.2
+        too_old = await http.get("/figures/t0")
+
+    assert first.json()["computed"] == unchanged.json()["computed"] == 1
+    assert shared_again.json()["computed"] == 1
+    assert changed.json()["computed"] == 2
+    assert too_old.json()["computed"] == 3
+    # read before each computation (3) and to give a kept answer again (2); not within the
+    # shared window that a kept answer opens again
+    assert revisions.reads == 5
+
+
+async def test_without_a_readable_revision_an_answer_is_only_shared() -> None:
+    computed: list[str] = []
+    clock, revisions = Clock(), Revisions()
+    revisions.now = ConnectionError("the database is down")
+    app = counting_app(computed)
+    app.add_middleware(
+        SharedAnswers,
+        seconds=0.05,
+        key=by_path,
+        revision=revisions,
+        unchanged_seconds=60.0,
+        clock=clock,
+    )
+    async with client(app) as http:
+        answers = []
+        for now in (0.0, 0.01, 1.0):
+            clock.now = now
+            answers.append((await http.get("/figures/t0")).json()["computed"])
+
+    assert answers == [1, 1, 2]
+
+
+async def test_requests_finding_a_changed_revision_compute_the_answer_once() -> None:
+    computed: list[str] = []
+    clock, revisions = Clock(), Revisions()
+    app = counting_app(computed, delay=0.05)
+    app.add_middleware(
+        SharedAnswers,
+        seconds=0.05,
+        key=by_path,
+        revision=revisions,
+        unchanged_seconds=60.0,
+        clock=clock,
+    )
+    async with client(app) as http:
+        await http.get("/figures/vn")
+        clock.now, revisions.now = 1.0, 2
+        answers = await asyncio.gather(*(http.get("/figures/vn") for _ in range(20)))
+
+    assert computed == ["vn", "vn"]
+    assert {answer.json()["computed"] for answer in answers} == {2}
