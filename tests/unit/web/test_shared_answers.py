@@ -131,18 +131,26 @@ class Revisions:
         return self.now
 
 
-async def test_an_answer_is_kept_while_the_revision_is_unchanged_and_no_longer() -> None:
-    computed: list[str] = []
-    clock, revisions = Clock(), Revisions()
-    app = counting_app(computed)
+def keeping_app(
+    computed: list[str], clock: Clock, revisions: Revisions, *, kept: float, delay: float = 0.0
+) -> FastAPI:
+    """Answers shared for 50 ms, then kept for ``kept`` seconds while ``revisions`` agree."""
+    app = counting_app(computed, delay=delay)
     app.add_middleware(
         SharedAnswers,
         seconds=0.05,
         key=by_path,
         revision=revisions,
-        unchanged_seconds=2.0,
+        unchanged_seconds=kept,
         clock=clock,
     )
+    return app
+
+
+async def test_an_answer_is_kept_while_the_revision_is_unchanged_and_no_longer() -> None:
+    computed: list[str] = []
+    clock, revisions = Clock(), Revisions()
+    app = keeping_app(computed, clock, revisions, kept=2.0)
     async with client(app) as http:
         first = await http.get("/figures/t0")
         clock.now = 1.0
@@ -168,15 +176,7 @@ async def test_without_a_readable_revision_an_answer_is_only_shared() -> None:
     computed: list[str] = []
     clock, revisions = Clock(), Revisions()
     revisions.now = ConnectionError("the database is down")
-    app = counting_app(computed)
-    app.add_middleware(
-        SharedAnswers,
-        seconds=0.05,
-        key=by_path,
-        revision=revisions,
-        unchanged_seconds=60.0,
-        clock=clock,
-    )
+    app = keeping_app(computed, clock, revisions, kept=60.0)
     async with client(app) as http:
         answers = []
         for now in (0.0, 0.01, 1.0):
@@ -189,15 +189,7 @@ async def test_without_a_readable_revision_an_answer_is_only_shared() -> None:
 async def test_requests_finding_a_changed_revision_compute_the_answer_once() -> None:
     computed: list[str] = []
     clock, revisions = Clock(), Revisions()
-    app = counting_app(computed, delay=0.05)
-    app.add_middleware(
-        SharedAnswers,
-        seconds=0.05,
-        key=by_path,
-        revision=revisions,
-        unchanged_seconds=60.0,
-        clock=clock,
-    )
+    app = keeping_app(computed, clock, revisions, kept=60.0, delay=0.05)
     async with client(app) as http:
         await http.get("/figures/vn")
         clock.now, revisions.now = 1.0, 2
