@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar, Union
 
-from pydantic import BaseModel, Field, TypeAdapter, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 from shared.contracts.base import EventData
 from shared.contracts.campaigns import CampaignDefined, PlanSet
@@ -165,4 +165,7 @@ def typed_envelopes(
         for model in registry.models.values()
     )
     any_of: Any = Annotated[Union[envelopes], Field(discriminator="type")]  # noqa: UP007
-    return TypeAdapter(any_of)
+    # Only keys are worth pydantic-core's global string cache: an event's values (ids,
+    # titles, times) are new with every event, so caching them was as slow, and it filled
+    # the cache for good with strings no later event repeats.
+    return TypeAdapter(any_of, config=ConfigDict(cache_strings="keys"))
