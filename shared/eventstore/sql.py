@@ -86,11 +86,8 @@ _STREAM_AFTER = (
     .order_by(events.c.stream_version)
 )
 _STREAM_PAGE = _STREAM_AFTER.limit(sa.bindparam("limit", type_=sa.Integer))
-_STREAMS = (
-    sa.select(*_COLUMNS)
-    .where(in_array(events.c.stream_id, "streams"))
-    .order_by(events.c.stream_id, events.c.stream_version)
-)
+_BY_STREAM = sa.select(*_COLUMNS).order_by(events.c.stream_id, events.c.stream_version)
+_STREAMS = _BY_STREAM.where(in_array(events.c.stream_id, "streams"))
 _KNOWN = sa.select(events.c.event_id).where(in_array(events.c.event_id, "event_ids"))
 """Statements every batch of ingest and of the projector asks, built once: building and
 hashing one cost more Python than the database took to answer it. PostgreSQL takes lists
@@ -246,9 +243,7 @@ class SqlEventStore:
                 result = await connection.execute(_STREAMS, {"streams": list(stream_ids)})
             else:
                 result = await connection.execute(
-                    sa.select(*_COLUMNS)
-                    .where(events.c.stream_id.in_(list(stream_ids)))
-                    .order_by(events.c.stream_id, events.c.stream_version)
+                    _BY_STREAM.where(events.c.stream_id.in_(list(stream_ids)))
                 )
             for row in result:
                 found.setdefault(row.stream_id, []).append(_record(row))

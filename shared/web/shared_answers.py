@@ -96,9 +96,7 @@ class SharedAnswers:
         now = self._clock()
         if answer.expires > now:
             return True
-        if answer.kept_until <= now or answer.revision is _UNKNOWN:
-            return False
-        if await self._current() != answer.revision:
+        if answer.kept_until <= now or await self._current() != answer.revision:
             return False
         answer.expires = now + self._seconds
         return True
@@ -134,8 +132,10 @@ class SharedAnswers:
             await self._app(scope, receive, recording)
             answer.complete = ok and not answer.messages[-1].get("more_body", False)
             answer.route = scope.get("route")
-            answer.expires = self._clock() + self._seconds
-            answer.kept_until = self._clock() + self._unchanged_seconds
+            now = self._clock()
+            answer.expires = now + self._seconds
+            if answer.revision is not _UNKNOWN:  # nothing to compare it with later otherwise
+                answer.kept_until = now + self._unchanged_seconds
         finally:
             answer.ready.set()
             if not answer.complete and self._answers.get(key) is answer:

@@ -32,8 +32,8 @@ async def engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-def submitted_in_phase_1(app: httpx.Response) -> Any:
-    phases = {phase["phase_id"]: phase for phase in app.json()["phases"]}
+def submitted_in_phase_1(answer: httpx.Response) -> Any:
+    phases = {phase["phase_id"]: phase for phase in answer.json()["phases"]}
     return phases["bk-1"]["submitted"]
 
 
