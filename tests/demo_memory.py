@@ -16,15 +16,35 @@ import sys
 import tracemalloc
 from pathlib import Path
 
+import sqlalchemy as sa
 from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.demo.main import DemoOptions, RunningDemo, running_demo
+from services.projector.tables import read_checkpoint
+from services.projector.tailer import CHECKPOINT
+from shared.eventstore.schema import events
+from shared.persistence import progress_outbox
 from tests.conftest import UTC7, FrozenClock
 from tests.demo_settings import demo_settings
 
 WARM_UP_TICKS = 200
 """Enough to fill the portal's bounded list of initiatives awaiting review."""
 ROUND_TICKS = 250
+SETTLE_SECONDS = 60
+
+
+async def settled(engine: AsyncEngine) -> None:
+    """Wait until every stored event is projected and every progress change judged: what
+    is still in flight when the heap is measured would count as growth."""
+    async with asyncio.timeout(SETTLE_SECONDS):
+        while True:
+            async with engine.connect() as connection:
+                head = await connection.scalar(sa.select(sa.func.max(events.c.position)))
+                projected = await read_checkpoint(connection, CHECKPOINT)
+            if projected == (head or 0) and not await progress_outbox.backlog(engine):
+                return
+            await asyncio.sleep(0.1)
 
 
 async def traced_after(demo: RunningDemo, clock: FrozenClock, ticks: int) -> int:
@@ -35,7 +55,7 @@ async def traced_after(demo: RunningDemo, clock: FrozenClock, ticks: int) -> int
         await demo.portal.send_tick()
         if tick % 50 == 0:
             await asyncio.sleep(0.05)
-    await asyncio.sleep(1.0)
+    await settled(demo.engine)
     gc.collect()
     return tracemalloc.get_traced_memory()[0]
 
