@@ -120,9 +120,10 @@ class SqlEventStore:
 
     @asynccontextmanager
     async def _atomic_statements(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for work whose every write is one statement on PostgreSQL, so that
-        each may commit by itself (autocommit spares the BEGIN and COMMIT round trips); on
-        SQLite, whose append takes several statements, a transaction."""
+        """A connection for work whose every statement stands alone on PostgreSQL (a write
+        that is one statement, a read that is one query), so that each may commit by itself:
+        autocommit spares the BEGIN and the COMMIT or ROLLBACK, two of a read's three round
+        trips. On SQLite, whose append takes several statements, a transaction."""
         if self._engine.dialect.name != "postgresql":
             async with self._engine.begin() as connection:
                 yield connection
@@ -227,7 +228,7 @@ class SqlEventStore:
         self, stream_id: str, after_version: int = 0, limit: int | None = None
     ) -> list[RecordedEvent]:
         asked: dict[str, Any] = {"stream_id": stream_id, "after": after_version}
-        async with self._engine.connect() as connection:
+        async with self._atomic_statements() as connection:
             if limit is None:
                 result = await connection.execute(_STREAM_AFTER, asked)
             else:
@@ -238,7 +239,7 @@ class SqlEventStore:
         found: dict[str, list[RecordedEvent]] = {}
         if not stream_ids:
             return found
-        async with self._engine.connect() as connection:
+        async with self._atomic_statements() as connection:
             if connection.dialect.name == "postgresql":
                 result = await connection.execute(_STREAMS, {"streams": list(stream_ids)})
             else:
@@ -295,11 +296,11 @@ class SqlEventStore:
     async def known_event_ids(self, event_ids: Collection[str]) -> set[str]:
         if not event_ids:
             return set()
-        async with self._engine.connect() as connection:
+        async with self._atomic_statements() as connection:
             return await self._known(connection, event_ids)
 
     async def last_position(self) -> int:
-        async with self._engine.connect() as connection:
+        async with self._atomic_statements() as connection:
             last = await connection.scalar(sa.select(sa.func.max(events.c.position)))
         return int(last or 0)
 
@@ -332,7 +333,7 @@ class SqlEventStore:
                 await connection.execute(outbox.delete().where(condition))
 
     async def outbox_backlog(self) -> OutboxBacklog:
-        async with self._engine.connect() as connection:
+        async with self._atomic_statements() as connection:
             row = (
                 await connection.execute(
                     sa.select(sa.func.count(), sa.func.min(outbox.c.created_at))
