@@ -7,6 +7,7 @@ first turned into a local date and only then compared with inclusive phase bound
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -52,12 +53,12 @@ class Window:
 
     @property
     def start(self) -> dt.datetime:
-        return local_midnight(self.starts_on, self.zone)
+        return _bounds(self.starts_on, self.ends_on, self.zone)[0]
 
     @property
     def deadline(self) -> dt.datetime:
         """The instant the phase is over: a target not reached by then is missed."""
-        return local_midnight(self.ends_on + dt.timedelta(days=1), self.zone)
+        return _bounds(self.starts_on, self.ends_on, self.zone)[1]
 
     def running(self, at: dt.datetime) -> bool:
         """Whether ``at`` falls in the phase: news about it (a threshold reached, a pace
@@ -71,10 +72,23 @@ class Window:
 
     def elapsed(self, at: dt.datetime) -> float:
         """How much of the phase has passed at ``at``, in [0, 1]; used to judge the pace."""
+        _, _, start, length = _bounds(self.starts_on, self.ends_on, self.zone)
         # Subtracting datetimes that share a tzinfo ignores DST offsets, so compare in UTC.
-        start, end = self.start.astimezone(dt.UTC), self.deadline.astimezone(dt.UTC)
-        share = (require_aware(at).astimezone(dt.UTC) - start) / (end - start)
+        share = (require_aware(at).astimezone(dt.UTC) - start) / length
         return min(1.0, max(0.0, share))
+
+
+@functools.lru_cache(maxsize=4096)
+def _bounds(
+    starts_on: dt.date, ends_on: dt.date, zone: ZoneInfo
+) -> tuple[dt.datetime, dt.datetime, dt.datetime, dt.timedelta]:
+    """A window's start and deadline, the start in UTC and the length: a ranking judges
+    hundreds of children in the same few phases, and building these instants was a third of
+    judging one."""
+    start = local_midnight(starts_on, zone)
+    deadline = local_midnight(ends_on + dt.timedelta(days=1), zone)
+    start_utc = start.astimezone(dt.UTC)
+    return start, deadline, start_utc, deadline.astimezone(dt.UTC) - start_utc
 
 
 def meets(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -340,25 +341,27 @@ def _metric_value(counts: sa.FromClause, metric: sa.ColumnElement[Any]) -> sa.Co
     )
 
 
-_FIGURE_FIELDS = tuple(
-    field.name for field in fields(PhaseFigures) if field.name not in ("counts", "authors")
-)
+_FIGURE_FIELDS = tuple(field.name for field in fields(PhaseFigures))[:-2]
+"""The fields read as they are, in order: all but ``counts`` and ``authors``, the last two."""
 
 
 def _phase_figures(rows: Sequence[sa.Row[*AnyRow]]) -> list[PhaseFigures]:
-    """Rows of :func:`_figures` as figures, read by position: a row's mapping looks each
-    name up in Python, which was most of a large ranking's time."""
+    """Rows of :func:`_figures` as figures, read by position and built positionally: a
+    row's mapping looks each name up in Python, and a dictionary of keywords per row cost
+    as much again; a ranking of 360 children builds 1,080 of them."""
     if not rows:
         return []
     at = {name: index for index, name in enumerate(rows[0]._fields)}
-    plain = [(name, at[name]) for name in _FIGURE_FIELDS]
-    counts = [(name, at[f"n_{name}"]) for name in STATUS_COLUMNS]
+    plain = itemgetter(*(at[name] for name in _FIGURE_FIELDS))
+    counted = itemgetter(*(at[f"n_{name}"] for name in STATUS_COLUMNS))
     authors = at.get("n_authors")
     return [
         PhaseFigures(
-            **{name: row[index] for name, index in plain},
-            counts={name: int(row[index]) for name, index in counts},
-            authors=0 if authors is None else int(row[authors]),
+            *(
+                *plain(row),
+                dict(zip(STATUS_COLUMNS, map(int, counted(row)), strict=True)),
+                0 if authors is None else int(row[authors]),
+            )
         )
         for row in rows
     ]
