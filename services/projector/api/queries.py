@@ -46,8 +46,10 @@ OPEN = "open"
 AnyRow = tuple[Any, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Unit:
+class Unit(NamedTuple):
+    """A unit as the answers show it; a named tuple, built from its row by position (a
+    ranking builds one per child)."""
+
     unit_id: str
     name: str
     level: str
@@ -451,7 +453,7 @@ class ReadModels:
     async def children(self, unit_id: str) -> list[Unit]:
         """The unit's open children: closed and merged units are history, not competitors."""
         rows = await self._rows(_CHILDREN, {"unit_id": unit_id})
-        return [Unit(**row._mapping) for row in rows]
+        return [Unit._make(row) for row in rows]
 
     async def ancestors(self, unit_id: str) -> list[Unit]:
         """The unit's ancestors, the root first, for a breadcrumb."""
