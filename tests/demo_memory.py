@@ -16,14 +16,13 @@ import sys
 import tracemalloc
 from pathlib import Path
 
-import sqlalchemy as sa
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.demo.main import DemoOptions, RunningDemo, running_demo
 from services.projector.tables import read_checkpoint
 from services.projector.tailer import CHECKPOINT
-from shared.eventstore.schema import events
+from shared.eventstore.sql import SqlEventStore
 from shared.persistence import progress_outbox
 from tests.conftest import UTC7, FrozenClock
 from tests.demo_settings import demo_settings
@@ -39,10 +38,10 @@ async def settled(engine: AsyncEngine) -> None:
     is still in flight when the heap is measured would count as growth."""
     async with asyncio.timeout(SETTLE_SECONDS):
         while True:
+            head = await SqlEventStore(engine).last_position()
             async with engine.connect() as connection:
-                head = await connection.scalar(sa.select(sa.func.max(events.c.position)))
                 projected = await read_checkpoint(connection, CHECKPOINT)
-            if projected == (head or 0) and not await progress_outbox.backlog(engine):
+            if projected == head and not await progress_outbox.backlog(engine):
                 return
             await asyncio.sleep(0.1)
 

@@ -150,6 +150,7 @@ _UNITS = sa.select(
         _successor, _successor.c.unit_id == rm_units.c.merged_into
     )
 )
+"""A unit's row in :class:`Unit`'s field order, so ``Unit._make(row)`` builds it."""
 
 
 def _subtree_of(unit_id: str, column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
@@ -425,7 +426,7 @@ class ReadModels:
 
     async def unit(self, unit_id: str) -> Unit | None:
         rows = await self._rows(_UNIT, {"unit_id": unit_id})
-        return Unit(**rows[0]._mapping) if rows else None
+        return Unit._make(rows[0]) if rows else None
 
     async def covers(self, scope: Scope, unit_id: str) -> bool:
         """Whether the token's scope covers ``unit_id`` (the shared rule, on a short read)."""
@@ -448,7 +449,7 @@ class ReadModels:
         )
         if scope is not None:
             query = query.where(_subtree_of(scope, rm_units.c.unit_id))
-        return [Unit(**row._mapping) for row in await self._rows(query)]
+        return [Unit._make(row) for row in await self._rows(query)]
 
     async def children(self, unit_id: str) -> list[Unit]:
         """The unit's open children: closed and merged units are history, not competitors."""
@@ -462,12 +463,12 @@ class ReadModels:
             .where(rm_closure.c.descendant_id == unit_id, rm_closure.c.depth > 0)
             .order_by(rm_closure.c.depth.desc())
         )
-        return [Unit(**row._mapping) for row in await self._rows(query)]
+        return [Unit._make(row) for row in await self._rows(query)]
 
     async def roots(self) -> list[Unit]:
         """The open units at the top of the tree, where an administrator starts."""
         query = _UNITS.where(rm_units.c.parent_id.is_(None), rm_units.c.state == OPEN)
-        return [Unit(**row._mapping) for row in await self._rows(query.order_by(rm_units.c.name))]
+        return [Unit._make(row) for row in await self._rows(query.order_by(rm_units.c.name))]
 
     async def campaigns(self, unit_id: str) -> list[str]:
         """The campaigns the unit has a plan or any counted initiative in."""
