@@ -216,10 +216,15 @@ async def _wait_for_probe_units(pipe: Pipeline, units: int) -> None:
 async def _watch_query_api(
     pipe: Pipeline, rate: int, sent: dict[str, float], arrivals: Arrivals
 ) -> None:
-    """Poll the rate's probe district's ranking; note when each probe first counts."""
+    """Poll the rate's probe district's ranking; note when each probe first counts. A poll
+    whose connection the server closed (a keep-alive it timed out as the poll reused it) is
+    asked again: the instrument must not end a run the pipeline did not fail."""
     async with httpx.AsyncClient(timeout=30) as client:
         while True:
-            ranking = await pipe.probe_children(client, rate)
+            try:
+                ranking = await pipe.probe_children(client, rate)
+            except httpx.TransportError:
+                continue
             now = time.perf_counter()
             for entry in ranking:
                 unit = str(entry["unit_id"])

@@ -94,19 +94,28 @@ async def on_changes(
 
 
 async def on_tick(
-    tx: Transaction, now: dt.datetime, rules_for: RulesFor, *, figures_current: bool
+    tx: Transaction,
+    now: dt.datetime,
+    rules_for: RulesFor,
+    *,
+    figures_current: bool,
+    pace: bool = True,
 ) -> Handled:
-    """Pace at ``now`` for running rows; outcomes only on ``figures_current`` (the input
-    has heard every change published so far), never on a copy still catching up."""
+    """With ``pace``, the pace at ``now`` of running rows; outcomes only on
+    ``figures_current`` (the input has heard every change published so far), never on a
+    copy still catching up."""
     handled = Handled()
     decisions: list[Decision] = []
     changed: list[Row] = []
     today = local_date(now, CAMPAIGN_ZONE)
-    for row in await tx.due(now):
+    triggers: tuple[Trigger, ...] = (Trigger.TICK,) if pace else ()
+    if figures_current:
+        triggers += (Trigger.DEADLINE,)
+    for row in await tx.due(now, running=pace):
         if not figures_current and row.outcome is None and row.ends_on < today:
             handled.waiting += 1
         config, judged_row = rules_for(row.campaign_id), row
-        for trigger in (Trigger.TICK, Trigger.DEADLINE) if figures_current else (Trigger.TICK,):
+        for trigger in triggers:
             judged = judge(judged_row, trigger, now, now, config)
             judged_row = judged.row
             decisions += judged.decisions

@@ -28,6 +28,14 @@ nt_progress = sa.Table(
     sa.Column("sequence", Position),
     sa.Column("outcome", sa.String(16)),
 )
+_awaiting_outcome = sa.and_(nt_progress.c.outcome.is_(None), nt_progress.c.target.is_not(None))
+sa.Index(
+    "ix_nt_progress_awaiting_outcome",
+    nt_progress.c.ends_on,
+    postgresql_where=_awaiting_outcome,
+    sqlite_where=_awaiting_outcome,
+)
+"""The rows whose outcome is still to be judged: few at any time, read at every catch-up."""
 
 nt_decisions = sa.Table(
     "nt_decisions",

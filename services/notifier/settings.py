@@ -130,8 +130,8 @@ class NotifierSettings(DatabaseSettings, KafkaSettings):
 
     def rules_for(self, campaign_id: str) -> RuleConfig:
         """The rules' parameters for one campaign: its overrides over the defaults."""
-        own = self.campaign_rules.get(campaign_id, CampaignRules())
+        own = self.campaign_rules.get(campaign_id)
         return RuleConfig(
-            thresholds=tuple(own.thresholds or self.thresholds),
+            thresholds=tuple((own and own.thresholds) or self.thresholds),
             outcome_grace=dt.timedelta(seconds=self.outcome_grace_seconds),
         )

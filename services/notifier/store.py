@@ -53,10 +53,10 @@ class Transaction(Protocol):
     async def rows(self, keys: Collection[Key]) -> dict[Key, Row]:
         """The stored rows among ``keys``, held for this transaction."""
 
-    async def due(self, now: dt.datetime) -> list[Row]:
-        """Rows with a target whose phase runs at ``now`` or whose outcome is undecided
-        after their last day, held for this transaction (without the thresholds decided,
-        which only a change's rules read)."""
+    async def due(self, now: dt.datetime, *, running: bool = True) -> list[Row]:
+        """Rows with a target whose outcome is undecided after their last day and, with
+        ``running``, those whose phase runs at ``now``, held for this transaction (without
+        the thresholds decided, which only a change's rules read)."""
 
     async def save(self, rows: Sequence[Row]) -> None: ...
 
@@ -107,13 +107,15 @@ class SqlTransaction:
                     found[row.key] = row
         return found
 
-    async def due(self, now: dt.datetime) -> list[Row]:
+    async def due(self, now: dt.datetime, *, running: bool = True) -> list[Row]:
         today = local_date(now, CAMPAIGN_ZONE)
-        running = sa.and_(nt_progress.c.starts_on <= today, nt_progress.c.ends_on >= today)
         ended = sa.and_(nt_progress.c.ends_on < today, nt_progress.c.outcome.is_(None))
+        if running:
+            runs = sa.and_(nt_progress.c.starts_on <= today, nt_progress.c.ends_on >= today)
+            ended = sa.or_(runs, ended)
         query = (
             sa.select(nt_progress)
-            .where(nt_progress.c.target.is_not(None), sa.or_(running, ended))
+            .where(nt_progress.c.target.is_not(None), ended)
             .order_by(nt_progress.c.unit_id, nt_progress.c.campaign_id, nt_progress.c.phase_id)
         )
         return await self._read(query, thresholds=False)

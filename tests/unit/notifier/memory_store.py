@@ -29,14 +29,14 @@ class MemoryStore:
     async def rows(self, keys: Collection[Key]) -> dict[Key, Row]:
         return {key: self._with_threshold(self.stored[key]) for key in keys if key in self.stored}
 
-    async def due(self, now: dt.datetime) -> list[Row]:
+    async def due(self, now: dt.datetime, *, running: bool = True) -> list[Row]:
         today = local_date(now, CAMPAIGN_ZONE)
         return [
             row
             for _, row in sorted(self.stored.items())
             if row.target is not None
             and (
-                row.starts_on <= today <= row.ends_on
+                (running and row.starts_on <= today <= row.ends_on)
                 or (row.ends_on < today and row.outcome is None)
             )
         ]

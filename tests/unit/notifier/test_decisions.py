@@ -311,11 +311,13 @@ async def test_the_clock_checks_again_on_catching_up_only_when_outcomes_waited_f
     freshness.heard("p0", 5 if behind else 0)
     deadline_clock = clock_on(engine, clock, NotifierMetrics(), freshness)
     done: list[int] = []
+    paced: list[bool] = []
     check = deadline_clock.check
 
-    async def counted() -> int:
-        decided = await check()
+    async def counted(*, pace: bool) -> int:
+        decided = await check(pace=pace)
         done.append(decided)
+        paced.append(pace)
         return decided
 
     deadline_clock.check = counted  # type: ignore[method-assign]
@@ -330,6 +332,7 @@ async def test_the_clock_checks_again_on_catching_up_only_when_outcomes_waited_f
         freshness.heard("p0", 0)
         await asyncio.sleep(0.3)
         assert done == decided
+        assert paced == [True, False][: len(decided)]  # pace waits for the interval
     finally:
         running.cancel()
 
@@ -668,6 +671,30 @@ async def test_a_unit_gone_quiet_falls_at_risk_on_the_clock_as_the_phase_runs_ou
     assert await deadlines.check() == 0  # still at risk: told once
 
     assert await queued(engine) == [("bk/1trieu/1/at_risk/20220419T170000.000000Z", "province")]
+
+
+async def test_a_check_on_catching_up_judges_outcomes_and_leaves_pace_to_the_interval(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    """Phase 1 has ended undecided while phase 2 runs behind its pace: the check made when
+    the input catches up (``pace=False``) decides phase 1's outcome only; the interval's
+    check then tells of phase 2's pace."""
+    await subscribe(engine, webhook("bk", ["at_risk", "missed"], official="province"))
+    metrics = NotifierMetrics()
+    clock.now = dt.datetime(2022, 8, 20, tzinfo=UTC7)
+    phase_two = ("2", "Giai đoạn 2", dt.date(2022, 6, 1), dt.date(2022, 11, 30))
+    early_in_two = dt.datetime(2022, 6, 2, tzinfo=UTC7)
+    await judge_on(engine, clock, metrics).apply(
+        [change("bk", 400, as_of=DEADLINE), change("bk", 10, phase=phase_two, as_of=early_in_two)]
+    )
+    deadlines = clock_on(engine, clock, metrics)
+
+    assert await deadlines.check(pace=False) == 1
+    assert [k for k, _ in await queued(engine)] == ["bk/1trieu/1/outcome/2022-05-31"]
+    assert await deadlines.check() == 1
+    assert [k for k, _ in await queued(engine) if "/at_risk/" in k] == [
+        "bk/1trieu/2/at_risk/20220819T170000.000000Z"
+    ]
 
 
 async def test_the_copy_never_moves_back_to_an_older_change(
