@@ -224,7 +224,7 @@ async def _watch_query_api(
             try:
                 ranking = await pipe.probe_children(client, rate)
             except httpx.TransportError:
-                continue
+                ranking = []
             now = time.perf_counter()
             for entry in ranking:
                 unit = str(entry["unit_id"])
