@@ -120,14 +120,16 @@ class DeadlineClock:
         while True:
             caught_up.clear()
             pace = time.monotonic() - paced >= self._interval
-            if pace:
-                paced = time.monotonic()
             try:
                 decided = await self.check(pace=pace)
                 if decided:
                     log.info("clock decided", extra={"decisions": decided})
             except Exception:
                 log.exception("clock check failed; the next one catches up")
+            if pace:
+                # From the check's end: a check longer than the interval must still leave
+                # the other writers (on SQLite, the only one) an interval between two.
+                paced = time.monotonic()
             until_pace = max(0.0, paced + self._interval - time.monotonic())
             with contextlib.suppress(TimeoutError):
                 if self._outcomes_wait:
