@@ -109,13 +109,11 @@ class SqlTransaction:
 
     async def due(self, now: dt.datetime, *, running: bool = True) -> list[Row]:
         today = local_date(now, CAMPAIGN_ZONE)
+        runs = sa.and_(nt_progress.c.starts_on <= today, nt_progress.c.ends_on >= today)
         ended = sa.and_(nt_progress.c.ends_on < today, nt_progress.c.outcome.is_(None))
-        if running:
-            runs = sa.and_(nt_progress.c.starts_on <= today, nt_progress.c.ends_on >= today)
-            ended = sa.or_(runs, ended)
         query = (
             sa.select(nt_progress)
-            .where(nt_progress.c.target.is_not(None), ended)
+            .where(nt_progress.c.target.is_not(None), sa.or_(runs, ended) if running else ended)
             .order_by(nt_progress.c.unit_id, nt_progress.c.campaign_id, nt_progress.c.phase_id)
         )
         return await self._read(query, thresholds=False)

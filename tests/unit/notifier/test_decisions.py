@@ -681,11 +681,10 @@ async def test_a_check_on_catching_up_judges_outcomes_and_leaves_pace_to_the_int
     check then tells of phase 2's pace."""
     await subscribe(engine, webhook("bk", ["at_risk", "missed"], official="province"))
     metrics = NotifierMetrics()
-    clock.now = dt.datetime(2022, 8, 20, tzinfo=UTC7)
-    phase_two = ("2", "Giai đoạn 2", dt.date(2022, 6, 1), dt.date(2022, 11, 30))
+    clock.now = dt.datetime(2023, 6, 20, tzinfo=UTC7)
     early_in_two = dt.datetime(2022, 6, 2, tzinfo=UTC7)
     await judge_on(engine, clock, metrics).apply(
-        [change("bk", 400, as_of=DEADLINE), change("bk", 10, phase=phase_two, as_of=early_in_two)]
+        [change("bk", 400, as_of=DEADLINE), change("bk", 10, phase=PHASE_TWO, as_of=early_in_two)]
     )
     deadlines = clock_on(engine, clock, metrics)
 
@@ -693,7 +692,7 @@ async def test_a_check_on_catching_up_judges_outcomes_and_leaves_pace_to_the_int
     assert [k for k, _ in await queued(engine)] == ["bk/1trieu/1/outcome/2022-05-31"]
     assert await deadlines.check() == 1
     assert [k for k, _ in await queued(engine) if "/at_risk/" in k] == [
-        "bk/1trieu/2/at_risk/20220819T170000.000000Z"
+        "bk/1trieu/2/at_risk/20230619T170000.000000Z"
     ]
 
 
