@@ -13,11 +13,15 @@ import bisect
 import datetime as dt
 from functools import cached_property
 
+from services.projector.schema import WHOLE_CAMPAIGN
 from shared.contracts.base import EARLIEST_INSTANT
 from shared.contracts.campaigns import PlanSet
 from shared.domain.phases import phase_containing
 from shared.domain.plans import effective_plan
 from shared.reference import ReferenceView
+
+PhaseRow = tuple[str, str, str]
+"""(unit, campaign, phase): the key of a phase's row of a unit (``rm_progress``)."""
 
 
 class Attribution:
@@ -28,6 +32,7 @@ class Attribution:
         self._ancestors: dict[tuple[str, int], tuple[str, ...]] = {}
         self._plans: dict[tuple[str, str, int], PlanSet | None] = {}
         self._phase: dict[tuple[int, dt.date], str | None] = {}
+        self._phase_rows: dict[tuple[str, str, dt.date, int], tuple[PhaseRow, ...]] = {}
 
     def current(self, view: ReferenceView) -> bool:
         """Whether the memoised answers still hold for ``view`` as it stands."""
@@ -93,6 +98,30 @@ class Attribution:
             phase = phase_containing(plan.phases, day)
             self._phase[key] = None if phase is None else phase.phase_id
         return self._phase[key]
+
+    def phase_rows(
+        self, unit_id: str, campaign_id: str, day: dt.date, epoch: int
+    ) -> tuple[PhaseRow, ...]:
+        """The phase rows a count on ``day`` reaches, for the unit counted for in ``epoch``
+        and each of its ancestors whose plan then has a phase containing the day: that
+        phase's row, then the whole campaign's. Memoised per stretch of days (:meth:`stretch`,
+        in which every plan puts every day in the same phase): a batch's thousands of cells
+        share a few answers, where looking up each ancestor's plan and phase per cell was
+        most of placing them."""
+        key = (unit_id, campaign_id, self.stretch(day), epoch)
+        found = self._phase_rows.get(key)
+        if found is None:
+            found = tuple(
+                row
+                for ancestor in self.ancestors(unit_id, epoch)
+                if (phase_id := self.phase_id(ancestor, campaign_id, day, epoch)) is not None
+                for row in (
+                    (ancestor, campaign_id, phase_id),
+                    (ancestor, campaign_id, WHOLE_CAMPAIGN),
+                )
+            )
+            self._phase_rows[key] = found
+        return found
 
     def plan(self, unit_id: str, campaign_id: str, epoch: int) -> PlanSet | None:
         """The plan governing the unit in ``epoch``, the same object for every unit it governs

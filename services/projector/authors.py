@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.projector.attribution import Attribution
 from services.projector.columnar import SCOPE, ancestors_of, phase_windows, phases_within
 from services.projector.deltas import vectors
-from services.projector.read_models import Changes, UnitCells, in_phase
+from services.projector.read_models import Changes
 from services.projector.rows import InitiativeRow
 from services.projector.schema import (
     PHASE_ROW,
@@ -71,7 +71,13 @@ LEAVES: Mapping[str, type[pl.DataType]] = {
 }
 
 
-def counted_for(rows: Iterable[InitiativeRow], attribution: Attribution) -> Changes:
+Reached = dict[tuple[str, str, str, str], int]
+"""How many initiatives naming an author count for each (unit, campaign, phase, author):
+plain counts, not the one-column vectors of the aggregates, as a batch makes tens of
+thousands of them."""
+
+
+def counted_for(rows: Iterable[InitiativeRow], attribution: Attribution) -> Reached:
     """How many of ``rows`` count for each (unit, campaign, phase, author)."""
     zones = attribution.view.campaigns
     places: Counter[Place] = Counter()
@@ -83,24 +89,23 @@ def counted_for(rows: Iterable[InitiativeRow], attribution: Attribution) -> Chan
     return _spread(places, attribution)
 
 
-def _spread(places: Mapping[Place, int], attribution: Attribution) -> Changes:
-    cells: UnitCells = [
-        ((unit, campaign, (day, author), epoch), [(0, count)])
-        for (unit, campaign, epoch, day, author), count in places.items()
-    ]
-    table: Changes = vectors(1)
-    in_phase(attribution, cells, table)
-    return table
+def _spread(places: Mapping[Place, int], attribution: Attribution) -> Reached:
+    reached: Reached = {}
+    for (unit, campaign, epoch, day, author), count in places.items():
+        for unit_id, campaign_id, phase_id in attribution.phase_rows(unit, campaign, day, epoch):
+            key = (unit_id, campaign_id, phase_id, author)
+            reached[key] = reached.get(key, 0) + count
+    return reached
 
 
-def distinct_changes(stored: Changes, taken: Changes, added: Changes) -> Changes:
+def distinct_changes(stored: Reached, taken: Reached, added: Reached) -> Changes:
     """``rm_progress.authors`` changes by row key when the initiatives counted as ``taken``
     are replaced by those counted as ``added``, over what is ``stored``: +1 where an author
     starts counting, -1 where one stops."""
     changes: Changes = vectors(1)
     for key in taken.keys() | added.keys():
-        was = stored[key][0] if key in stored else 0
-        now = was - (taken[key][0] if key in taken else 0) + (added[key][0] if key in added else 0)
+        was = stored.get(key, 0)
+        now = was - taken.get(key, 0) + added.get(key, 0)
         if (was > 0) != (now > 0):
             changes[key[:-1]][0] += 1 if now > 0 else -1
     return changes
@@ -150,7 +155,7 @@ def _counted(named: sa.FromClause, *others: sa.FromClause) -> sa.Select[Any]:
 
 async def counted_stored(
     connection: AsyncConnection, authors: Collection[str], attribution: Attribution
-) -> Changes:
+) -> Reached:
     """Where the stored initiatives naming ``authors`` count: per (unit, campaign, phase,
     author), how many. The database counts them per :data:`Place`, so an author of
     thousands of initiatives costs a few rows here. On PostgreSQL each author is looked up

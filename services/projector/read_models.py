@@ -26,7 +26,6 @@ from services.projector.attribution import Attribution
 from services.projector.rows import InitiativeRow
 from services.projector.schema import (
     STATUS_COLUMNS,
-    WHOLE_CAMPAIGN,
     rm_breakdowns,
     rm_checkpoints,
     rm_closure,
@@ -134,17 +133,10 @@ def in_phase(attribution: Attribution, cells: UnitCells, table: Changes) -> None
     covers the day."""
     for (unit_id, campaign_id, (day, *rest), epoch), counts in cells:
         assert isinstance(day, dt.date)
-        for ancestor in attribution.ancestors(unit_id, epoch):
-            phase_id = attribution.phase_id(ancestor, campaign_id, day, epoch)
-            if phase_id is None:
-                continue
-            for key in (
-                (ancestor, campaign_id, phase_id, *rest),
-                (ancestor, campaign_id, WHOLE_CAMPAIGN, *rest),
-            ):
-                cell = table[key]
-                for index, count in counts:
-                    cell[index] += count
+        for row in attribution.phase_rows(unit_id, campaign_id, day, epoch):
+            cell = table[(*row, *rest)]
+            for index, count in counts:
+                cell[index] += count
 
 
 def _series(row: InitiativeRow, day: dt.date, zone: ZoneInfo) -> tuple[Cell, ...]:
