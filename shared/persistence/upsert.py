@@ -9,12 +9,12 @@ same rows as an ``executemany``.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic_core import to_json
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -125,7 +125,7 @@ class Rows:
         for name, column_values in zip(self.columns, values, strict=True):
             json_text = isinstance(self.table.c[name].type, sa.JSON)
             arrays[_array_name(self.table, name)] = (
-                [json.dumps(v) for v in column_values] if json_text else list(column_values)
+                [to_json(v).decode() for v in column_values] if json_text else list(column_values)
             )
         return arrays
 
