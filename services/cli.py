@@ -109,14 +109,17 @@ def migrate() -> None:
 
 def _run(main: Coroutine[Any, Any, T], database_url: str | None = None) -> T:
     """Run a service or task on uvloop (its event loop costs less per socket operation than
-    asyncio's own, which counts for every request and batch). A failure that is about a
+    asyncio's own, which counts for every request and batch), with the garbage collector set
+    for batch work (:mod:`shared.heap`). A failure that is about a
     setting or a server leaves as a ``StartupFailure`` (told by :class:`_Commands`), so a
     command's own ``except OSError`` never takes a refused connection for a file it could
     not read; ``database_url`` is the database the task uses (default: the environment's)."""
     import uvloop
 
     from shared.dependencies import StartupFailure, startup_failure
+    from shared.heap import tune_collector
 
+    tune_collector()
     try:
         return uvloop.run(main)
     except StartupFailure:

@@ -41,6 +41,7 @@ from services.projector.settings import ProjectorSettings
 from shared.clock import Clock, utc_now
 from shared.config import DatabaseSettings, KafkaSettings
 from shared.dead_letters import Origin
+from shared.heap import freeze_loaded
 from shared.lifecycle import BackgroundTasks
 from shared.messaging.transport import Transport, transport_for
 from shared.persistence import progress_outbox
@@ -330,5 +331,6 @@ async def run_demo(options: DemoOptions, console: Console) -> None:
     if options.fresh:
         _start_afresh(settings.database_url)
     async with running_demo(options, settings, console) as demo:
+        freeze_loaded()
         tour(console, options, keys, settings.transport)
         await serve_http(demo.app, options.host, options.port, demo.http_metrics)

@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.dependencies import Dependency, wait_for
+from shared.heap import freeze_loaded
 from shared.web.deadlines import ReadDeadlines
 from shared.web.http_metrics import instrument
 from shared.web.logging import configure_logging
@@ -158,12 +159,14 @@ async def run_when_ready(
     opened: Callable[[], AbstractAsyncContextManager[Opened]],
 ) -> None:
     """Serve the front, wait for each dependency, then open the service and serve its app
-    until SIGINT or SIGTERM."""
+    until SIGINT or SIGTERM (what opening it loaded is frozen out of garbage collection,
+    :mod:`shared.heap`)."""
     async with serving(host, port) as (front, stopped):
         for what, check in dependencies:
             if not await until_stopped(wait_for(what, check, front.waiting), stopped):
                 return
         async with opened() as (app, metrics, service):
+            freeze_loaded()
             if service is not None:
                 await service.start()
             try:
