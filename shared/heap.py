@@ -7,7 +7,7 @@ batch's working set, and the promoted objects soon called for a full collection 
 whole heap. Measured in ``bench latency`` at 1,000 events/s (scale 0.05): the projector ran
 a full collection every two seconds, about 290 ms each, and the collector took about 40 %
 of its CPU; ingest's took about 36 %. With a young collection every 50,000 allocations the
-projector's collector took about 10 %; with 200,000, about 1 %, for 8-10 MiB more peak
+projector's collector took about 11 %; with 200,000, about 1 %, for 8-10 MiB more peak
 memory in ingest and the notifier (docs/benchmarks.md, eleventh step).
 
 Two changes, both ordinary in long-running CPython services:
