@@ -5,7 +5,7 @@ vectors, decoded events) that live as long as the batch, far longer than CPython
 of a young collection every 700 allocations. Each young collection therefore promoted a
 batch's working set, and the promoted objects soon called for a full collection over the
 whole heap. Measured in ``bench latency`` at 1,000 events/s (scale 0.05): the projector ran
-a full collection every two seconds, about 290 ms each, and the collector took about 40 %
+a full collection every two seconds, about 290 ms each, and the collector took up to 43 %
 of its CPU; ingest's took about 36 %. With a young collection every 50,000 allocations the
 projector's collector took about 11 %; with 200,000, about 1 %, for 8-10 MiB more peak
 memory in ingest and the notifier (docs/benchmarks.md, eleventh step).
@@ -18,7 +18,11 @@ Two changes, both ordinary in long-running CPython services:
   correctness);
 - what the service loaded at start (reference data, compiled statements, imported modules)
   is frozen out of the collector's sight (``gc.freeze``): it lives as long as the process,
-  so scanning it in every full collection found nothing.
+  so scanning it in every full collection found nothing. A frozen object dropped later is
+  still freed by reference counting, unless it is in a reference cycle: then it stays. The
+  reference view and its attribution, which a projector builds anew after a failed batch,
+  hold no cycle (``tests/unit/test_heap.py``); a connection opened before the freeze and
+  replaced after an outage may leave its few kilobytes.
 """
 
 from __future__ import annotations
