@@ -72,6 +72,7 @@ class SharedAnswers:
         self._max_entries = max_entries
         self._clock = clock
         self._answers: dict[Hashable, _Answer] = {}
+        self._reading: asyncio.Future[object] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = self._key(scope) if scope["type"] == "http" and self._seconds > 0 else None
@@ -112,6 +113,22 @@ class SharedAnswers:
             log.warning("cannot read the data's revision: %s", error)
             return _UNKNOWN
 
+    async def _read_before(self) -> object:
+        """The revision for an answer about to be computed, from a read that began before it.
+
+        A read already under way serves every answer begun meanwhile: it began before their
+        own reads, which is all an answer kept against it needs. Many clients asking for
+        different units then share a revision read instead of each making one.
+        """
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._current())
+            self._reading.add_done_callback(self._forget_reading)
+        return await asyncio.shield(self._reading)
+
+    def _forget_reading(self, reading: asyncio.Future[object]) -> None:
+        if self._reading is reading:
+            self._reading = None
+
     async def _compute(self, key: Hashable, scope: Scope, receive: Receive, send: Send) -> None:
         answer = _Answer()
         self._keep(key, answer)
@@ -128,7 +145,7 @@ class SharedAnswers:
         try:
             # Read before the answer's own reads: a change made meanwhile then shows as a
             # newer revision, never as an answer kept for data it does not hold.
-            answer.revision = await self._current()
+            answer.revision = await self._read_before()
             await self._app(scope, receive, recording)
             answer.complete = ok and not answer.messages[-1].get("more_body", False)
             answer.route = scope.get("route")

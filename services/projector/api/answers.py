@@ -29,7 +29,7 @@ from services.projector.api.models import (
     Progress,
     daily_points,
 )
-from services.projector.api.queries import Breakdown, PhaseFigures, ReadModels, Unit
+from services.projector.api.queries import Breakdown, PhaseFigures, Placed, ReadModels, Unit
 from services.projector.api.settings import QueryApiSettings
 from services.projector.api.status import Sort, current_phase, ranked, ranked_phase
 from services.projector.schema import WHOLE_CAMPAIGN
@@ -58,17 +58,17 @@ async def query_context(request: Request) -> QueryContext:
     return context
 
 
-async def scoped_unit(context: QueryContext, scope: Scope, unit_id: str) -> Unit:
-    """The unit asked for, once the token's scope is known to cover it.
+async def scoped_unit(context: QueryContext, scope: Scope, unit_id: str) -> Placed:
+    """The unit asked for and its campaigns, once the token's scope is known to cover it.
 
     Scope comes first, so a token cannot even learn whether a unit outside it exists.
     """
     if not await context.read.covers(scope, unit_id):
         raise outside_scope(scope, unit_id)
-    unit = await context.read.unit(unit_id)
-    if unit is None:
+    placed = await context.read.placed(unit_id)
+    if placed is None:
         raise HTTPException(http.HTTP_404_NOT_FOUND, f"unit {unit_id!r} is not known")
-    return unit
+    return placed
 
 
 async def planned_progress(

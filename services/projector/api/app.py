@@ -42,7 +42,7 @@ from services.projector.api.models import (
     Timeseries,
     UnitsFound,
 )
-from services.projector.api.queries import ReadModels, Unit
+from services.projector.api.queries import Placed, ReadModels, Unit
 from services.projector.api.settings import QueryApiSettings
 from services.projector.api.status import Sort
 from shared.clock import Clock
@@ -57,23 +57,29 @@ from shared.web.shared_answers import Key, SharedAnswers
 Context = Annotated[QueryContext, Depends(query_context)]
 
 
-async def _scoped_unit(unit_id: str, context: Context, scope: TokenScope) -> Unit:
+async def _placed(unit_id: str, context: Context, scope: TokenScope) -> Placed:
     return await scoped_unit(context, scope, unit_id)
+
+
+ScopedPlaced = Annotated[Placed, Depends(_placed)]
+
+
+async def _scoped_unit(placed: ScopedPlaced) -> Unit:
+    return placed.unit
 
 
 ScopedUnit = Annotated[Unit, Depends(_scoped_unit)]
 
 
 async def _campaign(
-    context: Context,
-    unit: ScopedUnit,
+    placed: ScopedPlaced,
     campaign_id: Annotated[
         str | None, Query(description="Optional when the unit takes part in one campaign only")
     ] = None,
 ) -> str:
     if campaign_id is not None:
         return campaign_id
-    campaigns = await context.read.campaigns(unit.unit_id)
+    unit, campaigns = placed
     if not campaigns:
         raise HTTPException(
             http.HTTP_404_NOT_FOUND,

@@ -61,6 +61,15 @@ class Unit(NamedTuple):
     merged_into_name: str | None
 
 
+class Placed(NamedTuple):
+    """A unit and the campaigns it has a plan or any counted initiative in, read together:
+    nearly every request needs both, and each read of its own cost about a tenth of a
+    request's Python."""
+
+    unit: Unit
+    campaigns: list[str]
+
+
 class PhaseFigures(NamedTuple):
     """One unit's phase (or whole campaign, ``phase_id`` ''), its target and status counts.
 
@@ -381,7 +390,14 @@ _CHILDREN = _UNITS.where(rm_units.c.parent_id == _UNIT_ID, rm_units.c.state == O
 _CAMPAIGNS = sa.union(
     sa.select(rm_targets.c.campaign_id).where(rm_targets.c.unit_id == _UNIT_ID),
     sa.select(rm_series_daily.c.campaign_id).where(rm_series_daily.c.unit_id == _UNIT_ID),
-).order_by("campaign_id")
+).subquery("campaigns")
+_PLACED = (
+    _UNITS.add_columns(_CAMPAIGNS.c.campaign_id)
+    .outerjoin(_CAMPAIGNS, sa.true())
+    .where(rm_units.c.unit_id == _UNIT_ID)
+    .order_by(_CAMPAIGNS.c.campaign_id)
+)
+"""The unit's row once per campaign (once, with no campaign, when it has none)."""
 _CURRENT_PHASES = _figures(rm_progress, _CAMPAIGN_ID).where(rm_targets.c.unit_id == _UNIT_ID)
 _REVISION = sa.select(rm_revision.c.revision)
 _CHILDREN_PHASES = _figures(rm_progress, _CAMPAIGN_ID).where(
@@ -470,10 +486,13 @@ class ReadModels:
         query = _UNITS.where(rm_units.c.parent_id.is_(None), rm_units.c.state == OPEN)
         return [Unit._make(row) for row in await self._rows(query.order_by(rm_units.c.name))]
 
-    async def campaigns(self, unit_id: str) -> list[str]:
-        """The campaigns the unit has a plan or any counted initiative in."""
-        rows = await self._rows(_CAMPAIGNS, {"unit_id": unit_id})
-        return [row.campaign_id for row in rows]
+    async def placed(self, unit_id: str) -> Placed | None:
+        """The unit and the campaigns it has a plan or any counted initiative in."""
+        rows = await self._rows(_PLACED, {"unit_id": unit_id})
+        if not rows:
+            return None
+        campaigns = [row.campaign_id for row in rows if row.campaign_id is not None]
+        return Placed(Unit._make(rows[0][: len(Unit._fields)]), campaigns)
 
     async def campaign_names(self, campaign_ids: Sequence[str]) -> dict[str, str]:
         """Each campaign's name, its id where none is known.

@@ -120,12 +120,14 @@ async def test_shared_answers_are_counted_under_their_route() -> None:
 class Revisions:
     """The data's revision as a test sets it, counting how often it was read."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, delay: float = 0.0) -> None:
         self.now: object = 1
         self.reads = 0
+        self.delay = delay
 
     async def __call__(self) -> object:
         self.reads += 1
+        await asyncio.sleep(self.delay)
         if isinstance(self.now, Exception):
             raise self.now
         return self.now
@@ -197,3 +199,18 @@ async def test_requests_finding_a_changed_revision_compute_the_answer_once() -> 
 
     assert computed == ["vn", "vn"]
     assert {answer.json()["computed"] for answer in answers} == {2}
+
+
+async def test_answers_begun_while_the_revision_is_read_share_that_read() -> None:
+    computed: list[str] = []
+    clock, revisions = Clock(), Revisions(delay=0.05)
+    app = keeping_app(computed, clock, revisions, kept=60.0)
+    async with client(app) as http:
+        await asyncio.gather(*(http.get(f"/figures/u{n}") for n in range(20)))
+        clock.now, revisions.now = 1.0, 2
+        again = await http.get("/figures/u0")
+        clock.now = 2.0
+        kept = await http.get("/figures/u0")
+
+    assert revisions.reads == 1 + 2 + 1  # one shared read; u0 found changed and computed; kept
+    assert again.json()["computed"] == kept.json()["computed"] == 21

@@ -28,7 +28,7 @@ from services.projector.api.dashboard.notifications import (
 )
 from services.projector.api.follow_up import follow_up
 from services.projector.api.models import Children, FollowUpEntry, PhaseProgress, Progress
-from services.projector.api.queries import Breakdown, Unit
+from services.projector.api.queries import Breakdown, Placed, Unit
 from services.projector.api.status import Sort, current_phase
 from services.projector.schema import WHOLE_CAMPAIGN
 from shared.contracts.campaigns import Metric
@@ -90,7 +90,7 @@ def default_campaign(plans: Mapping[str, Progress | None], today: dt.date) -> st
 async def unit_page(
     context: QueryContext,
     scope: Scope,
-    unit: Unit,
+    placed: Placed,
     formats: Formats,
     *,
     campaign_id: str | None,
@@ -99,8 +99,8 @@ async def unit_page(
 ) -> UnitPage:
     at = as_of or context.clock()
     today = at.astimezone(CAMPAIGN_ZONE).date()
+    unit, campaigns = placed
     ancestors = await context.read.ancestors(unit.unit_id)
-    campaigns = await context.read.campaigns(unit.unit_id)
     plans = {c: await planned_progress(context, unit, c, as_of) for c in campaigns}
     chosen_campaign = campaign_id if campaign_id in plans else default_campaign(plans, today)
     base = UnitPage(

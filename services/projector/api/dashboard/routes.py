@@ -140,7 +140,7 @@ async def unit(
 ) -> HTMLResponse:
     """The unit's page; an "as of" it cannot read shows the current figures and, beside the
     field, what it expects (422), so the reader can correct it."""
-    shown = await scoped_unit(context, scope, unit_id)
+    placed = await scoped_unit(context, scope, unit_id)
     try:
         moment, invalid = parse_as_of(as_of), None
     except HTTPException:
@@ -148,7 +148,7 @@ async def unit(
     page = await unit_page(
         context,
         scope,
-        shown,
+        placed,
         Formats(language_of(request)),
         campaign_id=campaign,
         phase_id=phase,
@@ -177,7 +177,7 @@ async def follow_up(
     page: PageNumber = 1,
 ) -> HTMLResponse:
     """The whole follow-up list of the JSON API, page by page, for the unit page's link."""
-    shown = await scoped_unit(context, scope, unit_id)
+    shown = (await scoped_unit(context, scope, unit_id)).unit
     answer = await follow_up_of(context, shown, campaign, phase, page)
     names = await context.read.campaign_names([campaign])
     return render(
@@ -201,5 +201,5 @@ async def report(
     """The JSON API's printed report, for a browser signed in with its cookie; ``as_of`` as
     the unit's page takes it."""
     moment = parse_as_of(as_of)
-    shown = await scoped_unit(context, scope, unit_id)
+    shown = (await scoped_unit(context, scope, unit_id)).unit
     return await report_download(context, shown, campaign, kind, moment)
