@@ -213,9 +213,18 @@ REGISTRY = (
     ReadModel(
         "units",
         (rm_units, rm_closure, rm_lineage),
-        ("unit", "covers", "search_units", "children", "ancestors", "roots", "predecessors"),
+        (
+            "unit",
+            "placed",
+            "covers",
+            "search_units",
+            "children",
+            "ancestors",
+            "roots",
+            "predecessors",
+        ),
     ),
-    ReadModel("targets", (rm_targets, rm_target_history), ("running_targets", "campaigns")),
+    ReadModel("targets", (rm_targets, rm_target_history), ("running_targets",)),
     ReadModel(
         "initiatives",
         (rm_initiatives, rm_initiative_history, rm_initiative_authors),
