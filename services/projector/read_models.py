@@ -218,7 +218,6 @@ REGISTRY = (
             "placed",
             "covers",
             "search_units",
-            "children",
             "ancestors",
             "roots",
             "predecessors",
@@ -231,7 +230,9 @@ REGISTRY = (
         ("initiatives",),
     ),
     ReadModel("rollup", (rm_rollup_daily,), ("campaign_counts",), ROLLUP),
-    ReadModel("progress", (rm_progress,), ("phases", "children_phases", "participation"), PROGRESS),
+    ReadModel(
+        "progress", (rm_progress,), ("phases", "children_figures", "participation"), PROGRESS
+    ),
     ReadModel("series", (rm_series_daily,), ("series",), SERIES),
     ReadModel("breakdowns", (rm_breakdowns,), ("breakdowns",), BREAKDOWNS),
     ReadModel(

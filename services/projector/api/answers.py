@@ -29,7 +29,7 @@ from services.projector.api.models import (
     Progress,
     daily_points,
 )
-from services.projector.api.queries import Breakdown, PhaseFigures, Placed, ReadModels, Unit
+from services.projector.api.queries import Breakdown, Placed, ReadModels, Unit
 from services.projector.api.settings import QueryApiSettings
 from services.projector.api.status import Sort, current_phase, ranked, ranked_phase
 from services.projector.schema import WHOLE_CAMPAIGN
@@ -136,22 +136,20 @@ async def children_of(
     """
     now = context.clock()
     today = now.astimezone(CAMPAIGN_ZONE).date()
-    phases: defaultdict[str, list[PhaseFigures]] = defaultdict(list)
-    for figures in await context.read.children_phases(unit.unit_id, campaign_id):
-        phases[figures.unit_id].append(figures)
-    children = await context.read.children(unit.unit_id)
-    unplanned_ids = [child.unit_id for child in children if child.unit_id not in phases]
+    figured = await context.read.children_figures(unit.unit_id, campaign_id)
+    phases = {child.unit_id: figures for child, figures in figured}
+    unplanned_ids = [child.unit_id for child, figures in figured if not figures]
     unplanned = {}
     if unplanned_ids:  # children without a plan are few, often none: then nothing to read
         unplanned = await context.read.campaign_counts(unplanned_ids, campaign_id)
     if restated:
-        for child in children:
+        for child, _ in figured:
             if predecessors := await context.read.predecessors(child.unit_id):
                 phases[child.unit_id] = await context.read.phases(
                     child.unit_id, campaign_id, predecessors=predecessors
                 )
     entries = []
-    for child in children:
+    for child, _ in figured:
         chosen = ranked_phase(phases[child.unit_id], phase_id, today)
         entries.append(
             ChildProgress.without_plan(child, unplanned.get(child.unit_id, {}))

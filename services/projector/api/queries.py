@@ -10,6 +10,7 @@ reorganisation included. Subtrees are joins with ``rm_closure`` (the tree now) o
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from operator import itemgetter
@@ -359,14 +360,14 @@ _FIGURE_FIELDS = PhaseFigures._fields[:-2]
 """The fields read as they are, in order: all but ``counts`` and ``authors``, the last two."""
 
 
-def _phase_figures(rows: Sequence[sa.Row[*AnyRow]]) -> list[PhaseFigures]:
-    """Rows of :func:`_figures` as figures, read by position and built positionally: a
-    row's mapping looks each name up in Python, and a dictionary of keywords per row cost
-    as much again."""
+def _phase_figures(rows: Sequence[sa.Row[*AnyRow]], prefix: str = "") -> list[PhaseFigures]:
+    """Rows of :func:`_figures` (or of a statement naming the target's columns with
+    ``prefix``) as figures, read by position and built positionally: a row's mapping looks
+    each name up in Python, and a dictionary of keywords per row cost as much again."""
     if not rows:
         return []
     at = {name: index for index, name in enumerate(rows[0]._fields)}
-    plain = itemgetter(*(at[name] for name in _FIGURE_FIELDS))
+    plain = itemgetter(*(at[prefix + name] for name in _FIGURE_FIELDS))
     counted = itemgetter(*(at[f"n_{name}"] for name in STATUS_COLUMNS))
     authors = at.get("n_authors")
     return [
@@ -386,7 +387,6 @@ _CAMPAIGN_ID = sa.bindparam("campaign_id", type_=sa.String)
 # The statements every unit's page and its children ask, built once: building one costs
 # about a millisecond of Python per request, more than the database takes to answer it.
 _UNIT = _UNITS.where(rm_units.c.unit_id == _UNIT_ID)
-_CHILDREN = _UNITS.where(rm_units.c.parent_id == _UNIT_ID, rm_units.c.state == OPEN)
 _CAMPAIGNS = sa.union(
     sa.select(rm_targets.c.campaign_id).where(rm_targets.c.unit_id == _UNIT_ID),
     sa.select(rm_series_daily.c.campaign_id).where(rm_series_daily.c.unit_id == _UNIT_ID),
@@ -400,13 +400,27 @@ _PLACED = (
 """The unit's row once per campaign (once, with no campaign, when it has none)."""
 _CURRENT_PHASES = _figures(rm_progress, _CAMPAIGN_ID).where(rm_targets.c.unit_id == _UNIT_ID)
 _REVISION = sa.select(rm_revision.c.revision)
-_CHILDREN_PHASES = _figures(rm_progress, _CAMPAIGN_ID).where(
-    rm_targets.c.unit_id.in_(
-        sa.select(rm_units.c.unit_id).where(
-            rm_units.c.parent_id == _UNIT_ID, rm_units.c.state == OPEN
-        )
+_TARGET = "target_"
+_CHILDREN_FIGURES = (
+    _UNITS.add_columns(
+        *(rm_targets.c[name].label(_TARGET + name) for name in _FIGURE_FIELDS),
+        *(
+            sa.func.coalesce(rm_progress.c[name], 0).label(f"n_{name}")
+            for name in (*STATUS_COLUMNS, "authors")
+        ),
     )
+    .outerjoin(
+        rm_targets,
+        sa.and_(
+            rm_targets.c.unit_id == rm_units.c.unit_id, rm_targets.c.campaign_id == _CAMPAIGN_ID
+        ),
+    )
+    .outerjoin(rm_progress, same_phase_row(rm_progress, rm_targets))
+    .where(rm_units.c.parent_id == _UNIT_ID, rm_units.c.state == OPEN)
+    .order_by(rm_units.c.unit_id, rm_targets.c.starts_on, rm_targets.c.phase_id)
 )
+"""Each open child's row once per phase of its plan in the campaign (once, without figures,
+when it has no plan)."""
 
 
 class ReadModels:
@@ -466,11 +480,6 @@ class ReadModels:
         if scope is not None:
             query = query.where(_subtree_of(scope, rm_units.c.unit_id))
         return [Unit._make(row) for row in await self._rows(query)]
-
-    async def children(self, unit_id: str) -> list[Unit]:
-        """The unit's open children: closed and merged units are history, not competitors."""
-        rows = await self._rows(_CHILDREN, {"unit_id": unit_id})
-        return [Unit._make(row) for row in rows]
 
     async def ancestors(self, unit_id: str) -> list[Unit]:
         """The unit's ancestors, the root first, for a breadcrumb."""
@@ -560,10 +569,20 @@ class ReadModels:
             found += frontier
         return found
 
-    async def children_phases(self, unit_id: str, campaign_id: str) -> list[PhaseFigures]:
-        """Every phase of every open child, in one query."""
+    async def children_figures(
+        self, unit_id: str, campaign_id: str
+    ) -> list[tuple[Unit, list[PhaseFigures]]]:
+        """The unit's open children (closed and merged units are history, not competitors),
+        each with every phase of its plan in the campaign, none without a plan: one query."""
         asked = {"unit_id": unit_id, "campaign_id": campaign_id}
-        return _phase_figures(await self._rows(_CHILDREN_PHASES, asked))
+        rows = await self._rows(_CHILDREN_FIGURES, asked)
+        width = len(Unit._fields)  # the target's unit id follows the unit's columns
+        planned = [row for row in rows if row[width] is not None]
+        phases: defaultdict[str, list[PhaseFigures]] = defaultdict(list)
+        for figures in _phase_figures(planned, prefix=_TARGET):
+            phases[figures.unit_id].append(figures)
+        children = {row.unit_id: Unit._make(row[:width]) for row in rows}
+        return [(child, phases[child.unit_id]) for child in children.values()]
 
     async def running_targets(
         self, unit_id: str, campaign_id: str, on: dt.date, phase_id: str | None
