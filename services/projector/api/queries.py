@@ -323,19 +323,21 @@ def _authors_by_phase(
     )
 
 
+def _counted(counts: sa.FromClause) -> list[sa.Label[Any]]:
+    """``counts``' status counts (0 where none are stored), and its distinct authors where it
+    holds them (``rm_progress``), named as :func:`_phase_figures` reads them."""
+    names = [*STATUS_COLUMNS, *(["authors"] if "authors" in counts.c else [])]
+    return [sa.func.coalesce(counts.c[name], 0).label(f"n_{name}") for name in names]
+
+
 def _figures(
     counts: sa.FromClause,
     campaign_id: str | sa.BindParameter[str],
     targets: sa.FromClause = rm_targets,
 ) -> sa.Select[*AnyRow]:
-    """Targets of a campaign with their status counts (0 where none are stored), and their
-    distinct authors where ``counts`` holds them (``rm_progress``)."""
-    names = [*STATUS_COLUMNS, *(["authors"] if "authors" in counts.c else [])]
+    """Targets of a campaign with their counts (:func:`_counted`)."""
     return (
-        sa.select(
-            *(targets.c[c.name] for c in rm_targets.columns),
-            *(sa.func.coalesce(counts.c[name], 0).label(f"n_{name}") for name in names),
-        )
+        sa.select(*(targets.c[c.name] for c in rm_targets.columns), *_counted(counts))
         .select_from(targets)
         .outerjoin(counts, same_phase_row(counts, targets))
         .where(targets.c.campaign_id == campaign_id)
@@ -404,10 +406,7 @@ _TARGET = "target_"
 _CHILDREN_FIGURES = (
     _UNITS.add_columns(
         *(rm_targets.c[name].label(_TARGET + name) for name in _FIGURE_FIELDS),
-        *(
-            sa.func.coalesce(rm_progress.c[name], 0).label(f"n_{name}")
-            for name in (*STATUS_COLUMNS, "authors")
-        ),
+        *_counted(rm_progress),
     )
     .outerjoin(
         rm_targets,
