@@ -42,7 +42,7 @@ from services.projector.api.models import (
     Timeseries,
     UnitsFound,
 )
-from services.projector.api.queries import Placed, ReadModels, Unit
+from services.projector.api.queries import Placed, ReadModels
 from services.projector.api.settings import QueryApiSettings
 from services.projector.api.status import Sort
 from shared.clock import Clock
@@ -62,13 +62,6 @@ async def _placed(unit_id: str, context: Context, scope: TokenScope) -> Placed:
 
 
 ScopedPlaced = Annotated[Placed, Depends(_placed)]
-
-
-async def _scoped_unit(placed: ScopedPlaced) -> Unit:
-    return placed.unit
-
-
-ScopedUnit = Annotated[Unit, Depends(_scoped_unit)]
 
 
 async def _campaign(
@@ -143,7 +136,7 @@ async def search_units(
 @router.get("/units/{unit_id}/progress", summary="Progress per phase and for the whole campaign")
 async def progress(
     context: Context,
-    unit: ScopedUnit,
+    placed: ScopedPlaced,
     campaign_id: Campaign,
     as_of: Annotated[
         Instant | None,
@@ -151,13 +144,15 @@ async def progress(
     ] = None,
     include: Include = None,
 ) -> Progress:
-    return await progress_of(context, unit, campaign_id, as_of, restated=include == "predecessors")
+    return await progress_of(
+        context, placed.unit, campaign_id, as_of, restated=include == "predecessors"
+    )
 
 
 @router.get("/units/{unit_id}/children", summary="Ranking of the open child units")
 async def children(
     context: Context,
-    unit: ScopedUnit,
+    placed: ScopedPlaced,
     campaign_id: Campaign,
     phase_id: Annotated[
         str | None,
@@ -167,7 +162,7 @@ async def children(
     include: Include = None,
 ) -> Children:
     return await children_of(
-        context, unit, campaign_id, phase_id, sort, restated=include == "predecessors"
+        context, placed.unit, campaign_id, phase_id, sort, restated=include == "predecessors"
     )
 
 
@@ -181,7 +176,7 @@ async def children(
 )
 async def follow_up(
     context: Context,
-    unit: ScopedUnit,
+    placed: ScopedPlaced,
     campaign_id: Campaign,
     phase_id: Annotated[
         str | None,
@@ -192,31 +187,31 @@ async def follow_up(
     ] = None,
     page: PageNumber = 1,
 ) -> FollowUp:
-    return await follow_up_of(context, unit, campaign_id, phase_id, page)
+    return await follow_up_of(context, placed.unit, campaign_id, phase_id, page)
 
 
 @router.get("/units/{unit_id}/timeseries", summary="Daily net change and running total")
 async def timeseries(
     context: Context,
-    unit: ScopedUnit,
+    placed: ScopedPlaced,
     campaign_id: Campaign,
     metric: Metric = Metric.SUBMITTED,
     from_: Annotated[dt.date | None, Query(alias="from", description="First local day")] = None,
     to: Annotated[dt.date | None, Query(description="Last local day")] = None,
 ) -> Timeseries:
-    points = await series_of(context, unit, campaign_id, metric, from_, to)
-    return Timeseries(unit=unit, campaign_id=campaign_id, metric=metric, points=points)
+    points = await series_of(context, placed.unit, campaign_id, metric, from_, to)
+    return Timeseries(unit=placed.unit, campaign_id=campaign_id, metric=metric, points=points)
 
 
 @router.get("/units/{unit_id}/breakdowns", summary="Totals by category, author and solution type")
-async def breakdowns(context: Context, unit: ScopedUnit, campaign_id: Campaign) -> Breakdowns:
-    return await breakdowns_of(context, unit, campaign_id)
+async def breakdowns(context: Context, placed: ScopedPlaced, campaign_id: Campaign) -> Breakdowns:
+    return await breakdowns_of(context, placed.unit, campaign_id)
 
 
 @router.get("/units/{unit_id}/initiatives", summary="Initiatives of the subtree, newest first")
 async def initiatives(
     context: Context,
-    unit: ScopedUnit,
+    placed: ScopedPlaced,
     q: Annotated[str, Query(description="Part of the title, with or without diacritics")] = "",
     status: InitiativeStatus | None = None,
     campaign_id: str | None = None,
@@ -224,14 +219,14 @@ async def initiatives(
 ) -> InitiativesPage:
     size = context.settings.page_size
     total, items = await context.read.initiatives(
-        unit.unit_id,
+        placed.unit.unit_id,
         campaign_id=campaign_id,
         folded_title=fold_diacritics(q),
         status=status,
         offset=(page - 1) * size,
         limit=size,
     )
-    return InitiativesPage(unit=unit, page=page, page_size=size, total=total, items=items)
+    return InitiativesPage(unit=placed.unit, page=page, page_size=size, total=total, items=items)
 
 
 @router.get(
@@ -242,13 +237,13 @@ async def initiatives(
 )
 async def report_csv(
     context: Context,
-    unit: ScopedUnit,
+    placed: ScopedPlaced,
     campaign_id: Campaign,
     as_of: ReportAsOf = None,
     include: Include = None,
 ) -> Response:
     return await report_download(
-        context, unit, campaign_id, "csv", as_of, restated=include == "predecessors"
+        context, placed.unit, campaign_id, "csv", as_of, restated=include == "predecessors"
     )
 
 
@@ -260,13 +255,13 @@ async def report_csv(
 )
 async def report_xlsx(
     context: Context,
-    unit: ScopedUnit,
+    placed: ScopedPlaced,
     campaign_id: Campaign,
     as_of: ReportAsOf = None,
     include: Include = None,
 ) -> Response:
     return await report_download(
-        context, unit, campaign_id, "xlsx", as_of, restated=include == "predecessors"
+        context, placed.unit, campaign_id, "xlsx", as_of, restated=include == "predecessors"
     )
 
 
