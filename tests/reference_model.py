@@ -284,7 +284,8 @@ def tables_of(world: World) -> Tables:
         approved = int(i.status in APPROVED)
         for unit in hierarchy.ancestors(counting_unit, anchor):
             c = i.campaign_id
-            _add(rollup, (unit, c, bucket), status)
+            if unit != counting_unit:  # the unit's own are counted on read
+                _add(rollup, (unit, c, bucket), status)
             plan = effective_plan(hierarchy, plans, c, unit, anchor)
             if plan is not None:
                 for phase in plan.phases:

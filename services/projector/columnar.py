@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import polars as pl
 
@@ -491,7 +492,7 @@ def _spread(aggregate: Aggregate, cells: pl.DataFrame, attribution: Attribution)
     local = [name for name in cells.columns if name not in (*_CELL, "index", "count")]
     summed = cells.group_by(*_CELL, *local, "index").agg(pl.col("count").sum())
     live = summed.filter((pl.col("count") != 0).any().over(*_CELL, *local))
-    reached = live.join(ancestors_of(live, attribution), on=["unit_id", "epoch"])
+    reached = live.join(ancestors_of(live, attribution, aggregate), on=["unit_id", "epoch"])
     keys = [column.name for column in aggregate.table.primary_key.columns]
     if aggregate.name in IN_PHASE:
         day, *rest = local
@@ -507,15 +508,21 @@ def _spread(aggregate: Aggregate, cells: pl.DataFrame, attribution: Attribution)
     return targets.group_by(*keys, "index").agg(pl.col("count").sum())
 
 
-def ancestors_of(cells: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
+def ancestors_of(
+    cells: pl.DataFrame, attribution: Attribution, aggregate: Aggregate | None = None
+) -> pl.DataFrame:
     """(unit, epoch, ancestor) for each (unit, epoch) of ``cells``: the unit counted for
-    and its ancestors then, as :meth:`Attribution.ancestors` gives them."""
+    and its ancestors then, as :meth:`Attribution.ancestors` gives them (those
+    ``aggregate`` reaches, when given)."""
     pairs = cells.select("unit_id", "epoch").unique().iter_rows()
+    reached = (
+        attribution.ancestors if aggregate is None else partial(aggregate.reached, attribution)
+    )
     return pl.DataFrame(
         [
             (unit_id, epoch, ancestor)
             for unit_id, epoch in pairs
-            for ancestor in attribution.ancestors(unit_id, epoch)
+            for ancestor in reached(unit_id, epoch)
         ],
         schema={"unit_id": pl.String, "epoch": pl.Int64, "ancestor": pl.String},
         orient="row",

@@ -123,7 +123,8 @@ class UnitDeltas:
                 if counts:
                     nonzero.append((key, counts))
             for index in members:
-                AGGREGATES[index].spread(self.attribution, nonzero, deltas.tables[index])
+                aggregate = AGGREGATES[index]
+                aggregate.spread(aggregate, self.attribution, nonzero, deltas.tables[index])
         return deltas
 
 

@@ -80,9 +80,24 @@ class Aggregate:
     contribution: Contribute
     """Aggregates given the same function (and columns) share their cells at the unit
     (:mod:`services.projector.deltas`)."""
-    spread: Callable[[Attribution, UnitCells, Changes], None]
-    """Adds a batch's cells, summed at their units, to the rows of the unit and each of its
-    ancestors, in the tree of each cell's epoch."""
+    spread: Callable[[Aggregate, Attribution, UnitCells, Changes], None]
+    """Adds a batch's cells, summed at their units, to the rows of the units
+    :meth:`reached` names, in the tree of each cell's epoch."""
+    own_on_read: bool = False
+    """Whether a unit's rows leave out its own initiatives, which the queries count on read
+    from ``rm_initiatives``. Nearly every initiative is filed at a grassroots union, which
+    has no unit below it: such a union then has no row at all, and a batch writes its
+    initiatives' counts only to the unions above (docs/benchmarks.md)."""
+
+    def __post_init__(self) -> None:
+        if self.own_on_read and self.spread is in_phase:
+            raise TypeError(f"{self.name}: phase rows reach the unit itself, as the notifier hears")
+
+    def reached(self, attribution: Attribution, unit_id: str, epoch: int) -> Sequence[str]:
+        """The units whose rows count an initiative counted for ``unit_id`` in ``epoch``:
+        that unit (unless :attr:`own_on_read`) and its ancestors then."""
+        ancestors = attribution.ancestors(unit_id, epoch)
+        return ancestors[1:] if self.own_on_read else ancestors
 
     async def add(self, writer: Writer, changes: Mapping[Key, list[int]]) -> None:
         await add_counts(writer, self.table, self.columns, changes)
@@ -118,19 +133,23 @@ def _status(row: InitiativeRow, day: dt.date, zone: ZoneInfo) -> tuple[Cell, ...
     return (((day,), STATUS_INDEX[row.status], 1),)
 
 
-def _on_day(attribution: Attribution, cells: UnitCells, table: Changes) -> None:
-    """Each cell to the unit's and every ancestor's row of the same key."""
+def _on_day(
+    aggregate: Aggregate, attribution: Attribution, cells: UnitCells, table: Changes
+) -> None:
+    """Each cell to the row of the same key at each unit it reaches."""
     for (unit_id, campaign_id, local, epoch), counts in cells:
-        for ancestor in attribution.ancestors(unit_id, epoch):
+        for ancestor in aggregate.reached(attribution, unit_id, epoch):
             cell = table[(ancestor, campaign_id, *local)]
             for index, count in counts:
                 cell[index] += count
 
 
-def in_phase(attribution: Attribution, cells: UnitCells, table: Changes) -> None:
+def in_phase(
+    aggregate: Aggregate, attribution: Attribution, cells: UnitCells, table: Changes
+) -> None:
     """Each cell (keyed by its day first) to the row of the phase containing that day in the
-    plan governing each ancestor then, and to its whole-campaign row; nowhere where no plan
-    covers the day."""
+    plan governing the unit and each ancestor then, and to its whole-campaign row; nowhere
+    where no plan covers the day."""
     for (unit_id, campaign_id, (day, *rest), epoch), counts in cells:
         assert isinstance(day, dt.date)
         for row in attribution.phase_rows(unit_id, campaign_id, day, epoch):
@@ -203,7 +222,7 @@ def _zeros_among(table: sa.Table) -> sa.Delete:
     return sa.delete(table).where(*matched, *_zero(table))
 
 
-ROLLUP = Aggregate("rollup", rm_rollup_daily, STATUS_COLUMNS, _status, _on_day)
+ROLLUP = Aggregate("rollup", rm_rollup_daily, STATUS_COLUMNS, _status, _on_day, own_on_read=True)
 PROGRESS = Aggregate("progress", rm_progress, STATUS_COLUMNS, _status, in_phase)
 """Its changes are what the notifier hears of (:mod:`services.projector.changes`)."""
 SERIES = Aggregate("series", rm_series_daily, METRIC_COLUMNS, _series, _on_day)

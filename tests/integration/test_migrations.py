@@ -5,16 +5,26 @@ from __future__ import annotations
 import runpy
 import subprocess
 import sys
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.ingest.pipeline import IngestPipeline
 from services.owners import OWNERS
 from services.projector import bi_views as views
+from services.projector.projection import Projection
+from services.projector.schema import rm_rollup_daily
+from services.samples.portal_events import reviewed, small_tree, submitted
+from shared.eventstore.sql import SqlEventStore
 from shared.persistence import migrations
 from shared.persistence.engine import create_engine
 from shared.persistence.migrations import (
@@ -91,3 +101,59 @@ def test_the_views_migrations_create_the_views_the_code_defines() -> None:
     assert ["DROP VIEW IF EXISTS v_status", *bi_views["DROP_VIEWS"]] == views.DROP_VIEWS
     assert status_view["V_STATUS"] == views.V_STATUS
     assert frozen("0011_published_views.py")["CREATE_PUBLISHED_VIEWS"] == CREATE_PUBLISHED_VIEWS
+
+
+async def _rollup(engine: AsyncEngine) -> dict[tuple[object, ...], tuple[int, ...]]:
+    table = rm_rollup_daily
+    async with engine.connect() as connection:
+        rows = await connection.execute(sa.select(table))
+    return {tuple(row[:3]): tuple(row[3:]) for row in rows}
+
+
+async def _migrate(engine: AsyncEngine, step: Callable[[Config, str], None], to: str) -> None:
+    def run(connection: sa.Connection) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(migrations.SCRIPT_LOCATION))
+        config.attributes["connection"] = connection
+        step(config, to)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+async def test_0018_takes_units_own_initiatives_out_of_the_rollup_and_back(
+    empty_database_url: str,
+) -> None:
+    """A database projected before 0018 counted a unit's own initiatives in its rollup rows;
+    after it they are counted on read. Downgrading gives the old rows back (each unit's sum is
+    its subtree's count) and upgrading again the rows the projector now writes."""
+    engine = create_engine(empty_database_url)
+    facts = [
+        *small_tree(),
+        submitted("i1", "bk-cdcs-1", at="2022-05-12T08:00:00+07:00"),
+        submitted("i2", "bk-cdcs-1", at="2022-05-13T08:00:00+07:00"),
+        submitted("i3", "bk-bt", at="2022-05-12T10:00:00+07:00"),
+        reviewed("initiative.withdrawn", "i2", at="2022-05-14T17:00:00+07:00"),
+    ]
+    try:
+        await upgrade(engine)
+        store = SqlEventStore(engine, outbox=False)
+        await IngestPipeline(store).submit(facts)
+        projection = Projection(engine, store)
+        await projection.start()
+        await projection.apply([r async for r in store.read_all()])
+        projected = await _rollup(engine)
+
+        await _migrate(engine, command.downgrade, "0017")
+        before = await _rollup(engine)
+        await _migrate(engine, command.upgrade, "head")
+        again = await _rollup(engine)
+    finally:
+        await engine.dispose()
+
+    subtree: defaultdict[object, int] = defaultdict(int)
+    for (unit_id, _, _), counts in before.items():
+        subtree[unit_id] += sum(counts)
+    assert dict(subtree) == {"bk-cdcs-1": 2, "bk-bt": 3, "bk": 3, "vn": 3}
+    assert {unit_id for unit_id, _, _ in projected} == {"bk-bt", "bk", "vn"}
+    assert again == projected

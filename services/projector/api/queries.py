@@ -638,18 +638,22 @@ class ReadModels:
     async def campaign_counts(
         self, unit_ids: Sequence[str], campaign_id: str
     ) -> dict[str, dict[str, int]]:
-        """Status counts over the whole campaign of each of ``unit_ids``, from the daily
-        rollup: what a child without a plan shows, as ``rm_progress`` has no row for it (the
-        rollup, kept for every unit, still counts its subtree's initiatives)."""
-        rollup = rm_rollup_daily
-        query = (
-            sa.select(
-                rollup.c.unit_id,
-                *(sa.func.sum(rollup.c[name]).label(name) for name in STATUS_COLUMNS),
-            )
-            .where(rollup.c.campaign_id == campaign_id, rollup.c.unit_id.in_(unit_ids))
-            .group_by(rollup.c.unit_id)
+        """Status counts over the whole campaign of each of ``unit_ids``: what a child
+        without a plan shows, as ``rm_progress`` has no row for it. The daily rollup counts
+        the initiatives of the units below; a unit's own are counted here, from their rows
+        (:attr:`services.projector.read_models.Aggregate.own_on_read`)."""
+        rollup, own = rm_rollup_daily, rm_initiatives
+        below = sa.select(rollup.c.unit_id, *(rollup.c[name] for name in STATUS_COLUMNS)).where(
+            rollup.c.campaign_id == campaign_id, rollup.c.unit_id.in_(unit_ids)
         )
+        at_unit = sa.select(
+            own.c.unit_id,
+            *(sa.case((own.c.status == name, 1), else_=0).label(name) for name in STATUS_COLUMNS),
+        ).where(own.c.campaign_id == campaign_id, own.c.unit_id.in_(unit_ids))
+        both = sa.union_all(below, at_unit).subquery()
+        query = sa.select(
+            both.c.unit_id, *(sa.func.sum(both.c[name]).label(name) for name in STATUS_COLUMNS)
+        ).group_by(both.c.unit_id)
         return {
             row.unit_id: {name: int(row._mapping[name]) for name in STATUS_COLUMNS}
             for row in await self._rows(query)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.pipeline import IngestPipeline
+from services.projector.api.queries import ReadModels
 from services.projector.projection import Projection
 from services.projector.schema import (
     rm_breakdowns,
@@ -21,6 +22,7 @@ from services.projector.schema import (
     rm_targets,
 )
 from services.samples.portal_events import (
+    CAMPAIGN,
     membership,
     plan_set,
     reviewed,
@@ -145,7 +147,7 @@ async def test_counts_brought_back_to_zero_leave_no_row_however_the_facts_were_b
         rollup = (await connection.execute(sa.select(rm_rollup_daily.c.withdrawn))).all()
     assert series == []
     assert breakdowns == []
-    assert [row.withdrawn for row in rollup] == [1, 1, 1, 1]
+    assert [row.withdrawn for row in rollup] == [1, 1, 1]  # above the union filed at
 
 
 async def authors_by_row(engine: AsyncEngine, unit_id: str) -> dict[str, int]:
@@ -295,3 +297,36 @@ async def test_a_late_move_reaches_the_notifier_for_every_row_it_re_attributes(
     assert moved[("bk", "")] == (3, 2025, 0, 2025)
     assert moved[("bk-bt", "qn-1")] == (0, None, 3, 10)
     assert moved[("bk-cdcs-2", "qn-1")] == (0, None, 2, 10)
+
+
+async def test_whole_campaign_counts_add_each_units_own_initiatives_on_read(
+    engine: AsyncEngine,
+) -> None:
+    """The daily rollup keeps no row for a unit's own initiatives (a grassroots union's are
+    nearly all of a batch's rows there): the query counts them from the initiatives, so every
+    unit, the district with an initiative of its own among them, still shows its subtree."""
+    facts = [
+        *small_tree(),
+        submitted("i1", "bk-cdcs-1", at="2022-05-12T08:00:00+07:00"),
+        submitted("i2", "bk-cdcs-1", at="2022-05-13T08:00:00+07:00"),
+        submitted("i3", "bk-cdcs-2", at="2022-05-12T09:00:00+07:00"),
+        submitted("i4", "bk-bt", at="2022-05-12T10:00:00+07:00"),
+        reviewed("initiative.withdrawn", "i3", at="2022-05-14T17:00:00+07:00"),
+    ]
+    await ingest_and_project(engine, facts)
+
+    units = ["bk-cdcs-1", "bk-cdcs-2", "bk-bt", "bk", "vn"]
+    found = await ReadModels(engine).campaign_counts(units, CAMPAIGN)
+
+    kept = {status: n for status, n in found["bk-bt"].items() if n}
+    assert {unit: sum(found[unit].values()) for unit in units} == {
+        "bk-cdcs-1": 2,
+        "bk-cdcs-2": 1,
+        "bk-bt": 4,
+        "bk": 4,
+        "vn": 4,
+    }
+    assert kept == {"under_review": 3, "withdrawn": 1}
+    async with engine.connect() as connection:
+        rows = (await connection.execute(sa.select(rm_rollup_daily.c.unit_id))).scalars()
+        assert set(rows) == {"bk-bt", "bk", "vn"}
