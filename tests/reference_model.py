@@ -304,7 +304,7 @@ def tables_of(world: World) -> Tables:
             cells = [("category", i.category), ("solution_type", i.solution_type)]
             cells += [("author_type", kind) for kind in i.author_types]
             for dimension, value in cells:
-                if value is not None:
+                if value is not None and unit != counting_unit:
                     _add(breakdowns, (unit, c, dimension, value), 0, submitted)
                     _add(breakdowns, (unit, c, dimension, value), 1, approved)
 

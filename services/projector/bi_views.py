@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from services.projector.schema import STATUS_COLUMNS
 from shared.contracts.campaigns import Metric
 from shared.domain.campaign import CAMPAIGN_ZONE
+from shared.domain.initiative import InitiativeStatus, counts_as_approved, counts_as_submitted
 from shared.domain.progress import PACE, PaceRule, Status, metric_statuses
 
 
@@ -60,11 +61,6 @@ FROM rm_series_daily s
 JOIN rm_units u ON u.unit_id = s.unit_id"""
 """Daily net changes with running totals, ready for a line chart."""
 
-V_BREAKDOWNS = """CREATE VIEW v_breakdowns AS
-SELECT b.unit_id, u.name AS unit_name, b.campaign_id, b.dimension, b.value, b.submitted, b.approved
-FROM rm_breakdowns b
-JOIN rm_units u ON u.unit_id = b.unit_id"""
-"""Current totals by category, author type and solution type."""
 
 V_INITIATIVES = """CREATE VIEW v_initiatives AS
 SELECT
@@ -75,7 +71,7 @@ FROM rm_initiatives i
 LEFT JOIN rm_units u ON u.unit_id = i.unit_id"""
 """Initiatives with the name of the unit they count for (no personal data is projected)."""
 
-CREATE_VIEWS = [V_PROGRESS, V_SERIES, V_BREAKDOWNS, V_INITIATIVES]
+CREATE_VIEWS = [V_PROGRESS, V_SERIES, V_INITIATIVES]
 """The views both dialects share (as migration 0005 froze them)."""
 
 
@@ -177,6 +173,57 @@ FROM (
 ) j"""
 
 
+# -- breakdowns ------------------------------------------------------------------------------
+
+
+def _statuses(statuses: list[str]) -> str:
+    return ", ".join(f"'{status}'" for status in statuses)
+
+
+def own_breakdowns(dialect: Dialect) -> str:
+    """Each initiative's counts by (unit, campaign, dimension, value), as the fold's
+    breakdowns count them: what ``rm_breakdowns`` leaves out of a unit's rows, its own
+    initiatives. Only the function that reads the JSON array of author types differs."""
+    submitted = [status.value for status in InitiativeStatus if counts_as_submitted(status)]
+    approved = [status.value for status in InitiativeStatus if counts_as_approved(status)]
+    counted = f"i.status IN ({_statuses(submitted + [s for s in approved if s not in submitted])})"
+    kinds = {
+        Dialect.POSTGRESQL: "jsonb_array_elements_text(i.author_types) AS k(value)",
+        Dialect.SQLITE: "json_each(i.author_types) AS k",
+    }[dialect]
+    metrics = (
+        f"CASE WHEN i.status IN ({_statuses(submitted)}) THEN 1 ELSE 0 END AS submitted,\n"
+        f"  CASE WHEN i.status IN ({_statuses(approved)}) THEN 1 ELSE 0 END AS approved"
+    )
+    return "\nUNION ALL\n".join(
+        f"""SELECT i.unit_id, i.campaign_id, '{dimension}' AS dimension, {value} AS value,
+  {metrics}
+FROM {source}
+WHERE {counted} AND {value} <> ''"""
+        for dimension, value, source in (
+            ("category", "i.category", "rm_initiatives i"),
+            ("solution_type", "i.solution_type", "rm_initiatives i"),
+            ("author_type", "k.value", f"rm_initiatives i JOIN {kinds} ON true"),
+        )
+    )
+
+
+V_BREAKDOWNS = {
+    dialect: f"""CREATE VIEW v_breakdowns AS
+SELECT b.unit_id, u.name AS unit_name, b.campaign_id, b.dimension, b.value,
+  SUM(b.submitted) AS submitted, SUM(b.approved) AS approved
+FROM (
+SELECT unit_id, campaign_id, dimension, value, submitted, approved FROM rm_breakdowns
+UNION ALL
+{own_breakdowns(dialect)}
+) b
+JOIN rm_units u ON u.unit_id = b.unit_id
+GROUP BY b.unit_id, u.name, b.campaign_id, b.dimension, b.value"""
+    for dialect in Dialect
+}
+"""Current totals by category, author type and solution type: the units below from
+``rm_breakdowns``, the unit's own initiatives from their rows."""
+
 V_STATUS = {
     dialect: f"CREATE VIEW v_status AS\n{judged('v_progress', NOW[dialect], dialect)}"
     for dialect in Dialect
@@ -187,7 +234,7 @@ source for on track, at risk and missed."""
 
 def create_views(dialect: Dialect) -> list[str]:
     """Every view, in an order that creates what a view reads before the view."""
-    return [*CREATE_VIEWS, V_STATUS[dialect]]
+    return [*CREATE_VIEWS, V_BREAKDOWNS[dialect], V_STATUS[dialect]]
 
 
 DROP_VIEWS = [

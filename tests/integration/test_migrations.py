@@ -22,7 +22,6 @@ from services.ingest.pipeline import IngestPipeline
 from services.owners import OWNERS
 from services.projector import bi_views as views
 from services.projector.projection import Projection
-from services.projector.schema import rm_rollup_daily
 from services.samples.portal_events import reviewed, small_tree, submitted
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence import migrations
@@ -96,18 +95,35 @@ def test_the_views_migrations_create_the_views_the_code_defines() -> None:
     """Each migration froze the SQL it ran; the code's views must still be that SQL, or a new
     migration has to replace them (the code would otherwise describe views no database has)."""
     bi_views, status_view = frozen("0005_bi_views.py"), frozen("0010_status_view.py")
+    breakdowns = frozen("0019_breakdowns_without_own_initiatives.py")
+    replaced = breakdowns["V_BREAKDOWNS_0005"]
 
-    assert list(bi_views["CREATE_VIEWS"]) == views.CREATE_VIEWS
+    assert [view for view in bi_views["CREATE_VIEWS"] if view != replaced] == views.CREATE_VIEWS
+    assert replaced in bi_views["CREATE_VIEWS"]
+    assert breakdowns["V_BREAKDOWNS"] == views.V_BREAKDOWNS
+    assert breakdowns["OWN_BREAKDOWNS"] == {d: views.own_breakdowns(d) for d in views.Dialect}
     assert ["DROP VIEW IF EXISTS v_status", *bi_views["DROP_VIEWS"]] == views.DROP_VIEWS
     assert status_view["V_STATUS"] == views.V_STATUS
     assert frozen("0011_published_views.py")["CREATE_PUBLISHED_VIEWS"] == CREATE_PUBLISHED_VIEWS
 
 
-async def _rollup(engine: AsyncEngine) -> dict[tuple[object, ...], tuple[int, ...]]:
-    table = rm_rollup_daily
+READ = {
+    "rm_rollup_daily": 3,
+    "rm_breakdowns": 4,
+    "v_breakdowns": 0,
+}
+"""Each relation compared, with the length of its key (0: its rows as a sorted list)."""
+
+
+async def _read(engine: AsyncEngine) -> dict[str, Any]:
+    found: dict[str, Any] = {}
     async with engine.connect() as connection:
-        rows = await connection.execute(sa.select(table))
-    return {tuple(row[:3]): tuple(row[3:]) for row in rows}
+        for name, key in READ.items():
+            rows = (await connection.execute(sa.text(f"SELECT * FROM {name}"))).all()
+            found[name] = (
+                {tuple(row[:key]): tuple(row[key:]) for row in rows} if key else sorted(rows)
+            )
+    return found
 
 
 async def _migrate(engine: AsyncEngine, step: Callable[[Config, str], None], to: str) -> None:
@@ -119,14 +135,18 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config, str], None], to:
 
     async with engine.begin() as connection:
         await connection.run_sync(run)
+    # The services start anew after a migration; so does the pool, whose prepared statements
+    # the changed view has invalidated.
+    await engine.dispose()
 
 
-async def test_0018_takes_units_own_initiatives_out_of_the_rollup_and_back(
+async def test_0018_and_0019_take_units_own_initiatives_out_of_their_rows_and_back(
     empty_database_url: str,
 ) -> None:
-    """A database projected before 0018 counted a unit's own initiatives in its rollup rows;
-    after it they are counted on read. Downgrading gives the old rows back (each unit's sum is
-    its subtree's count) and upgrading again the rows the projector now writes."""
+    """A database projected before 0018 counted a unit's own initiatives in its rollup and
+    breakdown rows; after 0018 and 0019 they are counted on read. Downgrading gives the old
+    rows back (each unit's sum is its subtree's count), upgrading again the rows the projector
+    now writes, and ``v_breakdowns`` reads the same before and after."""
     engine = create_engine(empty_database_url)
     facts = [
         *small_tree(),
@@ -142,18 +162,27 @@ async def test_0018_takes_units_own_initiatives_out_of_the_rollup_and_back(
         projection = Projection(engine, store)
         await projection.start()
         await projection.apply([r async for r in store.read_all()])
-        projected = await _rollup(engine)
+        projected = await _read(engine)
 
         await _migrate(engine, command.downgrade, "0017")
-        before = await _rollup(engine)
+        before = await _read(engine)
         await _migrate(engine, command.upgrade, "head")
-        again = await _rollup(engine)
+        again = await _read(engine)
     finally:
         await engine.dispose()
 
     subtree: defaultdict[object, int] = defaultdict(int)
-    for (unit_id, _, _), counts in before.items():
+    for (unit_id, _, _), counts in before["rm_rollup_daily"].items():
         subtree[unit_id] += sum(counts)
+    solutions = {
+        key[0]: counts[0]
+        for key, counts in before["rm_breakdowns"].items()
+        if key[2] == "solution_type"
+    }
     assert dict(subtree) == {"bk-cdcs-1": 2, "bk-bt": 3, "bk": 3, "vn": 3}
-    assert {unit_id for unit_id, _, _ in projected} == {"bk-bt", "bk", "vn"}
+    assert solutions == {"bk-cdcs-1": 1, "bk-bt": 2, "bk": 2, "vn": 2}  # i2 is withdrawn
+    for table in ("rm_rollup_daily", "rm_breakdowns"):
+        assert {key[0] for key in projected[table]} == {"bk-bt", "bk", "vn"}
     assert again == projected
+    assert before["v_breakdowns"] == projected["v_breakdowns"]
+    assert len(projected["v_breakdowns"]) == 4 * 3

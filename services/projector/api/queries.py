@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.projector.bi_views import Dialect, own_breakdowns
 from services.projector.schema import (
     STATUS_COLUMNS,
     WHOLE_CAMPAIGN,
@@ -422,6 +423,37 @@ _CHILDREN_FIGURES = (
 when it has no plan)."""
 
 
+def _breakdowns_of_unit(dialect: Dialect) -> sa.Select[*AnyRow]:
+    stored = rm_breakdowns
+    own = (
+        sa.text(own_breakdowns(dialect))
+        .columns(*(sa.column(c.name, c.type) for c in stored.columns))
+        .subquery("own")
+    )
+    both = sa.union_all(
+        sa.select(stored.c.dimension, stored.c.value, stored.c.submitted, stored.c.approved).where(
+            stored.c.unit_id == _UNIT_ID, stored.c.campaign_id == _CAMPAIGN_ID
+        ),
+        sa.select(own.c.dimension, own.c.value, own.c.submitted, own.c.approved).where(
+            own.c.unit_id == _UNIT_ID, own.c.campaign_id == _CAMPAIGN_ID
+        ),
+    ).subquery("both")
+    submitted = sa.func.sum(both.c.submitted)
+    return (
+        sa.select(
+            both.c.dimension,
+            both.c.value,
+            submitted.label("submitted"),
+            sa.func.sum(both.c.approved).label("approved"),
+        )
+        .group_by(both.c.dimension, both.c.value)
+        .order_by(both.c.dimension, submitted.desc(), both.c.value)
+    )
+
+
+_BREAKDOWNS = {dialect.value: _breakdowns_of_unit(dialect) for dialect in Dialect}
+
+
 class ReadModels:
     """The queries the API asks; each opens its own short read-only connection.
 
@@ -676,13 +708,11 @@ class ReadModels:
         return [(row.day, row[1]) for row in await self._rows(query)]
 
     async def breakdowns(self, unit_id: str, campaign_id: str) -> list[Breakdown]:
-        table = rm_breakdowns
-        query = (
-            sa.select(table.c.dimension, table.c.value, table.c.submitted, table.c.approved)
-            .where(table.c.unit_id == unit_id, table.c.campaign_id == campaign_id)
-            .order_by(table.c.dimension, table.c.submitted.desc(), table.c.value)
-        )
-        return [Breakdown(**row._mapping) for row in await self._rows(query)]
+        """The unit's subtree by dimension and value: ``rm_breakdowns`` counts the units
+        below, the unit's own initiatives are counted here from their rows."""
+        query = _BREAKDOWNS[self._engine.dialect.name]
+        asked = {"unit_id": unit_id, "campaign_id": campaign_id}
+        return [Breakdown(**row._mapping) for row in await self._rows(query, asked)]
 
     async def initiatives(
         self,

@@ -3,6 +3,7 @@ initiative once for its unit and each ancestor, in the phase of that ancestor's 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from services.projector.schema import (
     rm_targets,
 )
 from services.samples.portal_events import (
+    AUTHOR,
     CAMPAIGN,
     membership,
     plan_set,
@@ -48,8 +50,8 @@ BK_PLAN = plan_set(
 
 
 @pytest.fixture
-async def engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(sqlite_url)
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
     yield engine
     await engine.dispose()
 
@@ -299,16 +301,18 @@ async def test_a_late_move_reaches_the_notifier_for_every_row_it_re_attributes(
     assert moved[("bk-cdcs-2", "qn-1")] == (0, None, 2, 10)
 
 
-async def test_whole_campaign_counts_add_each_units_own_initiatives_on_read(
+async def test_whole_campaign_counts_and_breakdowns_add_each_units_own_initiatives_on_read(
     engine: AsyncEngine,
 ) -> None:
-    """The daily rollup keeps no row for a unit's own initiatives (a grassroots union's are
-    nearly all of a batch's rows there): the query counts them from the initiatives, so every
-    unit, the district with an initiative of its own among them, still shows its subtree."""
+    """The daily rollup and the breakdowns keep no row for a unit's own initiatives (a
+    grassroots union's are nearly all of a batch's rows there): the queries count them from
+    the initiatives, so every unit, the district with an initiative of its own among them,
+    still shows its subtree."""
+    group = [AUTHOR, {"name": "Trần Thị B", "author_type": "worker"}]
     facts = [
         *small_tree(),
         submitted("i1", "bk-cdcs-1", at="2022-05-12T08:00:00+07:00"),
-        submitted("i2", "bk-cdcs-1", at="2022-05-13T08:00:00+07:00"),
+        submitted("i2", "bk-cdcs-1", at="2022-05-13T08:00:00+07:00", authors=group),
         submitted("i3", "bk-cdcs-2", at="2022-05-12T09:00:00+07:00"),
         submitted("i4", "bk-bt", at="2022-05-12T10:00:00+07:00"),
         reviewed("initiative.withdrawn", "i3", at="2022-05-14T17:00:00+07:00"),
@@ -317,6 +321,8 @@ async def test_whole_campaign_counts_add_each_units_own_initiatives_on_read(
 
     units = ["bk-cdcs-1", "bk-cdcs-2", "bk-bt", "bk", "vn"]
     found = await ReadModels(engine).campaign_counts(units, CAMPAIGN)
+
+    broken_down = {unit: await ReadModels(engine).breakdowns(unit, CAMPAIGN) for unit in units}
 
     kept = {status: n for status, n in found["bk-bt"].items() if n}
     assert {unit: sum(found[unit].values()) for unit in units} == {
@@ -330,3 +336,36 @@ async def test_whole_campaign_counts_add_each_units_own_initiatives_on_read(
     async with engine.connect() as connection:
         rows = (await connection.execute(sa.select(rm_rollup_daily.c.unit_id))).scalars()
         assert set(rows) == {"bk-bt", "bk", "vn"}
+        rows = (await connection.execute(sa.select(rm_breakdowns.c.unit_id))).scalars()
+        assert set(rows) == {"bk-bt", "bk", "vn"}
+        view = await connection.execute(
+            sa.text("SELECT unit_id, dimension, value, submitted, approved FROM v_breakdowns")
+        )
+        viewed: defaultdict[str, list[tuple[object, ...]]] = defaultdict(list)
+        for unit, *row in view:
+            viewed[unit].append(tuple(row))
+    as_read = {
+        unit: [(b.dimension, b.value, b.submitted, b.approved) for b in found]
+        for unit, found in broken_down.items()
+    }
+    assert as_read["bk-cdcs-1"] == [
+        ("author_type", "member", 2, 0),
+        ("author_type", "worker", 1, 0),
+        ("category", "productivity", 2, 0),
+        ("solution_type", "technical", 2, 0),
+    ]
+    assert as_read["bk-cdcs-2"] == []  # withdrawn: neither submitted nor approved now
+    assert {unit: sorted(rows) for unit, rows in viewed.items()} == {
+        unit: sorted(rows) for unit, rows in as_read.items() if rows
+    }
+    assert (
+        as_read["bk-bt"]
+        == as_read["bk"]
+        == as_read["vn"]
+        == [
+            ("author_type", "member", 3, 0),
+            ("author_type", "worker", 1, 0),
+            ("category", "productivity", 3, 0),
+            ("solution_type", "technical", 3, 0),
+        ]
+    )
