@@ -2,8 +2,9 @@
 
 Plain SQL text for a migration to create with ``op.execute``, generated from the domain's own
 rules so a view never disagrees with the API: the metric sums from what counts as submitted or
-approved, and ``v_status`` (the one view that differs by dialect) from
-:func:`shared.domain.progress.status` and :data:`~shared.domain.progress.PACE`.
+approved, and ``v_status`` from :func:`shared.domain.progress.status` and
+:data:`~shared.domain.progress.PACE`. Two views differ by dialect: ``v_status`` (time zones)
+and ``v_breakdowns`` (JSON arrays); the API's breakdowns read the same SQL.
 
 ``v_status`` reads ``v_progress``: a migration that has to drop ``v_progress`` (SQLite
 rebuilds a table under a view, as 0008 did for ``v_initiatives``) drops ``v_status`` first
