@@ -271,6 +271,8 @@ def tables_of(world: World) -> Tables:
             i.author_types,
             i.authors,
             bucket,
+            None if i.approved_at is None else local_date(i.approved_at, zone),
+            None if i.withdrawn_at is None else local_date(i.withdrawn_at, zone),
             i.registered_at,
             i.first_submitted_at,
             i.approved_at,
@@ -284,8 +286,6 @@ def tables_of(world: World) -> Tables:
         approved = int(i.status in APPROVED)
         for unit in hierarchy.ancestors(counting_unit, anchor):
             c = i.campaign_id
-            if unit != counting_unit:  # the unit's own are counted on read
-                _add(rollup, (unit, c, bucket), status)
             plan = effective_plan(hierarchy, plans, c, unit, anchor)
             if plan is not None:
                 for phase in plan.phases:
@@ -295,6 +295,9 @@ def tables_of(world: World) -> Tables:
                         for key in i.authors:
                             refs[(unit, c, phase.phase_id, key)] += 1
                             refs[(unit, c, WHOLE_CAMPAIGN, key)] += 1
+            if unit == counting_unit:  # the unit's own are counted on read but for progress
+                continue
+            _add(rollup, (unit, c, bucket), status)
             if i.first_submitted_at is not None:
                 _add(series, (unit, c, local_date(i.first_submitted_at, zone)), 0)
                 if i.withdrawn_at is not None:
@@ -304,7 +307,7 @@ def tables_of(world: World) -> Tables:
             cells = [("category", i.category), ("solution_type", i.solution_type)]
             cells += [("author_type", kind) for kind in i.author_types]
             for dimension, value in cells:
-                if value is not None and unit != counting_unit:
+                if value is not None:
                     _add(breakdowns, (unit, c, dimension, value), 0, submitted)
                     _add(breakdowns, (unit, c, dimension, value), 1, approved)
 

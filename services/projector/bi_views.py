@@ -51,18 +51,6 @@ LEFT JOIN rm_progress p
   ON p.unit_id = t.unit_id AND p.campaign_id = t.campaign_id AND p.phase_id = t.phase_id"""
 """One row per unit, campaign and phase ('' = whole campaign): target, counts, value, ratio."""
 
-V_SERIES = """CREATE VIEW v_series AS
-SELECT
-  s.unit_id, u.name AS unit_name, s.campaign_id, s.day, s.submitted, s.approved,
-  SUM(s.submitted) OVER (PARTITION BY s.unit_id, s.campaign_id ORDER BY s.day)
-    AS submitted_cumulative,
-  SUM(s.approved) OVER (PARTITION BY s.unit_id, s.campaign_id ORDER BY s.day)
-    AS approved_cumulative
-FROM rm_series_daily s
-JOIN rm_units u ON u.unit_id = s.unit_id"""
-"""Daily net changes with running totals, ready for a line chart."""
-
-
 V_INITIATIVES = """CREATE VIEW v_initiatives AS
 SELECT
   i.initiative_id, i.campaign_id, i.unit_id, u.name AS unit_name, i.status, i.title,
@@ -72,8 +60,57 @@ FROM rm_initiatives i
 LEFT JOIN rm_units u ON u.unit_id = i.unit_id"""
 """Initiatives with the name of the unit they count for (no personal data is projected)."""
 
-CREATE_VIEWS = [V_PROGRESS, V_SERIES, V_INITIATIVES]
-"""The views both dialects share (as migration 0005 froze them)."""
+CREATE_VIEWS = [V_PROGRESS, V_INITIATIVES]
+"""The views of migration 0005 that no later migration replaced, as it froze them."""
+
+
+# -- series ---------------------------------------------------------------------------------
+
+
+def own_series() -> str:
+    """Each initiative's net changes by (unit, campaign, day), as the fold's series counts
+    them: what ``rm_series_daily`` leaves out of a unit's rows, its own initiatives. A
+    submission counts on the day of the attribution, which once submitted is the first
+    submission's."""
+    submitted = "i.first_submitted_at IS NOT NULL"
+    return "\nUNION ALL\n".join(
+        f"""SELECT i.unit_id, i.campaign_id, {day} AS day, {metrics}
+FROM rm_initiatives i
+WHERE {kept}"""
+        for day, metrics, kept in (
+            ("i.bucket_date", "1 AS submitted, 0 AS approved", submitted),
+            (
+                "i.withdrawn_on",
+                "-1 AS submitted, 0 AS approved",
+                f"{submitted} AND i.withdrawn_on IS NOT NULL",
+            ),
+            ("i.approved_on", "0 AS submitted, 1 AS approved", "i.approved_on IS NOT NULL"),
+        )
+    )
+
+
+V_SERIES = f"""CREATE VIEW v_series AS
+SELECT
+  s.unit_id, u.name AS unit_name, s.campaign_id, s.day, s.submitted, s.approved,
+  SUM(s.submitted) OVER (PARTITION BY s.unit_id, s.campaign_id ORDER BY s.day)
+    AS submitted_cumulative,
+  SUM(s.approved) OVER (PARTITION BY s.unit_id, s.campaign_id ORDER BY s.day)
+    AS approved_cumulative
+FROM (
+SELECT b.unit_id, b.campaign_id, b.day, SUM(b.submitted) AS submitted,
+  SUM(b.approved) AS approved
+FROM (
+SELECT unit_id, campaign_id, day, submitted, approved FROM rm_series_daily
+UNION ALL
+{own_series()}
+) b
+GROUP BY b.unit_id, b.campaign_id, b.day
+HAVING SUM(b.submitted) <> 0 OR SUM(b.approved) <> 0
+) s
+JOIN rm_units u ON u.unit_id = s.unit_id"""
+"""Daily net changes with running totals, ready for a line chart: the units below from
+``rm_series_daily``, the unit's own initiatives from their rows; days netting to nothing
+are left out, as the stored series leaves them out."""
 
 
 # -- status ----------------------------------------------------------------------------------
@@ -235,7 +272,7 @@ source for on track, at risk and missed."""
 
 def create_views(dialect: Dialect) -> list[str]:
     """Every view, in an order that creates what a view reads before the view."""
-    return [*CREATE_VIEWS, V_BREAKDOWNS[dialect], V_STATUS[dialect]]
+    return [*CREATE_VIEWS, V_SERIES, V_BREAKDOWNS[dialect], V_STATUS[dialect]]
 
 
 DROP_VIEWS = [

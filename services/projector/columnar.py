@@ -114,7 +114,7 @@ _CELL = ("unit_id", "campaign_id", "epoch")
 class ColumnarFold:
     rows: pl.DataFrame
     """One row per initiative: ``InitiativeRow``'s fields in order, then ``attributed_at``,
-    ``bucket_date`` and ``epoch``; in order of each initiative's first fact."""
+    ``epoch`` and the local days of :data:`DAYS`; in order of each initiative's first fact."""
     history: pl.DataFrame
     """``rm_initiative_history`` rows: initiative id, version, when, status after."""
     authors_added: pl.DataFrame
@@ -371,8 +371,8 @@ def _author_keys(rows: pl.DataFrame) -> dict[str, str]:
 DAYS = {
     "attributed_at": "bucket_date",
     "first_submitted_at": "_submitted_on",
-    "withdrawn_at": "_withdrawn_on",
-    "approved_at": "_approved_on",
+    "withdrawn_at": "withdrawn_on",
+    "approved_at": "approved_on",
 }
 """The instants whose local dates the aggregates count on, and the columns those go to."""
 
@@ -441,8 +441,8 @@ def _series_cells(rows: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(
         [
             cells("_submitted_on", 0, 1, submitted),
-            cells("_withdrawn_on", 0, -1, submitted & pl.col("withdrawn_at").is_not_null()),
-            cells("_approved_on", 1, 1, pl.col("approved_at").is_not_null()),
+            cells("withdrawn_on", 0, -1, submitted & pl.col("withdrawn_at").is_not_null()),
+            cells("approved_on", 1, 1, pl.col("approved_at").is_not_null()),
         ]
     )
 

@@ -225,7 +225,7 @@ def _zeros_among(table: sa.Table) -> sa.Delete:
 ROLLUP = Aggregate("rollup", rm_rollup_daily, STATUS_COLUMNS, _status, _on_day, own_on_read=True)
 PROGRESS = Aggregate("progress", rm_progress, STATUS_COLUMNS, _status, in_phase)
 """Its changes are what the notifier hears of (:mod:`services.projector.changes`)."""
-SERIES = Aggregate("series", rm_series_daily, METRIC_COLUMNS, _series, _on_day)
+SERIES = Aggregate("series", rm_series_daily, METRIC_COLUMNS, _series, _on_day, own_on_read=True)
 BREAKDOWNS = Aggregate(
     "breakdowns", rm_breakdowns, METRIC_COLUMNS, _breakdowns, _on_day, own_on_read=True
 )

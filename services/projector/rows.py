@@ -106,6 +106,8 @@ class InitiativeRow(NamedTuple):
             list(self.author_types),
             list(self.author_keys),
             self.bucket_date(zone),
+            _local_date(self.approved_at, zone),
+            _local_date(self.withdrawn_at, zone),
             self.registered_at,
             self.first_submitted_at,
             self.approved_at,
@@ -114,6 +116,10 @@ class InitiativeRow(NamedTuple):
             self.withdrawn_at,
             self.updated_at,
         )
+
+
+def _local_date(at: dt.datetime | None, zone: ZoneInfo) -> dt.date | None:
+    return None if at is None else local_date(at, zone)
 
 
 RECORD_COLUMNS = (
@@ -130,6 +136,8 @@ RECORD_COLUMNS = (
     "author_types",
     "author_keys",
     "bucket_date",
+    "approved_on",
+    "withdrawn_on",
     "registered_at",
     "first_submitted_at",
     "approved_at",

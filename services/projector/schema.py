@@ -95,6 +95,8 @@ rm_initiatives = sa.Table(
     sa.Column("author_types", Json, nullable=False),
     sa.Column("author_keys", Json, nullable=False, server_default="[]"),
     sa.Column("bucket_date", sa.Date, nullable=False),
+    sa.Column("approved_on", sa.Date),
+    sa.Column("withdrawn_on", sa.Date),
     sa.Column("registered_at", UtcDateTime),
     sa.Column("first_submitted_at", UtcDateTime),
     sa.Column("approved_at", UtcDateTime),
@@ -103,6 +105,9 @@ rm_initiatives = sa.Table(
     sa.Column("withdrawn_at", UtcDateTime),
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
+"""One row per initiative. ``bucket_date`` is the local day of its attribution (of its first
+submission, once submitted); ``approved_on`` and ``withdrawn_on`` are the local days of those
+steps, kept so that a unit's own daily series is counted from these rows on read."""
 
 rm_initiative_authors = sa.Table(
     "rm_initiative_authors",

@@ -96,21 +96,27 @@ def test_the_views_migrations_create_the_views_the_code_defines() -> None:
     migration has to replace them (the code would otherwise describe views no database has)."""
     bi_views, status_view = frozen("0005_bi_views.py"), frozen("0010_status_view.py")
     breakdowns = frozen("0019_breakdowns_without_own_initiatives.py")
-    replaced = breakdowns["V_BREAKDOWNS_0005"]
+    series = frozen("0020_series_without_own_initiatives.py")
+    replaced = [series["V_SERIES_0005"], breakdowns["V_BREAKDOWNS_0005"]]
 
-    assert [view for view in bi_views["CREATE_VIEWS"] if view != replaced] == views.CREATE_VIEWS
-    assert replaced in bi_views["CREATE_VIEWS"]
+    assert [view for view in bi_views["CREATE_VIEWS"] if view not in replaced] == views.CREATE_VIEWS
+    assert all(view in bi_views["CREATE_VIEWS"] for view in replaced)
     assert breakdowns["V_BREAKDOWNS"] == views.V_BREAKDOWNS
     assert breakdowns["OWN_BREAKDOWNS"] == {d: views.own_breakdowns(d) for d in views.Dialect}
+    assert series["V_SERIES"] == views.V_SERIES
+    assert series["OWN_SERIES"] == views.own_series()
     assert ["DROP VIEW IF EXISTS v_status", *bi_views["DROP_VIEWS"]] == views.DROP_VIEWS
     assert status_view["V_STATUS"] == views.V_STATUS
     assert frozen("0011_published_views.py")["CREATE_PUBLISHED_VIEWS"] == CREATE_PUBLISHED_VIEWS
 
 
 READ = {
+    "rm_initiatives": 1,
     "rm_rollup_daily": 3,
     "rm_breakdowns": 4,
+    "rm_series_daily": 3,
     "v_breakdowns": 0,
+    "v_series": 0,
 }
 """Each relation compared, with the length of its key (0: its rows as a sorted list)."""
 
@@ -140,20 +146,27 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config, str], None], to:
     await engine.dispose()
 
 
-async def test_0018_and_0019_take_units_own_initiatives_out_of_their_rows_and_back(
+async def test_0018_to_0020_take_units_own_initiatives_out_of_their_rows_and_back(
     empty_database_url: str,
 ) -> None:
-    """A database projected before 0018 counted a unit's own initiatives in its rollup and
-    breakdown rows; after 0018 and 0019 they are counted on read. Downgrading gives the old
-    rows back (each unit's sum is its subtree's count), upgrading again the rows the projector
-    now writes, and ``v_breakdowns`` reads the same before and after."""
+    """A database projected before 0018 counted a unit's own initiatives in its rollup,
+    breakdown and series rows; after 0018 to 0020 they are counted on read. Downgrading gives
+    the old rows back (each unit's sum is its subtree's count), upgrading again the rows the
+    projector now writes, with the local days of approvals and withdrawals read in the
+    campaign's own zone, and the views read the same before and after. The district's own
+    submission on the day a submission below it was withdrawn had no series row before (+1
+    and -1) and has one after (-1, the day below it)."""
     engine = create_engine(empty_database_url)
+    tree = small_tree()
+    tree[0]["data"]["time_zone"] = "Asia/Tokyo"
     facts = [
-        *small_tree(),
+        *tree,
         submitted("i1", "bk-cdcs-1", at="2022-05-12T08:00:00+07:00"),
         submitted("i2", "bk-cdcs-1", at="2022-05-13T08:00:00+07:00"),
         submitted("i3", "bk-bt", at="2022-05-12T10:00:00+07:00"),
         reviewed("initiative.withdrawn", "i2", at="2022-05-14T17:00:00+07:00"),
+        submitted("i4", "bk-bt", at="2022-05-14T09:00:00+07:00"),
+        reviewed("initiative.approved", "i1", at="2022-05-14T23:30:00+07:00"),
     ]
     try:
         await upgrade(engine)
@@ -179,10 +192,25 @@ async def test_0018_and_0019_take_units_own_initiatives_out_of_their_rows_and_ba
         for key, counts in before["rm_breakdowns"].items()
         if key[2] == "solution_type"
     }
-    assert dict(subtree) == {"bk-cdcs-1": 2, "bk-bt": 3, "bk": 3, "vn": 3}
-    assert solutions == {"bk-cdcs-1": 1, "bk-bt": 2, "bk": 2, "vn": 2}  # i2 is withdrawn
-    for table in ("rm_rollup_daily", "rm_breakdowns"):
+    assert dict(subtree) == {"bk-cdcs-1": 2, "bk-bt": 4, "bk": 4, "vn": 4}
+    assert solutions == {"bk-cdcs-1": 1, "bk-bt": 3, "bk": 3, "vn": 3}  # i2 is withdrawn
+    for table in ("rm_rollup_daily", "rm_breakdowns", "rm_series_daily"):
         assert {key[0] for key in projected[table]} == {"bk-bt", "bk", "vn"}
+    district = {  # days as text: SQLite's plain SELECT hands back text
+        str(key[2]): counts
+        for key, counts in projected["rm_series_daily"].items()
+        if key[0] == "bk-bt"
+    }
+    assert district == {
+        "2022-05-12": (1, 0),
+        "2022-05-13": (1, 0),
+        "2022-05-14": (-1, 0),
+        "2022-05-15": (0, 1),  # 23:30 in Hà Nội is past midnight in Tokyo
+    }
+    assert ("bk-bt", "2022-05-14") not in {
+        (key[0], str(key[2])) for key in before["rm_series_daily"]
+    }
     assert again == projected
     assert before["v_breakdowns"] == projected["v_breakdowns"]
+    assert before["v_series"] == projected["v_series"]
     assert len(projected["v_breakdowns"]) == 4 * 3

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.projector.bi_views import Dialect, own_breakdowns
+from services.projector.bi_views import Dialect, own_breakdowns, own_series
 from services.projector.schema import (
     STATUS_COLUMNS,
     WHOLE_CAMPAIGN,
@@ -392,7 +392,8 @@ _CAMPAIGN_ID = sa.bindparam("campaign_id", type_=sa.String)
 _UNIT = _UNITS.where(rm_units.c.unit_id == _UNIT_ID)
 _CAMPAIGNS = sa.union(
     sa.select(rm_targets.c.campaign_id).where(rm_targets.c.unit_id == _UNIT_ID),
-    sa.select(rm_series_daily.c.campaign_id).where(rm_series_daily.c.unit_id == _UNIT_ID),
+    sa.select(rm_rollup_daily.c.campaign_id).where(rm_rollup_daily.c.unit_id == _UNIT_ID),
+    sa.select(rm_initiatives.c.campaign_id).where(rm_initiatives.c.unit_id == _UNIT_ID),
 ).subquery("campaigns")
 _PLACED = (
     _UNITS.add_columns(_CAMPAIGNS.c.campaign_id)
@@ -452,6 +453,36 @@ def _breakdowns_of_unit(dialect: Dialect) -> sa.Select[*AnyRow]:
 
 
 _BREAKDOWNS = {dialect.value: _breakdowns_of_unit(dialect) for dialect in Dialect}
+
+
+def _series_of_unit() -> sa.Select[*AnyRow]:
+    stored = rm_series_daily
+    own = (
+        sa.text(own_series())
+        .columns(*(sa.column(c.name, c.type) for c in stored.columns))
+        .subquery("own")
+    )
+    both = sa.union_all(
+        *(
+            sa.select(days.c.day, days.c.submitted, days.c.approved).where(
+                days.c.unit_id == _UNIT_ID, days.c.campaign_id == _CAMPAIGN_ID
+            )
+            for days in (stored, own)
+        )
+    ).subquery("both")
+    submitted, approved = sa.func.sum(both.c.submitted), sa.func.sum(both.c.approved)
+    return (
+        sa.select(both.c.day, submitted.label("submitted"), approved.label("approved"))
+        .where(both.c.day <= sa.bindparam("until", type_=sa.Date))
+        .group_by(both.c.day)
+        .having(sa.or_(submitted != 0, approved != 0))
+        .order_by(both.c.day)
+    )
+
+
+_SERIES = _series_of_unit()
+"""A unit's net changes per day: ``rm_series_daily`` counts the units below, the unit's own
+initiatives are counted from their rows (as ``v_series`` counts them)."""
 
 
 class ReadModels:
@@ -695,17 +726,10 @@ class ReadModels:
         self, unit_id: str, campaign_id: str, metric: Metric, until: dt.date | None
     ) -> list[tuple[dt.date, int]]:
         """Net change of ``metric`` per local day with any change, up to ``until``."""
-        column = rm_series_daily.c[metric.value]
-        query = (
-            sa.select(rm_series_daily.c.day, column)
-            .where(
-                rm_series_daily.c.unit_id == unit_id, rm_series_daily.c.campaign_id == campaign_id
-            )
-            .order_by(rm_series_daily.c.day)
-        )
-        if until is not None:
-            query = query.where(rm_series_daily.c.day <= until)
-        return [(row.day, row[1]) for row in await self._rows(query)]
+        asked = {"unit_id": unit_id, "campaign_id": campaign_id, "until": until or dt.date.max}
+        return [
+            (row.day, int(row._mapping[metric.value])) for row in await self._rows(_SERIES, asked)
+        ]
 
     async def breakdowns(self, unit_id: str, campaign_id: str) -> list[Breakdown]:
         """The unit's subtree by dimension and value: ``rm_breakdowns`` counts the units

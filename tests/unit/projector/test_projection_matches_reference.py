@@ -92,6 +92,8 @@ async def projected_tables(engine: AsyncEngine) -> Tables:
                 tuple(r["author_types"]),
                 tuple(r["author_keys"]),
                 r["bucket_date"],
+                r["approved_on"],
+                r["withdrawn_on"],
                 r["registered_at"],
                 r["first_submitted_at"],
                 r["approved_at"],
@@ -818,7 +820,9 @@ async def test_a_merged_unit_s_initiatives_and_children_count_for_the_target(
         ("p1", 2),
         ("vn", 3),
     }
-    assert tables.series[("d2", CAMPAIGN, d("2022-07-01"))] == (0, 1)
+    # d2 counts its own approval on read, from the row's local day; p1 keeps it.
+    assert tables.initiatives["i1"][11] == d("2022-07-01")
+    assert tables.series[("p1", CAMPAIGN, d("2022-07-01"))] == (0, 1)
     assert tables.rollup[("p1", CAMPAIGN, d("2022-05-31"))][STATUSES.index("approved")] == 1
 
 
