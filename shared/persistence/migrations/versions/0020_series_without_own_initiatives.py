@@ -64,7 +64,9 @@ SELECT
 FROM """
 """The chart's columns, which both versions of the view share."""
 
-V_SERIES = CUMULATIVE + """(
+V_SERIES = (
+    CUMULATIVE
+    + """(
 SELECT b.unit_id, b.campaign_id, b.day, SUM(b.submitted) AS submitted,
   SUM(b.approved) AS approved
 FROM (
@@ -76,9 +78,13 @@ GROUP BY b.unit_id, b.campaign_id, b.day
 HAVING SUM(b.submitted) <> 0 OR SUM(b.approved) <> 0
 ) s
 JOIN rm_units u ON u.unit_id = s.unit_id""".replace("{own}", OWN_SERIES)
+)
 
-V_SERIES_0005 = CUMULATIVE + """rm_series_daily s
+V_SERIES_0005 = (
+    CUMULATIVE
+    + """rm_series_daily s
 JOIN rm_units u ON u.unit_id = s.unit_id"""
+)
 
 KEY = ("unit_id", "campaign_id", "day")
 DAYS = {"approved_at": "approved_on", "withdrawn_at": "withdrawn_on"}
