@@ -424,21 +424,27 @@ _CHILDREN_FIGURES = (
 when it has no plan)."""
 
 
-def _breakdowns_of_unit(dialect: Dialect) -> sa.Select[*AnyRow]:
-    stored = rm_breakdowns
+def _below_and_own(stored: sa.Table, own_sql: str, columns: Sequence[str]) -> sa.Subquery:
+    """``columns`` of the unit's stored rows, which count the units below it, and of its own
+    initiatives' rows (``own_sql``, in the stored table's columns), as one relation."""
     own = (
-        sa.text(own_breakdowns(dialect))
+        sa.text(own_sql)
         .columns(*(sa.column(c.name, c.type) for c in stored.columns))
         .subquery("own")
     )
-    both = sa.union_all(
-        sa.select(stored.c.dimension, stored.c.value, stored.c.submitted, stored.c.approved).where(
-            stored.c.unit_id == _UNIT_ID, stored.c.campaign_id == _CAMPAIGN_ID
-        ),
-        sa.select(own.c.dimension, own.c.value, own.c.submitted, own.c.approved).where(
-            own.c.unit_id == _UNIT_ID, own.c.campaign_id == _CAMPAIGN_ID
-        ),
+    return sa.union_all(
+        *(
+            sa.select(*(rows.c[name] for name in columns)).where(
+                rows.c.unit_id == _UNIT_ID, rows.c.campaign_id == _CAMPAIGN_ID
+            )
+            for rows in (stored, own)
+        )
     ).subquery("both")
+
+
+def _breakdowns_of_unit(dialect: Dialect) -> sa.Select[*AnyRow]:
+    columns = ("dimension", "value", "submitted", "approved")
+    both = _below_and_own(rm_breakdowns, own_breakdowns(dialect), columns)
     submitted = sa.func.sum(both.c.submitted)
     return (
         sa.select(
@@ -456,20 +462,7 @@ _BREAKDOWNS = {dialect.value: _breakdowns_of_unit(dialect) for dialect in Dialec
 
 
 def _series_of_unit() -> sa.Select[*AnyRow]:
-    stored = rm_series_daily
-    own = (
-        sa.text(own_series())
-        .columns(*(sa.column(c.name, c.type) for c in stored.columns))
-        .subquery("own")
-    )
-    both = sa.union_all(
-        *(
-            sa.select(days.c.day, days.c.submitted, days.c.approved).where(
-                days.c.unit_id == _UNIT_ID, days.c.campaign_id == _CAMPAIGN_ID
-            )
-            for days in (stored, own)
-        )
-    ).subquery("both")
+    both = _below_and_own(rm_series_daily, own_series(), ("day", "submitted", "approved"))
     submitted, approved = sa.func.sum(both.c.submitted), sa.func.sum(both.c.approved)
     return (
         sa.select(both.c.day, submitted.label("submitted"), approved.label("approved"))
