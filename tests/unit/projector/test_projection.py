@@ -3,6 +3,7 @@ initiative once for its unit and each ancestor, in the phase of that ancestor's 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
@@ -34,6 +35,7 @@ from services.samples.portal_events import (
     unit_registered,
     updated,
 )
+from shared.contracts.campaigns import Metric
 from shared.contracts.recorded import RecordedEvent
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
@@ -369,3 +371,47 @@ async def test_whole_campaign_counts_and_breakdowns_add_each_units_own_initiativ
             ("solution_type", "technical", 3, 0),
         ]
     )
+
+
+async def test_the_daily_series_adds_each_units_own_initiatives_on_read(
+    engine: AsyncEngine,
+) -> None:
+    """``rm_series_daily`` keeps no row for a unit's own initiatives either: the API's series
+    and ``v_series`` add them from the initiatives' local days. The district's own submission
+    on the 14th offsets a withdrawal below it that day (no day is shown for it), and an
+    approval at 23:30 counts on its local day."""
+    facts = [
+        *small_tree(),
+        submitted("i1", "bk-cdcs-1", at="2022-05-12T08:00:00+07:00"),
+        submitted("i2", "bk-cdcs-2", at="2022-05-13T09:00:00+07:00"),
+        submitted("i3", "bk-bt", at="2022-05-14T10:00:00+07:00"),
+        reviewed("initiative.withdrawn", "i2", at="2022-05-14T17:00:00+07:00"),
+        reviewed("initiative.approved", "i1", at="2022-05-15T23:30:00+07:00"),
+    ]
+    await ingest_and_project(engine, facts)
+    read = ReadModels(engine)
+
+    submitted_by_day = {
+        unit: {str(day): n for day, n in await read.series(unit, CAMPAIGN, Metric.SUBMITTED, None)}
+        for unit in ("bk-cdcs-1", "bk-cdcs-2", "bk-bt", "vn")
+    }
+    approved = await read.series("bk-cdcs-1", CAMPAIGN, Metric.APPROVED, None)
+    until_13 = await read.series("bk-bt", CAMPAIGN, Metric.SUBMITTED, dt.date(2022, 5, 13))
+    async with engine.connect() as connection:
+        stored = set((await connection.execute(sa.select(rm_series_daily.c.unit_id))).scalars())
+        view = await connection.execute(
+            sa.text(
+                "SELECT day, submitted, submitted_cumulative FROM v_series "
+                "WHERE unit_id = 'bk-bt' ORDER BY day"
+            )
+        )
+        viewed = [(str(day), n, total) for day, n, total in view]
+
+    assert stored == {"bk-bt", "bk", "vn"}
+    assert submitted_by_day["bk-cdcs-1"] == {"2022-05-12": 1, "2022-05-15": 0}
+    assert submitted_by_day["bk-cdcs-2"] == {"2022-05-13": 1, "2022-05-14": -1}
+    assert submitted_by_day["bk-bt"] == {"2022-05-12": 1, "2022-05-13": 1, "2022-05-15": 0}
+    assert submitted_by_day["vn"] == submitted_by_day["bk-bt"]
+    assert [(str(day), n) for day, n in approved] == [("2022-05-12", 0), ("2022-05-15", 1)]
+    assert [str(day) for day, _ in until_13] == ["2022-05-12", "2022-05-13"]
+    assert viewed == [("2022-05-12", 1, 1), ("2022-05-13", 1, 2), ("2022-05-15", 0, 2)]
