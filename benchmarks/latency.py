@@ -24,8 +24,11 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+import aiohttp
 import httpx
+from aiokafka.partitioner import DefaultPartitioner
 
 from benchmarks.bench import Bench
 from benchmarks.cpu import CpuMeter
@@ -122,16 +125,30 @@ class Pipeline:
     def services(self) -> tuple[Service, ...]:
         return self.ingest, self.projector, self.notifier, self.api
 
-    async def probe_children(self, client: httpx.AsyncClient, rate: int) -> list[dict[str, object]]:
-        response = await client.get(
-            f"http://127.0.0.1:{self.api.port}/v1/units/{probe_district(rate)}/children",
-            params={"phase_id": PROBE_PHASE},
+    @asynccontextmanager
+    async def api_client(self) -> AsyncIterator[aiohttp.ClientSession]:
+        """A client of the query API that parses HTTP in C (aiohttp): the probes poll 50
+        times a second, and the instrument should take as little of the cores it measures
+        as it can. Idle connections are dropped before uvicorn's keep-alive timeout closes
+        them from its side, which would race with a poll sent on them."""
+        async with aiohttp.ClientSession(
+            f"http://127.0.0.1:{self.api.port}",
+            connector=aiohttp.TCPConnector(keepalive_timeout=1.0),
             headers={"Authorization": f"Bearer {self.token}"},
-        )
-        if response.status_code == 404:
-            return []
-        response.raise_for_status()
-        ranking: list[dict[str, object]] = response.json()["ranking"]
+            timeout=aiohttp.ClientTimeout(total=30),
+        ) as session:
+            yield session
+
+    async def probe_children(
+        self, client: aiohttp.ClientSession, rate: int
+    ) -> list[dict[str, object]]:
+        async with client.get(
+            f"/v1/units/{probe_district(rate)}/children", params={"phase_id": PROBE_PHASE}
+        ) as response:
+            if response.status == 404:
+                return []
+            response.raise_for_status()
+            ranking: list[dict[str, object]] = (await response.json())["ranking"]
         return ranking
 
     async def subscribe(self, webhook: str) -> None:
@@ -205,7 +222,7 @@ async def pipeline(bench: Bench, memory: PeakMemory) -> AsyncIterator[Pipeline]:
 
 async def _wait_for_probe_units(pipe: Pipeline, units: int) -> None:
     deadline = time.monotonic() + SETTLE_TIMEOUT_S
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with pipe.api_client() as client:
         for rate in RATES:
             while len(await pipe.probe_children(client, rate)) < units:
                 if time.monotonic() > deadline:
@@ -219,11 +236,11 @@ async def _watch_query_api(
     """Poll the rate's probe district's ranking; note when each probe first counts. A poll
     whose connection the server closed (a keep-alive it timed out as the poll reused it) is
     asked again: the instrument must not end a run the pipeline did not fail."""
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with pipe.api_client() as client:
         while True:
             try:
                 ranking = await pipe.probe_children(client, rate)
-            except httpx.TransportError:
+            except aiohttp.ClientConnectionError:
                 ranking = []
             now = time.perf_counter()
             for entry in ranking:
@@ -233,12 +250,31 @@ async def _watch_query_api(
             await asyncio.sleep(0.02)
 
 
+class Prepared(NamedTuple):
+    value: bytes
+    key: bytes
+    partition: int
+
+
+def prepare(load: Sequence[Event]) -> list[Prepared]:
+    """The load encoded and partitioned before the clock starts, as aiokafka's default
+    partitioner would place it (its murmur2 is pure Python): a portal encodes its events on
+    its own machine, so the instrument leaves that work out of the cores it measures."""
+    partitioner = DefaultPartitioner()
+    partitions = list(range(PARTITIONS))
+    prepared = []
+    for event in load:
+        key = kafka_key(event)
+        prepared.append(Prepared(encoded(event), key, partitioner(key, partitions, partitions)))
+    return prepared
+
+
 async def _offer(
     pipe: Pipeline,
     bootstrap: str,
     rate: int,
     seconds: float,
-    load: Sequence[Event],
+    load: Sequence[Prepared],
     sent: dict[str, float],
 ) -> int:
     """Send ``load`` at ``rate`` events/s for ``seconds``, with probes spread over that time
@@ -250,8 +286,8 @@ async def _offer(
         started = time.perf_counter()
         done = 0
         while (elapsed := time.perf_counter() - started) < seconds:
-            for event in load[done : min(len(load), int(elapsed * rate))]:
-                await sender.send(pipe.portal_topic, encoded(event), key=kafka_key(event))
+            for value, key, partition in load[done : min(len(load), int(elapsed * rate))]:
+                await sender.send(pipe.portal_topic, value, key=key, partition=partition)
                 done += 1
             if len(sent) < probes and len(sent) <= elapsed * PROBES_PER_SECOND:
                 unit = probe_unit(rate, len(sent))
@@ -320,7 +356,7 @@ async def _once(
         events, facts = len(reference) + offset, offset
         cpu = CpuMeter({s.name: s.process.pid for s in pipe.services} | {"benchmark": os.getpid()})
         for rate in RATES:
-            load = workload.activity[offset : offset + rate * seconds]
+            load = prepare(workload.activity[offset : offset + rate * seconds])
             sent: dict[str, float] = {}
             watcher = asyncio.create_task(_watch_query_api(pipe, rate, sent, arrivals))
             cpu.mark()

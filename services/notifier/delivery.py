@@ -4,9 +4,10 @@ Claiming is safe with several workers: one short transaction picks due rows with
 ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite ignores the clause and serialises writers)
 and pushes their ``next_attempt_at`` forward by a lease, re-checking that they are still due,
 so a row belongs to whoever moved it. Sending happens outside any transaction; each outcome
-is recorded right after its send, only if the lease is still ours. A delivery marked ``sent``
-is never picked again; a crash between a send and its record can resend it once, after the
-lease expires (receivers dedupe on the decision ``key``; e-mails keep their Message-ID).
+is recorded as soon as its send ends (with those ending at the same time), only if the lease
+is still ours. A delivery marked ``sent`` is never picked again; a crash between a send and
+its record can resend it once, after the lease expires (receivers dedupe on the decision
+``key``; e-mails keep their Message-ID).
 """
 
 from __future__ import annotations
@@ -118,12 +119,21 @@ class DeliveryWorker:
         """Woken when deliveries were queued in this process."""
 
     async def deliver_due(self, limit: int | None = None) -> int:
-        """One pass: claim up to ``limit`` due deliveries and try each once, concurrently."""
+        """One pass: claim up to ``limit`` due deliveries and try each once, concurrently.
+
+        Outcomes are recorded as their sends end, those that end together in one transaction:
+        a pass holds one connection at a time instead of one per delivery, which had the
+        pool open and close connections beyond its size in every busy pass."""
         claimed = await self._claim(limit or self._batch_size)
-        results = await asyncio.gather(*map(self._deliver, claimed), return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        pending = {asyncio.ensure_future(self._attempt(item)) for item in claimed}
+        try:
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                await self._record([task.result() for task in done])
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         return len(claimed)
 
     async def observe_queue(self) -> None:
@@ -181,12 +191,11 @@ class DeliveryWorker:
             await self._give_up(connection, broken)
             return claimed
 
-    async def _deliver(self, item: Claimed) -> None:
+    async def _attempt(self, item: Claimed) -> tuple[Claimed, Result]:
+        """Send ``item`` once (unless its subscription is disabled); what came of it."""
         channel = item.recipient.channel
         if item.disabled_reason is not None:
-            detail = f"not sent: subscription disabled ({item.disabled_reason})"
-            await self._record(item, self._dead(detail))
-            return
+            return item, self._dead(f"not sent: subscription disabled ({item.disabled_reason})")
         started = time.perf_counter()
         try:
             language = item.recipient.language
@@ -204,7 +213,7 @@ class DeliveryWorker:
             result = Result("sent", f"sent via {channel}", "sent", self._clock())
         finally:
             self._metrics.send_seconds.labels(channel).observe(time.perf_counter() - started)
-        await self._record(item, result)
+        return item, result
 
     def _dead(self, detail: str, disable: bool = False) -> Result:
         return Result("dead", detail, "dead", self._clock(), disable)
@@ -217,43 +226,53 @@ class DeliveryWorker:
         next_at = self._clock() + dt.timedelta(seconds=wait)
         return Result("retry", f"{detail} (retry in {wait:.0f} s)", "failed", next_at)
 
-    async def _record(self, item: Claimed, result: Result) -> None:
-        """Log the attempt and move the delivery on, unless another worker took it over."""
+    async def _record(self, outcomes: Sequence[tuple[Claimed, Result]]) -> None:
+        """Log the attempts and move each delivery on, unless another worker took it over."""
+        now = self._clock()
         d = nt_deliveries
+        lost = []
         async with self._engine.begin() as connection:
             await connection.execute(
-                nt_attempts.insert().values(
-                    delivery_id=item.delivery_id,
-                    at=self._clock(),
-                    outcome=result.outcome,
-                    detail=result.detail,
-                )
+                nt_attempts.insert(),
+                [
+                    {
+                        "delivery_id": item.delivery_id,
+                        "at": now,
+                        "outcome": result.outcome,
+                        "detail": result.detail,
+                    }
+                    for item, result in outcomes
+                ],
             )
-            moved = await connection.execute(
-                d.update()
-                .where(
-                    d.c.id == item.delivery_id,
-                    d.c.status.in_(OPEN),
-                    d.c.next_attempt_at == item.lease,
-                )
-                .values(
-                    status=result.status,
-                    attempts=d.c.attempts + 1,
-                    next_attempt_at=result.next_attempt_at,
-                )
-            )
-            if result.disable:
-                await connection.execute(
-                    nt_subscriptions.update()
+            for item, result in outcomes:
+                moved = await connection.execute(
+                    d.update()
                     .where(
-                        nt_subscriptions.c.id == item.recipient.id,
-                        nt_subscriptions.c.disabled_reason.is_(None),
+                        d.c.id == item.delivery_id,
+                        d.c.status.in_(OPEN),
+                        d.c.next_attempt_at == item.lease,
                     )
-                    .values(disabled_reason=f"delivery {item.delivery_id}: {result.detail}")
+                    .values(
+                        status=result.status,
+                        attempts=d.c.attempts + 1,
+                        next_attempt_at=result.next_attempt_at,
+                    )
                 )
-        if not moved.rowcount:
-            log.warning("delivery %s: lease lost before its outcome was recorded", item.delivery_id)
-        self._count(item.recipient.channel, result)
+                if not moved.rowcount:
+                    lost.append(item.delivery_id)
+                if result.disable:
+                    await connection.execute(
+                        nt_subscriptions.update()
+                        .where(
+                            nt_subscriptions.c.id == item.recipient.id,
+                            nt_subscriptions.c.disabled_reason.is_(None),
+                        )
+                        .values(disabled_reason=f"delivery {item.delivery_id}: {result.detail}")
+                    )
+        for delivery_id in lost:
+            log.warning("delivery %s: lease lost before its outcome was recorded", delivery_id)
+        for item, result in outcomes:
+            self._count(item.recipient.channel, result)
 
     async def _give_up(self, connection: AsyncConnection, broken: Sequence[Unsendable]) -> None:
         """End deliveries that can never be sent, with the reason on record."""

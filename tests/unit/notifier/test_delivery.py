@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.notifier.channels.base import Channel
+from services.notifier.channels.base import Channel, Message, Recipient, TransientFailure
 from services.notifier.channels.email import EmailChannel, SmtpConfig
 from services.notifier.channels.webhook import WebhookChannel
 from services.notifier.delivery import DeliveryWorker, RetryPolicy
@@ -423,6 +423,62 @@ async def test_deliveries_wait_for_a_worker_serving_their_channel(
     assert (await delivery(engine, delivery_id)).status == "pending"
     assert sample(worker, "notifier_delivery_queue") == 1
     assert sample(worker, "notifier_delivery_oldest_age_seconds") == 180
+
+
+class HeldChannel:
+    """Holds every send until ``release`` is set (``all_held`` says when ``expected`` sends
+    wait); fails the sends to the ``failing`` address."""
+
+    def __init__(self, expected: int, failing: str) -> None:
+        self.release = asyncio.Event()
+        self.all_held = asyncio.Event()
+        self._held = 0
+        self._expected = expected
+        self._failing = failing
+
+    async def send(
+        self, recipient: Recipient, message: Message, payload: Mapping[str, Any]
+    ) -> None:
+        self._held += 1
+        if self._held == self._expected:
+            self.all_held.set()
+        await self.release.wait()
+        if recipient.address == self._failing:
+            raise TransientFailure("503 from the receiver")
+
+
+async def test_deliveries_whose_sends_end_together_are_recorded_in_one_transaction(
+    engine: AsyncEngine, clock: FrozenClock
+) -> None:
+    """A busy pass once held a connection per delivery to record its outcome, and the pool
+    opened and closed connections beyond its size in every such pass."""
+    decision = await add_decision(engine, clock)
+    ids = [
+        await add_delivery(
+            engine, clock, decision, await add_subscription(engine, clock, address=f"http://{n}")
+        )
+        for n in range(5)
+    ]
+    channel = HeldChannel(len(ids), failing="http://3")
+    worker = make_worker(engine, {"webhook": channel}, clock)
+    transactions = 0
+
+    def count(connection: object) -> None:
+        nonlocal transactions
+        transactions += 1
+
+    sa.event.listen(engine.sync_engine, "begin", count)
+    passing = asyncio.create_task(worker.deliver_due())
+    await channel.all_held.wait()
+    claimed = transactions
+    channel.release.set()
+
+    assert await passing == 5
+    assert (claimed, transactions) == (1, 2)
+    statuses = [(await delivery(engine, delivery_id)).status for delivery_id in ids]
+    assert statuses == ["sent", "sent", "sent", "failed", "sent"]
+    assert [len(await attempts(engine, delivery_id)) for delivery_id in ids] == [1] * 5
+    assert sample(worker, "notifier_deliveries_total", channel="webhook", outcome="sent") == 4
 
 
 # -- e-mail -----------------------------------------------------------------------------------
