@@ -194,12 +194,7 @@ async def pipeline(bench: Bench, memory: PeakMemory) -> AsyncIterator[Pipeline]:
         }
         services = {
             "ingest": {"INPUT_TOPIC": portal, "EVENTS_TOPIC": events, **FAST},
-            "projector": {
-                "EVENTS_TOPIC": events,
-                "CHANGES_TOPIC": changes,
-                "RELAY_IDLE_SECONDS": "0.02",
-                **FAST,
-            },
+            "projector": {"EVENTS_TOPIC": events, "CHANGES_TOPIC": changes, **FAST},
             "notifier": {
                 "CHANGES_TOPIC": changes,
                 "TOKENS": tokens,

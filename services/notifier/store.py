@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
@@ -50,7 +51,7 @@ STORED = (
 
 
 class Transaction(Protocol):
-    async def rows(self, keys: Collection[Key]) -> dict[Key, Row]:
+    async def rows(self, keys: AbstractSet[Key]) -> dict[Key, Row]:
         """The stored rows among ``keys``, held for this transaction."""
 
     async def due(self, now: dt.datetime, *, running: bool = True) -> list[Row]:
@@ -98,13 +99,12 @@ class SqlTransaction:
         self.connection = connection
         self._metrics = metrics
 
-    async def rows(self, keys: Collection[Key]) -> dict[Key, Row]:
+    async def rows(self, keys: AbstractSet[Key]) -> dict[Key, Row]:
         found: dict[Key, Row] = {}
         for units in chunks(sorted({unit_id for unit_id, _, _ in keys})):
             query = sa.select(nt_progress).where(nt_progress.c.unit_id.in_(units))
-            for row in await self._read(query):
-                if row.key in keys:
-                    found[row.key] = row
+            for row in await self._read(query, only=keys):
+                found[row.key] = row
         return found
 
     async def due(self, now: dt.datetime, *, running: bool = True) -> list[Row]:
@@ -212,9 +212,19 @@ class SqlTransaction:
         )
         return [(row.ancestor_id, _row(row, None)) for row in await self.connection.execute(query)]
 
-    async def _read(self, query: sa.Select[Any], *, thresholds: bool = True) -> list[Row]:
-        """Rows of ``query``, locked on PostgreSQL, with the highest threshold decided."""
+    async def _read(
+        self,
+        query: sa.Select[Any],
+        *,
+        thresholds: bool = True,
+        only: AbstractSet[Key] | None = None,
+    ) -> list[Row]:
+        """Rows of ``query``, locked on PostgreSQL, with the highest threshold decided; with
+        ``only``, those of these keys (left out before they are made ``Row``s: a unit's
+        other phases are most of what a batch of changes reads)."""
         stored = list(await self.connection.execute(query.with_for_update()))
+        if only is not None:
+            stored = [row for row in stored if (row.unit_id, row.campaign_id, row.phase_id) in only]
         units = {row.unit_id for row in stored} if thresholds else set()
         decided = await self._decided_thresholds(units)
         return [

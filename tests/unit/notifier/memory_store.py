@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
@@ -26,7 +27,7 @@ class MemoryStore:
     async def transaction(self) -> AsyncIterator[MemoryStore]:
         yield self
 
-    async def rows(self, keys: Collection[Key]) -> dict[Key, Row]:
+    async def rows(self, keys: AbstractSet[Key]) -> dict[Key, Row]:
         return {key: self._with_threshold(self.stored[key]) for key in keys if key in self.stored}
 
     async def due(self, now: dt.datetime, *, running: bool = True) -> list[Row]:
