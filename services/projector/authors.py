@@ -231,7 +231,7 @@ async def recount_authors(connection: AsyncConnection, attribution: Attribution)
     authors numbered by rank (as categories, the 2.2 million keys would stay in Polars'
     global categories for good); 390 MB in 32 parts rather than 16."""
     units = await _frame(connection, _units(attribution), UNITS)
-    ancestors = _categorical(ancestors_of(units, attribution), "unit_id", "ancestor")
+    ancestors = _categorical(ancestors_of(units, attribution).drop("depth"), "unit_id", "ancestor")
     scopes = units.join(ancestors, on=["unit_id", "epoch"]).select(*SCOPE).unique()
     windows = _categorical(phase_windows(scopes, attribution), "ancestor", "campaign_id")
     totals = pl.DataFrame(schema=COUNTED)

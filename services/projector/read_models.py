@@ -93,11 +93,16 @@ class Aggregate:
         if self.own_on_read and self.spread is in_phase:
             raise TypeError(f"{self.name}: phase rows reach the unit itself, as the notifier hears")
 
+    @property
+    def first_reached(self) -> int:
+        """Where :meth:`reached` starts in :meth:`Attribution.ancestors`: past the unit counted
+        for when :attr:`own_on_read`."""
+        return 1 if self.own_on_read else 0
+
     def reached(self, attribution: Attribution, unit_id: str, epoch: int) -> Sequence[str]:
         """The units whose rows count an initiative counted for ``unit_id`` in ``epoch``:
         that unit (unless :attr:`own_on_read`) and its ancestors then."""
-        ancestors = attribution.ancestors(unit_id, epoch)
-        return ancestors[1:] if self.own_on_read else ancestors
+        return attribution.ancestors(unit_id, epoch)[self.first_reached :]
 
     async def add(self, writer: Writer, changes: Mapping[Key, list[int]]) -> None:
         await add_counts(writer, self.table, self.columns, changes)
