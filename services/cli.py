@@ -570,13 +570,14 @@ def rebuild(
     from services.projector.settings import ProjectorSettings
 
     url = ProjectorSettings().database_url
-    with _replay_progress("rebuilding read models") as advance:
+    with _replay_progress("rebuilding read models") as (advance, stage):
         report = _run(
             run_rebuild(
                 url,
                 batch_size=batch_size or DEFAULT_BATCH,
                 restart=restart,
                 progress=advance,
+                stage=stage,
             ),
             url,
         )
@@ -587,8 +588,13 @@ def rebuild(
 
 
 @contextmanager
-def _replay_progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar for a replay of the event store; yields its (done, total) callback."""
+def _replay_progress(
+    label: str,
+) -> Iterator[tuple[Callable[[int, int], None], Callable[[str], None]]]:
+    """A progress bar for a replay of the event store; yields its (done, total) callback and
+    a stage callback, which names the stage on the bar and prints how long each one took."""
+    import time
+
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -599,7 +605,7 @@ def _replay_progress(label: str) -> Iterator[Callable[[int, int], None]]:
     )
 
     columns = (
-        TextColumn(label),
+        TextColumn(f"{label}: {{task.description}}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]} events/s"),
@@ -607,13 +613,25 @@ def _replay_progress(label: str) -> Iterator[Callable[[int, int], None]]:
         TimeRemainingColumn(),
     )
     with Progress(*columns) as bar:
-        task = bar.add_task("replay", total=None, rate="–")
+        task = bar.add_task("starting", total=None, rate="–")
+        current: list[tuple[str, float]] = []
 
         def advance(done: int, total: int) -> None:
             speed = bar.tasks[0].speed
             bar.update(task, completed=done, total=total, rate=f"{speed:,.0f}" if speed else "–")
 
-        yield advance
+        def finished() -> None:
+            if current:
+                name, since = current.pop()
+                bar.console.print(f"{name}: {time.perf_counter() - since:,.1f} s")
+
+        def stage(name: str) -> None:
+            finished()
+            current.append((name, time.perf_counter()))
+            bar.update(task, description=name)
+
+        yield advance, stage
+        finished()
 
 
 @projector_app.command()
@@ -630,8 +648,8 @@ def verify() -> None:
     from services.projector.verify import verify as run_verify
 
     url = ProjectorSettings().database_url
-    with _replay_progress("replaying the store to compare") as advance:
-        verdict = _run(run_verify(url, progress=advance), url)
+    with _replay_progress("replaying the store to compare") as (advance, stage):
+        verdict = _run(run_verify(url, progress=advance, stage=stage), url)
     typer.echo(verdict.render())
     raise typer.Exit(code=0 if verdict.agrees else 1)
 

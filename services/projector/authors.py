@@ -111,9 +111,10 @@ def distinct_changes(stored: Reached, taken: Reached, added: Reached) -> Changes
     return changes
 
 
-def _named(attribution: Attribution) -> sa.Select[Any]:
-    """Each initiative's place once per author it names (:data:`Place`). The epoch is found
-    by the database, from the bounds :meth:`Attribution.epoch` bisects (a few dozen)."""
+def named(attribution: Attribution) -> sa.Select[Any]:
+    """Each initiative's place once per author it names (:data:`PLACE`, in order). The epoch
+    is found by the database, from the bounds :meth:`Attribution.epoch` bisects (a few
+    dozen)."""
     return _named_within(attribution.bounds, attribution.day_bounds)
 
 
@@ -162,14 +163,14 @@ async def counted_stored(
     on its own (a lateral subquery over the list): given the whole list, the planner
     guessed from the most prolific authors that most of the table matched and scanned it
     all (430 ms for 301 authors at scale 0.1, instead of a few)."""
-    named = rm_initiative_authors.c.author_key
+    key = rm_initiative_authors.c.author_key
     queries: list[tuple[sa.Select[Any], dict[str, Any]]] = []
     if connection.dialect.name == "postgresql" and authors:
         query = _stored_places(attribution.bounds, attribution.day_bounds)
         queries.append((query, {"authors": sorted(authors)}))
     elif authors:
         for chunk in chunks(sorted(authors)):
-            queries.append((_counted(_named(attribution).where(named.in_(chunk)).subquery()), {}))
+            queries.append((_counted(named(attribution).where(key.in_(chunk)).subquery()), {}))
     places: dict[Place, int] = {}
     for query, parameters in queries:
         result = await connection.execute(query, parameters)
@@ -187,8 +188,8 @@ def _stored_places(
     building and hashing its ``CASE`` took more Python than the database took to answer."""
     listed = sa.bindparam("authors", type_=ARRAY(sa.String))
     each = sa.func.unnest(listed).table_valued("key").render_derived()
-    named = rm_initiative_authors.c.author_key
-    return _counted(_named_within(bounds, day_bounds).where(named == each.c.key).lateral(), each)
+    key = rm_initiative_authors.c.author_key
+    return _counted(_named_within(bounds, day_bounds).where(key == each.c.key).lateral(), each)
 
 
 async def author_changes(
@@ -217,12 +218,16 @@ def _place(row: InitiativeRow | None) -> tuple[object, ...] | None:
     return (row.unit_id, row.campaign_id, row.attributed_at, row.author_keys)
 
 
-async def recount_authors(connection: AsyncConnection, attribution: Attribution) -> None:
+async def recount_authors(
+    connection: AsyncConnection, attribution: Attribution, places: sa.Select[Any] | None = None
+) -> None:
     """Every ``rm_progress`` row's distinct authors, counted from the whole tables at once
     (a rebuild's history pass writes initiatives without them): the ancestors and phase
     windows of every unit first, then the authors in :data:`AUTHOR_PARTS` parts by key, each
     part's distinct authors per row counted (in a thread, while the database reads the next
-    part) and added to the parts' running sum (no author is in two).
+    part) and added to the parts' running sum (no author is in two). ``places`` selects
+    where initiatives name authors (:func:`named`'s columns) if they were noted already; by
+    default they are found joining the initiatives with their authors, once per part.
 
     Memory, measured on the national set (above what the rebuild held before): 1.4 GB with
     strings throughout, a list of every part's counts and the sums written as Python tuples;
@@ -230,6 +235,7 @@ async def recount_authors(connection: AsyncConnection, attribution: Attribution)
     the parts summed as they come and the sums written with ``COPY``; 530 MB with each part's
     authors numbered by rank (as categories, the 2.2 million keys would stay in Polars'
     global categories for good); 390 MB in 32 parts rather than 16."""
+    where = named(attribution) if places is None else places
     units = await _frame(connection, _units(attribution), UNITS)
     ancestors = _categorical(ancestors_of(units, attribution).drop("depth"), "unit_id", "ancestor")
     scopes = units.join(ancestors, on=["unit_id", "epoch"]).select(*SCOPE).unique()
@@ -238,7 +244,7 @@ async def recount_authors(connection: AsyncConnection, attribution: Attribution)
     counting: asyncio.Future[pl.DataFrame] | None = None
     try:
         for low, high in zip(AUTHOR_PARTS, (*AUTHOR_PARTS[1:], None), strict=True):
-            leaves = await _frame(connection, _leaves(attribution, low, high), LEAVES)
+            leaves = await _frame(connection, _leaves(where, low, high), LEAVES)
             if counting is not None:
                 totals = _added(totals, await counting)
                 counting = None
@@ -299,11 +305,11 @@ def _units(attribution: Attribution) -> sa.Select[Any]:
     return sa.select(i.unit_id, i.campaign_id, _epoch(attribution.bounds)).distinct()
 
 
-def _leaves(attribution: Attribution, low: str, high: str | None) -> sa.Select[Any]:
-    """Every :data:`Place` where initiatives name authors whose key is from ``low`` up to
-    ``high``."""
-    key = rm_initiative_authors.c.author_key
-    part = _named(attribution).where(key >= low, *(() if high is None else (key < high,)))
+def _leaves(places: sa.Select[Any], low: str, high: str | None) -> sa.Select[Any]:
+    """Every :data:`Place` of ``places`` where initiatives name authors whose key is from
+    ``low`` up to ``high``."""
+    key = places.selected_columns.author_key
+    part = places.where(key >= low, *(() if high is None else (key < high,)))
     return _counted(part.subquery())
 
 

@@ -118,6 +118,10 @@ class ColumnarFold:
     """``rm_initiative_history`` rows: initiative id, version, when, status after."""
     authors_added: pl.DataFrame
     """(initiative_id, author_key) rows ``rm_initiative_authors`` gains."""
+    author_places: pl.DataFrame
+    """Where those authors count (:func:`services.projector.authors.named`'s columns: unit,
+    campaign, epoch, stretch of the bucket day, author key), once per initiative naming
+    them."""
     tables: tuple[pl.DataFrame, ...]
     """Per aggregate of ``AGGREGATES``: its table's key columns, ``index`` (of the count
     column) and ``count``; a key present with zero counts is one ``Deltas`` holds at zero."""
@@ -147,6 +151,14 @@ def fold_columns(
         initiative_id="key", version="stream_version", at="occurred_at", status="_status",
     )  # fmt: skip
     authors = rows.select("initiative_id", author_key="author_keys").explode("author_key")
+    stretches = {day: attribution.stretch(day) for day in rows["bucket_date"].unique()}
+    places = rows.select(
+        "unit_id",
+        "campaign_id",
+        "epoch",
+        pl.col("bucket_date").replace_strict(stretches, return_dtype=pl.Date),
+        author_key="author_keys",
+    ).explode("author_key")
     ancestry = ancestors_of(rows, attribution)
     tables = tuple(
         _spread(aggregate, CONTRIBUTIONS[aggregate.name](rows), ancestry, attribution)
@@ -156,6 +168,7 @@ def fold_columns(
         rows=rows.drop("_first"),
         history=history,
         authors_added=authors.drop_nulls(),
+        author_places=places.drop_nulls("author_key"),
         tables=tables,
         versions=good.group_by("stream_id").agg(version=pl.col("stream_version").max()),
         fallback=fallback,

@@ -55,6 +55,13 @@ the national reference data adds about 90 MB at scale 1, against a 500 MB budget
 
 Progress = Callable[[int, int], None]
 """Called with (events read so far, events to read in all)."""
+Stage = Callable[[str], None]
+"""Called with what the rebuild does next as each stage begins: after the last event is
+read, a national rebuild still sums, counts and swaps for minutes."""
+
+
+def _silent(_stage: str) -> None:
+    """The default :data:`Stage`: nothing is told."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,7 @@ async def _replay_histories(
     replay: Replay,
     batch_size: int,
     progress: Callable[[int], None] | None = None,
+    stage: Stage = _silent,
 ) -> int:
     """Fold whole histories set at a time: all the reference data first, then the
     initiatives' histories in stream id order, about ``batch_size`` events per transaction;
@@ -162,9 +170,11 @@ async def _replay_histories(
     """
     until = await store.last_position()
     before, after = await _applied(shadow)
+    stage("reading reference data")
     async with shadow.begin() as connection:
         await replay.apply_on(connection, [], (CHECKPOINT, 0))
         await replay.open_histories(connection)
+    stage("replaying histories")
     done = (await _applied(shadow))[0] - before
     reading = asyncio.ensure_future(store.read_histories(after, until, batch_size))
     folding: _Folding | None = None
@@ -190,6 +200,7 @@ async def _replay_histories(
         for unfinished in (folding, upcoming):
             if unfinished is not None:
                 unfinished.fold.cancel()
+    stage("adding up counts, counting distinct authors")
     async with shadow.begin() as connection:
         await replay.close_histories(connection)
         await save_checkpoint(connection, CHECKPOINT, until)
@@ -225,7 +236,7 @@ class _Folding:
                     raise
                 left = facts_of(self.histories)
             if left:
-                await replay.settle_on(connection, left, None)
+                await replay.settle_histories(connection, left)
 
 
 async def _replay(
@@ -391,9 +402,12 @@ async def rebuild(
     batch_size: int = DEFAULT_BATCH,
     restart: bool = False,
     progress: Progress | None = None,
+    stage: Stage | None = None,
     finish: Finish = _swap,
 ) -> RebuildReport:
-    """Replay the store into the shadow tables, then swap them in (or ``finish`` them)."""
+    """Replay the store into the shadow tables, then swap them in (or ``finish`` them),
+    telling ``progress`` how far the replay is and ``stage`` what it does."""
+    tell = stage or _silent
     engine = _shadow_engine(url)
     try:
         await ensure_migrated(engine)
@@ -410,13 +424,16 @@ async def rebuild(
         if resumed_at == 0:
             total = last - (await _applied(shadow))[0]
             report = None if progress is None else lambda done: progress(done, total)
-            reached = await _replay_histories(shadow, store, replay, batch_size, report)
+            reached = await _replay_histories(shadow, store, replay, batch_size, report, tell)
         else:
             total = last - resumed_at
             report = None if progress is None else lambda done: progress(done, total)
+            tell("replaying events")
             reached = await _replay(shadow, store, replay, resumed_at, batch_size, report)
+        tell("analysing the new tables")
         async with engine.begin() as connection:
             await _ready_for_readers(connection)
+        tell("final pass, live projectors held")
         async with engine.begin() as connection:
             await _hold_live_projectors(connection)
             position = await _final_pass_start(connection, reached)

@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector import targets
 from services.projector.authors import recount_authors
-from services.projector.bulk_write import close_partials, copy_fold, open_partials
+from services.projector.bulk_write import (
+    close_partials,
+    copy_fold,
+    note_author_places,
+    open_partials,
+)
 from services.projector.columnar import ColumnarFold, as_folded, fold_columns
 from services.projector.fold import (
     Folded,
@@ -51,7 +56,8 @@ class Replayed:
 
 class Replay:
     """Public API: :meth:`start`; on empty tables :meth:`fold_histories` then
-    :meth:`open_histories`, :meth:`write_histories`, :meth:`close_histories`;
+    :meth:`open_histories`, :meth:`write_histories` and :meth:`settle_histories` per chunk,
+    :meth:`close_histories`;
     else :meth:`fold` then :meth:`write` while the reference data :meth:`is_current` (folding
     one batch while the one before is written), or :meth:`apply_on` in one transaction;
     :meth:`settle` and :meth:`settle_on` for what failed or was left to the per-event fold."""
@@ -109,12 +115,27 @@ class Replay:
         attribution = self._reference.attribution()
         await write_folded(connection, attribution, folded, applied, count_authors=False)
 
+    async def settle_histories(
+        self, connection: AsyncConnection, facts: Sequence[StoredFact]
+    ) -> None:
+        """Settle whole histories :meth:`fold_histories` left (or that failed to write) with
+        the per-event fold, in the transaction of their chunk: on PostgreSQL, where their
+        initiatives name authors is noted for :meth:`close_histories`, as
+        :meth:`write_histories` notes the rest."""
+        await self.settle_on(connection, facts, None)
+        if connection.dialect.name == "postgresql":
+            keys = [initiative_id(fact) for fact in facts]
+            attribution = self._reference.attribution()
+            await note_author_places(connection, attribution, sorted(set(keys)))
+
     async def close_histories(self, connection: AsyncConnection) -> None:
         """Sum what :meth:`write_histories` left partial and count the distinct authors, from
         the whole tables at once."""
+        attribution = self._reference.attribution()
         if connection.dialect.name == "postgresql":
-            await close_partials(connection)
-        await recount_authors(connection, self._reference.attribution())
+            await close_partials(connection, attribution)
+            return
+        await recount_authors(connection, attribution)
 
     async def write(
         self,

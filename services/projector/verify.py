@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.read_models import TABLES
-from services.projector.rebuild import DEFAULT_BATCH, SHADOW, Progress, rebuild
+from services.projector.rebuild import DEFAULT_BATCH, SHADOW, Progress, Stage, rebuild
 from services.projector.schema import (
     rm_checkpoints,
     rm_quarantine,
@@ -144,7 +144,11 @@ async def _compare(connection: AsyncConnection) -> None:
 
 
 async def verify(
-    url: str, *, batch_size: int = DEFAULT_BATCH, progress: Progress | None = None
+    url: str,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    stage: Stage | None = None,
 ) -> Verdict:
     engine = create_engine(url)
     try:
@@ -154,7 +158,14 @@ async def verify(
     finally:
         await engine.dispose()
     try:
-        await rebuild(url, batch_size=batch_size, restart=True, progress=progress, finish=_compare)
+        await rebuild(
+            url,
+            batch_size=batch_size,
+            restart=True,
+            progress=progress,
+            stage=stage,
+            finish=_compare,
+        )
     except _Compared as compared:
         verdict.tables = compared.tables
     finally:

@@ -4,6 +4,7 @@ interrupted and resumed."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -19,11 +20,13 @@ from services.projector.tailer import StoreTailer
 from services.samples import seed_cases
 from services.samples.portal_events import (
     AUTHOR,
+    CAMPAIGN,
     reviewed,
     unit_moved,
     unit_registered,
     updated,
 )
+from shared.contracts.recorded import EventMetadata, NewEvent
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
 from tests.read_models import dump
@@ -59,6 +62,28 @@ def awkward_details() -> dict[str, Any]:
     )
 
 
+def stored_v1_submission() -> NewEvent:
+    """A submission stored before its payload's version 2: its upcast is Python, so the
+    rebuild's columnar fold leaves its stream to the per-event one. It names an author no
+    other initiative names, whom the distinct-author counts must still find."""
+    return NewEvent(
+        stream_id="initiative-bk-v1",
+        event_id="e-bk-v1",
+        type="initiative.submitted",
+        schema_version=1,
+        occurred_at=dt.datetime(2022, 5, 12, 3, 0, tzinfo=dt.UTC),
+        data={
+            "initiative_id": "bk-v1",
+            "campaign_id": CAMPAIGN,
+            "unit_id": "bk-cdcs-1",
+            "title": "Sáng kiến cũ",
+            "category": "Năng suất",
+            "authors": [{"name": "Trần Thị C", "author_type": "worker"}],
+        },
+        metadata=EventMetadata(source="backan-portal"),
+    )
+
+
 async def project_live(url: str) -> dict[str, list[tuple[Any, ...]]]:
     engine = create_engine(url)
     store = SqlEventStore(engine, outbox=False)
@@ -71,6 +96,7 @@ async def project_live(url: str) -> dict[str, list[tuple[Any, ...]]]:
         unit_moved("bk-cdcs-5", "bk-cho-don"),
     ]
     await IngestPipeline(store).submit(events)
+    await store.append([stored_v1_submission()])
     projection = Projection(engine, store)
     await projection.start()
     tailer = StoreTailer(
