@@ -591,8 +591,9 @@ def rebuild(
 def _replay_progress(
     label: str,
 ) -> Iterator[tuple[Callable[[int, int], None], Callable[[str], None]]]:
-    """A progress bar for a replay of the event store; yields its (done, total) callback and
-    a stage callback, which names the stage on the bar and prints how long each one took."""
+    """A progress bar for a replay of the event store, labelled ``label`` until a stage
+    begins; yields its (done, total) callback and a stage callback, which names the stage on
+    the bar instead and prints how long each one took."""
     import time
 
     from rich.progress import (
@@ -605,7 +606,7 @@ def _replay_progress(
     )
 
     columns = (
-        TextColumn(f"{label}: {{task.description}}"),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]} events/s"),
@@ -613,7 +614,7 @@ def _replay_progress(
         TimeRemainingColumn(),
     )
     with Progress(*columns) as bar:
-        task = bar.add_task("starting", total=None, rate="–")
+        task = bar.add_task(label, total=None, rate="–")
         current: list[tuple[str, float]] = []
 
         def advance(done: int, total: int) -> None:
