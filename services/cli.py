@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import select
 import sys
+import time
 import traceback
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -594,8 +595,6 @@ def _replay_progress(
     """A progress bar for a replay of the event store, labelled ``label`` until a stage
     begins; yields its (done, total) callback and a stage callback, which names the stage on
     the bar instead and prints how long each one took."""
-    import time
-
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,

@@ -153,8 +153,8 @@ async def _replay_histories(
     store: SqlEventStore,
     replay: Replay,
     batch_size: int,
-    progress: Callable[[int], None] | None = None,
-    stage: Stage = _silent,
+    progress: Callable[[int], None] | None,
+    stage: Stage,
 ) -> int:
     """Fold whole histories set at a time: all the reference data first, then the
     initiatives' histories in stream id order, about ``batch_size`` events per transaction;
