@@ -363,7 +363,8 @@ def _targets_at(
     """The unit's phases and resolved targets at ``at`` (the domain's resolution, formatted
     as the projector stores it)."""
     zone = world.zones[campaign_id]
-    return dict(target_rows(world.hierarchy, world.plans, campaign_id, zone, unit, at))
+    path = world.hierarchy.ancestors(unit, at)
+    return dict(target_rows(world.hierarchy, world.plans, campaign_id, zone, path, at))
 
 
 def _lineage(

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.schema import WHOLE_CAMPAIGN, rm_target_history, rm_targets
 from shared.chunks import chunks
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.phases import meets
-from shared.domain.plans import Plans, effective_plan
-from shared.domain.targets import ResolvedTarget, effective_target
+from shared.domain.plans import Plans
+from shared.domain.targets import ResolvedTarget, plans_along, target_from
 from shared.persistence.lookup import among
 from shared.persistence.upsert import insert_rows
 from shared.reference import ReferenceView
@@ -51,14 +52,15 @@ def target_rows(
     plans: Plans,
     campaign_id: str,
     zone: ZoneInfo,
-    unit_id: str,
+    path: Sequence[str],
     at: dt.datetime,
 ) -> dict[str, PhaseTarget]:
-    """The unit's phases at ``at`` (and its whole campaign, ``''``) with their resolved
-    targets, by phase id."""
-    plan = effective_plan(hierarchy, plans, campaign_id, unit_id, at)
-    if plan is None:
+    """The phases at ``at`` (and the whole campaign, ``''``) of the unit ``path`` starts
+    from (its ancestors then follow), with their resolved targets, by phase id."""
+    along = plans_along(plans, campaign_id, path, at)
+    if not along:
         return {}
+    plan = along[0][1]
     windows = [
         (phase.phase_id, phase.name, phase.starts_on, phase.ends_on) for phase in plan.phases
     ]
@@ -72,9 +74,7 @@ def target_rows(
     )
     found = {}
     for phase_id, name, starts_on, ends_on in windows:
-        target = effective_target(
-            hierarchy, plans, campaign_id, unit_id, phase_id or None, at, zone
-        )
+        target = target_from(hierarchy, along, path[0], phase_id or None, zone)
         found[phase_id] = PhaseTarget(name, starts_on, ends_on, *_resolved(target))
     return found
 
@@ -96,10 +96,11 @@ def _resolved(
 
 def stretches(
     view: ReferenceView, campaign_id: str, unit_id: str
-) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+) -> Iterator[tuple[dt.datetime, dt.datetime, tuple[str, ...]]]:
     """The stretches of time, until the unit is merged, in which its path and the plans along
-    it stay the same. A closed unit keeps its stretches: an initiative recorded for it late,
-    dated before the closure was known, still needs the phases it counts in."""
+    it stay the same, each with that path. A closed unit keeps its stretches: an initiative
+    recorded for it late, dated before the closure was known, still needs the phases it
+    counts in."""
     for segment in view.hierarchy.segments(unit_id):
         cuts = {
             change
@@ -107,7 +108,8 @@ def stretches(
             for change in view.plans.changes(campaign_id, ancestor)
             if segment.since < change < segment.until
         }
-        yield from itertools.pairwise(sorted({segment.since, segment.until, *cuts}))
+        for since, until in itertools.pairwise(sorted({segment.since, segment.until, *cuts})):
+            yield since, until, segment.path
 
 
 class TargetVersion(NamedTuple):
@@ -126,8 +128,8 @@ def target_history(view: ReferenceView, campaign_id: str, unit_id: str) -> list[
     zone = view.campaigns.get(campaign_id).zone
     versions: list[TargetVersion] = []
     latest: dict[str, int] = {}
-    for since, until in stretches(view, campaign_id, unit_id):
-        rows = target_rows(view.hierarchy, view.plans, campaign_id, zone, unit_id, since)
+    for since, until, path in stretches(view, campaign_id, unit_id):
+        rows = target_rows(view.hierarchy, view.plans, campaign_id, zone, path, since)
         for phase_id, target in rows.items():
             index = latest.get(phase_id)
             if index is not None and (versions[index].until, versions[index].target) == (
@@ -155,6 +157,7 @@ async def refresh(connection: AsyncConnection, view: ReferenceView, units: Colle
     resolving the targets."""
     known = sorted(unit for unit in units if unit in view.hierarchy)
     for campaign_id in view.campaigns.ids():
+        stored = await _any_stored(connection, campaign_id)
         for chunk in chunks(known):
             history: list[tuple[object, ...]] = []
             current: dict[tuple[str, str], tuple[object, ...]] = {}
@@ -166,7 +169,7 @@ async def refresh(connection: AsyncConnection, view: ReferenceView, units: Colle
                     )
                     if version.listed:
                         current[(unit, version.phase_id)] = (*key, *version.target)
-            for table in (rm_target_history, rm_targets):
+            for table in (rm_target_history, rm_targets) if stored else ():
                 for condition in among(connection.dialect, table.c.unit_id, chunk):
                     await connection.execute(
                         table.delete().where(condition, table.c.campaign_id == campaign_id)
@@ -175,3 +178,11 @@ async def refresh(connection: AsyncConnection, view: ReferenceView, units: Colle
             await insert_rows(
                 connection, rm_targets, (*_KEY, *TARGET_COLUMNS), list(current.values())
             )
+
+
+async def _any_stored(connection: AsyncConnection, campaign_id: str) -> bool:
+    """Whether the campaign has target rows to rewrite: a rebuild's first catch-up writes
+    every unit's, and deleting from empty tables cost it a thousand statements."""
+    history = rm_target_history
+    found = sa.select(history.c.unit_id).where(history.c.campaign_id == campaign_id).limit(1)
+    return (await connection.execute(found)).first() is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import NamedTuple
@@ -75,10 +76,33 @@ def effective_target(
     the subtree as it stood when that day began in ``zone``: a unit closed or moved later
     does not change a phase's target.
     """
-    for distance, source_id in enumerate(hierarchy.ancestors(unit_id, at)):
-        plan = plans.own(campaign_id, source_id, at)
-        if plan is None:
-            continue
+    along = plans_along(plans, campaign_id, hierarchy.ancestors(unit_id, at), at)
+    return target_from(hierarchy, along, unit_id, phase_id, zone)
+
+
+def plans_along(
+    plans: Plans, campaign_id: str, path: Sequence[str], at: dt.datetime
+) -> list[tuple[int, PlanSet]]:
+    """The own plans at ``at`` of the units on ``path`` (a unit, then its ancestors then), each
+    with its distance from the unit, nearest first: what resolves every phase's target, so a
+    unit's phases look it up once (a national rebuild resolves 127,000 units' phases)."""
+    return [
+        (distance, plan)
+        for distance, source_id in enumerate(path)
+        if (plan := plans.own(campaign_id, source_id, at)) is not None
+    ]
+
+
+def target_from(
+    hierarchy: Hierarchy,
+    along: Sequence[tuple[int, PlanSet]],
+    unit_id: str,
+    phase_id: str | None,
+    zone: ZoneInfo,
+) -> ResolvedTarget | None:
+    """The target :func:`effective_target` finds, from the plans along the unit's path
+    (:func:`plans_along`)."""
+    for distance, plan in along:
         for applies_to in _CASCADE[min(distance, len(_CASCADE) - 1)]:
             spec = _target(plan, phase_id, applies_to)
             if spec is not None:
