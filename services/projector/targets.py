@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.schema import WHOLE_CAMPAIGN, rm_target_history, rm_targets
 from shared.chunks import chunks
-from shared.domain.hierarchy import Hierarchy
+from shared.domain.hierarchy import Hierarchy, MemberCounts
 from shared.domain.phases import meets
 from shared.domain.plans import Plans
 from shared.domain.targets import ResolvedTarget, plans_along, target_from
@@ -54,9 +54,11 @@ def target_rows(
     zone: ZoneInfo,
     path: Sequence[str],
     at: dt.datetime,
+    known: MemberCounts | None = None,
 ) -> dict[str, PhaseTarget]:
     """The phases at ``at`` (and the whole campaign, ``''``) of the unit ``path`` starts
-    from (its ancestors then follow), with their resolved targets, by phase id."""
+    from (its ancestors then follow), with their resolved targets, by phase id; subtree
+    memberships noted in ``known`` (``Hierarchy.members_on``)."""
     along = plans_along(plans, campaign_id, path, at)
     if not along:
         return {}
@@ -74,7 +76,7 @@ def target_rows(
     )
     found = {}
     for phase_id, name, starts_on, ends_on in windows:
-        target = target_from(hierarchy, along, path[0], phase_id or None, zone)
+        target = target_from(hierarchy, along, path[0], phase_id or None, zone, known)
         found[phase_id] = PhaseTarget(name, starts_on, ends_on, *_resolved(target))
     return found
 
@@ -122,14 +124,16 @@ class TargetVersion(NamedTuple):
     target: PhaseTarget
 
 
-def target_history(view: ReferenceView, campaign_id: str, unit_id: str) -> list[TargetVersion]:
+def target_history(
+    view: ReferenceView, campaign_id: str, unit_id: str, known: MemberCounts
+) -> list[TargetVersion]:
     """The unit's ``rm_target_history`` rows: equal consecutive stretches are one row, listed
     when the phase's dates meet the time it governed."""
     zone = view.campaigns.get(campaign_id).zone
     versions: list[TargetVersion] = []
     latest: dict[str, int] = {}
     for since, until, path in stretches(view, campaign_id, unit_id):
-        rows = target_rows(view.hierarchy, view.plans, campaign_id, zone, path, since)
+        rows = target_rows(view.hierarchy, view.plans, campaign_id, zone, path, since, known)
         for phase_id, target in rows.items():
             index = latest.get(phase_id)
             if index is not None and (versions[index].until, versions[index].target) == (
@@ -154,30 +158,43 @@ async def refresh(connection: AsyncConnection, view: ReferenceView, units: Colle
     """Rewrite the target history and current targets of ``units`` for every campaign. The
     rows go as one array per column (``insert_rows``): a rebuild's first catch-up writes
     them for every unit of the country, and a parameter set per row cost more than
-    resolving the targets."""
-    known = sorted(unit for unit in units if unit in view.hierarchy)
+    resolving the targets. The current targets are then taken from the history by the
+    database, which saves encoding a second copy of each row."""
+    registered = sorted(unit for unit in units if unit in view.hierarchy)
+    known: MemberCounts = {}
     for campaign_id in view.campaigns.ids():
         stored = await _any_stored(connection, campaign_id)
-        for chunk in chunks(known):
-            history: list[tuple[object, ...]] = []
-            current: dict[tuple[str, str], tuple[object, ...]] = {}
-            for unit in chunk:
-                for version in target_history(view, campaign_id, unit):
-                    key = (unit, campaign_id, version.phase_id)
-                    history.append(
-                        (*key, version.since, version.until, version.listed, *version.target)
-                    )
-                    if version.listed:
-                        current[(unit, version.phase_id)] = (*key, *version.target)
+        for chunk in chunks(registered):
+            history = [
+                (unit, campaign_id, v.phase_id, v.since, v.until, v.listed, *v.target)
+                for unit in chunk
+                for v in target_history(view, campaign_id, unit, known)
+            ]
             for table in (rm_target_history, rm_targets) if stored else ():
                 for condition in among(connection.dialect, table.c.unit_id, chunk):
                     await connection.execute(
                         table.delete().where(condition, table.c.campaign_id == campaign_id)
                     )
             await insert_rows(connection, rm_target_history, _HISTORY_COLUMNS, history)
-            await insert_rows(
-                connection, rm_targets, (*_KEY, *TARGET_COLUMNS), list(current.values())
-            )
+            for condition in among(connection.dialect, rm_target_history.c.unit_id, chunk):
+                await connection.execute(_current(campaign_id, condition))
+
+
+def _current(campaign_id: str, units: sa.ColumnElement[bool]) -> sa.Insert:
+    """``rm_targets`` of ``units``: each phase's latest listed row of their history."""
+    history = rm_target_history
+    columns = (*_KEY, *TARGET_COLUMNS)
+    latest = sa.func.row_number().over(
+        partition_by=(history.c.unit_id, history.c.phase_id),
+        order_by=history.c.valid_from.desc(),
+    )
+    listed = (
+        sa.select(*(history.c[name] for name in columns), latest.label("latest"))
+        .where(units, history.c.campaign_id == campaign_id, history.c.listed)
+        .subquery()
+    )
+    chosen = sa.select(*(listed.c[name] for name in columns)).where(listed.c.latest == 1)
+    return rm_targets.insert().from_select(columns, chosen)
 
 
 async def _any_stored(connection: AsyncConnection, campaign_id: str) -> bool:

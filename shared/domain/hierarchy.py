@@ -471,26 +471,46 @@ class Hierarchy:
     def is_open(self, unit_id: str, at: dt.datetime = LATEST_INSTANT) -> bool:
         return self._history(unit_id).status.at(at).state is UnitState.OPEN
 
-    def members_on(self, unit_id: str, on: dt.date, at: dt.datetime = LATEST_INSTANT) -> int | None:
+    def members_on(
+        self,
+        unit_id: str,
+        on: dt.date,
+        at: dt.datetime = LATEST_INSTANT,
+        known: MemberCounts | None = None,
+    ) -> int | None:
         """Members of the unit's subtree on ``on``, with the tree as it stood at ``at``: its
         own report wins; else, recursively, the sum over its open children (a child without
         any figure adds 0); None when no unit in the subtree ever reported.
 
         Closed and merged children are left out: their members left or now belong to the
-        merge target, which is counted where it stands.
+        merge target, which is counted where it stands. Each subtree's figure is noted in
+        ``known`` (and taken from it), so who resolves every unit's targets counts each
+        subtree once.
         """
-        total: int | None = None
-        stack = [self._history(unit_id).unit_id]
-        while stack:
-            current = stack.pop()
-            figure = _own_figure(self._units[current].membership, on)
-            if figure is not None:
-                total = figure if total is None else total + figure
-            else:
-                stack.extend(
+        known = {} if known is None else known
+        root = self._history(unit_id).unit_id
+        pending: list[tuple[str, tuple[str, ...] | None]] = [(root, None)]
+        while pending:
+            current, below = pending.pop()
+            key = (current, on, at)
+            if below is not None:
+                figures = [n for child in below if (n := known[(child, on, at)]) is not None]
+                known[key] = sum(figures) if figures else None
+            elif key not in known:
+                figure = _own_figure(self._units[current].membership, on)
+                if figure is not None:
+                    known[key] = figure
+                    continue
+                below = tuple(
                     child for child in self.children(current, at) if self.is_open(child, at)
                 )
-        return total
+                pending.append((current, below))
+                pending.extend((child, None) for child in below)
+        return known[(root, on, at)]
+
+
+MemberCounts = dict[tuple[str, dt.date, dt.datetime], int | None]
+"""Subtree memberships by (unit, day, tree as of): see :meth:`Hierarchy.members_on`."""
 
 
 UNIT_FACT_APPLIERS: dict[type[EventData], Callable[[Hierarchy, Any, dt.datetime], None]] = {

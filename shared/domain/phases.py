@@ -91,11 +91,13 @@ def _bounds(
     return start, deadline, start_utc, deadline.astimezone(dt.UTC) - start_utc
 
 
+@functools.lru_cache(maxsize=4096)
 def meets(
     starts_on: dt.date, ends_on: dt.date, since: dt.datetime, until: dt.datetime, zone: ZoneInfo
 ) -> bool:
     """Whether the days ``starts_on``–``ends_on`` (inclusive) meet the stretch of time from
     ``since`` to ``until`` (exclusive) in local time: a scheme that governed a unit only
-    before a phase began, or only after it ended, never counted anything in it."""
+    before a phase began, or only after it ended, never counted anything in it. Kept per
+    arguments: a rebuild asks it of every unit's phases, mostly for the same few stretches."""
     last = until - dt.timedelta(microseconds=1)
     return starts_on <= local_date(last, zone) and local_date(since, zone) <= ends_on

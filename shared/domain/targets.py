@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from shared.contracts.base import LATEST_INSTANT
 from shared.contracts.campaigns import AppliesTo, Metric, PhaseSpec, PlanSet, TargetKind, TargetSpec
 from shared.domain.campaign import CAMPAIGN_ZONE, Campaign
-from shared.domain.hierarchy import Hierarchy
+from shared.domain.hierarchy import Hierarchy, MemberCounts
 from shared.domain.phases import local_date, local_midnight, phase_containing
 from shared.domain.plans import Plans, effective_plan
 
@@ -99,14 +99,15 @@ def target_from(
     unit_id: str,
     phase_id: str | None,
     zone: ZoneInfo,
+    known: MemberCounts | None = None,
 ) -> ResolvedTarget | None:
     """The target :func:`effective_target` finds, from the plans along the unit's path
-    (:func:`plans_along`)."""
+    (:func:`plans_along`); subtree memberships noted in ``known`` (``Hierarchy.members_on``)."""
     for distance, plan in along:
         for applies_to in _CASCADE[min(distance, len(_CASCADE) - 1)]:
             spec = _target(plan, phase_id, applies_to)
             if spec is not None:
-                return _resolve(hierarchy, plan, spec, unit_id, zone)
+                return _resolve(hierarchy, plan, spec, unit_id, zone, known)
     return None
 
 
@@ -117,13 +118,18 @@ def _target(plan: PlanSet, phase_id: str | None, applies_to: AppliesTo) -> Targe
 
 
 def _resolve(
-    hierarchy: Hierarchy, plan: PlanSet, spec: TargetSpec, unit_id: str, zone: ZoneInfo
+    hierarchy: Hierarchy,
+    plan: PlanSet,
+    spec: TargetSpec,
+    unit_id: str,
+    zone: ZoneInfo,
+    known: MemberCounts | None,
 ) -> ResolvedTarget:
     members = None
     if spec.kind is TargetKind.RATIO_OF_MEMBERS:
         starts = [p.starts_on for p in plan.phases if spec.phase_id in (None, p.phase_id)]
         first = min(starts)
-        members = hierarchy.members_on(unit_id, first, local_midnight(first, zone))
+        members = hierarchy.members_on(unit_id, first, local_midnight(first, zone), known)
     return ResolvedTarget(
         kind=spec.kind,
         value=spec.value,

@@ -71,6 +71,24 @@ async def copy_frame(connection: AsyncConnection, table: sa.Table, frame: pl.Dat
     )
 
 
+async def copy_records(
+    connection: AsyncConnection, table: sa.Table, columns: Sequence[str], records: Sequence[Any]
+) -> bool:
+    """Append ``records`` (tuples in the order of ``columns``) with a binary ``COPY``, each
+    value encoded by asyncpg; ``False`` (nothing written) when the caller's transaction has
+    not run a statement yet, since a ``COPY`` then would commit on its own."""
+    driver = await _driver(connection, writing=False)
+    if not driver.is_in_transaction():
+        return False
+    await driver.copy_records_to_table(
+        table.name,
+        schema_name=_schema_of(connection, table),
+        columns=list(columns),
+        records=records,
+    )
+    return True
+
+
 async def _once(data: bytes) -> AsyncIterator[bytes]:
     """``data`` as the async source asyncpg reads without a thread (a file-like object is
     read through the default executor)."""

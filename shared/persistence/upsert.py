@@ -19,6 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.persistence.copy import copy_records
+
 Insert = postgresql.Insert | sqlite.Insert
 ARRAY_TEXT = postgresql.ARRAY(sa.Text)
 
@@ -51,6 +53,10 @@ Conflict = tuple[str, tuple[str, ...], tuple[str, ...]]
 """What an insert does with a row whose key is stored: (``"error"``, (), ()), (``"nothing"``,
 (), ()) for any key, (``"overwrite"``, keys, columns) or (``"add"``, keys, columns)."""
 RAISE: Conflict = ("error", (), ())
+COPY_ROWS = 5_000
+"""From how many rows a plain insert on PostgreSQL goes as a binary ``COPY`` instead: half a
+million closure rows took 5.7-6.0 s through ``unnest`` and 2.0 s copied, and a rebuild's
+first catch-up inserts millions (units, their closure and lineage, targets)."""
 
 
 @functools.cache
@@ -129,8 +135,40 @@ class Rows:
             )
         return arrays
 
+    def records(self, dialect: Dialect) -> list[Any]:
+        """The rows as their columns' own types bind them (an aware instant in UTC, say),
+        which an array parameter does for each element."""
+        types = [self.table.c[name].type for name in self.columns]
+        processors = [
+            kind.bind_processor(dialect) if isinstance(kind, sa.TypeDecorator) else None
+            for kind in types
+        ]
+        if not any(processors):
+            return self.rows
+        return [
+            tuple(
+                value if bind is None else bind(value)
+                for bind, value in zip(processors, row, strict=True)
+            )
+            for row in self.rows
+        ]
+
+    def copies(self, dialect: Dialect) -> bool:
+        """Whether these rows go as a binary ``COPY``: many plain inserts, no JSON column
+        (the connection's JSON codec is SQLAlchemy's, not asyncpg's)."""
+        return (
+            dialect.name == "postgresql"
+            and self.conflict == RAISE
+            and len(self.rows) >= COPY_ROWS
+            and not any(isinstance(self.table.c[name].type, sa.JSON) for name in self.columns)
+        )
+
     async def execute(self, connection: AsyncConnection) -> None:
         if not self.rows:
+            return
+        if self.copies(connection.dialect) and await copy_records(
+            connection, self.table, self.columns, self.records(connection.dialect)
+        ):
             return
         statement = self.statement(connection.dialect)
         if connection.dialect.name == "postgresql":

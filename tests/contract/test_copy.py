@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 import polars as pl
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.persistence.copy import copy_frame, read_frame, replace_with_sums, upsert_frame
 from shared.persistence.engine import create_engine
 from shared.persistence.types import Json, UtcDateTime
+from shared.persistence.upsert import COPY_ROWS, insert_rows
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +43,14 @@ partials = sa.Table(
     sa.Column("day", sa.Date, nullable=False),
     sa.Column("a", sa.Integer, nullable=False),
     sa.Column("b", sa.Integer, nullable=False),
+)
+stamps = sa.Table(
+    "copy_stamps",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("at", UtcDateTime),
+    sa.Column("day", sa.Date),
+    sa.Column("n", sa.Integer),
 )
 SHADOW = "copy_shadow"
 AWKWARD = 'comma, "quotes", new\nline, \r return, tab\t, back\\slash, Đồng Nai, \\N, NULL'
@@ -192,3 +201,34 @@ async def test_a_copy_before_the_transaction_began_is_refused_and_writes_nothing
 
     async with engine.connect() as connection:
         assert await connection.scalar(sa.select(sa.func.count()).select_from(notes)) == 0
+
+
+async def test_many_rows_inserted_go_as_a_copy_bound_as_their_columns_bind_them(
+    engine: AsyncEngine,
+) -> None:
+    """A rebuild's catch-up inserts millions of reference rows: from ``COPY_ROWS`` on they go
+    as a binary ``COPY`` into the translated schema, instants still refused when naive and
+    stored in UTC, as the array insert stores fewer rows."""
+    hanoi = dt.timezone(dt.timedelta(hours=7))
+    rows = [(f"k{n:05}", AT.astimezone(hanoi), dt.date(2025, 3, 9), n) for n in range(COPY_ROWS)]
+    columns = ["key", "at", "day", "n"]
+    async with engine.begin() as connection:
+        await connection.execute(sa.select(1))
+        await insert_rows(connection, stamps, columns, rows)
+        await insert_rows(connection, stamps, columns, [("few", AT, None, None)])
+    naive = [(f"n{n:05}", AT.replace(tzinfo=None), None, n) for n in range(COPY_ROWS)]
+    async with engine.begin() as connection:
+        await connection.execute(sa.select(1))
+        with pytest.raises((ValueError, StatementError), match="naive"):
+            await insert_rows(connection, stamps, columns, naive)
+
+    async with engine.connect() as connection:
+        stored = (await connection.execute(sa.select(stamps).order_by(stamps.c.key))).all()
+        offsets = await connection.scalar(
+            sa.select(sa.func.count()).where(sa.func.extract("timezone", stamps.c.at) != 0)
+        )
+    assert len(stored) == COPY_ROWS + 1
+    assert tuple(stored[0]) == ("few", AT, None, None)
+    assert tuple(stored[1]) == ("k00000", AT, dt.date(2025, 3, 9), 0)
+    assert tuple(stored[-1])[-1] == COPY_ROWS - 1
+    assert offsets == 0
