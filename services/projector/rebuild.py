@@ -50,8 +50,9 @@ when the replay passed them have lower positions than events already read."""
 DEFAULT_BATCH = 20_000
 """Events per replay transaction: each batch's writes are one statement per table, and one
 unit's or one day's rows are shared by more facts, but memory grows with it. Measured at
-scale 0.05: 20,000 replays at 5,900 events/s in 206 MB, 50,000 at 7,200 events/s in 356 MB;
-the national reference data adds about 90 MB at scale 1, against a 500 MB budget."""
+scale 0.05: 20,000 replays at 5,900 events/s in 206 MB, 50,000 at 7,200 events/s in 356 MB.
+A national rebuild's history pass with chunks of 100,000 was no faster within its spread and
+peaked at 1,139 MiB (677 MiB with 20,000), over the 1 GiB goal."""
 
 Progress = Callable[[int, int], None]
 """Called with (events read so far, events to read in all)."""
