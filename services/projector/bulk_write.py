@@ -36,7 +36,7 @@ from services.projector.schema import (
 )
 from shared.persistence.copy import copy_frame, replace_with_sums
 from shared.persistence.lookup import among
-from shared.text import fold_diacritics
+from shared.text_columns import fold_column
 
 
 def _partial(aggregate: Aggregate) -> sa.Table:
@@ -144,7 +144,7 @@ def _json_list(name: str) -> pl.Expr:
 def _records(rows: pl.DataFrame) -> pl.DataFrame:
     """The ``rm_initiatives`` rows, as :meth:`InitiativeRow.as_record` makes them."""
     return rows.with_columns(
-        title_folded=pl.col("title").map_elements(fold_diacritics, return_dtype=pl.String),
+        title_folded=fold_column(rows["title"]),
         author_types=_json_list("author_types"),
         author_keys=_json_list("author_keys"),
     ).select(RECORD_COLUMNS)
