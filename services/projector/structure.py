@@ -254,9 +254,9 @@ async def _relink(connection: AsyncConnection, view: ReferenceView, units: Seque
 
 
 async def _link(connection: AsyncConnection, view: ReferenceView, units: Sequence[str]) -> None:
-    """The closure and lineage rows of ``units``, one statement per table: a national load
-    links 126,000 units, a million rows, and as an ``executemany`` (a statement per row on
-    the server) they took 11 s more of a national rebuild's catch-up (41 s, now 30 s)."""
+    """The closure and lineage rows of ``units``, one statement (or ``COPY``) per table: a
+    national load links 126,000 units, a million rows, and as an ``executemany`` (a
+    statement per row on the server) they took 11 s more of a national rebuild's catch-up."""
     await insert_rows(connection, rm_closure, CLOSURE_COLUMNS, list(_closure_rows(view, units)))
     await insert_rows(connection, rm_lineage, LINEAGE_COLUMNS, list(_lineage_rows(view, units)))
 

@@ -484,8 +484,8 @@ class Hierarchy:
 
         Closed and merged children are left out: their members left or now belong to the
         merge target, which is counted where it stands. Each subtree's figure is noted in
-        ``known`` (and taken from it), so who resolves every unit's targets counts each
-        subtree once.
+        ``known`` (and taken from it), so resolving every unit's targets with one memo
+        counts each subtree once.
         """
         known = {} if known is None else known
         root = self._history(unit_id).unit_id
