@@ -199,7 +199,7 @@ def _current(campaign_id: str, units: sa.ColumnElement[bool]) -> sa.Insert:
 
 async def _any_stored(connection: AsyncConnection, campaign_id: str) -> bool:
     """Whether the campaign has target rows to rewrite: a rebuild's first catch-up writes
-    every unit's, and deleting from empty tables cost it a thousand statements."""
+    every unit's, and deleting from empty tables cost it 508 statements."""
     history = rm_target_history
     found = sa.select(history.c.unit_id).where(history.c.campaign_id == campaign_id).limit(1)
     return (await connection.execute(found)).first() is not None
