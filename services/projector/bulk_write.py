@@ -59,11 +59,16 @@ they are read once, then dropped)."""
 AUTHOR_PLACES = sa.Table(
     "rm_author_places_partial",
     _PARTIALS,
-    sa.Column("unit_id", sa.String(128), nullable=False),
-    sa.Column("campaign_id", sa.String(128), nullable=False),
-    sa.Column("epoch", sa.Integer, nullable=False),
-    sa.Column("bucket_date", sa.Date, nullable=False),
-    sa.Column("author_key", sa.String(64), nullable=False),
+    *(
+        sa.Column(column.name, column.type, nullable=False)
+        for column in (
+            rm_initiatives.c.unit_id,
+            rm_initiatives.c.campaign_id,
+            sa.Column("epoch", sa.Integer),
+            rm_initiatives.c.bucket_date,
+            rm_initiative_authors.c.author_key,
+        )
+    ),
     sa.Index("ix_rm_author_places_partial_author_key", "author_key"),
     postgresql_with={"autovacuum_enabled": "false"},
 )
