@@ -202,8 +202,9 @@ async def _replay_histories(
             if unfinished is not None:
                 unfinished.fold.cancel()
     stage("adding up counts, counting distinct authors")
+    await replay.close_histories()
     async with shadow.begin() as connection:
-        await replay.close_histories(connection)
+        await replay.end_histories(connection)
         await save_checkpoint(connection, CHECKPOINT, until)
     return until
 

@@ -21,6 +21,7 @@ from services.projector.authors import recount_authors
 from services.projector.bulk_write import (
     close_partials,
     copy_fold,
+    drop_partials,
     note_author_places,
     open_partials,
 )
@@ -57,7 +58,7 @@ class Replayed:
 class Replay:
     """Public API: :meth:`start`; on empty tables :meth:`fold_histories` then
     :meth:`open_histories`, :meth:`write_histories` and :meth:`settle_histories` per chunk,
-    :meth:`close_histories`;
+    :meth:`close_histories`, :meth:`end_histories`;
     else :meth:`fold` then :meth:`write` while the reference data :meth:`is_current` (folding
     one batch while the one before is written), or :meth:`apply_on` in one transaction;
     :meth:`settle` and :meth:`settle_on` for what failed or was left to the per-event fold."""
@@ -128,14 +129,22 @@ class Replay:
             attribution = self._reference.attribution()
             await note_author_places(connection, attribution, sorted(set(keys)))
 
-    async def close_histories(self, connection: AsyncConnection) -> None:
+    async def close_histories(self) -> None:
         """Sum what :meth:`write_histories` left partial and count the distinct authors, from
-        the whole tables at once."""
+        the whole tables at once; :meth:`end_histories` then."""
         attribution = self._reference.attribution()
-        if connection.dialect.name == "postgresql":
-            await close_partials(connection, attribution)
+        if self._engine.dialect.name == "postgresql":
+            await close_partials(self._engine, attribution)
             return
-        await recount_authors(connection, attribution)
+        async with self._engine.begin() as connection:
+            await recount_authors(connection, attribution)
+
+    @staticmethod
+    async def end_histories(connection: AsyncConnection) -> None:
+        """Drop what :meth:`close_histories` read, in the transaction that records the history
+        pass as done (a close resumed before that counts from it again)."""
+        if connection.dialect.name == "postgresql":
+            await drop_partials(connection)
 
     async def write(
         self,

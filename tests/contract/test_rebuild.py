@@ -9,12 +9,16 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.ingest.pipeline import IngestPipeline
+from services.projector import bulk_write
+from services.projector.attribution import Attribution
+from services.projector.bulk_write import AUTHOR_PLACES, LANES, Lane
 from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
-from services.projector.read_models import TABLES
-from services.projector.rebuild import rebuild
+from services.projector.read_models import PROGRESS, TABLES
+from services.projector.rebuild import SHADOW, rebuild
 from services.projector.schema import rm_progress
 from services.projector.tailer import StoreTailer
 from services.samples import seed_cases
@@ -154,3 +158,48 @@ async def test_an_interrupted_rebuild_resumes_where_it_stopped(database_url: str
     assert await indexes(database_url) >= DECLARED_INDEXES
     applied = seen[-1][0]  # the third transaction committed before its progress was reported
     assert resumed[0][1] == seen[0][1] - applied, "the second run resumes after those applied"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("failing", LANES, ids=lambda lane: lane.__name__)
+async def test_a_close_that_fails_in_one_transaction_resumes_to_the_same_tables(
+    postgres_url: str, failing: Lane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The close adds up counts and counts authors in two transactions at once: whichever
+    commits while the other fails, the resumed rebuild neither adds counts twice nor loses
+    the distinct authors."""
+    live = await project_live(postgres_url)
+
+    async def fail(_connection: AsyncConnection, _attribution: Attribution) -> None:
+        raise Interrupted
+
+    lanes = tuple(fail if lane is failing else lane for lane in LANES)
+    monkeypatch.setattr(bulk_write, "LANES", lanes)
+    with pytest.raises(Interrupted):
+        await rebuild(postgres_url, batch_size=10)
+    left = await partial_tables(postgres_url)
+    monkeypatch.undo()
+    await rebuild(postgres_url, batch_size=10)
+
+    engine = create_engine(postgres_url)
+    rebuilt = await dump(engine)
+    await engine.dispose()
+    assert rebuilt == live
+    assert (PROGRESS_PARTIAL in left) == (failing is bulk_write.LANES[0]), "one lane committed"
+    assert AUTHOR_PLACES.name in left
+    assert await indexes(postgres_url) >= DECLARED_INDEXES
+    assert not await partial_tables(postgres_url)
+
+
+PROGRESS_PARTIAL = f"{PROGRESS.table.name}_partial"
+
+
+async def partial_tables(url: str) -> set[str]:
+    """The partial tables the shadow schema holds."""
+    engine = create_engine(url)
+    async with engine.connect() as connection:
+        names = await connection.run_sync(
+            lambda sync: sa.inspect(sync).get_table_names(schema=SHADOW)
+        )
+    await engine.dispose()
+    return {name for name in names if name.endswith("_partial")}
