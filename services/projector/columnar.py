@@ -56,7 +56,7 @@ from shared.domain.errors import UnknownUnit
 from shared.domain.initiative import FACT_TYPES, TRANSITIONS, InitiativeStatus
 from shared.domain.participation import key_of
 from shared.domain.phases import local_date
-from shared.eventstore.frames import FACTS
+from shared.eventstore.frames import FACTS, PayloadFields
 
 REGISTERED, SUBMITTED = InitiativeRegistered.type, InitiativeSubmitted.type
 UPDATED, RESUBMITTED = InitiativeUpdated.type, InitiativeResubmitted.type
@@ -64,6 +64,7 @@ APPROVED, REJECTED = InitiativeApproved.type, InitiativeRejected.type
 RECOGNIZED, WITHDRAWN = InitiativeRecognized.type, InitiativeWithdrawn.type
 
 _AUTHOR = pl.Struct({"name": pl.String, "member_id": pl.String, "author_type": pl.String})
+_AUTHORS = pl.List(_AUTHOR)
 PAYLOAD = pl.Struct(
     {
         "initiative_id": pl.String,
@@ -72,12 +73,14 @@ PAYLOAD = pl.Struct(
         "title": pl.String,
         "category": pl.String,
         "solution_type": pl.String,
-        "authors": pl.List(_AUTHOR),
+        "authors": _AUTHORS,
     }
 )
 """The payload fields the fold reads, of every initiative fact."""
 
 _STRINGS = ("initiative_id", "campaign_id", "unit_id", "title", "category", "solution_type")
+PAYLOAD_FIELDS = PayloadFields(strings=_STRINGS, lists=("authors",))
+"""The same, as the event store extracts them on PostgreSQL."""
 _NESTED = ("name", "member_id", "author_type")
 _NOT_A_STRING = r'"(?:' + "|".join((*_STRINGS, *_NESTED)) + r')"\s*:\s*[^"n\s]'
 """A read field whose value is neither a string nor null (the decoder would turn ``5`` into
@@ -87,6 +90,9 @@ _ESCAPED_ASCII = r"\\u00[2-7]"
 """A key could be spelled with escapes the guards above would not see."""
 _SUSPECT = "|".join((r"^\s*[^\s{]", _NOT_A_STRING, _NOT_A_LIST, _ESCAPED_ASCII))
 """One pass for them all, and for a payload that is not an object."""
+_SUSPECT_AUTHOR = "|".join((r'"(?:' + "|".join(_NESTED) + r')"\s*:\s*[^"n\s]', _ESCAPED_ASCII))
+"""The same for the authors' list alone, where the server checked the rest
+(:data:`PAYLOAD_FIELDS`)."""
 _CONTROL = r"[\x00-\x1f\x7f]"
 _SURROUNDING_SPACE = r"^\s|\s$"
 
@@ -137,8 +143,10 @@ def fold_columns(
     campaigns: Campaigns,
 ) -> ColumnarFold:
     """What ``fold_batch({}, records, attribution)`` gives for ``events`` (whole histories,
-    in stream order per initiative), but for the ``fallback`` streams."""
-    facts = _checked(_decoded(events.cast(FACTS).with_row_index("_n")), attribution)
+    in stream order per initiative, as :data:`FACTS` or with :data:`PAYLOAD_FIELDS` in place
+    of ``data``), but for the ``fallback`` streams."""
+    facts_columns = pl.Schema({name: FACTS[name] for name in FACTS if name in events.columns})
+    facts = _checked(_decoded(events.cast(facts_columns).with_row_index("_n")), attribution)
     known = pl.col("campaign_id").first().is_in(list(campaigns.ids()))
     ok = facts.group_by("stream_id").agg(ok=pl.col("_ok").all() & known.fill_null(False))
     facts = facts.join(ok, on="stream_id", maintain_order="left")
@@ -176,8 +184,24 @@ def fold_columns(
 
 
 def _decoded(events: pl.DataFrame) -> pl.DataFrame:
-    """The events with the fields the fold reads; ``_readable`` false where the decoder
-    could read a payload otherwise than the models."""
+    """The events with the fields the fold reads, decoded here from ``data`` or taken as the
+    event store extracted them (:data:`PAYLOAD_FIELDS`); ``_readable`` false where they could
+    read otherwise than the models read the payload."""
+    if "data" in events.columns:
+        return _decoded_here(events)
+    authors = pl.col("authors")
+    suspect = authors.str.contains(_SUSPECT_AUTHOR).fill_null(False)
+    events = events.with_columns(_readable=pl.col("typed") & ~suspect)
+    texts = events.select(pl.when("_readable").then(authors).otherwise(pl.lit(None)))
+    listed = _decode(texts.to_series(), _AUTHORS)
+    return events.with_columns(
+        _readable=pl.col("_readable") & (authors.is_null() | listed.is_not_null()),
+        key=pl.col("stream_id").str.strip_prefix(STREAM_PREFIX),
+        authors=listed,
+    ).drop("typed")
+
+
+def _decoded_here(events: pl.DataFrame) -> pl.DataFrame:
     data = pl.col("data")
     repeated = pl.any_horizontal(
         data.str.count_matches(rf'"{key}"\s*:') > 1 for key in (*_STRINGS, "authors")
@@ -185,23 +209,23 @@ def _decoded(events: pl.DataFrame) -> pl.DataFrame:
     suspect = data.str.contains(_SUSPECT) | repeated
     events = events.with_columns(_readable=~suspect)
     texts = events.select(pl.when("_readable").then(data).otherwise(pl.lit("{}")))
-    payload = _decode(texts.to_series())
+    payload = _decode(texts.to_series(), PAYLOAD)
     return events.with_columns(
         _readable=pl.col("_readable") & payload.is_not_null(),
         key=pl.col("stream_id").str.strip_prefix(STREAM_PREFIX),
     ).hstack(payload.struct.unnest())
 
 
-def _decode(texts: pl.Series) -> pl.Series:
-    """The payloads as structs, null where the decoder refuses one: found by halving, so a
-    bad payload costs a few decodes of the rest, not a decode per event."""
+def _decode(texts: pl.Series, dtype: pl.DataType) -> pl.Series:
+    """``texts`` decoded as ``dtype``, null where the decoder refuses one: found by halving,
+    so a bad one costs a few decodes of the rest, not a decode per event."""
     try:
-        return texts.str.json_decode(PAYLOAD)
+        return texts.str.json_decode(dtype)
     except pl.exceptions.PolarsError:
         if len(texts) == 1:
-            return pl.Series([None], dtype=PAYLOAD)
+            return pl.Series([None], dtype=dtype)
         half = len(texts) // 2
-        return _decode(texts[:half]).append(_decode(texts[half:]))
+        return _decode(texts[:half], dtype).append(_decode(texts[half:], dtype))
 
 
 def _text(value: pl.Expr, longest: int) -> pl.Expr:

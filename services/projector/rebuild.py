@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector.bi_views import DROP_VIEWS, Dialect, create_views
-from services.projector.columnar import ColumnarFold
+from services.projector.columnar import PAYLOAD_FIELDS, ColumnarFold
 from services.projector.read_models import TABLES
 from services.projector.replay import Replay, Replayed
 from services.projector.rows import InitiativeRow
@@ -33,7 +33,6 @@ from services.projector.tables import new_revision, read_checkpoint, save_checkp
 from services.projector.tailer import CHECKPOINT
 from shared.contracts.base import REFERENCE_STREAM
 from shared.contracts.recorded import StoredFact
-from shared.eventstore.frames import facts_of
 from shared.eventstore.schema import events
 from shared.eventstore.sql import SqlEventStore
 from shared.failures import is_transient
@@ -177,7 +176,11 @@ async def _replay_histories(
         await replay.open_histories(connection)
     stage("replaying histories")
     done = (await _applied(shadow))[0] - before
-    reading = asyncio.ensure_future(store.read_histories(after, until, batch_size))
+
+    def read(last: str) -> asyncio.Future[pl.DataFrame]:
+        return asyncio.ensure_future(store.read_histories(last, until, batch_size, PAYLOAD_FIELDS))
+
+    reading = read(after)
     folding: _Folding | None = None
     upcoming: _Folding | None = None
     try:
@@ -185,11 +188,10 @@ async def _replay_histories(
             histories = await reading
             upcoming = None
             if histories.height:
-                last = histories["stream_id"][-1]
-                reading = asyncio.ensure_future(store.read_histories(last, until, batch_size))
+                reading = read(histories["stream_id"][-1])
                 upcoming = _Folding.start(replay, histories)
             if folding is not None:
-                await folding.write(shadow, replay)
+                await folding.write(shadow, replay, store, until)
                 done += folding.histories.height
                 if progress is not None:
                     progress(done)
@@ -215,7 +217,7 @@ class _Folding:
     ``reference``."""
 
     histories: pl.DataFrame
-    fold: asyncio.Future[tuple[ColumnarFold, list[StoredFact]]]
+    fold: asyncio.Future[ColumnarFold]
     reference: int
 
     @classmethod
@@ -223,22 +225,27 @@ class _Folding:
         fold = asyncio.ensure_future(asyncio.to_thread(replay.fold_histories, histories))
         return cls(histories, fold, replay.reference_version)
 
-    async def write(self, shadow: AsyncEngine, replay: Replay) -> None:
+    async def write(
+        self, shadow: AsyncEngine, replay: Replay, store: SqlEventStore, until: int
+    ) -> None:
         """Write the fold (folded again here if settling the chunk before moved the reference
-        data on meanwhile), then settle what it left, in one transaction."""
+        data on meanwhile), then settle what it left, read again from the store with their
+        payloads (the chunk holds only the fields the fold reads), in one transaction."""
         async with shadow.begin() as connection:
             try:
                 async with connection.begin_nested():
-                    fold, left = await self.fold
+                    fold = await self.fold
                     if replay.reference_version != self.reference:
-                        fold, left = replay.fold_histories(self.histories)
+                        fold = replay.fold_histories(self.histories)
                     await replay.write_histories(connection, fold)
+                    left = fold.fallback
             except Exception as error:
                 if is_transient(error):
                     raise
-                left = facts_of(self.histories)
+                left = frozenset(self.histories["stream_id"])
             if left:
-                await replay.settle_histories(connection, left)
+                facts = await store.read_history_facts(left, until)
+                await replay.settle_histories(connection, facts)
 
 
 async def _replay(

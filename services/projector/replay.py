@@ -40,7 +40,6 @@ from services.projector.reference_catch_up import ReferenceCatchUp
 from services.projector.rows import InitiativeRow
 from services.projector.tables import load_rows, save_checkpoint, versions, write_folded
 from shared.contracts.recorded import StoredFact
-from shared.eventstore.frames import facts_of
 from shared.eventstore.port import EventStore
 
 Checkpoint = tuple[str, int]
@@ -89,14 +88,12 @@ class Replay:
             facts, _ = await self._reference.hold(connection, initiative_facts(records))
             return await self._fold_on(connection, facts, pending)
 
-    def fold_histories(self, events: pl.DataFrame) -> tuple[ColumnarFold, list[StoredFact]]:
-        """Fold whole histories (:data:`shared.eventstore.frames.FACTS`) of streams the
-        tables do not hold yet, set at a time (:mod:`services.projector.columnar`); the facts
-        of the streams it leaves to the per-event fold (:meth:`settle_on` them). Only valid
+    def fold_histories(self, events: pl.DataFrame) -> ColumnarFold:
+        """Fold whole histories (as :func:`services.projector.columnar.fold_columns` takes
+        them) of streams the tables do not hold yet, set at a time; the streams it leaves to
+        the per-event fold are its ``fallback`` (:meth:`settle_histories` them). Only valid
         while :meth:`is_current`."""
-        fold = fold_columns(events, self._reference.attribution(), self._reference.view.campaigns)
-        left = events.filter(pl.col("stream_id").is_in(list(fold.fallback)))
-        return fold, facts_of(left)
+        return fold_columns(events, self._reference.attribution(), self._reference.view.campaigns)
 
     @staticmethod
     async def open_histories(connection: AsyncConnection) -> None:

@@ -9,7 +9,8 @@ which surfaces as :class:`ConcurrencyConflict` for the caller to retry.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -30,7 +31,7 @@ from shared.contracts.recorded import (
 )
 from shared.eventstore import pg_append
 from shared.eventstore.batch import fresh_events, outcomes, plan_versions
-from shared.eventstore.frames import frame_of, frame_of_csv
+from shared.eventstore.frames import PayloadFields, frame_of, frame_of_csv
 from shared.eventstore.port import AppendOutcome, ConcurrencyConflict, OutboxBacklog, OutboxMessage
 from shared.eventstore.schema import events, outbox
 from shared.eventstore.unsent import Unsent
@@ -75,6 +76,34 @@ WIRE_FACT_COLUMNS = (
     _FACT_COLUMNS[6],
 )
 """The same as ``COPY`` sends them to :func:`shared.eventstore.frames.frame_of_csv`."""
+
+
+def _array_text(value: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
+    """A ``jsonb`` array as its text; null for anything else (JSON ``null`` included)."""
+    return sa.case((sa.func.jsonb_typeof(value) == "array", sa.cast(value, sa.Text)))
+
+
+def _extracted(fields: PayloadFields) -> tuple[sa.ColumnElement[Any], ...]:
+    """:data:`WIRE_FACT_COLUMNS` with ``fields`` in place of the payload
+    (:meth:`PayloadFields.schema`)."""
+    data = events.c.data
+
+    def absent_or(name: str, kind: str) -> sa.ColumnElement[bool]:
+        """Whether the field ``name`` is absent, null or of JSON type ``kind``."""
+        found = sa.func.nullif(sa.func.jsonb_typeof(data[name]), "null")
+        return sa.func.coalesce(found, kind) == kind
+
+    typed = sa.and_(
+        sa.func.jsonb_typeof(data) == "object",
+        *(absent_or(name, "string") for name in fields.strings),
+        *(absent_or(name, "array") for name in fields.lists),
+    )
+    return (
+        *WIRE_FACT_COLUMNS[:6],
+        *(data[name].as_string() for name in fields.strings),
+        *(_array_text(data[name]) for name in fields.lists),
+        sa.cast(typed, sa.Integer),
+    )
 
 
 _STREAM_AFTER = (
@@ -278,20 +307,40 @@ class SqlEventStore:
             result = await connection.execute(query)
             return [StoredFact(*row) for row in result]
 
-    async def read_histories(self, after: str, until: int, limit: int) -> pl.DataFrame:
+    async def read_histories(
+        self, after: str, until: int, limit: int, fields: PayloadFields | None = None
+    ) -> pl.DataFrame:
         """Whole histories of the streams after ``after`` (in stream id order, each in version
         order), other than the reference stream, of the events up to position ``until``: at
         least ``limit`` events unless fewer are left, the last stream read never cut short.
         Read along the ``(stream_id, stream_version)`` index; on PostgreSQL with ``COPY``,
-        decoded by the columnar engine (:mod:`shared.eventstore.frames`)."""
+        decoded by the columnar engine (:mod:`shared.eventstore.frames`), and with ``fields``
+        in place of the payload if given (elsewhere they are ignored: the payload comes)."""
         async with self._engine.connect() as connection:
-            read = _copied if connection.dialect.name == "postgresql" else _selected
+            if connection.dialect.name == "postgresql":
+                read: _Read = functools.partial(_copied, fields=fields)
+            else:
+                read = _selected
             found = await read(connection, _histories, after, until, limit)
             if found.height < limit:
                 return found
             last, version = found["stream_id"][-1], found["stream_version"][-1]
             rest = await read(connection, _rest_of_stream, last, until, version)
             return pl.concat([found, rest])
+
+    async def read_history_facts(self, stream_ids: Collection[str], until: int) -> list[StoredFact]:
+        """The events of ``stream_ids`` up to position ``until``, in stream and version order:
+        the histories a columnar fold of :meth:`read_histories`'s frame left aside."""
+        found: list[StoredFact] = []
+        async with self._engine.connect() as connection:
+            for condition in among(connection.dialect, events.c.stream_id, sorted(stream_ids)):
+                query = (
+                    sa.select(*_FACT_COLUMNS)
+                    .where(condition, events.c.position <= until)
+                    .order_by(events.c.stream_id, events.c.stream_version)
+                )
+                found += [StoredFact(*row) for row in await connection.execute(query)]
+        return found
 
     async def known_event_ids(self, event_ids: Collection[str]) -> set[str]:
         if not event_ids:
@@ -343,6 +392,7 @@ class SqlEventStore:
 
 
 Query = Callable[[Sequence[sa.ColumnElement[Any]], str, int, int], sa.Select[Any]]
+_Read = Callable[[AsyncConnection, Query, str, int, int], Awaitable[pl.DataFrame]]
 
 
 def _histories(
@@ -376,10 +426,15 @@ def _rest_of_stream(
 
 
 async def _copied(
-    connection: AsyncConnection, query: Query, text: str, until: int, number: int
+    connection: AsyncConnection,
+    query: Query,
+    text: str,
+    until: int,
+    number: int,
+    fields: PayloadFields | None = None,
 ) -> pl.DataFrame:
-    selected = query(WIRE_FACT_COLUMNS, text, until, number)
-    return frame_of_csv(await copy_select(connection, selected))
+    columns = WIRE_FACT_COLUMNS if fields is None else _extracted(fields)
+    return frame_of_csv(await copy_select(connection, query(columns, text, until, number)), fields)
 
 
 async def _selected(

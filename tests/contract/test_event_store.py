@@ -7,13 +7,14 @@ import dataclasses
 import datetime as dt
 import json
 
+import polars as pl
 import pytest
 
 from shared.contracts.base import REFERENCE_STREAM
 from shared.contracts.initiatives import InitiativeRejected
-from shared.contracts.recorded import EventMetadata, NewEvent, RecordedEvent
+from shared.contracts.recorded import EventMetadata, NewEvent, RecordedEvent, StoredFact
 from shared.contracts.registry import EventRegistry
-from shared.eventstore.frames import FACTS, facts_of
+from shared.eventstore.frames import FACTS
 from shared.eventstore.port import ConcurrencyConflict, EventStore
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
@@ -119,13 +120,20 @@ async def test_the_sql_store_reads_payloads_after_a_position_as_read_all_does(
     assert [json.loads(f.data) for f in facts] == [r.data for r in everything[5:15]]
 
 
+def facts_of(frame: pl.DataFrame) -> list[StoredFact]:
+    return [
+        StoredFact(position, stream_id, version, kind, schema, at.astimezone(dt.UTC), data)
+        for position, stream_id, version, kind, schema, at, data in frame.iter_rows()
+    ]
+
+
 async def test_the_sql_store_reads_whole_histories_in_stream_order_as_stored(
     sql_store: SqlEventStore,
 ) -> None:
     """What the rebuild's columnar fold reads: every stream whole, never cut by the limit,
     the reference stream left out, nothing after ``until``; the values exactly as stored
     (instants to the microsecond, payload text with any character), as ``read_facts``
-    gives them."""
+    gives them, and as ``read_history_facts`` gives the streams asked for."""
     store = sql_store
     awkward = 'a "quoted", comma\nnew line, tab\t, back\\slash, Việt Nam, ""'
     exact = OCCURRED.replace(microsecond=123456)
@@ -159,6 +167,10 @@ async def test_the_sql_store_reads_whole_histories_in_stream_order_as_stored(
     assert facts_of(rest)[0].occurred_at == exact
     assert [f.stream_id for f in facts_of(done)] == ["initiative-c"]
     assert after_c.height == 0
+    assert await store.read_history_facts({"initiative-b", "initiative-a"}, until) == [
+        *facts_of(first),
+        *facts_of(rest),
+    ]
 
 
 async def test_the_sql_store_wakes_its_relay_when_events_reached_the_outbox(
