@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from services.projector.tables import new_revision, read_checkpoint, save_checkp
 from services.projector.tailer import CHECKPOINT
 from shared.contracts.base import REFERENCE_STREAM
 from shared.contracts.recorded import StoredFact
+from shared.dependencies import StartupFailure
 from shared.eventstore.schema import events
 from shared.eventstore.sql import SqlEventStore
 from shared.failures import is_transient
@@ -400,6 +402,34 @@ async def _new_live_revision(connection: AsyncConnection, live: str) -> None:
     await new_revision(await connection.execution_options(schema_translate_map={None: live}))
 
 
+class RebuildRunning(StartupFailure):
+    """Another rebuild (or ``verify``) holds the database's rebuild lock."""
+
+
+REBUILD_LOCK = 0x696E_6974_7262_6C64
+"""The advisory lock a rebuild holds on PostgreSQL for as long as it runs."""
+
+
+@asynccontextmanager
+async def _alone(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Hold the database's rebuild lock, or refuse: two rebuilds at once write the same
+    shadow tables (one's ``--restart`` dropped them under the other's close, a deadlock).
+    On SQLite the embedded default runs in one process, so there is nothing to hold."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as connection:
+        if not await connection.scalar(sa.select(sa.func.pg_try_advisory_lock(REBUILD_LOCK))):
+            raise RebuildRunning(
+                "another rebuild or verify is running on this database; "
+                "wait for it to end (or stop it) and run this again"
+            )
+        try:
+            yield
+        finally:
+            await connection.execute(sa.select(sa.func.pg_advisory_unlock(REBUILD_LOCK)))
+
+
 Finish = Callable[[AsyncConnection], Awaitable[None]]
 """What is done with the replayed tables in the transaction that holds live projectors: the
 swap, or (``initiatives projector verify``) a comparison with the live tables."""
@@ -420,45 +450,46 @@ async def rebuild(
     engine = _shadow_engine(url)
     try:
         await ensure_migrated(engine)
-        async with engine.begin() as connection:
-            await _prepare(connection, restart)
-        store = SqlEventStore(engine)
-        shadow = engine.execution_options(schema_translate_map={None: SHADOW})
-        replay = Replay(shadow, store)
-        await replay.start()
-        started = time.perf_counter()
-        async with shadow.connect() as connection:
-            resumed_at = await read_checkpoint(connection, CHECKPOINT)
-        last = await store.last_position()
-        if resumed_at == 0:
-            total = last - (await _applied(shadow))[0]
-            report = None if progress is None else lambda done: progress(done, total)
-            reached = await _replay_histories(shadow, store, replay, batch_size, report, tell)
-        else:
-            total = last - resumed_at
-            report = None if progress is None else lambda done: progress(done, total)
-            tell("replaying events")
-            reached = await _replay(shadow, store, replay, resumed_at, batch_size, report)
-        tell("analysing the new tables")
-        async with engine.begin() as connection:
-            await _ready_for_readers(connection)
-        tell("final pass, live projectors held")
-        async with engine.begin() as connection:
-            await _hold_live_projectors(connection)
-            position = await _final_pass_start(connection, reached)
-            # From here on the connection writes the shadow tables (the swap is plain SQL).
-            await connection.execution_options(schema_translate_map={None: SHADOW})
-            while batch := await store.read_facts(position, batch_size):
-                position = batch[-1].position
-                try:
-                    async with connection.begin_nested():
-                        await replay.apply_on(connection, batch, (CHECKPOINT, position))
-                except Exception as error:
-                    if is_transient(error):
-                        raise
-                    await replay.settle_on(connection, batch, (CHECKPOINT, position))
-            read = await store.last_position() - resumed_at
-            await finish(connection)
+        async with _alone(engine):
+            async with engine.begin() as connection:
+                await _prepare(connection, restart)
+            store = SqlEventStore(engine)
+            shadow = engine.execution_options(schema_translate_map={None: SHADOW})
+            replay = Replay(shadow, store)
+            await replay.start()
+            started = time.perf_counter()
+            async with shadow.connect() as connection:
+                resumed_at = await read_checkpoint(connection, CHECKPOINT)
+            last = await store.last_position()
+            if resumed_at == 0:
+                total = last - (await _applied(shadow))[0]
+                report = None if progress is None else lambda done: progress(done, total)
+                reached = await _replay_histories(shadow, store, replay, batch_size, report, tell)
+            else:
+                total = last - resumed_at
+                report = None if progress is None else lambda done: progress(done, total)
+                tell("replaying events")
+                reached = await _replay(shadow, store, replay, resumed_at, batch_size, report)
+            tell("analysing the new tables")
+            async with engine.begin() as connection:
+                await _ready_for_readers(connection)
+            tell("final pass, live projectors held")
+            async with engine.begin() as connection:
+                await _hold_live_projectors(connection)
+                position = await _final_pass_start(connection, reached)
+                # From here on the connection writes the shadow tables (the swap is plain SQL).
+                await connection.execution_options(schema_translate_map={None: SHADOW})
+                while batch := await store.read_facts(position, batch_size):
+                    position = batch[-1].position
+                    try:
+                        async with connection.begin_nested():
+                            await replay.apply_on(connection, batch, (CHECKPOINT, position))
+                    except Exception as error:
+                        if is_transient(error):
+                            raise
+                        await replay.settle_on(connection, batch, (CHECKPOINT, position))
+                read = await store.last_position() - resumed_at
+                await finish(connection)
     finally:
         await engine.dispose()
     if is_sqlite(url):

@@ -27,7 +27,13 @@ from shared.eventstore.frames import frame_of
 from shared.eventstore.schema import events
 from shared.eventstore.sql import SqlEventStore
 from shared.persistence.engine import create_engine
-from tests.unit.projector.test_columnar_fold import Case, assert_same, merged, stored, unusual
+from tests.unit.projector.test_columnar_fold import (
+    assert_same,
+    merged,
+    stored,
+    two_submissions,
+    unusual,
+)
 from tests.unit.projector.test_projection_matches_reference import Scenario, scenarios
 
 pytestmark = pytest.mark.integration
@@ -120,15 +126,9 @@ async def test_the_fields_the_server_extracts_fold_as_the_payloads_decoded_here(
 
 @pytest.mark.parametrize("how", sorted(HOSTILE))
 async def test_a_hostile_submission_folds_alike(postgres_url: str, how: str) -> None:
-    case = Case()
-    attribution, facts = await stored(
-        [*case.world(), case.submitted("i1", "2022-02-01T10:00:00+07:00"),
-         case.submitted("i2", "2022-02-01T11:00:00+07:00")]
-    )  # fmt: skip
-    facts = [
-        f._replace(data=HOSTILE[how](json.loads(f.data))) if f.stream_id == "initiative-i1" else f
-        for f in facts
-    ]
+    attribution, facts = await two_submissions(
+        lambda fact: fact._replace(data=HOSTILE[how](json.loads(fact.data)))
+    )
     by_server = await assert_folded_alike(postgres_url, attribution, facts)
     assert by_server.fallback == ({"initiative-i1"} if how not in VALID_AS_STORED else set())
 

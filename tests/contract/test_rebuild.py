@@ -18,7 +18,7 @@ from services.projector.bulk_write import AUTHOR_PLACES, LANES, Lane
 from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
 from services.projector.read_models import PROGRESS, TABLES
-from services.projector.rebuild import SHADOW, rebuild
+from services.projector.rebuild import REBUILD_LOCK, SHADOW, RebuildRunning, rebuild
 from services.projector.schema import rm_progress
 from services.projector.tailer import StoreTailer
 from services.samples import seed_cases
@@ -203,3 +203,25 @@ async def partial_tables(url: str) -> set[str]:
         )
     await engine.dispose()
     return {name for name in names if name.endswith("_partial")}
+
+
+@pytest.mark.integration
+async def test_a_second_rebuild_at_once_is_refused_and_one_after_runs(postgres_url: str) -> None:
+    """Two rebuilds at once would write the same shadow tables: the second is refused with a
+    message while the first holds the lock, and the lock is let go when a rebuild ends."""
+    live = await project_live(postgres_url)
+    engine = create_engine(postgres_url)
+    async with engine.connect() as running:
+        await running.scalar(sa.select(sa.func.pg_advisory_lock(REBUILD_LOCK)))
+        with pytest.raises(RebuildRunning, match="another rebuild or verify is running"):
+            await rebuild(postgres_url, batch_size=50)
+        await running.scalar(sa.select(sa.func.pg_advisory_unlock(REBUILD_LOCK)))
+    await engine.dispose()
+
+    await rebuild(postgres_url, batch_size=50)
+    await rebuild(postgres_url, batch_size=50)
+
+    engine = create_engine(postgres_url)
+    rebuilt = await dump(engine)
+    await engine.dispose()
+    assert rebuilt == live

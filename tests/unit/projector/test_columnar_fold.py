@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -257,6 +257,18 @@ async def test_an_initiative_filed_under_a_merged_unit_counts_for_the_absorbing_
     assert (found.rows["i1"].unit_id, found.rows["i2"].unit_id) == ("g2", "g1")
 
 
+async def two_submissions(
+    change: Callable[[StoredFact], StoredFact],
+) -> tuple[Attribution, list[StoredFact]]:
+    """Initiatives i1 and i2 submitted in a small world, the facts of i1 ``change``d."""
+    case = Case()
+    attribution, facts = await stored(
+        [*case.world(), case.submitted("i1", "2022-02-01T10:00:00+07:00"),
+         case.submitted("i2", "2022-02-01T11:00:00+07:00")]
+    )  # fmt: skip
+    return attribution, [change(f) if f.stream_id == "initiative-i1" else f for f in facts]
+
+
 @pytest.mark.parametrize(
     ("change", "falls_back"),
     [
@@ -271,12 +283,7 @@ async def test_an_initiative_filed_under_a_merged_unit_counts_for_the_absorbing_
     ],
 )
 async def test_what_it_cannot_read_exactly_falls_back(change: Any, falls_back: bool) -> None:
-    case = Case()
-    attribution, facts = await stored(
-        [*case.world(), case.submitted("i1", "2022-02-01T10:00:00+07:00"),
-         case.submitted("i2", "2022-02-01T11:00:00+07:00")]
-    )  # fmt: skip
-    facts = [change(f) if f.stream_id == "initiative-i1" else f for f in facts]
+    attribution, facts = await two_submissions(change)
     fold = fold_columns(frame_of(facts), attribution, attribution.view.campaigns)
     assert fold.fallback == ({"initiative-i1"} if falls_back else set())
     assert set(fold.rows["initiative_id"]) == ({"i2"} if falls_back else {"i1", "i2"})
