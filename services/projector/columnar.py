@@ -4,8 +4,7 @@ A rebuild folds every initiative from nothing, where the per-event fold
 (:func:`services.projector.fold.fold_batch`) spends tens of µs of Python per event. Here the
 same outcome comes from group-bys in Polars: an initiative's row from its facts, the
 aggregates from the final rows. Reference lookups (ancestors, plans, zone offsets, author
-keys) are made in Python once per distinct key, never per event; ancestors, paths and plans'
-phases once per key for as long as the reference data stays as it is, not again per chunk.
+keys) are made in Python once per distinct key, never per event.
 
 What cannot be decided exactly here is not guessed: a stream with an unknown type or schema
 version, a v1 payload (its upcast is Python), a value the payload models would refuse or
@@ -19,7 +18,6 @@ on append, as :class:`shared.contracts.recorded.StoredFact` already assumes.
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -337,53 +335,18 @@ def _paths(facts: pl.DataFrame, attribution: Attribution) -> tuple[pl.DataFrame,
     """The unit each (filed unit, epoch) counts for, and the pairs naming no known unit (the
     per-event fold resolves every event's, so one such event sends its stream back)."""
     pairs = facts.select("_filed", "_epoch").unique().drop_nulls()
-    paths = _known(attribution, "paths", pairs, _counted_for(attribution))
-    found = paths.filter(pl.col("unit_id").is_not_null())
-    return found, paths.filter(pl.col("unit_id").is_null()).drop("unit_id")
-
-
-def _counted_for(attribution: Attribution) -> Callable[[pl.DataFrame], pl.DataFrame]:
-    def counted_for(pairs: pl.DataFrame) -> pl.DataFrame:
-        units: list[str | None] = []
-        for unit_id, epoch in pairs.iter_rows():
-            try:
-                units.append(attribution.ancestors(unit_id, epoch)[0])
-            except UnknownUnit:
-                units.append(None)
-        return pairs.with_columns(unit_id=pl.Series(units, dtype=pl.String))
-
-    return counted_for
-
-
-Memo = dict[str, tuple[pl.DataFrame, pl.DataFrame]]
-_MEMOS: weakref.WeakKeyDictionary[Attribution, Memo] = weakref.WeakKeyDictionary()
-
-
-def _known(
-    attribution: Attribution,
-    name: str,
-    keys: pl.DataFrame,
-    compute: Callable[[pl.DataFrame], pl.DataFrame],
-) -> pl.DataFrame:
-    """``compute``'s rows for the distinct ``keys`` (rows holding their key columns), each
-    key computed once for ``attribution`` (so for as long as the reference data stays as it
-    is): a rebuild's chunks share most of their units, scopes and epochs, and looking them
-    all up in Python again for every chunk was about a sixth of its fold's time. Keys are
-    held as text (the distinct authors' count passes categories). Two folds at once may each
-    compute a key; either's rows are right."""
-    keys = keys.with_columns(pl.col(pl.Categorical).cast(pl.String))
-    columns = keys.columns
-    memo = _MEMOS.setdefault(attribution, {})
-    seen, rows = memo.get(name, (keys.clear(), pl.DataFrame()))
-    new = keys.join(seen, on=columns, how="anti")
-    if new.height:
-        computed = compute(new)
-        rows = computed if rows.is_empty() else pl.concat([rows, computed])
-        seen = pl.concat([seen, new])
-        memo[name] = (seen, rows)
-    if rows.is_empty():
-        return compute(keys.clear())
-    return rows.join(keys, on=columns, how="semi")
+    found: list[tuple[str, int, str]] = []
+    unresolved: list[tuple[str, int]] = []
+    for unit_id, epoch in pairs.iter_rows():
+        try:
+            found.append((unit_id, epoch, attribution.ancestors(unit_id, epoch)[0]))
+        except UnknownUnit:
+            unresolved.append((unit_id, epoch))
+    schema = {"_filed": pl.String, "_epoch": pl.Int64}
+    return (
+        pl.DataFrame(found, schema={**schema, "unit_id": pl.String}, orient="row"),
+        pl.DataFrame(unresolved, schema=schema, orient="row"),
+    )
 
 
 def _rows(good: pl.DataFrame, paths: pl.DataFrame) -> pl.DataFrame:
@@ -590,30 +553,21 @@ def _spread(
 def ancestors_of(cells: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
     """(unit, epoch, depth, ancestor) for each (unit, epoch) of ``cells``: the unit counted
     for (depth 0) and its ancestors then, as :meth:`Attribution.ancestors` gives them.
-    Found once per chunk for every aggregate (each keeps the depths it reaches), and once
-    per (unit, epoch) for all chunks (:func:`_known`)."""
-    pairs = cells.select("unit_id", "epoch").unique()
-    return _known(attribution, "ancestry", pairs, _ancestry(attribution))
-
-
-def _ancestry(attribution: Attribution) -> Callable[[pl.DataFrame], pl.DataFrame]:
-    def ancestry(pairs: pl.DataFrame) -> pl.DataFrame:
-        units: list[str] = []
-        epochs: list[int] = []
-        depths: list[int] = []
-        ancestors: list[str] = []
-        for unit_id, epoch in pairs.iter_rows():
-            found = attribution.ancestors(unit_id, epoch)
-            units += [unit_id] * len(found)
-            epochs += [epoch] * len(found)
-            depths += range(len(found))
-            ancestors += found
-        return pl.DataFrame(
-            {"unit_id": units, "epoch": epochs, "depth": depths, "ancestor": ancestors},
-            schema=ANCESTRY,
-        )
-
-    return ancestry
+    Found once per chunk for every aggregate (each keeps the depths it reaches)."""
+    units: list[str] = []
+    epochs: list[int] = []
+    depths: list[int] = []
+    ancestors: list[str] = []
+    for unit_id, epoch in cells.select("unit_id", "epoch").unique().iter_rows():
+        found = attribution.ancestors(unit_id, epoch)
+        units += [unit_id] * len(found)
+        epochs += [epoch] * len(found)
+        depths += range(len(found))
+        ancestors += found
+    return pl.DataFrame(
+        {"unit_id": units, "epoch": epochs, "depth": depths, "ancestor": ancestors},
+        schema=ANCESTRY,
+    )
 
 
 ANCESTRY = pl.Schema(
@@ -632,13 +586,8 @@ SCOPE = ("ancestor", "campaign_id", "epoch")
 
 def phase_windows(scopes: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
     """(ancestor, campaign, epoch, order, phase, starts, ends): the phases of the plan governing
-    each scope, looked up once per scope for all chunks (:func:`_known`)."""
-    return _known(attribution, "windows", scopes.unique(), lambda new: _windows(new, attribution))
-
-
-def _windows(scopes: pl.DataFrame, attribution: Attribution) -> pl.DataFrame:
-    """Each scope's plan is looked up, but its phases spelled out once per plan (a few plans
-    govern the 127,000 units of the national set) and joined."""
+    each scope. Each scope's plan is looked up, but its phases spelled out once per plan (a
+    few plans govern the 127,000 units of the national set) and joined."""
     keys: dict[int, int] = {}
     phases: list[tuple[int, int, str, dt.date, dt.date]] = []
     governed: list[tuple[str, str, int, int]] = []

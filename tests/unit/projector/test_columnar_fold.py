@@ -156,26 +156,6 @@ async def test_the_columnar_fold_equals_the_per_event_fold(
     assert fallback <= usual, "a stream of usual payloads fell back"
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenario=scenarios(), data=st.data())
-async def test_chunks_folded_one_after_another_fold_as_each_alone(
-    scenario: Scenario, data: st.DataObject
-) -> None:
-    """A rebuild folds chunk after chunk with one attribution, which keeps what it looked up
-    for earlier chunks: each chunk must fold as it folds alone, with nothing kept."""
-    kept, facts = await stored(scenario.events)
-    fresh, _ = await stored(scenario.events)
-    cut = data.draw(st.sampled_from(sorted({f.stream_id for f in facts}) or [""]), label="cut")
-    chunks = ([f for f in facts if f.stream_id < cut], [f for f in facts if f.stream_id >= cut])
-
-    for chunk in chunks:
-        found = fold_columns(frame_of(chunk), kept, kept.view.campaigns)
-        alone = fold_columns(frame_of(chunk), fresh, fresh.view.campaigns)
-        fresh, _ = await stored(scenario.events)
-        assert_same(as_folded(found), as_folded(alone), exact_keys=True)
-        assert found.fallback == alone.fallback
-
-
 def test_every_aggregate_has_a_columnar_contribution() -> None:
     assert set(CONTRIBUTIONS) == {aggregate.name for aggregate in AGGREGATES}
     assert set(CONTRIBUTIONS) >= IN_PHASE
