@@ -187,8 +187,11 @@ def _decoded(events: pl.DataFrame) -> pl.DataFrame:
     """The events with the fields the fold reads, decoded here from ``data`` or taken as the
     event store extracted them (:data:`PAYLOAD_FIELDS`); ``_readable`` false where they could
     read otherwise than the models read the payload."""
-    if "data" in events.columns:
-        return _decoded_here(events)
+    decoded = _decoded_here(events) if "data" in events.columns else _decoded_by_server(events)
+    return decoded.with_columns(key=pl.col("stream_id").str.strip_prefix(STREAM_PREFIX))
+
+
+def _decoded_by_server(events: pl.DataFrame) -> pl.DataFrame:
     authors = pl.col("authors")
     suspect = authors.str.contains(_SUSPECT_AUTHOR).fill_null(False)
     events = events.with_columns(_readable=pl.col("typed") & ~suspect)
@@ -196,7 +199,6 @@ def _decoded(events: pl.DataFrame) -> pl.DataFrame:
     listed = _decode(texts.to_series(), _AUTHORS)
     return events.with_columns(
         _readable=pl.col("_readable") & (authors.is_null() | listed.is_not_null()),
-        key=pl.col("stream_id").str.strip_prefix(STREAM_PREFIX),
         authors=listed,
     ).drop("typed")
 
@@ -210,10 +212,9 @@ def _decoded_here(events: pl.DataFrame) -> pl.DataFrame:
     events = events.with_columns(_readable=~suspect)
     texts = events.select(pl.when("_readable").then(data).otherwise(pl.lit("{}")))
     payload = _decode(texts.to_series(), PAYLOAD)
-    return events.with_columns(
-        _readable=pl.col("_readable") & payload.is_not_null(),
-        key=pl.col("stream_id").str.strip_prefix(STREAM_PREFIX),
-    ).hstack(payload.struct.unnest())
+    return events.with_columns(_readable=pl.col("_readable") & payload.is_not_null()).hstack(
+        payload.struct.unnest()
+    )
 
 
 def _decode(texts: pl.Series, dtype: pl.DataType) -> pl.Series:

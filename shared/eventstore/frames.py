@@ -58,12 +58,10 @@ def frame_of_csv(data: bytes, fields: PayloadFields | None = None) -> pl.DataFra
     """The frame of a ``COPY … TO STDOUT (FORMAT csv)`` of the wire columns
     (:data:`shared.eventstore.sql.WIRE_FACT_COLUMNS`, or with ``fields`` in place of the
     payload): the instant comes as microseconds since the epoch, exact and free of the
-    session's date style and time zone, and ``typed`` as 0 or 1."""
+    session's date style and time zone."""
     schema = FACTS if fields is None else fields.schema()
     if not data:
         return pl.DataFrame(schema=schema)
-    wire = {**schema, "occurred_at": pl.Int64(), **({} if fields is None else {"typed": pl.Int8()})}
+    wire = {**schema, "occurred_at": pl.Int64()}
     frame = pl.read_csv(io.BytesIO(data), has_header=False, schema=wire)
-    return frame.with_columns(pl.from_epoch("occurred_at", "us").dt.replace_time_zone("UTC")).cast(
-        schema
-    )
+    return frame.with_columns(pl.from_epoch("occurred_at", "us").dt.replace_time_zone("UTC"))

@@ -102,7 +102,7 @@ def _extracted(fields: PayloadFields) -> tuple[sa.ColumnElement[Any], ...]:
         *WIRE_FACT_COLUMNS[:6],
         *(data[name].as_string() for name in fields.strings),
         *(_array_text(data[name]) for name in fields.lists),
-        sa.cast(typed, sa.Integer),
+        sa.cast(typed, sa.Text),  # true or false, as the engine reads a boolean
     )
 
 
