@@ -555,8 +555,9 @@ def rebuild(
         typer.Option(
             min=1,
             max=200_000,
-            help="Events per transaction (default 20,000): larger batches share more of "
-            "each write and hold more memory",
+            help="Events per transaction (default 50,000 in the first pass over whole "
+            "histories, 20,000 after): larger batches share more of each write and hold "
+            "more memory",
         ),
     ] = None,
 ) -> None:
@@ -566,7 +567,6 @@ def rebuild(
     resumes where it stopped (use --restart to start over). A rebuild sends no
     notifications.
     """
-    from services.projector.rebuild import DEFAULT_BATCH
     from services.projector.rebuild import rebuild as run_rebuild
     from services.projector.settings import ProjectorSettings
 
@@ -575,7 +575,7 @@ def rebuild(
         report = _run(
             run_rebuild(
                 url,
-                batch_size=batch_size or DEFAULT_BATCH,
+                batch_size=batch_size,
                 restart=restart,
                 progress=advance,
                 stage=stage,

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.read_models import TABLES
-from services.projector.rebuild import DEFAULT_BATCH, SHADOW, Progress, Stage, rebuild
+from services.projector.rebuild import SHADOW, Progress, Stage, rebuild
 from services.projector.schema import (
     rm_checkpoints,
     rm_quarantine,
@@ -146,7 +146,7 @@ async def _compare(connection: AsyncConnection) -> None:
 async def verify(
     url: str,
     *,
-    batch_size: int = DEFAULT_BATCH,
+    batch_size: int | None = None,
     progress: Progress | None = None,
     stage: Stage | None = None,
 ) -> Verdict:
