@@ -276,8 +276,8 @@ async def _offer(
     (noting in ``sent`` when each probe left); the number of load events sent."""
     probes = int(seconds * PROBES_PER_SECOND)
     sender = producer(bootstrap, linger_ms=5)
-    await sender.start()
     try:
+        await sender.start()
         started = time.perf_counter()
         done = 0
         while (elapsed := time.perf_counter() - started) < seconds:

@@ -44,8 +44,8 @@ class NationalDatabase:
 async def _relay_all(url: str, bootstrap: str, topic: str) -> None:
     engine = create_engine(async_database_url(url))
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
-    await producer.start()
     try:
+        await producer.start()
         relay = OutboxRelay(
             SqlEventStore(engine), producer, topic, IngestMetrics(), batch_size=5000
         )

@@ -94,8 +94,8 @@ async def bare_consumer(bootstrap: str, topic: str, total: int) -> Figures:
         enable_auto_commit=False,
         max_partition_fetch_bytes=8 << 20,
     )
-    await consumer.start()
     try:
+        await consumer.start()
         done = 0
         first: tuple[float, int] | None = None
         deadline = time.perf_counter() + max(120, total / 1000)

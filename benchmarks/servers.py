@@ -146,8 +146,8 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int) -
     """Create the topics and wait until each partition has a leader."""
     wanted = list(dict.fromkeys(names))
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
-    await admin.start()
     try:
+        await admin.start()
         response = await admin.create_topics([NewTopic(name, partitions, 1) for name in wanted])
         failed = [e for e in response.topic_errors if e[1] not in (0, TOPIC_ALREADY_EXISTS)]
         if failed:
@@ -179,8 +179,8 @@ async def fresh_topics(
         yield
     finally:
         admin = AIOKafkaAdminClient(bootstrap_servers=server.kafka_bootstrap_servers)
-        await admin.start()
         try:
+            await admin.start()
             await admin.delete_topics(wanted)
         finally:
             await admin.close()

@@ -79,8 +79,8 @@ def producer(bootstrap: str, linger_ms: int = 20) -> AIOKafkaProducer:
 async def produce(bootstrap: str, topic: str, events: Iterable[Event]) -> int:
     """Produce every event (keyed by :func:`kafka_key`) and wait for all acknowledgements."""
     sender = producer(bootstrap)
-    await sender.start()
     try:
+        await sender.start()
         acks = [await sender.send(topic, encoded(e), key=kafka_key(e)) for e in events]
         for ack in acks:
             await ack

@@ -14,8 +14,8 @@ async def produce(
     bootstrap: str, topic: str, values: Sequence[bytes], keys: Sequence[bytes | None] | None = None
 ) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    await producer.start()
     try:
+        await producer.start()
         acks = [
             await producer.send(topic, value=value, key=None if keys is None else keys[i])
             for i, value in enumerate(values)
@@ -32,10 +32,10 @@ async def read_topic(
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
-    await consumer.start()
     records: list[ConsumerRecord[Any, Any]] = []
     deadline = time.monotonic() + within
     try:
+        await consumer.start()
         while len(records) < at_least and time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=200)
             for batch in batches.values():

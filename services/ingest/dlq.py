@@ -93,9 +93,9 @@ async def read_letters(
         client_id="initiatives-dead-letters",
         enable_auto_commit=False,
     )
-    await consumer.start()
     found: list[KafkaLetter] = []
     try:
+        await consumer.start()
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -174,8 +174,8 @@ async def replay_letters(
     if dry_run or not letters:
         return replay
     producer = kafka.producer("ingest")
-    await producer.start()
     try:
+        await producer.start()
         acks = [
             await producer.send(
                 settings.input_topic,

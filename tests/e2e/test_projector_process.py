@@ -62,11 +62,13 @@ async def test_kill_9_at_random_points_then_restart_equals_a_full_rebuild(
     verdicts = await IngestPipeline(store).submit(long_history())
     assert {v.status for v in verdicts} == {"accepted"}
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    relay = OutboxRelay(store, producer, topic, IngestMetrics())
-    while await relay.relay_once():
-        pass
-    await producer.stop()
+    try:
+        await producer.start()
+        relay = OutboxRelay(store, producer, topic, IngestMetrics())
+        while await relay.relay_once():
+            pass
+    finally:
+        await producer.stop()
     async with engine.connect() as connection:
         facts = await connection.scalar(
             sa.select(sa.func.count()).select_from(events).where(events.c.stream_id != "reference")

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.integration
 
 async def committed_offset(bootstrap: str, group: str, topic: str) -> int | None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
     try:
+        await admin.start()
         offsets = await admin.list_consumer_group_offsets(group)
     finally:
         await admin.close()

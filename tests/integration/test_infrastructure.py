@@ -49,8 +49,8 @@ async def test_kafka_round_trip(infrastructure: Infrastructure, kafka_topic_pref
 
     sent = [(f"key-{i}".encode(), f"value-{i}-{uuid.uuid4().hex}".encode()) for i in range(5)]
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
     try:
+        await producer.start()
         for key, value in sent:
             await producer.send_and_wait(topic, value, key=key)
     finally:
@@ -63,9 +63,9 @@ async def test_kafka_round_trip(infrastructure: Infrastructure, kafka_topic_pref
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
-    await consumer.start()
     received: list[tuple[bytes | None, bytes | None]] = []
     try:
+        await consumer.start()
         async with asyncio.timeout(30):
             while len(received) < len(sent):
                 batches = await consumer.getmany(timeout_ms=1000)

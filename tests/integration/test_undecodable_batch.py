@@ -28,8 +28,8 @@ async def produce(
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, compression_type=compression, linger_ms=50
     )
-    await producer.start()
     try:
+        await producer.start()
         sent = [
             await producer.send(topic, value, partition=partition) for partition, value in values
         ]
@@ -73,8 +73,8 @@ async def test_an_undecodable_batch_is_dead_lettered_and_the_partition_goes_on(
         title="test",
         description="test",
     )
-    await broker.start()
     try:
+        await broker.start()
 
         async def everything_handled() -> bool:
             return {b"after-0", b"after-1", b"other-0", b"other-1", b"other-2"} <= set(handled)

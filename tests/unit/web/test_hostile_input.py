@@ -54,8 +54,8 @@ VALID = {
 async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningDemo]:
     tmp_path = tmp_path_factory.mktemp("hostile")
     # Input nested thousands deep brings the interpreter to its recursion limit; a finaliser
-    # of something an earlier test left (an unclosed Kafka producer's warning) run there
-    # cannot even format its traceback, and pytest fails this test for it. Collect first.
+    # of something an earlier test left run there cannot even format its traceback, and
+    # pytest fails this test for it (a never-stopped Kafka producer did). Collect first.
     gc.collect()
     options = DemoOptions(interval_seconds=0, sample_file=tmp_path / "sample.ndjson")
     settings = demo_settings(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
