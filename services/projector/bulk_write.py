@@ -86,7 +86,7 @@ def _create_author_partitions(connection: sa.Connection) -> None:
     """One partition of :data:`AUTHOR_PLACES` per part of :data:`AUTHOR_PARTS`, in the
     schema the connection writes it in (a partitioned table takes no storage parameters;
     its partitions do)."""
-    schema = connection.get_execution_options().get("schema_translate_map", {}).get(None)
+    schema = (connection.get_execution_options().get("schema_translate_map") or {}).get(None)
     prefix = "" if schema is None else f'"{schema}".'
     bounds = [*(f"('{low}')" for low in AUTHOR_PARTS[1:]), "(MAXVALUE)"]
     for number, (low, high) in enumerate(zip(["(MINVALUE)", *bounds[:-1]], bounds, strict=True)):
