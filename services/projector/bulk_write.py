@@ -35,6 +35,7 @@ from services.projector.schema import (
     rm_initiatives,
     rm_stream_versions,
 )
+from shared.dependencies import StartupFailure
 from shared.persistence.copy import copy_frame, replace_with_sums
 from shared.persistence.lookup import among
 from shared.text_columns import fold_column
@@ -82,11 +83,28 @@ nearly every page of the table, and the 32 reads took 18 of the count's 25 s on 
 set."""
 
 
+async def _unpartitioned_places(connection: AsyncConnection) -> bool:
+    """Whether :data:`AUTHOR_PLACES` is there as a plain table, as versions before its
+    partitions made it (a pass they began cannot be resumed into partitions)."""
+    schema = _translated_schema(connection.sync_connection)
+    name = AUTHOR_PLACES.name if schema is None else f'"{schema}"."{AUTHOR_PLACES.name}"'
+    kind = await connection.scalar(
+        sa.text("SELECT relkind::text FROM pg_class WHERE oid = to_regclass(:name)"), {"name": name}
+    )
+    return bool(kind == "r")
+
+
+def _translated_schema(connection: sa.Connection | None) -> str | None:
+    """The schema the connection writes tables of no schema in."""
+    options = {} if connection is None else connection.get_execution_options()
+    return (options.get("schema_translate_map") or {}).get(None)
+
+
 def _create_author_partitions(connection: sa.Connection) -> None:
     """One partition of :data:`AUTHOR_PLACES` per part of :data:`AUTHOR_PARTS`, in the
     schema the connection writes it in (a partitioned table takes no storage parameters;
     its partitions do)."""
-    schema = (connection.get_execution_options().get("schema_translate_map") or {}).get(None)
+    schema = _translated_schema(connection)
     prefix = "" if schema is None else f'"{schema}".'
     bounds = [*(f"('{low}')" for low in AUTHOR_PARTS[1:]), "(MAXVALUE)"]
     for number, (low, high) in enumerate(zip(["(MINVALUE)", *bounds[:-1]], bounds, strict=True)):
@@ -117,9 +135,19 @@ def _create_indexes(connection: sa.Connection, tables: Sequence[sa.Table]) -> No
             index.create(connection, checkfirst=True)
 
 
+class OutdatedShadow(StartupFailure):
+    """An interrupted rebuild left partial tables shaped by an earlier version."""
+
+
 async def open_partials(connection: AsyncConnection) -> None:
     """Create the partial tables (kept when a pass resumes: they hold what it wrote), and
     drop the secondary indexes of the tables appended to."""
+    if await _unpartitioned_places(connection):
+        raise OutdatedShadow(
+            "an interrupted rebuild left tables an earlier version wrote (the author places "
+            "were not partitioned then); start it over with `initiatives projector rebuild "
+            "--restart`"
+        )
     await connection.run_sync(
         lambda sync: _PARTIALS.create_all(sync, tables=[*PARTIALS, AUTHOR_PLACES])
     )

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.ingest.pipeline import IngestPipeline
 from services.projector import bulk_write
 from services.projector.attribution import Attribution
-from services.projector.bulk_write import AUTHOR_PLACES, LANES, Lane
+from services.projector.bulk_write import AUTHOR_PLACES, LANES, Lane, OutdatedShadow
 from services.projector.metrics import ProjectorMetrics
 from services.projector.projection import Projection
 from services.projector.read_models import PROGRESS, TABLES
@@ -220,6 +220,37 @@ async def test_a_second_rebuild_at_once_is_refused_and_one_after_runs(postgres_u
 
     await rebuild(postgres_url, batch_size=50)
     await rebuild(postgres_url, batch_size=50)
+
+    engine = create_engine(postgres_url)
+    rebuilt = await dump(engine)
+    await engine.dispose()
+    assert rebuilt == live
+
+
+@pytest.mark.integration
+async def test_a_rebuild_an_earlier_version_began_is_not_resumed_into_partitions(
+    postgres_url: str,
+) -> None:
+    """The author places were a plain table before they were partitioned: a pass begun then
+    stops with what to do instead of PostgreSQL's error, and ``--restart`` starts over."""
+    live = await project_live(postgres_url)
+
+    def interrupt(done: int, total: int) -> None:
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        await rebuild(postgres_url, batch_size=10, progress=interrupt)
+    engine = create_engine(postgres_url)
+    async with engine.begin() as connection:
+        places = f"{SHADOW}.{AUTHOR_PLACES.name}"
+        await connection.execute(sa.text(f"ALTER TABLE {places} RENAME TO partitioned"))
+        await connection.execute(sa.text(f"CREATE TABLE {places} AS TABLE {SHADOW}.partitioned"))
+        await connection.execute(sa.text(f"DROP TABLE {SHADOW}.partitioned"))
+    await engine.dispose()
+
+    with pytest.raises(OutdatedShadow, match="--restart"):
+        await rebuild(postgres_url, batch_size=10)
+    await rebuild(postgres_url, batch_size=10, restart=True)
 
     engine = create_engine(postgres_url)
     rebuilt = await dump(engine)
