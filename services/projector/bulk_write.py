@@ -36,7 +36,7 @@ from services.projector.schema import (
     rm_stream_versions,
 )
 from shared.dependencies import StartupFailure
-from shared.persistence.copy import copy_frame, replace_with_sums
+from shared.persistence.copy import copy_frame, qualified_name, replace_with_sums
 from shared.persistence.lookup import among
 from shared.text_columns import fold_column
 
@@ -86,33 +86,25 @@ set."""
 async def _unpartitioned_places(connection: AsyncConnection) -> bool:
     """Whether :data:`AUTHOR_PLACES` is there as a plain table, as versions before its
     partitions made it (a pass they began cannot be resumed into partitions)."""
-    schema = _translated_schema(connection.sync_connection)
-    name = AUTHOR_PLACES.name if schema is None else f'"{schema}"."{AUTHOR_PLACES.name}"'
     kind = await connection.scalar(
-        sa.text("SELECT relkind::text FROM pg_class WHERE oid = to_regclass(:name)"), {"name": name}
+        sa.text("SELECT relkind::text FROM pg_class WHERE oid = to_regclass(:name)"),
+        {"name": qualified_name(connection, AUTHOR_PLACES)},
     )
     return bool(kind == "r")
 
 
-def _translated_schema(connection: sa.Connection | None) -> str | None:
-    """The schema the connection writes tables of no schema in."""
-    options = {} if connection is None else connection.get_execution_options()
-    return (options.get("schema_translate_map") or {}).get(None)
-
-
-def _create_author_partitions(connection: sa.Connection) -> None:
+async def _create_author_partitions(connection: AsyncConnection) -> None:
     """One partition of :data:`AUTHOR_PLACES` per part of :data:`AUTHOR_PARTS`, in the
     schema the connection writes it in (a partitioned table takes no storage parameters;
     its partitions do)."""
-    schema = _translated_schema(connection)
-    prefix = "" if schema is None else f'"{schema}".'
+    places = qualified_name(connection, AUTHOR_PLACES)
     bounds = [*(f"('{low}')" for low in AUTHOR_PARTS[1:]), "(MAXVALUE)"]
     for number, (low, high) in enumerate(zip(["(MINVALUE)", *bounds[:-1]], bounds, strict=True)):
-        connection.execute(
+        partition = qualified_name(connection, AUTHOR_PLACES, f"{AUTHOR_PLACES.name}_{number:02d}")
+        await connection.execute(
             sa.text(
-                f'CREATE TABLE IF NOT EXISTS {prefix}"{AUTHOR_PLACES.name}_{number:02d}" '
-                f'PARTITION OF {prefix}"{AUTHOR_PLACES.name}" FOR VALUES FROM {low} TO {high} '
-                "WITH (autovacuum_enabled = false)"
+                f"CREATE TABLE IF NOT EXISTS {partition} PARTITION OF {places} "
+                f"FOR VALUES FROM {low} TO {high} WITH (autovacuum_enabled = false)"
             )
         )
 
@@ -151,7 +143,7 @@ async def open_partials(connection: AsyncConnection) -> None:
     await connection.run_sync(
         lambda sync: _PARTIALS.create_all(sync, tables=[*PARTIALS, AUTHOR_PLACES])
     )
-    await connection.run_sync(_create_author_partitions)
+    await _create_author_partitions(connection)
     await connection.run_sync(_drop_indexes)
 
 

@@ -47,6 +47,14 @@ def _schema_of(connection: AsyncConnection, table: sa.Table) -> str | None:
     return None if schema is None else str(schema)
 
 
+def qualified_name(connection: AsyncConnection, table: sa.Table, name: str | None = None) -> str:
+    """``table``'s name (or ``name``, a table beside it) quoted for SQL text, in the schema
+    ``table`` is written in on ``connection``."""
+    schema = _schema_of(connection, table)
+    quoted = f'"{name or table.name}"'
+    return quoted if schema is None else f'"{schema}".{quoted}'
+
+
 def as_csv(frame: pl.DataFrame) -> bytes:
     """``frame`` as ``COPY … (FORMAT csv)`` reads it: nulls unquoted and empty, empty strings
     quoted, instants in ISO 8601 with their offset."""
@@ -165,8 +173,7 @@ async def replace_with_sums(
     10 s with). For a table written by one writer only (a rebuild's shadow)."""
     keys = [column.name for column in table.primary_key.columns]
     columns = [*keys, *counts]
-    schema = _schema_of(connection, table)
-    qualified = f'"{table.name}"' if schema is None else f'"{schema}"."{table.name}"'
+    qualified = qualified_name(connection, table)
     primary_key = table.primary_key.name or f"{table.name}_pkey"
     for setting in ("work_mem", "maintenance_work_mem"):
         await connection.execute(sa.text(f"SET LOCAL {setting} = '{SORT_MEMORY}'"))
